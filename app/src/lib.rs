@@ -1,0 +1,37 @@
+#![recursion_limit = "256"]
+//! Ruche's application crate: pages and components, server functions by domain, the domain
+//! rules, and (behind the `ssr` feature) storage and login sessions.
+
+pub mod functions;
+pub mod ids;
+mod pages;
+pub mod rules;
+#[cfg(feature = "ssr")]
+pub mod server;
+#[cfg(feature = "ssr")]
+pub mod storage;
+
+pub use pages::{shell, App};
+
+/// Makes a domain error enum usable as a server function's error: transport failures become
+/// its `Unreachable` variant, and (on the server) storage failures are logged and become
+/// `Internal`, so no internal detail ever reaches a browser.
+#[macro_export]
+macro_rules! server_fn_error {
+    ($error:ty) => {
+        impl leptos::server_fn::error::FromServerFnError for $error {
+            type Encoder = leptos::server_fn::codec::JsonEncoding;
+            fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+                Self::Unreachable(value.to_string())
+            }
+        }
+
+        #[cfg(feature = "ssr")]
+        impl From<sea_orm::DbErr> for $error {
+            fn from(err: sea_orm::DbErr) -> Self {
+                tracing::error!(error = %err, "storage error");
+                Self::Internal
+            }
+        }
+    };
+}

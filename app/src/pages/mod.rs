@@ -1,0 +1,119 @@
+//! Pages and components. Every form is an `ActionForm`, so it also works with JavaScript off.
+mod accounts;
+mod home;
+mod session_host;
+mod sessions;
+
+use crate::functions::accounts::{me, LogOut};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes, A},
+    hooks::use_location,
+    path,
+};
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/ruche.css"/>
+        <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
+        <Meta name="description" content="Ruche: live interactive sessions."/>
+        <Title text="Ruche"/>
+        <Router>
+            <Header/>
+            <main>
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=home::HomePage/>
+                    <Route path=path!("/signup") view=accounts::SignUpPage/>
+                    <Route path=path!("/login") view=accounts::LogInPage/>
+                    <Route path=path!("/sessions") view=sessions::MySessionsPage/>
+                    <Route path=path!("/sessions/new") view=sessions::CreateSessionPage/>
+                    <Route path=path!("/s/:id") view=session_host::HostSessionPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+#[component]
+fn Header() -> impl IntoView {
+    let log_out = ServerAction::<LogOut>::new();
+    let location = use_location();
+    // Who is logged in changes on logging in, signing up (both navigate) and logging out.
+    let me = Resource::new(
+        move || (location.pathname.get(), log_out.version().get()),
+        |_| me(),
+    );
+    view! {
+        <header class="topbar">
+            <A href="/" attr:class="brand">"Ruche"</A>
+            <nav>
+                <Transition>
+                    {move || Suspend::new(async move {
+                        match me.await {
+                            Ok(Some(me)) => view! {
+                                <A href="/sessions">"My sessions"</A>
+                                <span class="whoami">{me.display_name}</span>
+                                <ActionForm action=log_out attr:class="inline">
+                                    <button type="submit" class="link">"Log out"</button>
+                                </ActionForm>
+                            }.into_any(),
+                            _ => view! {
+                                <A href="/login">"Log in"</A>
+                                <A href="/signup" attr:class="button">"Sign up"</A>
+                            }.into_any(),
+                        }
+                    })}
+                </Transition>
+            </nav>
+        </header>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <section class="card narrow">
+            <h1>"Page not found"</h1>
+            <p>"There is nothing at this address. Check the link, or go back to the "<A href="/">"home page"</A>"."</p>
+        </section>
+    }
+}
+
+/// A form's error, as the sentence its domain gives it; announced to screen readers.
+#[component]
+fn FormError<T, E, V>(value: V) -> impl IntoView
+where
+    T: 'static,
+    E: std::fmt::Display + 'static,
+    V: Get<Value = Option<Result<T, E>>> + Send + Sync + 'static,
+{
+    move || match value.get() {
+        Some(Err(e)) => Some(view! { <p class="error" role="alert">{e.to_string()}</p> }),
+        _ => None,
+    }
+}

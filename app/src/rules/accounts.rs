@@ -1,0 +1,157 @@
+//! What makes a valid account: e-mail, display name, password.
+use serde::{Deserialize, Serialize};
+
+pub const PASSWORD_MIN_CHARS: usize = 8;
+pub const DISPLAY_NAME_MAX_CHARS: usize = 60;
+const EMAIL_MAX_CHARS: usize = 254;
+
+/// Lower-cases and checks an e-mail address. Deliberately simple: one `@`, a dotted domain,
+/// no spaces or control characters (so it can never break a mail header later).
+pub fn clean_email(input: &str) -> Result<String, AccountError> {
+    let email = input.trim().to_lowercase();
+    let valid = email.chars().count() <= EMAIL_MAX_CHARS
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, ',' | ';' | '<' | '>' | '"'))
+        && match email.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !domain.contains("..")
+            }
+            None => false,
+        };
+    if valid { Ok(email) } else { Err(AccountError::InvalidEmail) }
+}
+
+pub fn clean_display_name(input: &str) -> Result<String, AccountError> {
+    let name = input.trim();
+    let chars = name.chars().count();
+    if chars == 0 || chars > DISPLAY_NAME_MAX_CHARS || name.chars().any(char::is_control) {
+        Err(AccountError::InvalidName)
+    } else {
+        Ok(name.to_owned())
+    }
+}
+
+pub fn check_password(password: &str) -> Result<(), AccountError> {
+    if password.chars().count() < PASSWORD_MIN_CHARS {
+        Err(AccountError::WeakPassword)
+    } else {
+        Ok(())
+    }
+}
+
+/// Where to go after logging in: only a path on this site, so a crafted link cannot bounce a
+/// freshly logged-in person to another site.
+pub fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.contains('\\')
+                && !path.chars().any(char::is_control) =>
+        {
+            path
+        }
+        _ => "/sessions",
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AccountError {
+    #[error("Enter a valid e-mail address, like name@example.com.")]
+    InvalidEmail,
+    #[error("Enter a name of 1 to 60 characters.")]
+    InvalidName,
+    #[error("Choose a password of at least 8 characters.")]
+    WeakPassword,
+    #[error("An account with this e-mail address already exists: log in instead.")]
+    EmailTaken,
+    #[error("The e-mail address or the password is wrong.")]
+    WrongCredentials,
+    /// Details are in the server log, never shown.
+    #[error("Something went wrong on our side. Please try again.")]
+    Internal,
+    #[error("Ruche could not be reached. Check your connection and try again.")]
+    Unreachable(String),
+}
+
+crate::server_fn_error!(AccountError);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_and_lowercased() {
+        assert_eq!(clean_email("  Ada@Example.ORG ").unwrap(), "ada@example.org");
+    }
+
+    #[test]
+    fn malformed_emails_are_refused() {
+        for bad in ["", "ada", "ada@", "@example.org", "ada@example", "ada@@example.org",
+                    "a da@example.org", "ada@example..org", "ada@.example.org",
+                    "ada@example.org\r\nBcc: x@y.z", "a,b@example.org"] {
+            assert_eq!(clean_email(bad), Err(AccountError::InvalidEmail), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn passwords_need_eight_characters() {
+        assert_eq!(check_password("1234567"), Err(AccountError::WeakPassword));
+        assert_eq!(check_password("12345678"), Ok(()));
+        assert_eq!(check_password("éééééééé"), Ok(()));
+    }
+
+    #[test]
+    fn display_names_are_bounded() {
+        assert_eq!(clean_display_name(" Ada "), Ok("Ada".into()));
+        assert_eq!(clean_display_name("  "), Err(AccountError::InvalidName));
+        assert_eq!(clean_display_name(&"x".repeat(61)), Err(AccountError::InvalidName));
+    }
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(safe_next(Some("/s/abc")), "/s/abc");
+        for bad in [None, Some(""), Some("https://evil.example"), Some("//evil.example"), Some("/\\evil.example")] {
+            assert_eq!(safe_next(bad), "/sessions", "{bad:?}");
+        }
+    }
+}
+
+/// Passwords are stored as argon2id hashes (PHC strings with their own salt and parameters).
+#[cfg(feature = "ssr")]
+pub mod passwords {
+    use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+    use argon2::Argon2;
+
+    pub fn hash(password: &str) -> Result<String, argon2::password_hash::Error> {
+        let salt = SaltString::generate(&mut OsRng);
+        Ok(Argon2::default().hash_password(password.as_bytes(), &salt)?.to_string())
+    }
+
+    /// Verifies against `stored`, or against a throw-away hash when there is no such account,
+    /// so that the time taken does not tell which e-mail addresses have accounts.
+    pub fn verify(password: &str, stored: Option<&str>) -> bool {
+        static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let dummy = DUMMY.get_or_init(|| hash("not a real password").expect("hashing a constant"));
+        let matches = PasswordHash::new(stored.unwrap_or(dummy))
+            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .unwrap_or(false);
+        matches && stored.is_some()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn hashes_are_argon2id_and_verify() {
+            let stored = super::hash("correct horse").unwrap();
+            assert!(stored.starts_with("$argon2id$"));
+            assert!(super::verify("correct horse", Some(&stored)));
+            assert!(!super::verify("wrong horse", Some(&stored)));
+            assert!(!super::verify("not a real password", None));
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! Who may do what with a session, and what a session's title may be.
+use serde::{Deserialize, Serialize};
+
+pub const TITLE_MAX_CHARS: usize = 120;
+
+/// A person's part in a session. Anyone without a role gets nothing of the host view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    Owner,
+}
+
+impl Role {
+    /// Only the owner of the session can open or close it (help article, "Alert").
+    pub fn may_open_or_close(self) -> bool {
+        matches!(self, Role::Owner)
+    }
+}
+
+/// Checks a host-view action against the caller's role; `None` is anyone who is not a host.
+pub fn require_host(role: Option<Role>) -> Result<Role, SessionError> {
+    role.ok_or(SessionError::NoAccess)
+}
+
+pub fn require_open_or_close(role: Option<Role>) -> Result<Role, SessionError> {
+    let role = require_host(role)?;
+    if role.may_open_or_close() {
+        Ok(role)
+    } else {
+        Err(SessionError::OwnerOnly)
+    }
+}
+
+/// Trims the title and checks its length in characters, not bytes.
+pub fn clean_title(input: &str) -> Result<String, SessionError> {
+    let title = input.trim();
+    let chars = title.chars().count();
+    if chars == 0 || chars > TITLE_MAX_CHARS || title.chars().any(char::is_control) {
+        Err(SessionError::InvalidTitle)
+    } else {
+        Ok(title.to_owned())
+    }
+}
+
+/// Everything that can go wrong with a session, each with the sentence a person reads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum SessionError {
+    #[error("Log in to continue.")]
+    NotLoggedIn,
+    #[error("You don't have access to this session.")]
+    NoAccess,
+    #[error("Only the owner of the session can open or close the session.")]
+    OwnerOnly,
+    #[error("Give the session a title of 1 to 120 characters.")]
+    InvalidTitle,
+    /// Details are in the server log, never shown.
+    #[error("Something went wrong on our side. Please try again.")]
+    Internal,
+    #[error("Ruche could not be reached. Check your connection and try again.")]
+    Unreachable(String),
+}
+
+crate::server_fn_error!(SessionError);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_owner_may_open_or_close() {
+        assert_eq!(require_open_or_close(Some(Role::Owner)), Ok(Role::Owner));
+        assert_eq!(require_open_or_close(None), Err(SessionError::NoAccess));
+    }
+
+    #[test]
+    fn people_without_a_role_have_no_host_access() {
+        assert_eq!(require_host(None), Err(SessionError::NoAccess));
+        assert_eq!(require_host(Some(Role::Owner)), Ok(Role::Owner));
+    }
+
+    #[test]
+    fn titles_are_trimmed_and_bounded_in_characters() {
+        assert_eq!(clean_title("  Weekly sync \n").unwrap(), "Weekly sync");
+        assert_eq!(clean_title(""), Err(SessionError::InvalidTitle));
+        assert_eq!(clean_title("   "), Err(SessionError::InvalidTitle));
+        assert!(clean_title(&"é".repeat(120)).is_ok());
+        assert_eq!(clean_title(&"é".repeat(121)), Err(SessionError::InvalidTitle));
+        assert_eq!(clean_title("a\u{0}b"), Err(SessionError::InvalidTitle));
+    }
+
+    #[test]
+    fn errors_read_as_sentences() {
+        assert_eq!(SessionError::NoAccess.to_string(), "You don't have access to this session.");
+    }
+}

@@ -1,0 +1,66 @@
+//! Login sessions: a random token in an HttpOnly, SameSite=Lax cookie; its digest in storage.
+use super::ServerContext;
+use crate::ids::UserId;
+use crate::rules::secrets::{login_token_digest, new_login_token};
+use crate::storage::{Db, User};
+use axum::http::{header, request::Parts, HeaderValue};
+use leptos::prelude::use_context;
+use leptos_axum::ResponseOptions;
+use sea_orm::DbErr;
+
+pub const COOKIE_NAME: &str = "ruche_login";
+const LIFETIME_SECS: i64 = 30 * 24 * 3600;
+
+/// The login token the request carries, if any.
+fn request_token() -> Option<String> {
+    let parts = use_context::<Parts>()?;
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE_NAME)
+        .map(|(_, value)| value.to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// The logged-in user making this request, if any.
+pub async fn current_user(db: &Db) -> Result<Option<User>, DbErr> {
+    match request_token() {
+        Some(token) => db.user_for_login_session(&login_token_digest(&token)).await,
+        None => Ok(None),
+    }
+}
+
+pub async fn current_user_id(db: &Db) -> Result<Option<UserId>, DbErr> {
+    Ok(current_user(db).await?.map(|u| u.id))
+}
+
+/// Starts a login for `user` and sets its cookie on the response.
+pub async fn log_in(ctx: &ServerContext, user: UserId) -> Result<(), DbErr> {
+    let token = new_login_token();
+    ctx.db
+        .create_login_session(user, &login_token_digest(&token), LIFETIME_SECS * 1_000_000)
+        .await?;
+    set_cookie(ctx, &token, LIFETIME_SECS);
+    Ok(())
+}
+
+/// Ends this browser's login, in storage and in the browser.
+pub async fn log_out(ctx: &ServerContext) -> Result<(), DbErr> {
+    if let Some(token) = request_token() {
+        ctx.db.delete_login_session(&login_token_digest(&token)).await?;
+    }
+    set_cookie(ctx, "", 0);
+    Ok(())
+}
+
+fn set_cookie(ctx: &ServerContext, value: &str, max_age: i64) {
+    let secure = if ctx.secure_cookies { "; Secure" } else { "" };
+    let cookie = format!("{COOKIE_NAME}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
+    if let (Some(response), Ok(value)) = (use_context::<ResponseOptions>(), HeaderValue::from_str(&cookie)) {
+        response.append_header(header::SET_COOKIE, value);
+    }
+}

@@ -1,0 +1,3 @@
+pub mod login_sessions;
+pub mod sessions;
+pub mod users;

@@ -1,0 +1,9 @@
+pub mod login_sessions;
+pub mod sessions;
+pub mod users;
+
+use sea_orm::{DbErr, SqlErr};
+
+pub(crate) fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}

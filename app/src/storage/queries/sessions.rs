@@ -1,0 +1,108 @@
+use super::is_unique_violation;
+use crate::ids::{SessionId, UserId};
+use crate::rules::secrets::new_link_token;
+use crate::rules::session_code::SessionCode;
+use crate::rules::sessions::Role;
+use crate::storage::{entities::sessions, now_micros, Db};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+
+/// A fresh code colliding with an existing one is rare (one in a million per live session);
+/// this many collisions in a row means something else is wrong.
+const MAX_CODE_ATTEMPTS: usize = 20;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub id: SessionId,
+    pub owner_id: UserId,
+    pub title: String,
+    pub is_open: bool,
+    pub code: SessionCode,
+    pub link_token: String,
+    pub created_at: i64,
+}
+
+impl From<sessions::Model> for SessionRecord {
+    fn from(m: sessions::Model) -> Self {
+        Self {
+            id: SessionId(m.id),
+            owner_id: UserId(m.owner_id),
+            title: m.title,
+            is_open: m.is_open,
+            code: SessionCode::parse(&m.code).expect("stored codes are always six digits"),
+            link_token: m.link_token,
+            created_at: m.created_at,
+        }
+    }
+}
+
+impl Db {
+    /// Creates an open session with a fresh code and link token (the defaults of the help
+    /// article). `title` must already be cleaned (`rules::sessions::clean_title`).
+    pub async fn create_session(&self, owner: UserId, title: &str) -> Result<SessionRecord, DbErr> {
+        self.create_session_drawing_codes(owner, title, SessionCode::random).await
+    }
+
+    /// As `create_session`, with the source of codes given, so that collisions can be tested.
+    pub async fn create_session_drawing_codes(
+        &self,
+        owner: UserId,
+        title: &str,
+        mut draw_code: impl FnMut() -> SessionCode,
+    ) -> Result<SessionRecord, DbErr> {
+        let id = SessionId::new_random();
+        let created_at = now_micros();
+        let mut last_err = None;
+        for _ in 0..MAX_CODE_ATTEMPTS {
+            let model = sessions::ActiveModel {
+                id: Set(id.0),
+                owner_id: Set(owner.0),
+                title: Set(title.to_owned()),
+                is_open: Set(true),
+                code: Set(draw_code().as_str().to_owned()),
+                link_token: Set(new_link_token()),
+                created_at: Set(created_at),
+            };
+            match sessions::Entity::insert(model).exec_with_returning(&self.conn).await {
+                Ok(m) => return Ok(m.into()),
+                Err(e) if is_unique_violation(&e) => last_err = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last_err.expect("at least one attempt was made"))
+    }
+
+    /// The sessions a user owns, newest first.
+    pub async fn sessions_owned_by(&self, owner: UserId) -> Result<Vec<SessionRecord>, DbErr> {
+        Ok(sessions::Entity::find()
+            .filter(sessions::Column::OwnerId.eq(owner.0))
+            .order_by_desc(sessions::Column::CreatedAt)
+            .order_by_desc(sessions::Column::Id)
+            .all(&self.conn)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    pub async fn session(&self, id: SessionId) -> Result<Option<SessionRecord>, DbErr> {
+        Ok(sessions::Entity::find_by_id(id.0).one(&self.conn).await?.map(Into::into))
+    }
+
+    /// The caller's part in a session: `None` for a stranger, and for a session that does not
+    /// exist (so the answer reveals nothing about other people's sessions).
+    pub async fn role_in_session(&self, session: SessionId, user: UserId) -> Result<Option<Role>, DbErr> {
+        Ok(self
+            .session(session)
+            .await?
+            .and_then(|s| (s.owner_id == user).then_some(Role::Owner)))
+    }
+
+    pub async fn set_session_open(&self, id: SessionId, open: bool) -> Result<(), DbErr> {
+        sessions::Entity::update_many()
+            .col_expr(sessions::Column::IsOpen, open.into())
+            .filter(sessions::Column::Id.eq(id.0))
+            .exec(&self.conn)
+            .await?;
+        Ok(())
+    }
+}

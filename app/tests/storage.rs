@@ -1,0 +1,118 @@
+//! Storage tests: each runs on SQLite and on PostgreSQL (`test_both_dbs!`).
+use app::ids::{SessionId, UserId};
+use app::rules::session_code::SessionCode;
+use app::rules::sessions::Role;
+use app::storage::{CreateUserError, Db};
+use app::test_both_dbs;
+
+async fn user(db: &Db, email: &str) -> UserId {
+    db.create_user(email, "Someone", "$argon2id$not-checked-here").await.unwrap().id
+}
+
+async fn an_email_has_one_account(db: Db) {
+    let first = db.create_user("ada@example.org", "Ada", "hash").await.unwrap();
+    assert!(matches!(
+        db.create_user("ada@example.org", "Other Ada", "hash2").await,
+        Err(CreateUserError::EmailTaken)
+    ));
+    let found = db.user_by_email("ada@example.org").await.unwrap().unwrap();
+    assert_eq!(found.user, first);
+    assert_eq!(found.password_hash, "hash", "the refused sign-up changed nothing");
+    assert!(db.user_by_email("nobody@example.org").await.unwrap().is_none());
+}
+test_both_dbs!(an_email_has_one_account);
+
+async fn login_sessions_live_until_deleted_or_expired(db: Db) {
+    let ada = user(&db, "ada@example.org").await;
+    db.create_login_session(ada, "digest-live", 60_000_000).await.unwrap();
+    db.create_login_session(ada, "digest-expired", -1).await.unwrap();
+    assert_eq!(db.user_for_login_session("digest-live").await.unwrap().unwrap().id, ada);
+    assert!(db.user_for_login_session("digest-expired").await.unwrap().is_none());
+    assert!(db.user_for_login_session("digest-unknown").await.unwrap().is_none());
+
+    assert_eq!(db.delete_expired_login_sessions().await.unwrap(), 1);
+    db.delete_login_session("digest-live").await.unwrap();
+    assert!(db.user_for_login_session("digest-live").await.unwrap().is_none());
+}
+test_both_dbs!(login_sessions_live_until_deleted_or_expired);
+
+async fn a_new_session_is_open_with_fresh_ways_in(db: Db) {
+    let ada = user(&db, "ada@example.org").await;
+    let a = db.create_session(ada, "Weekly sync").await.unwrap();
+    let b = db.create_session(ada, "Weekly sync").await.unwrap();
+    assert!(a.is_open);
+    assert_eq!(a.title, "Weekly sync");
+    assert_eq!(a.owner_id, ada);
+    assert_eq!(SessionCode::parse(a.code.as_str()), Ok(a.code.clone()));
+    assert!(a.link_token.len() * 4 >= 128, "link token has at least 128 bits");
+    assert!(!a.link_token.contains(&a.id.0.simple().to_string()));
+    assert_ne!(a.code, b.code);
+    assert_ne!(a.link_token, b.link_token);
+    assert_eq!(db.session(a.id).await.unwrap(), Some(a));
+}
+test_both_dbs!(a_new_session_is_open_with_fresh_ways_in);
+
+async fn a_colliding_code_is_drawn_again(db: Db) {
+    let ada = user(&db, "ada@example.org").await;
+    let code = |s: &str| SessionCode::parse(s).unwrap();
+    let first = db.create_session_drawing_codes(ada, "First", || code("111111")).await.unwrap();
+    assert_eq!(first.code, code("111111"));
+
+    let mut draws = vec![code("222222"), code("111111"), code("111111")];
+    let second = db.create_session_drawing_codes(ada, "Second", || draws.pop().unwrap()).await.unwrap();
+    assert_eq!(second.code, code("222222"), "the taken code was skipped");
+    assert!(draws.is_empty());
+
+    // When every draw collides, creation fails rather than sharing a code.
+    assert!(db.create_session_drawing_codes(ada, "Third", || code("111111")).await.is_err());
+    assert_eq!(db.sessions_owned_by(ada).await.unwrap().len(), 2);
+}
+test_both_dbs!(a_colliding_code_is_drawn_again);
+
+async fn my_sessions_are_mine_and_newest_first(db: Db) {
+    let ada = user(&db, "ada@example.org").await;
+    let bob = user(&db, "bob@example.org").await;
+    let mut made = Vec::new();
+    for title in ["One", "Two", "Three"] {
+        made.push(db.create_session(ada, title).await.unwrap().id);
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    db.create_session(bob, "Bob's").await.unwrap();
+    let titles: Vec<String> = db.sessions_owned_by(ada).await.unwrap().into_iter().map(|s| s.title).collect();
+    assert_eq!(titles, ["Three", "Two", "One"]);
+    assert_eq!(db.sessions_owned_by(bob).await.unwrap().len(), 1);
+}
+test_both_dbs!(my_sessions_are_mine_and_newest_first);
+
+async fn roles_and_the_padlock(db: Db) {
+    let ada = user(&db, "ada@example.org").await;
+    let bob = user(&db, "bob@example.org").await;
+    let s = db.create_session(ada, "Class").await.unwrap();
+    assert_eq!(db.role_in_session(s.id, ada).await.unwrap(), Some(Role::Owner));
+    assert_eq!(db.role_in_session(s.id, bob).await.unwrap(), None);
+    assert_eq!(db.role_in_session(SessionId::new_random(), ada).await.unwrap(), None);
+
+    db.set_session_open(s.id, false).await.unwrap();
+    assert!(!db.session(s.id).await.unwrap().unwrap().is_open);
+    db.set_session_open(s.id, false).await.unwrap();
+    assert!(!db.session(s.id).await.unwrap().unwrap().is_open, "closing twice keeps it closed");
+    db.set_session_open(s.id, true).await.unwrap();
+    assert!(db.session(s.id).await.unwrap().unwrap().is_open);
+}
+test_both_dbs!(roles_and_the_padlock);
+
+#[tokio::test]
+async fn sqlite_runs_in_wal_mode_and_creates_its_folder() {
+    let dir = std::env::temp_dir().join(format!("ruche-wal-{}", uuid::Uuid::new_v4().simple()));
+    let path = dir.join("nested").join("ruche.db");
+    let db = Db::connect(&format!("sqlite://{}?mode=rwc", path.display())).await.unwrap();
+    db.create_user("ada@example.org", "Ada", "hash").await.unwrap();
+    assert!(path.exists());
+    assert!(dir.join("nested").join("ruche.db-wal").exists(), "no write-ahead log: not in WAL mode");
+    db.close().await.unwrap();
+    // Reopening runs the migrations again, which must be a no-op on an up-to-date schema.
+    let db = Db::connect(&format!("sqlite://{}?mode=rwc", path.display())).await.unwrap();
+    assert!(db.user_by_email("ada@example.org").await.unwrap().is_some());
+    db.close().await.unwrap();
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -1,0 +1,65 @@
+use app::server::ServerContext;
+use app::storage::Db;
+use leptos::prelude::get_configuration;
+use server::{router, spawn_housekeeping, Config};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() {
+    dotenvy::dotenv().ok();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn")),
+        )
+        .init();
+    if let Err(e) = run().await {
+        tracing::error!("{e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let leptos = get_configuration(None).map_err(|e| format!("Leptos configuration: {e}"))?;
+    let config = Config::from_env();
+    let db = Db::connect(&config.database_url)
+        .await
+        .map_err(|e| format!("cannot open the database ({}): {e}", redact(&config.database_url)))?;
+    tracing::info!(backend = ?db.backend(), "database ready");
+    spawn_housekeeping(db.clone());
+
+    let addr = leptos.leptos_options.site_addr;
+    let ctx = ServerContext { db, secure_cookies: config.secure_cookies() };
+    let app = router(leptos.leptos_options, ctx);
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    tracing::info!("Ruche is listening on http://{addr} (public URL {})", config.public_url);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))
+}
+
+/// Hides a password in a database URL before it is logged.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://…@{}", &url[..scheme], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+/// Finishes in-flight requests on SIGTERM (service managers) or Ctrl-C, then exits.
+async fn shutdown_signal() {
+    let ctrl_c = async { tokio::signal::ctrl_c().await.ok() };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
