@@ -21,7 +21,7 @@ pub fn SignUpPage() -> impl IntoView {
         <leptos_meta::Title text="Sign up · Ruche"/>
         <section class="card narrow">
             <h1>"Create your account"</h1>
-            <ActionForm action=action>
+            <ActionForm action=action attr:novalidate=true>
                 <label>"E-mail"<input type="email" name="email" autocomplete="email" required/></label>
                 <label>"Your name"<input type="text" name="display_name" autocomplete="name" maxlength="60" required/></label>
                 <label>
@@ -50,7 +50,7 @@ pub fn LogInPage() -> impl IntoView {
         <leptos_meta::Title text="Log in · Ruche"/>
         <section class="card narrow">
             <h1>"Log in"</h1>
-            <ActionForm action=action>
+            <ActionForm action=action attr:novalidate=true>
                 <label>"E-mail"<input type="email" name="email" autocomplete="email" required/></label>
                 <label>"Password"<input type="password" name="password" autocomplete="current-password" required/></label>
                 {next.map(|n| view! { <input type="hidden" name="next" value=n/> })}

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
+    SsrMode,
     hooks::use_location,
     path,
 };
@@ -42,13 +43,15 @@ pub fn App() -> impl IntoView {
         <Router>
             <Header/>
             <main>
+                // Async: each page is sent whole, once its data is loaded, so it reads (and its
+                // redirects and status codes work) the same with JavaScript off.
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=home::HomePage/>
-                    <Route path=path!("/signup") view=accounts::SignUpPage/>
-                    <Route path=path!("/login") view=accounts::LogInPage/>
-                    <Route path=path!("/sessions") view=sessions::MySessionsPage/>
-                    <Route path=path!("/sessions/new") view=sessions::CreateSessionPage/>
-                    <Route path=path!("/s/:id") view=session_host::HostSessionPage/>
+                    <Route path=path!("/") view=home::HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/signup") view=accounts::SignUpPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=accounts::LogInPage ssr=SsrMode::Async/>
+                    <Route path=path!("/sessions") view=sessions::MySessionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/sessions/new") view=sessions::CreateSessionPage ssr=SsrMode::Async/>
+                    <Route path=path!("/s/:id") view=session_host::HostSessionPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>
@@ -60,7 +63,8 @@ fn Header() -> impl IntoView {
     let log_out = ServerAction::<LogOut>::new();
     let location = use_location();
     // Who is logged in changes on logging in, signing up (both navigate) and logging out.
-    let me = Resource::new(
+    // Blocking: without JavaScript, a streamed-in header would never appear.
+    let me = Resource::new_blocking(
         move || (location.pathname.get(), log_out.version().get()),
         |_| me(),
     );

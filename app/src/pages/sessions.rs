@@ -89,7 +89,7 @@ pub fn CreateSessionPage() -> impl IntoView {
                     Ok(Some(_)) => view! {
                         <section class="card narrow">
                             <h1>"Create a session"</h1>
-                            <ActionForm action=action>
+                            <ActionForm action=action attr:novalidate=true>
                                 <label>
                                     "Title"
                                     <input type="text" name="title" maxlength=TITLE_MAX_CHARS required autofocus

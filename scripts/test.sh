@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what is missing, then runs every test: the Rust tests (SQLite and PostgreSQL), then
+# the Playwright suite (desktop, phone, JavaScript off) against a freshly built release server.
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+setup_build_tools
+setup_test_tools
+cd "$ROOT"
+
+say "Rust tests (SQLite and PostgreSQL at ${RUCHE_TEST_DATABASE_URL%%@*}@…)"
+# The same cfg as cargo-leptos, so both share one build of the dependencies.
+RUSTFLAGS="--cfg erase_components" cargo test --workspace --exclude frontend
+
+say "Browser tests against a release build"
+e2e_data="$(mktemp -d)"
+trap 'rm -rf "$e2e_data"' EXIT
+DATABASE_URL="sqlite://$e2e_data/ruche.db?mode=rwc" RUST_LOG="${RUST_LOG:-warn}" \
+  cargo leptos end-to-end --release
