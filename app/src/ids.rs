@@ -33,3 +33,5 @@ macro_rules! id_type {
 
 id_type!(UserId);
 id_type!(SessionId);
+id_type!(SlideId);
+id_type!(ParticipantId);

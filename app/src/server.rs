@@ -1,17 +1,73 @@
 //! What server functions get from the running server: storage and configuration, provided as
 //! Leptos context by the `server` crate for both page rendering and server-function calls.
 pub mod auth;
+pub mod client_ip;
+pub mod visitor;
 
+use crate::rules::joining::{whole_seconds, FailureLimiter, JoinError};
 use crate::storage::Db;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 #[derive(Clone, Debug)]
 pub struct ServerContext {
     pub db: Db,
-    /// Cookies get `Secure` when Ruche is served over HTTPS (`PUBLIC_URL` starts with https).
-    pub secure_cookies: bool,
+    /// `PUBLIC_URL` without a trailing slash: every link Ruche shows or mails starts with it.
+    pub public_url: Arc<str>,
+    /// `TRUSTED_PROXIES`.
+    pub trusted_proxies: Arc<[IpAddr]>,
+    /// Failed joins per client address, in this process.
+    pub join_failures: Arc<Mutex<FailureLimiter>>,
 }
 
 impl ServerContext {
+    pub fn new(db: Db, public_url: &str, trusted_proxies: Vec<IpAddr>) -> Self {
+        Self {
+            db,
+            public_url: public_url.trim_end_matches('/').into(),
+            trusted_proxies: trusted_proxies.into(),
+            join_failures: Arc::default(),
+        }
+    }
+
+    /// Cookies get `Secure` when Ruche is served over HTTPS.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    /// The public link of a session.
+    pub fn join_link(&self, link_token: &str) -> String {
+        format!("{}/j/{link_token}", self.public_url)
+    }
+
+    /// The address of the client making the current request.
+    pub fn client_ip(&self) -> IpAddr {
+        let Some(parts) = leptos::prelude::use_context::<axum::http::request::Parts>() else {
+            return IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+        };
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        client_ip::client_ip(peer, &parts.headers, &self.trusted_proxies)
+    }
+
+    /// Refuses a lookup from an address that failed too often lately.
+    pub fn check_join_limit(&self, ip: IpAddr) -> Result<(), JoinError> {
+        let mut limiter = self.join_failures.lock().unwrap_or_else(|p| p.into_inner());
+        match limiter.retry_after(ip, Instant::now()) {
+            Some(wait) => Err(JoinError::TooManyAttempts(whole_seconds(wait))),
+            None => Ok(()),
+        }
+    }
+
+    pub fn record_join_failure(&self, ip: IpAddr) {
+        let mut limiter = self.join_failures.lock().unwrap_or_else(|p| p.into_inner());
+        limiter.record_failure(ip, Instant::now());
+    }
+
     /// Missing context is a wiring bug in the server, not a user error: it is logged and the
     /// caller reports an internal error.
     pub fn get() -> Option<Self> {
@@ -21,4 +77,42 @@ impl ServerContext {
         }
         ctx
     }
+}
+
+/// Redirects to `path` after a successful action: 303 See Other for a page or a plain form
+/// (so the browser follows with a GET), the server-function redirect header for hydrated calls.
+pub fn see_other(path: &str) {
+    use axum::http::{header::ACCEPT, request::Parts, StatusCode};
+    use leptos::prelude::use_context;
+    leptos_axum::redirect(path);
+    let accepts_html = use_context::<Parts>()
+        .and_then(|p| p.headers.get(ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")))
+        .unwrap_or(false);
+    if accepts_html {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(StatusCode::SEE_OTHER);
+        }
+    }
+}
+
+/// Gives a server function's error its status. Browsers posting a form without JavaScript are
+/// left alone: they must get the redirect back to their page that carries the error.
+pub fn reply<T, E: crate::rules::HttpStatus>(result: Result<T, E>) -> Result<T, E> {
+    use axum::http::{header::ACCEPT, request::Parts};
+    use leptos::prelude::use_context;
+    if let Err(error) = &result {
+        let plain_form = use_context::<Parts>()
+            .and_then(|p| p.headers.get(ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")))
+            .unwrap_or(false);
+        if !plain_form {
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(status_code(error));
+            }
+        }
+    }
+    result
+}
+
+pub fn status_code(error: &impl crate::rules::HttpStatus) -> axum::http::StatusCode {
+    axum::http::StatusCode::from_u16(error.http_status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR)
 }

@@ -116,3 +116,88 @@ async fn sqlite_runs_in_wal_mode_and_creates_its_folder() {
     db.close().await.unwrap();
     std::fs::remove_dir_all(dir).ok();
 }
+
+use app::rules::slides::{Move, SlideKind};
+use app::storage::{WayIn, WayInKind};
+
+async fn a_new_code_retires_the_old_code_and_link_at_once(db: Db) {
+    let ada = user(&db, "ada@example.org").await;
+    let old = db.create_session(ada, "Class").await.unwrap();
+    let visitor = "visitor-digest";
+    let inside = db.join_session(old.id, visitor).await.unwrap();
+
+    let new = db.rotate_ways_in(old.id).await.unwrap().unwrap();
+    assert_ne!(new.code, old.code);
+    assert_ne!(new.link_token, old.link_token);
+    assert_eq!(db.find_way_in(WayInKind::Code, old.code.as_str()).await.unwrap(), WayIn::Retired);
+    assert_eq!(db.find_way_in(WayInKind::Link, &old.link_token).await.unwrap(), WayIn::Retired);
+    assert_eq!(db.find_way_in(WayInKind::Code, new.code.as_str()).await.unwrap(), WayIn::Current(new.clone()));
+    assert_eq!(db.find_way_in(WayInKind::Link, &new.link_token).await.unwrap(), WayIn::Current(new.clone()));
+    assert_eq!(db.find_way_in(WayInKind::Link, "unknown").await.unwrap(), WayIn::Unknown);
+    // Whoever is inside stays inside.
+    assert_eq!(db.participant(old.id, visitor).await.unwrap(), Some(inside));
+    assert!(db.rotate_ways_in(SessionId::new_random()).await.unwrap().is_none());
+}
+test_both_dbs!(a_new_code_retires_the_old_code_and_link_at_once);
+
+async fn a_new_code_never_takes_another_sessions_code(db: Db) {
+    let ada = user(&db, "ada@example.org").await;
+    let code = |s: &str| SessionCode::parse(s).unwrap();
+    db.create_session_drawing_codes(ada, "A", || code("333333")).await.unwrap();
+    let b = db.create_session_drawing_codes(ada, "B", || code("444444")).await.unwrap();
+    let mut draws = vec![code("555555"), code("333333")];
+    let b = db.rotate_ways_in_drawing_codes(b.id, || draws.pop().unwrap()).await.unwrap().unwrap();
+    assert_eq!(b.code, code("555555"));
+    // A retired code drawn again for another session belongs to that session now.
+    let c = db.create_session_drawing_codes(ada, "C", || code("444444")).await.unwrap();
+    assert_eq!(db.find_way_in(WayInKind::Code, "444444").await.unwrap(), WayIn::Current(c));
+}
+test_both_dbs!(a_new_code_never_takes_another_sessions_code);
+
+async fn participants_are_one_per_browser_and_session(db: Db) {
+    let ada = user(&db, "ada@example.org").await;
+    let one = db.create_session(ada, "One").await.unwrap();
+    let two = db.create_session(ada, "Two").await.unwrap();
+    let first = db.join_session(one.id, "browser").await.unwrap();
+    assert_eq!(db.join_session(one.id, "browser").await.unwrap(), first, "joining again is the same participant");
+    assert!(db.participant(two.id, "browser").await.unwrap().is_none());
+    db.set_nickname(first.id, Some("Zoé")).await.unwrap();
+    assert_eq!(db.participant(one.id, "browser").await.unwrap().unwrap().nickname.as_deref(), Some("Zoé"));
+    db.set_nickname(first.id, None).await.unwrap();
+    assert_eq!(db.participant(one.id, "browser").await.unwrap().unwrap().nickname, None);
+}
+test_both_dbs!(participants_are_one_per_browser_and_session);
+
+async fn slides_keep_their_order_and_the_active_one(db: Db) {
+    let ada = user(&db, "ada@example.org").await;
+    let s = db.create_session(ada, "Talk").await.unwrap();
+    let other = db.create_session(ada, "Other").await.unwrap();
+    let qr = db.add_slide(s.id, SlideKind::LinkAndQr, "", "").await.unwrap();
+    let intro = db.add_slide(s.id, SlideKind::Text, "Intro", "Hello").await.unwrap();
+    let outro = db.add_slide(s.id, SlideKind::Text, "Outro", "Bye").await.unwrap();
+    let ids = |slides: Vec<app::storage::SlideRecord>| slides.into_iter().map(|s| s.id).collect::<Vec<_>>();
+    assert_eq!(ids(db.slides(s.id).await.unwrap()), [qr.id, intro.id, outro.id]);
+    assert_eq!(db.session(s.id).await.unwrap().unwrap().active_slide_id, Some(qr.id), "the first slide is shown");
+
+    assert!(db.move_slide(s.id, outro.id, Move::Up).await.unwrap());
+    assert_eq!(ids(db.slides(s.id).await.unwrap()), [qr.id, outro.id, intro.id]);
+    assert!(db.move_slide(s.id, qr.id, Move::Up).await.unwrap(), "the first slide stays first");
+    assert_eq!(ids(db.slides(s.id).await.unwrap()), [qr.id, outro.id, intro.id]);
+    assert!(!db.move_slide(other.id, qr.id, Move::Down).await.unwrap(), "not that session's slide");
+
+    assert!(db.set_active_slide(s.id, intro.id).await.unwrap());
+    assert!(!db.set_active_slide(other.id, intro.id).await.unwrap());
+    assert_eq!(db.session(other.id).await.unwrap().unwrap().active_slide_id, None);
+    assert!(db.update_slide(s.id, intro.id, "Welcome", "Line 1\nLine 2").await.unwrap());
+    assert!(!db.update_slide(other.id, intro.id, "Hijack", "").await.unwrap());
+    let slides = db.slides(s.id).await.unwrap();
+    assert_eq!((slides[2].title.as_str(), slides[2].body.as_str()), ("Welcome", "Line 1\nLine 2"));
+
+    assert!(db.delete_slide(s.id, intro.id).await.unwrap());
+    assert_eq!(db.session(s.id).await.unwrap().unwrap().active_slide_id, None, "a deleted slide is no longer shown");
+    assert!(!db.delete_slide(s.id, intro.id).await.unwrap());
+    assert_eq!(ids(db.slides(s.id).await.unwrap()), [qr.id, outro.id]);
+    let added = db.add_slide(s.id, SlideKind::Text, "Q&A", "").await.unwrap();
+    assert_eq!(ids(db.slides(s.id).await.unwrap()), [qr.id, outro.id, added.id]);
+}
+test_both_dbs!(slides_keep_their_order_and_the_active_one);

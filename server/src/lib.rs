@@ -1,9 +1,12 @@
 //! The Ruche server: configuration, and the axum router that serves the Leptos app and its
 //! server functions. `main.rs` only wires these to a socket.
-use app::server::ServerContext;
+pub mod qr;
+
+use app::server::{client_ip::parse_trusted_proxies, ServerContext};
 use app::storage::{Db, DEFAULT_DATABASE_URL};
 use app::{shell, App};
-use axum::Router;
+use axum::{extract::Path, routing::get, Router};
+use std::net::IpAddr;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::{compression::CompressionLayer, trace::TraceLayer};
@@ -15,32 +18,40 @@ pub struct Config {
     pub database_url: String,
     /// `PUBLIC_URL`: where people reach Ruche; links are built from it.
     pub public_url: String,
+    /// `TRUSTED_PROXIES`: reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Config {
-    pub fn from_env() -> Self {
+    pub fn from_env() -> Result<Self, String> {
         let var = |name: &str, default: &str| {
             std::env::var(name).ok().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| default.to_owned())
         };
-        Self {
+        Ok(Self {
             database_url: var("DATABASE_URL", DEFAULT_DATABASE_URL),
             public_url: var("PUBLIC_URL", "http://127.0.0.1:3000").trim_end_matches('/').to_owned(),
-        }
-    }
-
-    pub fn secure_cookies(&self) -> bool {
-        self.public_url.starts_with("https://")
+            trusted_proxies: parse_trusted_proxies(&var("TRUSTED_PROXIES", ""))?,
+        })
     }
 }
 
 /// The whole HTTP surface: pages, server functions under /api, static files.
 pub fn router(leptos_options: LeptosOptions, ctx: ServerContext) -> Router {
     let routes = generate_route_list(App);
+    let (svg_ctx, png_ctx, page_ctx) = (ctx.clone(), ctx.clone(), ctx);
     Router::new()
+        .route(
+            "/j/{token}/qr.svg",
+            get(move |Path(token): Path<String>| qr::download(svg_ctx.clone(), token, qr::Format::Svg)),
+        )
+        .route(
+            "/j/{token}/qr.png",
+            get(move |Path(token): Path<String>| qr::download(png_ctx.clone(), token, qr::Format::Png)),
+        )
         .leptos_routes_with_context(
             &leptos_options,
             routes,
-            move || provide_context(ctx.clone()),
+            move || provide_context(page_ctx.clone()),
             {
                 let options = leptos_options.clone();
                 move || shell(options.clone())
@@ -52,12 +63,15 @@ pub fn router(leptos_options: LeptosOptions, ctx: ServerContext) -> Router {
         .with_state(leptos_options)
 }
 
-/// Expired logins are removed hourly: they can never be used again.
-pub fn spawn_housekeeping(db: Db) {
+/// Hourly: expired logins are removed (they can never be used again), and so are addresses
+/// whose failed joins have all aged out.
+pub fn spawn_housekeeping(ctx: ServerContext) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        let db: Db = ctx.db.clone();
         loop {
             tick.tick().await;
+            ctx.join_failures.lock().unwrap_or_else(|p| p.into_inner()).prune(std::time::Instant::now());
             match db.delete_expired_login_sessions().await {
                 Ok(n) if n > 0 => tracing::info!(removed = n, "expired login sessions removed"),
                 Ok(_) => {}

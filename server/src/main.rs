@@ -20,19 +20,20 @@ async fn main() {
 
 async fn run() -> Result<(), String> {
     let leptos = get_configuration(None).map_err(|e| format!("Leptos configuration: {e}"))?;
-    let config = Config::from_env();
+    let config = Config::from_env()?;
     let db = Db::connect(&config.database_url)
         .await
         .map_err(|e| format!("cannot open the database ({}): {e}", redact(&config.database_url)))?;
     tracing::info!(backend = ?db.backend(), "database ready");
-    spawn_housekeeping(db.clone());
+    let ctx = ServerContext::new(db, &config.public_url, config.trusted_proxies.clone());
+    spawn_housekeeping(ctx.clone());
 
     let addr = leptos.leptos_options.site_addr;
-    let ctx = ServerContext { db, secure_cookies: config.secure_cookies() };
     let app = router(leptos.leptos_options, ctx);
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!("Ruche is listening on http://{addr} (public URL {})", config.public_url);
-    axum::serve(listener, app)
+    // The peer address feeds the limit on failed joins.
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| format!("server error: {e}"))

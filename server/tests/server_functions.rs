@@ -15,6 +15,8 @@ use tower::ServiceExt;
 struct Client {
     router: axum::Router,
     cookie: Option<String>,
+    visitor: Option<String>,
+    ip: std::net::IpAddr,
 }
 
 struct Reply {
@@ -31,12 +33,16 @@ impl Reply {
 
 fn router(db: Db) -> axum::Router {
     let options = LeptosOptions::builder().output_name("ruche").build();
-    server::router(options, ServerContext { db, secure_cookies: false })
+    server::router(options, ServerContext::new(db, "http://127.0.0.1:3000", Vec::new()))
 }
 
 impl Client {
     fn anonymous(router: &axum::Router) -> Self {
-        Self { router: router.clone(), cookie: None }
+        Self { router: router.clone(), cookie: None, visitor: None, ip: [192, 0, 2, 1].into() }
+    }
+
+    fn from(router: &axum::Router, ip: [u8; 4]) -> Self {
+        Self { ip: ip.into(), ..Self::anonymous(router) }
     }
 
     async fn signed_up(router: &axum::Router, email: &str) -> Self {
@@ -60,15 +66,23 @@ impl Client {
         let mut request = Request::post(format!("/api/{name}"))
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::ACCEPT, "application/json");
-        if let Some(cookie) = &self.cookie {
-            request = request.header(header::COOKIE, cookie);
+        let cookies: Vec<&str> = [&self.cookie, &self.visitor].into_iter().flatten().map(String::as_str).collect();
+        if !cookies.is_empty() {
+            request = request.header(header::COOKIE, cookies.join("; "));
         }
-        let response = self.router.clone().oneshot(request.body(Body::from(body)).unwrap()).await.unwrap();
+        let mut request = request.body(Body::from(body)).unwrap();
+        request.extensions_mut().insert(axum::extract::ConnectInfo(std::net::SocketAddr::new(self.ip, 40000)));
+        let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
         for set in headers.get_all(header::SET_COOKIE) {
             let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
-            self.cookie = pair.split_once('=').filter(|(_, v)| !v.is_empty()).map(|_| pair.clone());
+            let value = pair.split_once('=').filter(|(_, v)| !v.is_empty()).map(|_| pair.clone());
+            if pair.starts_with("ruche_visitor=") {
+                self.visitor = value;
+            } else {
+                self.cookie = value;
+            }
         }
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
@@ -99,6 +113,7 @@ async fn sign_up_and_log_in(db: Db) {
     let mut again = Client::anonymous(&router);
     let reply = again.call("sign_up", &[("email", "ada@example.org"), ("display_name", "Ada"), ("password", "long enough")]).await;
     assert_eq!(reply.json::<AccountError>(), AccountError::EmailTaken);
+    assert_eq!(reply.status, StatusCode::CONFLICT);
     for (email, password, error) in [
         ("not-an-email", "long enough", AccountError::InvalidEmail),
         ("new@example.org", "short", AccountError::WeakPassword),
@@ -110,6 +125,7 @@ async fn sign_up_and_log_in(db: Db) {
 
     let reply = again.call("log_in", &[("email", "ada@example.org"), ("password", "wrong password")]).await;
     assert_eq!(reply.json::<AccountError>(), AccountError::WrongCredentials);
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     let reply = again.call("log_in", &[("email", "nobody@example.org"), ("password", "long enough")]).await;
     assert_eq!(reply.json::<AccountError>(), AccountError::WrongCredentials);
     assert!(again.cookie.is_none());
@@ -132,6 +148,7 @@ async fn the_owner_creates_and_opens_or_closes(db: Db) {
 
     let reply = ada.call("create_session", &[("title", "   ")]).await;
     assert_eq!(reply.json::<SessionError>(), SessionError::InvalidTitle);
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
 
     let id = create_session(&mut ada, "  Monday all-hands ").await;
     let list: Vec<app::functions::sessions::SessionSummary> = ada.call("my_sessions", &[]).await.json();
@@ -156,10 +173,13 @@ async fn strangers_and_anonymous_callers_are_refused(db: Db) {
     let mut bob = Client::signed_up(&router, "bob@example.org").await;
     let mut anonymous = Client::anonymous(&router);
 
-    for (client, error) in [(&mut bob, SessionError::NoAccess), (&mut anonymous, SessionError::NotLoggedIn)] {
+    for (client, error, status) in [
+        (&mut bob, SessionError::NoAccess, StatusCode::FORBIDDEN),
+        (&mut anonymous, SessionError::NotLoggedIn, StatusCode::UNAUTHORIZED),
+    ] {
         let reply = client.call("host_session", &[("id", &id)]).await;
         assert_eq!(reply.json::<SessionError>(), error);
-        assert!(!reply.status.is_success());
+        assert_eq!(reply.status, status);
         let reply = client.call("set_session_open", &[("id", &id), ("open", "false")]).await;
         assert_eq!(reply.json::<SessionError>(), error);
     }
@@ -171,7 +191,7 @@ async fn strangers_and_anonymous_callers_are_refused(db: Db) {
     assert!(host.is_open, "the refused calls changed nothing");
 
     // A forged cookie is nobody.
-    let mut forged = Client { router: router.clone(), cookie: Some("ruche_login=00ff".into()) };
+    let mut forged = Client { cookie: Some("ruche_login=00ff".into()), ..Client::anonymous(&router) };
     assert_eq!(forged.call("host_session", &[("id", &id)]).await.json::<SessionError>(), SessionError::NotLoggedIn);
 }
 test_both_dbs!(strangers_and_anonymous_callers_are_refused);
@@ -186,3 +206,148 @@ async fn login_cookie_is_httponly_and_lax(db: Db) {
     assert!(cookie.starts_with("ruche_login="), "{cookie}");
 }
 test_both_dbs!(login_cookie_is_httponly_and_lax);
+
+use app::functions::joining::ParticipantScreen;
+use app::functions::sessions::SessionForHost;
+use app::rules::joining::{JoinError, MAX_FAILURES};
+
+async fn host(client: &mut Client, id: &str) -> SessionForHost {
+    client.call("host_session", &[("id", id)]).await.json()
+}
+
+async fn get(router: &axum::Router, path: &str) -> (StatusCode, String, Vec<u8>) {
+    let response = router.clone().oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
+    let status = response.status();
+    let kind = response.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    (status, kind, response.into_body().collect().await.unwrap().to_bytes().to_vec())
+}
+
+async fn joining_by_code_and_link_and_a_new_code(db: Db) {
+    let router = router(db);
+    let mut ada = Client::signed_up(&router, "ada@example.org").await;
+    let id = create_session(&mut ada, "Class").await;
+    let before = host(&mut ada, &id).await;
+    let old_code = before.ways_in.code.clone();
+    let old_token = before.ways_in.link.rsplit('/').next().unwrap().to_owned();
+    assert_eq!(before.ways_in.link, format!("http://127.0.0.1:3000/j/{old_token}"), "links are absolute");
+
+    let mut zoe = Client::from(&router, [198, 51, 100, 1]);
+    let reply = zoe.call("join_by_code", &[("code", &old_code.replace(' ', "-"))]).await;
+    assert_eq!(reply.json::<String>(), id);
+    assert!(zoe.visitor.is_some(), "a participant is known by a cookie");
+    let screen: ParticipantScreen = zoe.call("participant_view", &[("id", &id)]).await.json();
+    assert_eq!(screen.title, "Class");
+    assert_eq!(zoe.call("set_nickname", &[("id", &id), ("nickname", " Zoé ")]).await.json::<Option<String>>(), Some("Zoé".into()));
+    assert_eq!(zoe.call("set_nickname", &[("id", &id), ("nickname", &"x".repeat(41))]).await.json::<JoinError>(), JoinError::InvalidNickname);
+
+    let mut max = Client::from(&router, [198, 51, 100, 2]);
+    assert_eq!(max.call("join_by_link", &[("token", &old_token)]).await.json::<String>(), id);
+
+    // Only the owner generates a new code.
+    let mut bob = Client::signed_up(&router, "bob@example.org").await;
+    let reply = bob.call("generate_new_code", &[("id", &id)]).await;
+    assert_eq!((reply.status, reply.json::<SessionError>()), (StatusCode::FORBIDDEN, SessionError::NoAccess));
+    let new_code: String = ada.call("generate_new_code", &[("id", &id)]).await.json();
+    let after = host(&mut ada, &id).await;
+    assert_eq!(after.ways_in.code, new_code);
+    assert_ne!(after.ways_in.link, before.ways_in.link);
+
+    let mut late = Client::from(&router, [198, 51, 100, 3]);
+    for (name, key, value) in [("join_by_code", "code", old_code.as_str()), ("join_by_link", "token", old_token.as_str())] {
+        let reply = late.call(name, &[(key, value)]).await;
+        assert_eq!((reply.status, reply.json::<JoinError>()), (StatusCode::GONE, JoinError::Retired));
+    }
+    assert_eq!(late.call("join_by_code", &[("code", &new_code)]).await.json::<String>(), id);
+    // People already inside stay inside.
+    let screen: ParticipantScreen = zoe.call("participant_view", &[("id", &id)]).await.json();
+    assert_eq!(screen.nickname.as_deref(), Some("Zoé"));
+    // Someone who never joined does not get in by knowing the session's id.
+    let mut stranger = Client::from(&router, [198, 51, 100, 4]);
+    let reply = stranger.call("participant_view", &[("id", &id)]).await;
+    assert_eq!((reply.status, reply.json::<JoinError>()), (StatusCode::FORBIDDEN, JoinError::NotJoined));
+
+    // The QR downloads follow the link: the old one is gone with it.
+    let new_token = after.ways_in.link.rsplit('/').next().unwrap().to_owned();
+    let (status, kind, png) = get(&router, &format!("/j/{new_token}/qr.png")).await;
+    assert_eq!((status, kind.as_str()), (StatusCode::OK, "image/png"));
+    assert!(png.starts_with(b"\x89PNG"));
+    let (status, kind, _) = get(&router, &format!("/j/{new_token}/qr.svg")).await;
+    assert_eq!((status, kind.as_str()), (StatusCode::OK, "image/svg+xml"));
+    assert_eq!(get(&router, &format!("/j/{old_token}/qr.svg")).await.0, StatusCode::NOT_FOUND);
+}
+test_both_dbs!(joining_by_code_and_link_and_a_new_code);
+
+async fn a_closed_session_lets_nobody_in_until_reopened(db: Db) {
+    let router = router(db);
+    let mut ada = Client::signed_up(&router, "ada@example.org").await;
+    let id = create_session(&mut ada, "Class").await;
+    let code = host(&mut ada, &id).await.ways_in.code;
+    let mut inside = Client::from(&router, [198, 51, 100, 1]);
+    inside.call("join_by_code", &[("code", &code)]).await.json::<String>();
+
+    ada.call("set_session_open", &[("id", &id), ("open", "false")]).await;
+    let mut zoe = Client::from(&router, [198, 51, 100, 2]);
+    let reply = zoe.call("join_by_code", &[("code", &code)]).await;
+    assert_eq!((reply.status, reply.json::<JoinError>()), (StatusCode::FORBIDDEN, JoinError::Closed));
+    assert!(zoe.visitor.is_none());
+    assert_eq!(inside.call("participant_view", &[("id", &id)]).await.json::<JoinError>(), JoinError::Closed);
+
+    ada.call("set_session_open", &[("id", &id), ("open", "true")]).await;
+    assert_eq!(zoe.call("join_by_code", &[("code", &code)]).await.json::<String>(), id);
+    assert_eq!(inside.call("participant_view", &[("id", &id)]).await.json::<ParticipantScreen>().title, "Class");
+}
+test_both_dbs!(a_closed_session_lets_nobody_in_until_reopened);
+
+async fn failed_lookups_are_limited_per_address(db: Db) {
+    let router = router(db);
+    let mut ada = Client::signed_up(&router, "ada@example.org").await;
+    let id = create_session(&mut ada, "Class").await;
+    let code = host(&mut ada, &id).await.ways_in.code.replace(' ', "");
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+
+    // A room behind one address: successes never count.
+    let mut room = Client::from(&router, [203, 0, 113, 1]);
+    for _ in 0..MAX_FAILURES + 5 {
+        room.visitor = None;
+        assert_eq!(room.call("join_by_code", &[("code", &code)]).await.json::<String>(), id);
+    }
+    let mut guesser = Client::from(&router, [203, 0, 113, 2]);
+    for _ in 0..MAX_FAILURES {
+        let reply = guesser.call("join_by_code", &[("code", wrong)]).await;
+        assert_eq!((reply.status, reply.json::<JoinError>()), (StatusCode::NOT_FOUND, JoinError::UnknownCode));
+    }
+    let reply = guesser.call("join_by_code", &[("code", wrong)]).await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(matches!(reply.json::<JoinError>(), JoinError::TooManyAttempts(s) if (1..=60).contains(&s)));
+    // Once tripped, guesses stop being answered, right ones included.
+    assert_eq!(guesser.call("join_by_code", &[("code", &code)]).await.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(guesser.call("join_by_link", &[("token", "guess")]).await.status, StatusCode::TOO_MANY_REQUESTS);
+    // Other addresses are not affected.
+    let mut other = Client::from(&router, [203, 0, 113, 3]);
+    assert_eq!(other.call("join_by_code", &[("code", wrong)]).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(other.call("join_by_code", &[("code", "12 34")]).await.json::<JoinError>(), JoinError::MalformedCode);
+}
+test_both_dbs!(failed_lookups_are_limited_per_address);
+
+async fn only_hosts_edit_slides(db: Db) {
+    let router = router(db);
+    let mut ada = Client::signed_up(&router, "ada@example.org").await;
+    let id = create_session(&mut ada, "Talk").await;
+    let slide: String = ada.call("add_slide", &[("id", &id), ("kind", "Text")]).await.json();
+    let mut bob = Client::signed_up(&router, "bob@example.org").await;
+    let mut anonymous = Client::anonymous(&router);
+    for (client, error) in [(&mut bob, SessionError::NoAccess), (&mut anonymous, SessionError::NotLoggedIn)] {
+        assert_eq!(client.call("add_slide", &[("id", &id), ("kind", "LinkAndQr")]).await.json::<SessionError>(), error);
+        assert_eq!(client.call("update_slide", &[("id", &id), ("slide", &slide), ("title", "x"), ("body", "")]).await.json::<SessionError>(), error);
+        assert_eq!(client.call("move_slide", &[("id", &id), ("slide", &slide), ("direction", "Up")]).await.json::<SessionError>(), error);
+        assert_eq!(client.call("show_slide", &[("id", &id), ("slide", &slide)]).await.json::<SessionError>(), error);
+        assert_eq!(client.call("delete_slide", &[("id", &id), ("slide", &slide)]).await.json::<SessionError>(), error);
+    }
+    let reply = ada.call("update_slide", &[("id", &id), ("slide", &slide), ("title", &"x".repeat(121)), ("body", "")]).await;
+    assert_eq!(reply.json::<SessionError>(), SessionError::InvalidSlide);
+    ada.call("update_slide", &[("id", &id), ("slide", &slide), ("title", "Welcome"), ("body", "Hi")]).await.json::<()>();
+    let slides = host(&mut ada, &id).await.slides;
+    assert_eq!(slides.len(), 1);
+    assert!(matches!(&slides[0].content, app::functions::slides::SlideContent::Text { title, .. } if title == "Welcome"));
+}
+test_both_dbs!(only_hosts_edit_slides);

@@ -1,10 +1,23 @@
-use crate::ids::SessionId;
+use super::slides::{SlideView, WaysIn};
+use crate::ids::{SessionId, SlideId};
 use crate::rules::sessions::{Role, SessionError};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
-use crate::{rules::sessions::*, server::{auth, ServerContext}};
+use crate::{rules::sessions::*, server::{auth, reply, ServerContext}};
+
+impl crate::rules::HttpStatus for SessionError {
+    fn http_status(&self) -> u16 {
+        match self {
+            Self::NotLoggedIn => 401,
+            Self::NoAccess | Self::OwnerOnly | Self::OwnerOnlyCode => 403,
+            Self::InvalidTitle | Self::InvalidSlide => 400,
+            Self::NoSuchSlide => 404,
+            Self::Internal | Self::Unreachable(_) => 500,
+        }
+    }
+}
 
 /// A line of "My sessions".
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +35,9 @@ pub struct SessionForHost {
     pub title: String,
     pub is_open: bool,
     pub role: Role,
+    pub ways_in: WaysIn,
+    pub slides: Vec<SlideView>,
+    pub active_slide: Option<SlideId>,
 }
 
 #[cfg(feature = "ssr")]
@@ -33,39 +49,73 @@ async fn caller() -> Result<(ServerContext, crate::ids::UserId), SessionError> {
 
 #[server(endpoint = "my_sessions")]
 pub async fn my_sessions() -> Result<Vec<SessionSummary>, SessionError> {
-    let (ctx, user) = caller().await?;
-    Ok(ctx
-        .db
-        .sessions_owned_by(user)
-        .await?
-        .into_iter()
-        .map(|s| SessionSummary { id: s.id, title: s.title, is_open: s.is_open, role: Role::Owner })
-        .collect())
+    reply(async move {
+        let (ctx, user) = caller().await?;
+        Ok(ctx
+            .db
+            .sessions_owned_by(user)
+            .await?
+            .into_iter()
+            .map(|s| SessionSummary { id: s.id, title: s.title, is_open: s.is_open, role: Role::Owner })
+            .collect())
+    }
+    .await)
 }
 
 #[server(endpoint = "create_session")]
 pub async fn create_session(title: String) -> Result<SessionId, SessionError> {
-    let (ctx, user) = caller().await?;
-    let title = clean_title(&title)?;
-    let session = ctx.db.create_session(user, &title).await?;
-    leptos_axum::redirect(&format!("/s/{}", session.id));
-    Ok(session.id)
+    reply(async move {
+        let (ctx, user) = caller().await?;
+        let title = clean_title(&title)?;
+        let session = ctx.db.create_session(user, &title).await?;
+        leptos_axum::redirect(&format!("/s/{}", session.id));
+        Ok(session.id)
+    }
+    .await)
 }
 
 #[server(endpoint = "host_session")]
 pub async fn host_session(id: SessionId) -> Result<SessionForHost, SessionError> {
-    let (ctx, user) = caller().await?;
-    let role = require_host(ctx.db.role_in_session(id, user).await?)?;
-    let session = ctx.db.session(id).await?.ok_or(SessionError::NoAccess)?;
-    Ok(SessionForHost { id, title: session.title, is_open: session.is_open, role })
+    reply(async move {
+        let (ctx, user) = caller().await?;
+        let role = require_host(ctx.db.role_in_session(id, user).await?)?;
+        let session = ctx.db.session(id).await?.ok_or(SessionError::NoAccess)?;
+        let slides = ctx.db.slides(id).await?;
+        Ok(SessionForHost {
+            id,
+            title: session.title.clone(),
+            is_open: session.is_open,
+            role,
+            ways_in: WaysIn::of(&ctx, &session),
+            active_slide: session.active_slide_id,
+            slides: slides.into_iter().map(|s| SlideView::of(&ctx, &session, s)).collect(),
+        })
+    }
+    .await)
+}
+
+/// "Generate a new code": a new code and a new link at once; the old ones stop working, and
+/// participants already inside stay inside. Returns the new code, grouped for reading.
+#[server(endpoint = "generate_new_code")]
+pub async fn generate_new_code(id: SessionId) -> Result<String, SessionError> {
+    reply(async move {
+        let (ctx, user) = caller().await?;
+        require_generate_code(ctx.db.role_in_session(id, user).await?)?;
+        let session = ctx.db.rotate_ways_in(id).await?.ok_or(SessionError::NoAccess)?;
+        Ok(session.code.display_grouped())
+    }
+    .await)
 }
 
 /// Opens or closes a session. Takes the wanted state rather than toggling, so a double click or
 /// a replayed form never flips it back.
 #[server(endpoint = "set_session_open")]
 pub async fn set_session_open(id: SessionId, open: bool) -> Result<bool, SessionError> {
-    let (ctx, user) = caller().await?;
-    require_open_or_close(ctx.db.role_in_session(id, user).await?)?;
-    ctx.db.set_session_open(id, open).await?;
-    Ok(open)
+    reply(async move {
+        let (ctx, user) = caller().await?;
+        require_open_or_close(ctx.db.role_in_session(id, user).await?)?;
+        ctx.db.set_session_open(id, open).await?;
+        Ok(open)
+    }
+    .await)
 }

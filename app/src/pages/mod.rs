@@ -1,8 +1,10 @@
 //! Pages and components. Every form is an `ActionForm`, so it also works with JavaScript off.
 mod accounts;
 mod home;
+mod joining;
 mod session_host;
 mod sessions;
+mod slides;
 
 use crate::functions::accounts::{me, LogOut};
 use leptos::prelude::*;
@@ -52,6 +54,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sessions") view=sessions::MySessionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/sessions/new") view=sessions::CreateSessionPage ssr=SsrMode::Async/>
                     <Route path=path!("/s/:id") view=session_host::HostSessionPage ssr=SsrMode::Async/>
+                    <Route path=path!("/join") view=joining::JoinPage ssr=SsrMode::Async/>
+                    <Route path=path!("/j/:token") view=joining::LinkPage ssr=SsrMode::Async/>
+                    <Route path=path!("/p/:id") view=joining::ParticipantPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>
@@ -106,6 +111,16 @@ fn NotFound() -> impl IntoView {
             <p>"There is nothing at this address. Check the link, or go back to the "<A href="/">"home page"</A>"."</p>
         </section>
     }
+}
+
+/// Gives the page being rendered on the server the HTTP status of the error it shows.
+fn set_error_status(error: &impl crate::rules::HttpStatus) {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(crate::server::status_code(error));
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = error;
 }
 
 /// A form's error, as the sentence its domain gives it; announced to screen readers.

@@ -21,15 +21,7 @@ pub(super) fn SessionErrorView(error: SessionError) -> impl IntoView {
     if error == SessionError::NotLoggedIn {
         return view! { <LoginRedirect/> }.into_any();
     }
-    #[cfg(feature = "ssr")]
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        use axum::http::StatusCode;
-        response.set_status(match error {
-            SessionError::NoAccess | SessionError::OwnerOnly => StatusCode::FORBIDDEN,
-            SessionError::InvalidTitle => StatusCode::BAD_REQUEST,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        });
-    }
+    super::set_error_status(&error);
     view! {
         <section class="card narrow">
             <p class="error" role="alert">{error.to_string()}</p>

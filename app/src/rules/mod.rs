@@ -1,6 +1,15 @@
 //! Ruche's domain rules, as plain Rust: no storage, no components. Each rule lives in the file
 //! named after what it governs, with its unit tests beside it.
 pub mod accounts;
+pub mod joining;
 pub mod secrets;
 pub mod session_code;
 pub mod sessions;
+pub mod slides;
+
+/// The HTTP status a domain error answers with, so that scripts, proxies and logs tell a refused
+/// request (4xx) from a failure of Ruche's (5xx). Each error enum implements it beside the
+/// server functions that return it.
+pub trait HttpStatus {
+    fn http_status(&self) -> u16;
+}

@@ -14,6 +14,16 @@ impl Role {
     pub fn may_open_or_close(self) -> bool {
         matches!(self, Role::Owner)
     }
+
+    /// A new code (and link) breaks every invitation already sent: the owner's call alone.
+    pub fn may_generate_code(self) -> bool {
+        matches!(self, Role::Owner)
+    }
+
+    /// Hosts edit slides, choose the active one and show the QR code.
+    pub fn may_edit_slides(self) -> bool {
+        true
+    }
 }
 
 /// Checks a host-view action against the caller's role; `None` is anyone who is not a host.
@@ -27,6 +37,24 @@ pub fn require_open_or_close(role: Option<Role>) -> Result<Role, SessionError> {
         Ok(role)
     } else {
         Err(SessionError::OwnerOnly)
+    }
+}
+
+pub fn require_generate_code(role: Option<Role>) -> Result<Role, SessionError> {
+    let role = require_host(role)?;
+    if role.may_generate_code() {
+        Ok(role)
+    } else {
+        Err(SessionError::OwnerOnlyCode)
+    }
+}
+
+pub fn require_edit_slides(role: Option<Role>) -> Result<Role, SessionError> {
+    let role = require_host(role)?;
+    if role.may_edit_slides() {
+        Ok(role)
+    } else {
+        Err(SessionError::NoAccess)
     }
 }
 
@@ -50,8 +78,14 @@ pub enum SessionError {
     NoAccess,
     #[error("Only the owner of the session can open or close the session.")]
     OwnerOnly,
+    #[error("Only the owner of the session can generate a new code.")]
+    OwnerOnlyCode,
     #[error("Give the session a title of 1 to 120 characters.")]
     InvalidTitle,
+    #[error("A slide title has at most 120 characters on one line, and its text at most 2000.")]
+    InvalidSlide,
+    #[error("This slide is no longer in the session.")]
+    NoSuchSlide,
     /// Details are in the server log, never shown.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
@@ -69,6 +103,9 @@ mod tests {
     fn only_the_owner_may_open_or_close() {
         assert_eq!(require_open_or_close(Some(Role::Owner)), Ok(Role::Owner));
         assert_eq!(require_open_or_close(None), Err(SessionError::NoAccess));
+        assert_eq!(require_generate_code(Some(Role::Owner)), Ok(Role::Owner));
+        assert_eq!(require_generate_code(None), Err(SessionError::NoAccess));
+        assert_eq!(require_edit_slides(None), Err(SessionError::NoAccess));
     }
 
     #[test]

@@ -11,9 +11,8 @@ use sea_orm::DbErr;
 pub const COOKIE_NAME: &str = "ruche_login";
 const LIFETIME_SECS: i64 = 30 * 24 * 3600;
 
-/// The login token the request carries, if any.
-fn request_token() -> Option<String> {
-    let parts = use_context::<Parts>()?;
+/// A cookie's value from the request, if present and not empty.
+pub(super) fn cookie(parts: &Parts, name: &str) -> Option<String> {
     parts
         .headers
         .get_all(header::COOKIE)
@@ -21,9 +20,14 @@ fn request_token() -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value.to_owned())
         .filter(|v| !v.is_empty())
+}
+
+/// The login token the request carries, if any.
+fn request_token() -> Option<String> {
+    cookie(&use_context::<Parts>()?, COOKIE_NAME)
 }
 
 /// The logged-in user making this request, if any.
@@ -58,7 +62,7 @@ pub async fn log_out(ctx: &ServerContext) -> Result<(), DbErr> {
 }
 
 fn set_cookie(ctx: &ServerContext, value: &str, max_age: i64) {
-    let secure = if ctx.secure_cookies { "; Secure" } else { "" };
+    let secure = if ctx.secure_cookies() { "; Secure" } else { "" };
     let cookie = format!("{COOKIE_NAME}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
     if let (Some(response), Ok(value)) = (use_context::<ResponseOptions>(), HeaderValue::from_str(&cookie)) {
         response.append_header(header::SET_COOKIE, value);

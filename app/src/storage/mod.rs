@@ -10,7 +10,9 @@ mod queries;
 #[doc(hidden)]
 pub mod testing;
 
+pub use queries::joining::{Participant, WayIn, WayInKind};
 pub use queries::sessions::SessionRecord;
+pub use queries::slides::SlideRecord;
 pub use queries::users::{CreateUserError, User, UserWithPassword};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/ruche.db?mode=rwc";

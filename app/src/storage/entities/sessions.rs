@@ -13,6 +13,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub link_token: String,
     pub created_at: i64,
+    pub active_slide_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

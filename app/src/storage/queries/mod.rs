@@ -1,5 +1,7 @@
+pub mod joining;
 pub mod login_sessions;
 pub mod sessions;
+pub mod slides;
 pub mod users;
 
 use sea_orm::{DbErr, SqlErr};

@@ -1,5 +1,5 @@
 use super::is_unique_violation;
-use crate::ids::{SessionId, UserId};
+use crate::ids::{SessionId, SlideId, UserId};
 use crate::rules::secrets::new_link_token;
 use crate::rules::session_code::SessionCode;
 use crate::rules::sessions::Role;
@@ -19,6 +19,7 @@ pub struct SessionRecord {
     pub code: SessionCode,
     pub link_token: String,
     pub created_at: i64,
+    pub active_slide_id: Option<SlideId>,
 }
 
 impl From<sessions::Model> for SessionRecord {
@@ -31,6 +32,7 @@ impl From<sessions::Model> for SessionRecord {
             code: SessionCode::parse(&m.code).expect("stored codes are always six digits"),
             link_token: m.link_token,
             created_at: m.created_at,
+            active_slide_id: m.active_slide_id.map(SlideId),
         }
     }
 }
@@ -61,6 +63,7 @@ impl Db {
                 code: Set(draw_code().as_str().to_owned()),
                 link_token: Set(new_link_token()),
                 created_at: Set(created_at),
+                active_slide_id: Set(None),
             };
             match sessions::Entity::insert(model).exec_with_returning(&self.conn).await {
                 Ok(m) => return Ok(m.into()),

@@ -1,0 +1,127 @@
+use crate::ids::{SessionId, SlideId};
+use crate::rules::sessions::SessionError;
+use crate::rules::slides::{Move, SlideKind};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use crate::{
+    rules::{sessions::require_edit_slides, slides::clean_slide_text},
+    server::{auth, reply, ServerContext},
+    storage::{SessionRecord, SlideRecord},
+};
+
+/// A slide as hosts and participants see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlideView {
+    pub id: SlideId,
+    pub content: SlideContent,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SlideContent {
+    /// Always the session's current code and link.
+    LinkAndQr(WaysIn),
+    Text { title: String, body: String },
+}
+
+/// How to join a session right now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaysIn {
+    /// Grouped for reading aloud: "012 345".
+    pub code: String,
+    /// Absolute, from `PUBLIC_URL`.
+    pub link: String,
+    /// The QR code of `link`, as SVG and PNG downloads.
+    pub qr_svg: String,
+    pub qr_png: String,
+}
+
+#[cfg(feature = "ssr")]
+impl WaysIn {
+    pub fn of(ctx: &ServerContext, session: &SessionRecord) -> Self {
+        let token = &session.link_token;
+        Self {
+            code: session.code.display_grouped(),
+            link: ctx.join_link(token),
+            qr_svg: format!("/j/{token}/qr.svg"),
+            qr_png: format!("/j/{token}/qr.png"),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl SlideView {
+    pub fn of(ctx: &ServerContext, session: &SessionRecord, slide: SlideRecord) -> Self {
+        let content = match slide.kind {
+            SlideKind::LinkAndQr => SlideContent::LinkAndQr(WaysIn::of(ctx, session)),
+            SlideKind::Text => SlideContent::Text { title: slide.title, body: slide.body },
+        };
+        Self { id: slide.id, content }
+    }
+}
+
+/// Checks that the caller may edit this session's slides.
+#[cfg(feature = "ssr")]
+async fn editor(id: SessionId) -> Result<ServerContext, SessionError> {
+    let ctx = ServerContext::get().ok_or(SessionError::Internal)?;
+    let user = auth::current_user_id(&ctx.db).await?.ok_or(SessionError::NotLoggedIn)?;
+    require_edit_slides(ctx.db.role_in_session(id, user).await?)?;
+    Ok(ctx)
+}
+
+#[cfg(feature = "ssr")]
+fn found(exists: bool) -> Result<(), SessionError> {
+    if exists { Ok(()) } else { Err(SessionError::NoSuchSlide) }
+}
+
+#[server(endpoint = "add_slide")]
+pub async fn add_slide(id: SessionId, kind: SlideKind) -> Result<SlideId, SessionError> {
+    reply(async move {
+        let ctx = editor(id).await?;
+        let title = match kind {
+            SlideKind::LinkAndQr => "",
+            SlideKind::Text => "New slide",
+        };
+        Ok(ctx.db.add_slide(id, kind, title, "").await?.id)
+    }
+    .await)
+}
+
+#[server(endpoint = "update_slide")]
+pub async fn update_slide(id: SessionId, slide: SlideId, title: String, body: String) -> Result<(), SessionError> {
+    reply(async move {
+        let ctx = editor(id).await?;
+        let (title, body) = clean_slide_text(&title, &body)?;
+        found(ctx.db.update_slide(id, slide, &title, &body).await?)
+    }
+    .await)
+}
+
+#[server(endpoint = "move_slide")]
+pub async fn move_slide(id: SessionId, slide: SlideId, direction: Move) -> Result<(), SessionError> {
+    reply(async move {
+        let ctx = editor(id).await?;
+        found(ctx.db.move_slide(id, slide, direction).await?)
+    }
+    .await)
+}
+
+#[server(endpoint = "delete_slide")]
+pub async fn delete_slide(id: SessionId, slide: SlideId) -> Result<(), SessionError> {
+    reply(async move {
+        let ctx = editor(id).await?;
+        found(ctx.db.delete_slide(id, slide).await?)
+    }
+    .await)
+}
+
+/// Chooses the slide participants see.
+#[server(endpoint = "show_slide")]
+pub async fn show_slide(id: SessionId, slide: SlideId) -> Result<(), SessionError> {
+    reply(async move {
+        let ctx = editor(id).await?;
+        found(ctx.db.set_active_slide(id, slide).await?)
+    }
+    .await)
+}

@@ -1,0 +1,148 @@
+//! The participant side: the join banner, joining by code or link, the participant view.
+//! Participants are on phones, often on slow networks or without JavaScript yet: every page
+//! here works as plain HTML first.
+use super::slides::SlideBody;
+use crate::functions::joining::{join_by_code, join_by_link, participant_view, ParticipantScreen, SetNickname};
+use crate::ids::SessionId;
+use crate::rules::joining::{JoinError, NICKNAME_MAX_CHARS};
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+/// The banner of the home page: a plain GET form, so it works before (and without) the wasm.
+#[component]
+pub fn JoinBanner(#[prop(optional, into)] error: Option<String>, #[prop(optional, into)] code: Option<String>) -> impl IntoView {
+    view! {
+        <section class="join-banner" aria-labelledby="join-title">
+            <h2 id="join-title">"Join a session"</h2>
+            <form method="get" action="/join" class="join-form">
+                <label for="join-code">"Session code"</label>
+                <div class="join-row">
+                    <input id="join-code" name="code" type="text" inputmode="numeric" autocomplete="off"
+                        placeholder="123 456" maxlength="11" required value=code/>
+                    <button type="submit" class="accent">"Join"</button>
+                </div>
+                {error.map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            </form>
+        </section>
+    }
+}
+
+/// A refused way in: the reason, with the right status, and the banner to try a code.
+#[component]
+fn JoinRefused(error: JoinError, #[prop(optional)] code: Option<String>) -> impl IntoView {
+    super::set_error_status(&error);
+    view! {
+        <leptos_meta::Title text="Join a session · Ruche"/>
+        <JoinBanner error=error.to_string() code=code.unwrap_or_default()/>
+    }
+}
+
+/// `/join?code=…`: where the banner's form goes. Success redirects (303) into the session.
+#[component]
+pub fn JoinPage() -> impl IntoView {
+    let code = use_query_map().read_untracked().get("code").unwrap_or_default();
+    let typed = code.clone();
+    let joined = Resource::new_blocking(move || code.clone(), join_by_code);
+    view! {
+        <Suspense>
+            {move || {
+                let typed = typed.clone();
+                Suspend::new(async move {
+                    match joined.await {
+                        Ok(id) => view! { <Joining id/> }.into_any(),
+                        Err(error) => view! { <JoinRefused error code=typed/> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// `/j/<token>`: the public link.
+#[component]
+pub fn LinkPage() -> impl IntoView {
+    let token = use_params_map().read_untracked().get("token").unwrap_or_default();
+    let joined = Resource::new_blocking(move || token.clone(), join_by_link);
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                match joined.await {
+                    Ok(id) => view! { <Joining id/> }.into_any(),
+                    Err(error) => view! { <JoinRefused error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Shown only where a redirect was not followed.
+#[component]
+fn Joining(id: SessionId) -> impl IntoView {
+    view! { <p class="card narrow">"You are in. "<a href=format!("/p/{id}")>"Go to the session"</a></p> }
+}
+
+/// `/p/<session id>`: what a participant sees. They are known by their visitor cookie.
+#[component]
+pub fn ParticipantPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").and_then(|s| s.parse::<SessionId>().ok());
+    let set_nickname = ServerAction::<SetNickname>::new();
+    let screen = Resource::new_blocking(
+        move || (id(), set_nickname.version().get()),
+        |(id, _)| async move {
+            match id {
+                Some(id) => participant_view(id).await,
+                None => Err(JoinError::NotJoined),
+            }
+        },
+    );
+    view! {
+        <Transition>
+            {move || Suspend::new(async move {
+                match screen.await {
+                    Ok(screen) => view! { <ParticipantScreenView screen set_nickname/> }.into_any(),
+                    Err(JoinError::Closed) => {
+                        super::set_error_status(&JoinError::Closed);
+                        view! {
+                            <leptos_meta::Title text="Session closed · Ruche"/>
+                            <section class="card narrow closed-notice" role="status">
+                                <h1>"This session is closed."</h1>
+                                <p>"The host has closed this session. You can join again when they reopen it."</p>
+                            </section>
+                        }.into_any()
+                    }
+                    Err(error) => view! { <JoinRefused error/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ParticipantScreenView(screen: ParticipantScreen, set_nickname: ServerAction<SetNickname>) -> impl IntoView {
+    let ParticipantScreen { session_id, title, nickname, slide } = screen;
+    let current_nickname = nickname.clone().unwrap_or_default();
+    view! {
+        <leptos_meta::Title text=format!("{title} · Ruche")/>
+        <section class="participant">
+            <h1>{title}</h1>
+            <div class="slide-frame">
+                {match slide {
+                    Some(slide) => view! { <SlideBody slide/> }.into_any(),
+                    None => view! { <p class="empty">"The host has not shown a slide yet."</p> }.into_any(),
+                }}
+            </div>
+            <ActionForm action=set_nickname attr:class="nickname-form" attr:novalidate=true>
+                <input type="hidden" name="id" value=session_id.to_string()/>
+                <label>
+                    "Nickname (optional)"
+                    <input type="text" name="nickname" maxlength=NICKNAME_MAX_CHARS autocomplete="nickname"
+                        value=current_nickname/>
+                </label>
+                <super::FormError value=set_nickname.value()/>
+                <button type="submit">"Save nickname"</button>
+            </ActionForm>
+            {nickname.map(|n| view! { <p class="whoami-note">"You appear as "<strong>{n}</strong>"."</p> })}
+        </section>
+    }
+}

@@ -1,0 +1,67 @@
+//! Which address a request comes from, for the limit on failed joins. Behind a reverse proxy
+//! every request comes from the proxy: `X-Forwarded-For` is believed only when the direct peer
+//! is one of `TRUSTED_PROXIES`, and then only its right-most entries, which trusted proxies
+//! wrote (anything to their left the client could have made up).
+use axum::http::HeaderMap;
+use std::net::IpAddr;
+
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &[IpAddr]) -> IpAddr {
+    if !trusted_proxies.contains(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    forwarded
+        .iter()
+        .rev()
+        .find(|ip| !trusted_proxies.contains(ip))
+        .copied()
+        .unwrap_or(peer)
+}
+
+/// Reads `TRUSTED_PROXIES`: addresses separated by commas or spaces.
+pub fn parse_trusted_proxies(value: &str) -> Result<Vec<IpAddr>, String> {
+    value
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().map_err(|_| format!("TRUSTED_PROXIES: {s:?} is not an IP address")))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(xff: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", xff.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn forwarded_for_is_ignored_from_untrusted_peers() {
+        let peer: IpAddr = "198.51.100.1".parse().unwrap();
+        assert_eq!(client_ip(peer, &headers("203.0.113.9"), &[]), peer);
+    }
+
+    #[test]
+    fn a_trusted_proxy_gives_the_client_it_saw() {
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let client: IpAddr = "203.0.113.9".parse().unwrap();
+        // The client forged the first entry; the proxy appended the real one.
+        assert_eq!(client_ip(proxy, &headers("1.2.3.4, 203.0.113.9"), &[proxy]), client);
+        assert_eq!(client_ip(proxy, &HeaderMap::new(), &[proxy]), proxy);
+    }
+
+    #[test]
+    fn parses_the_setting() {
+        assert_eq!(parse_trusted_proxies("").unwrap(), Vec::<IpAddr>::new());
+        assert_eq!(parse_trusted_proxies("10.0.0.2, ::1").unwrap().len(), 2);
+        assert!(parse_trusted_proxies("proxy.local").is_err());
+    }
+}

@@ -1,0 +1,29 @@
+//! Participants are known by a visitor cookie: a random token per browser (HttpOnly), whose
+//! digest is stored with each session the browser joined. A new code or link does not change
+//! it, so people already inside stay inside.
+use crate::rules::secrets::{login_token_digest, new_login_token};
+use axum::http::{header, request::Parts, HeaderValue};
+use leptos::prelude::use_context;
+use leptos_axum::ResponseOptions;
+
+pub const COOKIE_NAME: &str = "ruche_visitor";
+const LIFETIME_SECS: i64 = 365 * 24 * 3600;
+
+/// The digest of this browser's visitor token, if it has one.
+pub fn visitor_digest() -> Option<String> {
+    super::auth::cookie(&use_context::<Parts>()?, COOKIE_NAME).map(|t| login_token_digest(&t))
+}
+
+/// The digest of this browser's visitor token, giving it one (on this response) if it has none.
+pub fn ensure_visitor_digest(secure: bool) -> String {
+    if let Some(digest) = visitor_digest() {
+        return digest;
+    }
+    let token = new_login_token();
+    let secure = if secure { "; Secure" } else { "" };
+    let cookie = format!("{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={LIFETIME_SECS}{secure}");
+    if let (Some(response), Ok(value)) = (use_context::<ResponseOptions>(), HeaderValue::from_str(&cookie)) {
+        response.append_header(header::SET_COOKIE, value);
+    }
+    login_token_digest(&token)
+}

@@ -1,0 +1,158 @@
+//! Ways into a session (code, link) and the participants who came in.
+use super::is_unique_violation;
+use crate::ids::{ParticipantId, SessionId};
+use crate::rules::secrets::new_link_token;
+use crate::rules::session_code::SessionCode;
+use crate::storage::entities::{participants, retired_ways_in, sessions};
+use crate::storage::{now_micros, Db, SessionRecord};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
+
+const MAX_CODE_ATTEMPTS: usize = 20;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WayInKind {
+    Code,
+    Link,
+}
+
+impl WayInKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Code => "code",
+            Self::Link => "link",
+        }
+    }
+}
+
+/// What a code or a link token leads to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WayIn {
+    Current(SessionRecord),
+    /// It belonged to a session before its owner generated a new code.
+    Retired,
+    Unknown,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Participant {
+    pub id: ParticipantId,
+    pub session_id: SessionId,
+    pub nickname: Option<String>,
+}
+
+impl From<participants::Model> for Participant {
+    fn from(m: participants::Model) -> Self {
+        Self { id: ParticipantId(m.id), session_id: SessionId(m.session_id), nickname: m.nickname }
+    }
+}
+
+impl Db {
+    pub async fn find_way_in(&self, kind: WayInKind, value: &str) -> Result<WayIn, DbErr> {
+        let column = match kind {
+            WayInKind::Code => sessions::Column::Code,
+            WayInKind::Link => sessions::Column::LinkToken,
+        };
+        if let Some(m) = sessions::Entity::find().filter(column.eq(value)).one(&self.conn).await? {
+            return Ok(WayIn::Current(m.into()));
+        }
+        let retired = retired_ways_in::Entity::find()
+            .filter(retired_ways_in::Column::Kind.eq(kind.as_str()))
+            .filter(retired_ways_in::Column::Value.eq(value))
+            .order_by_desc(retired_ways_in::Column::RetiredAt)
+            .one(&self.conn)
+            .await?;
+        Ok(if retired.is_some() { WayIn::Retired } else { WayIn::Unknown })
+    }
+
+    /// "Generate a new code": a new code and a new link token at once, the old ones retired in
+    /// the same transaction, so no instant exists where both or neither work.
+    pub async fn rotate_ways_in(&self, id: SessionId) -> Result<Option<SessionRecord>, DbErr> {
+        self.rotate_ways_in_drawing_codes(id, SessionCode::random).await
+    }
+
+    pub async fn rotate_ways_in_drawing_codes(
+        &self,
+        id: SessionId,
+        mut draw_code: impl FnMut() -> SessionCode,
+    ) -> Result<Option<SessionRecord>, DbErr> {
+        let mut last_err = None;
+        for _ in 0..MAX_CODE_ATTEMPTS {
+            let txn = self.conn.begin().await?;
+            let Some(old) = sessions::Entity::find_by_id(id.0).one(&txn).await? else {
+                return Ok(None);
+            };
+            let now = now_micros();
+            for (kind, value) in [(WayInKind::Code, &old.code), (WayInKind::Link, &old.link_token)] {
+                retired_ways_in::Entity::insert(retired_ways_in::ActiveModel {
+                    session_id: Set(id.0),
+                    kind: Set(kind.as_str().to_owned()),
+                    value: Set(value.clone()),
+                    retired_at: Set(now),
+                    ..Default::default()
+                })
+                .exec_without_returning(&txn)
+                .await?;
+            }
+            let result = sessions::Entity::update_many()
+                .col_expr(sessions::Column::Code, draw_code().as_str().into())
+                .col_expr(sessions::Column::LinkToken, new_link_token().into())
+                .filter(sessions::Column::Id.eq(id.0))
+                .exec(&txn)
+                .await;
+            match result {
+                Ok(_) => {
+                    txn.commit().await?;
+                    return self.session(id).await;
+                }
+                Err(e) if is_unique_violation(&e) => {
+                    txn.rollback().await?;
+                    last_err = Some(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last_err.expect("at least one attempt was made"))
+    }
+
+    /// Lets a visitor into a session; joining again returns the same participant.
+    pub async fn join_session(&self, session: SessionId, visitor_digest: &str) -> Result<Participant, DbErr> {
+        if let Some(p) = self.participant(session, visitor_digest).await? {
+            return Ok(p);
+        }
+        let model = participants::ActiveModel {
+            id: Set(ParticipantId::new_random().0),
+            session_id: Set(session.0),
+            visitor_digest: Set(visitor_digest.to_owned()),
+            nickname: Set(None),
+            joined_at: Set(now_micros()),
+        };
+        match participants::Entity::insert(model).exec_with_returning(&self.conn).await {
+            Ok(m) => Ok(m.into()),
+            // The same browser joining twice at once (a double tap): the other insert won.
+            Err(e) if is_unique_violation(&e) => {
+                self.participant(session, visitor_digest).await?.ok_or(e)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn participant(&self, session: SessionId, visitor_digest: &str) -> Result<Option<Participant>, DbErr> {
+        Ok(participants::Entity::find()
+            .filter(participants::Column::SessionId.eq(session.0))
+            .filter(participants::Column::VisitorDigest.eq(visitor_digest))
+            .one(&self.conn)
+            .await?
+            .map(Into::into))
+    }
+
+    pub async fn set_nickname(&self, participant: ParticipantId, nickname: Option<&str>) -> Result<(), DbErr> {
+        participants::Entity::update_many()
+            .col_expr(participants::Column::Nickname, nickname.map(str::to_owned).into())
+            .filter(participants::Column::Id.eq(participant.0))
+            .exec(&self.conn)
+            .await?;
+        Ok(())
+    }
+}

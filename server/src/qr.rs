@@ -1,0 +1,107 @@
+//! The QR code of a session's public link, as downloads: `/j/<token>/qr.svg` and `.png`.
+//! Made to be projected: black on white, error correction M, a 4-module quiet zone.
+use app::server::ServerContext;
+use app::storage::{WayIn, WayInKind};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use qrcode::{render::svg, Color, EcLevel, QrCode};
+
+const QUIET_ZONE: usize = 4;
+const PNG_MODULE_PX: usize = 16;
+
+#[derive(Clone, Copy, Debug)]
+pub enum Format {
+    Svg,
+    Png,
+}
+
+fn code(url: &str) -> Result<QrCode, qrcode::types::QrError> {
+    QrCode::with_error_correction_level(url.as_bytes(), EcLevel::M)
+}
+
+pub fn svg(url: &str) -> Result<String, qrcode::types::QrError> {
+    Ok(code(url)?
+        .render::<svg::Color>()
+        .min_dimensions(512, 512)
+        .dark_color(svg::Color("#000000"))
+        .light_color(svg::Color("#ffffff"))
+        .quiet_zone(true)
+        .build())
+}
+
+pub fn png(url: &str) -> Result<Vec<u8>, String> {
+    let code = code(url).map_err(|e| e.to_string())?;
+    let modules = code.width();
+    let colors = code.to_colors();
+    let side = (modules + 2 * QUIET_ZONE) * PNG_MODULE_PX;
+    let mut pixels = vec![255u8; side * side];
+    for (i, color) in colors.iter().enumerate() {
+        if *color == Color::Dark {
+            let (mx, my) = (i % modules + QUIET_ZONE, i / modules + QUIET_ZONE);
+            for y in my * PNG_MODULE_PX..(my + 1) * PNG_MODULE_PX {
+                pixels[y * side + mx * PNG_MODULE_PX..y * side + (mx + 1) * PNG_MODULE_PX].fill(0);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, side as u32, side as u32);
+    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
+    writer.write_image_data(&pixels).map_err(|e| e.to_string())?;
+    writer.finish().map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// Answers for the link token's current session only: once a new code is generated, the old
+/// QR code is gone with the old link.
+pub async fn download(ctx: ServerContext, token: String, format: Format) -> Response {
+    let session = match ctx.db.find_way_in(WayInKind::Link, &token).await {
+        Ok(WayIn::Current(session)) => session,
+        Ok(_) => return (StatusCode::NOT_FOUND, "This QR code is no longer valid. Ask the host for the new one.").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "QR code lookup failed");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side. Please try again.").into_response();
+        }
+    };
+    let url = ctx.join_link(&session.link_token);
+    // Same URL, same picture, until the link changes: revalidate rather than cache blindly.
+    let cache = (header::CACHE_CONTROL, "no-cache");
+    match format {
+        Format::Svg => match svg(&url) {
+            Ok(body) => ([(header::CONTENT_TYPE, "image/svg+xml"), cache], body).into_response(),
+            Err(e) => failed(e.to_string()),
+        },
+        Format::Png => match png(&url) {
+            Ok(body) => ([(header::CONTENT_TYPE, "image/png"), cache], body).into_response(),
+            Err(e) => failed(e),
+        },
+    }
+}
+
+fn failed(error: String) -> Response {
+    tracing::error!(%error, "QR code rendering failed");
+    (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side. Please try again.").into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn png_is_a_square_greyscale_image_with_a_white_border() {
+        let bytes = super::png("http://127.0.0.1:3000/j/0123456789abcdef0123456789abcdef01234567").unwrap();
+        let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+        let mut reader = decoder.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        assert_eq!(info.width, info.height);
+        assert_eq!(info.width as usize % super::PNG_MODULE_PX, 0);
+        assert!(buf[..info.width as usize * super::PNG_MODULE_PX * super::QUIET_ZONE].iter().all(|p| *p == 255));
+        assert!(buf.iter().any(|p| *p == 0));
+    }
+
+    #[test]
+    fn svg_is_black_on_white() {
+        let svg = super::svg("http://127.0.0.1:3000/j/abc").unwrap();
+        assert!(svg.starts_with("<?xml") && svg.contains("#000000") && svg.contains("#ffffff"));
+    }
+}
