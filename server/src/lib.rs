@@ -5,11 +5,11 @@ pub mod qr;
 use app::server::{client_ip::parse_trusted_proxies, ServerContext};
 use app::storage::{Db, DEFAULT_DATABASE_URL};
 use app::{shell, App};
-use axum::{extract::Path, routing::get, Router};
+use axum::{extract::Path, routing::{any, get}, Router};
 use std::net::IpAddr;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use tower_http::{compression::CompressionLayer, trace::TraceLayer};
+use tower_http::{compression::CompressionLayer, services::ServeDir, trace::TraceLayer};
 
 /// Ruche's own settings, from the environment (and `.env`). Every variable is in the README.
 #[derive(Clone, Debug)]
@@ -38,6 +38,13 @@ impl Config {
 /// The whole HTTP surface: pages, server functions under /api, static files.
 pub fn router(leptos_options: LeptosOptions, ctx: ServerContext) -> Router {
     let routes = generate_route_list(App);
+    // Built files (wasm, JS, CSS, favicon) are served by tower-http. leptos_axum's
+    // file_and_error_handler serves them under `Owner::new()`, a child of whatever reactive owner
+    // is current on the worker thread, and so can hand another request's pending redirect and
+    // cookies to a CSS response (seen under parallel load). Only unknown paths reach Leptos,
+    // which renders the "Page not found" page under a fresh root owner.
+    let not_found = any(leptos_axum::file_and_error_handler::<LeptosOptions, _>(shell)).with_state(leptos_options.clone());
+    let files = ServeDir::new(&*leptos_options.site_root).not_found_service(not_found);
     let (svg_ctx, png_ctx, page_ctx) = (ctx.clone(), ctx.clone(), ctx);
     Router::new()
         .route(
@@ -57,7 +64,7 @@ pub fn router(leptos_options: LeptosOptions, ctx: ServerContext) -> Router {
                 move || shell(options.clone())
             },
         )
-        .fallback(leptos_axum::file_and_error_handler(shell))
+        .fallback_service(files)
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(leptos_options)

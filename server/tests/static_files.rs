@@ -1,0 +1,69 @@
+//! Static files must never carry what a concurrent page render set on its own response (its
+//! redirect, its cookies). leptos_axum's file handler once did, under load: this drives the real
+//! server over TCP with joins (303 + Set-Cookie) and CSS downloads interleaved.
+use app::server::ServerContext;
+use app::storage::testing::TestDb;
+use leptos::prelude::LeptosOptions;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+async fn http(addr: std::net::SocketAddr, request: String) -> String {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+fn head(response: &str) -> (u16, Vec<&str>) {
+    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let cookies = response.lines().take_while(|l| !l.is_empty()).filter(|l| l.to_ascii_lowercase().starts_with("set-cookie:")).collect();
+    (status, cookies)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn static_files_never_carry_another_requests_redirect_or_cookies() {
+    let test_db = TestDb::sqlite().await;
+    let db = test_db.db.clone();
+    let owner = db.create_user("ada@example.org", "Ada", "hash").await.unwrap();
+    let session = db.create_session(owner.id, "Class").await.unwrap();
+
+    let site = std::env::temp_dir().join(format!("ruche-site-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(site.join("pkg")).unwrap();
+    std::fs::write(site.join("pkg/ruche.css"), "body{}").unwrap();
+    let options = LeptosOptions::builder().output_name("ruche").site_root(site.to_string_lossy().to_string()).build();
+    let app = server::router(options, ServerContext::new(db, "http://127.0.0.1:3000", vec!["127.0.0.1".parse().unwrap()]));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap();
+    });
+
+    let mut tasks = Vec::new();
+    for i in 0..2000u32 {
+        let token = session.link_token.clone();
+        tasks.push(tokio::spawn(async move {
+            if i % 2 == 0 {
+                let response = http(addr, format!(
+                    "GET /j/{token} HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\nX-Forwarded-For: 10.{}.{}.1\r\nConnection: close\r\n\r\n",
+                    i / 250, i % 250
+                )).await;
+                let (status, cookies) = head(&response);
+                assert_eq!((status, cookies.len()), (303, 1), "a join lost its redirect or cookie");
+            } else {
+                let response = http(addr, "GET /pkg/ruche.css HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".into()).await;
+                let (status, cookies) = head(&response);
+                assert_eq!((status, cookies.len()), (200, 0), "a CSS download carried another request's response");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    // An unknown path is still the app's own "Page not found".
+    let response = http(addr, "GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".into()).await;
+    assert_eq!(head(&response).0, 404);
+    assert!(response.contains("Page not found"));
+    std::fs::remove_dir_all(site).ok();
+    test_db.finish().await;
+}
