@@ -57,6 +57,8 @@ setup_build_tools() {
 
 setup_test_tools() {
   [ -x /usr/bin/chromium ] || apt_install chromium
+  # A real QR decoder: the tests read the QR codes Ruche draws.
+  command -v zbarimg >/dev/null || apt_install zbar-tools
 
   # The PostgreSQL half of the storage tests. These machines normally run it on 127.0.0.1:5432;
   # otherwise install and start Debian's, as ../shared/machine-notes.md describes.

@@ -13,5 +13,7 @@ RUSTFLAGS="--cfg erase_components" cargo test --workspace --exclude frontend
 say "Browser tests against a release build"
 e2e_data="$(mktemp -d)"
 trap 'rm -rf "$e2e_data"' EXIT
-DATABASE_URL="sqlite://$e2e_data/ruche.db?mode=rwc" RUST_LOG="${RUST_LOG:-warn}" \
+# Every browser is on 127.0.0.1: trusting it as a proxy lets each test context bring its own
+# X-Forwarded-For address, so one test's failed joins never lock out another's.
+DATABASE_URL="sqlite://$e2e_data/ruche.db?mode=rwc" RUST_LOG="${RUST_LOG:-warn}" TRUSTED_PROXIES="127.0.0.1" \
   cargo leptos end-to-end --release

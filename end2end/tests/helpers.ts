@@ -56,3 +56,64 @@ export async function createSession(page: Page, title: string): Promise<string> 
   await expect(page.getByRole('heading', { name: title })).toBeVisible();
   return new URL(page.url()).pathname;
 }
+
+import { request, type Browser, type BrowserContext } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export function baseURL(): string {
+  return test.info().project.use.baseURL ?? 'http://127.0.0.1:3000';
+}
+
+/** A client address of its own (the test server trusts 127.0.0.1 as a proxy), so that one test's
+ * failed joins never count against another's. */
+export function fakeClientIp(): string {
+  const n = () => 1 + Math.floor(Math.random() * 254);
+  return `10.${n()}.${n()}.${n()}`;
+}
+
+export async function newParticipant(browser: Browser): Promise<BrowserContext> {
+  const project = test.info().project.use;
+  const context = await browser.newContext({ ...project, extraHTTPHeaders: { 'X-Forwarded-For': fakeClientIp() } });
+  return context;
+}
+
+export interface HostedSession {
+  id: string;
+  code: string;
+  link: string;
+  qrPng: string;
+  call: (name: string, form?: Record<string, string>) => Promise<any>;
+}
+
+/** An owner and a session, made through the server functions: participant tests start here. */
+export async function hostSession(title: string): Promise<HostedSession> {
+  const api = await request.newContext({ baseURL: baseURL(), extraHTTPHeaders: { 'X-Forwarded-For': fakeClientIp() } });
+  const call = async (name: string, form: Record<string, string> = {}) => {
+    const response = await api.post(`/api/${name}`, { form });
+    expect(response.ok(), `${name}: ${response.status()} ${await response.text()}`).toBeTruthy();
+    return response.json();
+  };
+  await call('sign_up', { email: uniqueEmail('host'), display_name: 'Host', password: PASSWORD });
+  const id: string = await call('create_session', { title });
+  const hosted: HostedSession = { id, code: '', link: '', qrPng: '', call };
+  await refreshWaysIn(hosted);
+  return hosted;
+}
+
+export async function refreshWaysIn(session: HostedSession) {
+  const host = await session.call('host_session', { id: session.id });
+  session.code = host.ways_in.code;
+  session.link = host.ways_in.link;
+  session.qrPng = host.ways_in.qr_png;
+}
+
+/** Reads a QR code from a PNG with a real decoder (zbarimg). */
+export function decodeQr(png: Buffer): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ruche-qr-'));
+  const file = join(dir, 'qr.png');
+  writeFileSync(file, png);
+  return execFileSync('zbarimg', ['--quiet', '--raw', '--nodbus', file]).toString().trim();
+}
