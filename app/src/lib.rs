@@ -1,4 +1,4 @@
-#![recursion_limit = "256"]
+#![recursion_limit = "512"]
 //! Ruche's application crate: pages and components, server functions by domain, the domain
 //! rules, and (behind the `ssr` feature) storage and login sessions.
 

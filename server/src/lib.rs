@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 //! The Ruche server: configuration, and the axum router that serves the Leptos app and its
 //! server functions. `main.rs` only wires these to a socket.
 pub mod qr;

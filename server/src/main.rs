@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 use app::server::ServerContext;
 use app::storage::Db;
 use leptos::prelude::get_configuration;
