@@ -35,3 +35,4 @@ id_type!(UserId);
 id_type!(SessionId);
 id_type!(SlideId);
 id_type!(ParticipantId);
+id_type!(FacilitatorId);

@@ -19,6 +19,8 @@ pub struct ServerContext {
     pub trusted_proxies: Arc<[IpAddr]>,
     /// Failed joins per client address, in this process.
     pub join_failures: Arc<Mutex<FailureLimiter>>,
+    /// Wakes the mail worker when something was queued, so mail goes out at once.
+    pub mail_wakeup: Arc<tokio::sync::Notify>,
 }
 
 impl ServerContext {
@@ -28,7 +30,17 @@ impl ServerContext {
             public_url: public_url.trim_end_matches('/').into(),
             trusted_proxies: trusted_proxies.into(),
             join_failures: Arc::default(),
+            mail_wakeup: Arc::default(),
         }
+    }
+
+    pub fn wake_mailer(&self) {
+        self.mail_wakeup.notify_one();
+    }
+
+    /// The link in a co-facilitator invitation.
+    pub fn facilitation_link(&self, token: &str) -> String {
+        format!("{}/facilitate/{token}", self.public_url)
     }
 
     /// Cookies get `Secure` when Ruche is served over HTTPS.

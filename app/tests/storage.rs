@@ -65,7 +65,7 @@ async fn a_colliding_code_is_drawn_again(db: Db) {
 
     // When every draw collides, creation fails rather than sharing a code.
     assert!(db.create_session_drawing_codes(ada, "Third", || code("111111")).await.is_err());
-    assert_eq!(db.sessions_owned_by(ada).await.unwrap().len(), 2);
+    assert_eq!(db.sessions_hosted_by(ada).await.unwrap().len(), 2);
 }
 test_both_dbs!(a_colliding_code_is_drawn_again);
 
@@ -78,9 +78,9 @@ async fn my_sessions_are_mine_and_newest_first(db: Db) {
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
     db.create_session(bob, "Bob's").await.unwrap();
-    let titles: Vec<String> = db.sessions_owned_by(ada).await.unwrap().into_iter().map(|s| s.title).collect();
+    let titles: Vec<String> = db.sessions_hosted_by(ada).await.unwrap().into_iter().map(|(s, _)| s.title).collect();
     assert_eq!(titles, ["Three", "Two", "One"]);
-    assert_eq!(db.sessions_owned_by(bob).await.unwrap().len(), 1);
+    assert_eq!(db.sessions_hosted_by(bob).await.unwrap().len(), 1);
 }
 test_both_dbs!(my_sessions_are_mine_and_newest_first);
 

@@ -1,6 +1,7 @@
 #![recursion_limit = "512"]
 //! The Ruche server: configuration, and the axum router that serves the Leptos app and its
 //! server functions. `main.rs` only wires these to a socket.
+pub mod mail;
 pub mod qr;
 
 use app::server::{client_ip::parse_trusted_proxies, ServerContext};
@@ -21,6 +22,10 @@ pub struct Config {
     pub public_url: String,
     /// `TRUSTED_PROXIES`: reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
+    /// `SMTP_URL`: where mail goes; unset, mail is written to the log.
+    pub smtp_url: Option<String>,
+    /// `MAIL_FROM`: the sender of every mail.
+    pub mail_from: String,
 }
 
 impl Config {
@@ -32,6 +37,8 @@ impl Config {
             database_url: var("DATABASE_URL", DEFAULT_DATABASE_URL),
             public_url: var("PUBLIC_URL", "http://127.0.0.1:3000").trim_end_matches('/').to_owned(),
             trusted_proxies: parse_trusted_proxies(&var("TRUSTED_PROXIES", ""))?,
+            smtp_url: Some(var("SMTP_URL", "")).filter(|u| !u.is_empty()),
+            mail_from: var("MAIL_FROM", "Ruche <ruche@localhost>"),
         })
     }
 }

@@ -2,6 +2,7 @@
 use app::server::ServerContext;
 use app::storage::Db;
 use leptos::prelude::get_configuration;
+use server::mail::{spawn_mailer, MailConfig};
 use server::{router, spawn_housekeeping, Config};
 use tracing_subscriber::EnvFilter;
 
@@ -28,6 +29,12 @@ async fn run() -> Result<(), String> {
     tracing::info!(backend = ?db.backend(), "database ready");
     let ctx = ServerContext::new(db, &config.public_url, config.trusted_proxies.clone());
     spawn_housekeeping(ctx.clone());
+    let mail = MailConfig::new(config.smtp_url.as_deref(), &config.mail_from)?;
+    match &config.smtp_url {
+        Some(_) => tracing::info!("mail goes out through SMTP_URL"),
+        None => tracing::info!("SMTP_URL is not set: mail is written to the log"),
+    }
+    spawn_mailer(ctx.clone(), mail);
 
     let addr = leptos.leptos_options.site_addr;
     let app = router(leptos.leptos_options, ctx);

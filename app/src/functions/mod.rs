@@ -3,4 +3,5 @@
 pub mod accounts;
 pub mod joining;
 pub mod sessions;
+pub mod sharing;
 pub mod slides;

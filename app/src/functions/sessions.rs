@@ -53,10 +53,10 @@ pub async fn my_sessions() -> Result<Vec<SessionSummary>, SessionError> {
         let (ctx, user) = caller().await?;
         Ok(ctx
             .db
-            .sessions_owned_by(user)
+            .sessions_hosted_by(user)
             .await?
             .into_iter()
-            .map(|s| SessionSummary { id: s.id, title: s.title, is_open: s.is_open, role: Role::Owner })
+            .map(|(s, role)| SessionSummary { id: s.id, title: s.title, is_open: s.is_open, role })
             .collect())
     }
     .await)

@@ -2,9 +2,11 @@
 //! named after what it governs, with its unit tests beside it.
 pub mod accounts;
 pub mod joining;
+pub mod mail;
 pub mod secrets;
 pub mod session_code;
 pub mod sessions;
+pub mod sharing;
 pub mod slides;
 
 /// The HTTP status a domain error answers with, so that scripts, proxies and logs tell a refused

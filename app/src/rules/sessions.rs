@@ -7,6 +7,8 @@ pub const TITLE_MAX_CHARS: usize = 120;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Role {
     Owner,
+    /// Added by the owner to co-create and co-host the session.
+    Facilitator,
 }
 
 impl Role {
@@ -23,6 +25,24 @@ impl Role {
     /// Hosts edit slides, choose the active one and show the QR code.
     pub fn may_edit_slides(self) -> bool {
         true
+    }
+
+    /// Hosts copy the link and send participant invitations.
+    pub fn may_invite_participants(self) -> bool {
+        true
+    }
+
+    /// Who co-hosts is the owner's call.
+    pub fn may_manage_facilitators(self) -> bool {
+        matches!(self, Role::Owner)
+    }
+
+    /// The name shown in "My sessions".
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Owner => "Owner",
+            Role::Facilitator => "Facilitator",
+        }
     }
 }
 
@@ -102,6 +122,12 @@ mod tests {
     #[test]
     fn only_the_owner_may_open_or_close() {
         assert_eq!(require_open_or_close(Some(Role::Owner)), Ok(Role::Owner));
+        assert_eq!(require_open_or_close(Some(Role::Facilitator)), Err(SessionError::OwnerOnly));
+        assert_eq!(require_generate_code(Some(Role::Facilitator)), Err(SessionError::OwnerOnlyCode));
+        assert_eq!(require_edit_slides(Some(Role::Facilitator)), Ok(Role::Facilitator));
+        assert!(Role::Facilitator.may_invite_participants());
+        assert!(!Role::Facilitator.may_manage_facilitators());
+        assert!(Role::Owner.may_manage_facilitators());
         assert_eq!(require_open_or_close(None), Err(SessionError::NoAccess));
         assert_eq!(require_generate_code(Some(Role::Owner)), Ok(Role::Owner));
         assert_eq!(require_generate_code(None), Err(SessionError::NoAccess));

@@ -12,8 +12,11 @@ pub mod testing;
 
 pub use queries::joining::{Participant, WayIn, WayInKind};
 pub use queries::sessions::SessionRecord;
+pub use queries::sharing::{AcceptError, FacilitatorRecord, NewFacilitator, OutboxMail};
 pub use queries::slides::SlideRecord;
 pub use queries::users::{CreateUserError, User, UserWithPassword};
+
+pub use sea_orm::DbErr as StorageError;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/ruche.db?mode=rwc";
 

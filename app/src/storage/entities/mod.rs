@@ -1,4 +1,6 @@
+pub mod facilitators;
 pub mod login_sessions;
+pub mod outbox;
 pub mod participants;
 pub mod retired_ways_in;
 pub mod sessions;

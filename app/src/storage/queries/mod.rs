@@ -1,6 +1,7 @@
 pub mod joining;
 pub mod login_sessions;
 pub mod sessions;
+pub mod sharing;
 pub mod slides;
 pub mod users;
 

@@ -74,19 +74,6 @@ impl Db {
         Err(last_err.expect("at least one attempt was made"))
     }
 
-    /// The sessions a user owns, newest first.
-    pub async fn sessions_owned_by(&self, owner: UserId) -> Result<Vec<SessionRecord>, DbErr> {
-        Ok(sessions::Entity::find()
-            .filter(sessions::Column::OwnerId.eq(owner.0))
-            .order_by_desc(sessions::Column::CreatedAt)
-            .order_by_desc(sessions::Column::Id)
-            .all(&self.conn)
-            .await?
-            .into_iter()
-            .map(Into::into)
-            .collect())
-    }
-
     pub async fn session(&self, id: SessionId) -> Result<Option<SessionRecord>, DbErr> {
         Ok(sessions::Entity::find_by_id(id.0).one(&self.conn).await?.map(Into::into))
     }
@@ -94,10 +81,31 @@ impl Db {
     /// The caller's part in a session: `None` for a stranger, and for a session that does not
     /// exist (so the answer reveals nothing about other people's sessions).
     pub async fn role_in_session(&self, session: SessionId, user: UserId) -> Result<Option<Role>, DbErr> {
-        Ok(self
-            .session(session)
+        let Some(record) = self.session(session).await? else { return Ok(None) };
+        if record.owner_id == user {
+            Ok(Some(Role::Owner))
+        } else if self.is_facilitator(session, user).await? {
+            Ok(Some(Role::Facilitator))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// The sessions a user owns or co-hosts, newest first, each with their role.
+    pub async fn sessions_hosted_by(&self, user: UserId) -> Result<Vec<(SessionRecord, Role)>, DbErr> {
+        let facilitated = Db::facilitated_session_ids(&self.conn, user).await?;
+        Ok(sessions::Entity::find()
+            .filter(sessions::Column::OwnerId.eq(user.0).or(sessions::Column::Id.is_in(facilitated)))
+            .order_by_desc(sessions::Column::CreatedAt)
+            .order_by_desc(sessions::Column::Id)
+            .all(&self.conn)
             .await?
-            .and_then(|s| (s.owner_id == user).then_some(Role::Owner)))
+            .into_iter()
+            .map(|m| {
+                let role = if m.owner_id == user.0 { Role::Owner } else { Role::Facilitator };
+                (m.into(), role)
+            })
+            .collect())
     }
 
     pub async fn set_session_open(&self, id: SessionId, open: bool) -> Result<(), DbErr> {

@@ -1,0 +1,149 @@
+use crate::ids::{FacilitatorId, SessionId};
+use crate::rules::sharing::SharingError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use crate::{
+    ids::UserId,
+    rules::{
+        secrets::{login_token_digest, new_login_token},
+        sessions::Role,
+        sharing::{check_send, parse_addresses, AddressList, FACILITATOR_INVITATION_DAYS},
+    },
+    server::{auth, reply, see_other, ServerContext},
+    storage::{AcceptError, NewFacilitator},
+};
+
+/// What a send of invitations did: who gets a mail, and which addresses were refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationReport {
+    pub sent: usize,
+    pub refused: Vec<String>,
+}
+
+/// A co-facilitator as the Share dialog lists them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FacilitatorView {
+    pub id: FacilitatorId,
+    pub email: String,
+    pub display_name: Option<String>,
+    /// Invited until they accept; Active afterwards.
+    pub active: bool,
+}
+
+#[cfg(feature = "ssr")]
+async fn host(id: SessionId) -> Result<(ServerContext, UserId, Role), SharingError> {
+    let ctx = ServerContext::get().ok_or(SharingError::Internal)?;
+    let user = auth::current_user_id(&ctx.db).await?.ok_or(SharingError::NotLoggedIn)?;
+    let role = ctx.db.role_in_session(id, user).await?.ok_or(SharingError::NoAccess)?;
+    Ok((ctx, user, role))
+}
+
+#[cfg(feature = "ssr")]
+fn owner_only(role: Role) -> Result<(), SharingError> {
+    if role.may_manage_facilitators() { Ok(()) } else { Err(SharingError::OwnerOnly) }
+}
+
+/// Checks an address list against the per-send limit; returns it parsed.
+#[cfg(feature = "ssr")]
+fn addresses(input: &str, sent_today: u64) -> Result<AddressList, SharingError> {
+    let list = parse_addresses(input);
+    if list.valid.is_empty() && !list.invalid.is_empty() {
+        return Ok(list);
+    }
+    check_send(list.valid.len(), sent_today)?;
+    Ok(list)
+}
+
+/// "Send invitations": one mail per valid address, with the session's title and public link.
+#[server(endpoint = "send_invitations")]
+pub async fn send_invitations(id: SessionId, addresses: String) -> Result<InvitationReport, SharingError> {
+    reply(async move {
+        let (ctx, user, role) = host(id).await?;
+        if !role.may_invite_participants() {
+            return Err(SharingError::NoAccess);
+        }
+        let day_ago = crate::storage::now_micros() - 24 * 3600 * 1_000_000;
+        let list = self::addresses(&addresses, ctx.db.invitations_sent_since(user, day_ago).await?)?;
+        ctx.db.queue_participant_invitations(id, user, &list.valid).await?;
+        ctx.wake_mailer();
+        Ok(InvitationReport { sent: list.valid.len(), refused: list.invalid })
+    }
+    .await)
+}
+
+/// "+Add": invites co-facilitators by e-mail. Owner only.
+#[server(endpoint = "add_facilitators")]
+pub async fn add_facilitators(id: SessionId, addresses: String) -> Result<InvitationReport, SharingError> {
+    reply(async move {
+        let (ctx, user, role) = host(id).await?;
+        owner_only(role)?;
+        let list = self::addresses(&addresses, 0)?;
+        let me = ctx.db.user(user).await?.ok_or(SharingError::Internal)?;
+        let invitees = list
+            .valid
+            .iter()
+            .filter(|email| **email != me.email)
+            .map(|email| {
+                let token = new_login_token();
+                NewFacilitator { email: email.clone(), token_digest: login_token_digest(&token), token }
+            })
+            .collect();
+        let lifetime = FACILITATOR_INVITATION_DAYS * 24 * 3600 * 1_000_000;
+        let invited = ctx.db.invite_facilitators(id, user, invitees, lifetime).await?;
+        ctx.wake_mailer();
+        Ok(InvitationReport { sent: invited.len(), refused: list.invalid })
+    }
+    .await)
+}
+
+#[server(endpoint = "facilitators")]
+pub async fn facilitators(id: SessionId) -> Result<Vec<FacilitatorView>, SharingError> {
+    reply(async move {
+        let (ctx, _, _) = host(id).await?;
+        Ok(ctx
+            .db
+            .facilitators(id)
+            .await?
+            .into_iter()
+            .map(|f| FacilitatorView {
+                id: f.id,
+                active: f.user.is_some(),
+                display_name: f.user.map(|u| u.display_name),
+                email: f.email,
+            })
+            .collect())
+    }
+    .await)
+}
+
+/// Removes a co-facilitator (or a pending invitation): their access ends at once. Owner only.
+#[server(endpoint = "remove_facilitator")]
+pub async fn remove_facilitator(id: SessionId, facilitator: FacilitatorId) -> Result<(), SharingError> {
+    reply(async move {
+        let (ctx, _, role) = host(id).await?;
+        owner_only(role)?;
+        if ctx.db.remove_facilitator(id, facilitator).await? { Ok(()) } else { Err(SharingError::NoSuchFacilitator) }
+    }
+    .await)
+}
+
+/// Opening an invitation link: binds it to the logged-in account if its address matches.
+#[server(endpoint = "accept_facilitation")]
+pub async fn accept_facilitation(token: String) -> Result<SessionId, SharingError> {
+    reply(async move {
+        let ctx = ServerContext::get().ok_or(SharingError::Internal)?;
+        let user = auth::current_user(&ctx.db).await?.ok_or(SharingError::NotLoggedIn)?;
+        match ctx.db.accept_facilitation(&login_token_digest(token.trim()), &user).await? {
+            Ok(session) => {
+                see_other(&format!("/s/{session}"));
+                Ok(session)
+            }
+            Err(AcceptError::Invalid) => Err(SharingError::InvitationInvalid),
+            Err(AcceptError::Expired) => Err(SharingError::InvitationExpired),
+            Err(AcceptError::WrongAccount) => Err(SharingError::WrongAccount),
+        }
+    }
+    .await)
+}

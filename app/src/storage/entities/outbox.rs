@@ -1,0 +1,25 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "outbox")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// `rules::mail::MailKind::as_str`.
+    pub kind: String,
+    pub recipient: String,
+    pub session_id: Uuid,
+    pub sent_by: Uuid,
+    /// A facilitator invitation's token, until the mail is sent.
+    pub token: Option<String>,
+    pub created_at: i64,
+    pub attempts: i32,
+    pub next_attempt_at: i64,
+    pub sent_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,108 @@
+//! What the HTTP-level tests share: a client that calls server functions as a hydrated page
+//! does, keeping its cookies, from an address of its choosing.
+#![allow(dead_code)]
+use app::server::ServerContext;
+use app::storage::Db;
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use http_body_util::BodyExt;
+use leptos::prelude::LeptosOptions;
+use serde::de::DeserializeOwned;
+use tower::ServiceExt;
+
+pub struct Client {
+    pub router: axum::Router,
+    pub cookie: Option<String>,
+    pub visitor: Option<String>,
+    pub ip: std::net::IpAddr,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json<T: DeserializeOwned>(&self) -> T {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {} {}", self.status, self.body))
+    }
+}
+
+pub fn router(db: Db) -> axum::Router {
+    router_with(ServerContext::new(db, "http://127.0.0.1:3000", Vec::new()))
+}
+
+pub fn router_with(ctx: ServerContext) -> axum::Router {
+    let options = LeptosOptions::builder().output_name("ruche").build();
+    server::router(options, ctx)
+}
+
+impl Client {
+    pub fn anonymous(router: &axum::Router) -> Self {
+        Self { router: router.clone(), cookie: None, visitor: None, ip: [192, 0, 2, 1].into() }
+    }
+
+    pub fn from(router: &axum::Router, ip: [u8; 4]) -> Self {
+        Self { ip: ip.into(), ..Self::anonymous(router) }
+    }
+
+    pub async fn signed_up(router: &axum::Router, email: &str) -> Self {
+        let mut client = Self::anonymous(router);
+        let reply = client
+            .call("sign_up", &[("email", email), ("display_name", "Someone"), ("password", "long enough")])
+            .await;
+        assert!(reply.status.is_success() || reply.status.is_redirection(), "{} {}", reply.status, reply.body);
+        assert!(client.cookie.is_some(), "sign-up sets a login cookie");
+        client
+    }
+
+    /// Calls `/api/<name>` the way a hydrated page does (form-encoded, JSON back), keeping the
+    /// login cookie it is given.
+    pub async fn call(&mut self, name: &str, form: &[(&str, &str)]) -> Reply {
+        let body: String = form
+            .iter()
+            .map(|(k, v)| format!("{k}={}", encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let mut request = Request::post(format!("/api/{name}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json");
+        let cookies: Vec<&str> = [&self.cookie, &self.visitor].into_iter().flatten().map(String::as_str).collect();
+        if !cookies.is_empty() {
+            request = request.header(header::COOKIE, cookies.join("; "));
+        }
+        let mut request = request.body(Body::from(body)).unwrap();
+        request.extensions_mut().insert(axum::extract::ConnectInfo(std::net::SocketAddr::new(self.ip, 40000)));
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        for set in headers.get_all(header::SET_COOKIE) {
+            let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
+            let value = pair.split_once('=').filter(|(_, v)| !v.is_empty()).map(|_| pair.clone());
+            if pair.starts_with("ruche_visitor=") {
+                self.visitor = value;
+            } else {
+                self.cookie = value;
+            }
+        }
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+}
+
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub async fn create_session(client: &mut Client, title: &str) -> String {
+    let reply = client.call("create_session", &[("title", title)]).await;
+    assert!(reply.status.is_success(), "{} {}", reply.status, reply.body);
+    reply.json::<String>()
+}
+
