@@ -12,7 +12,12 @@ RUSTFLAGS="--cfg erase_components" cargo test --workspace --exclude frontend
 
 say "Browser tests against a release build"
 e2e_data="$(mktemp -d)"
-trap 'rm -rf "$e2e_data"' EXIT
+# A real SMTP server on loopback: the server mails through it, the specs read its Maildir.
+smtp_port="${RUCHE_TEST_SMTP_PORT:-2525}"
+/usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$smtp_port" -c aiosmtpd.handlers.Mailbox "$e2e_data/maildir" &
+smtp_pid=$!
+trap 'kill $smtp_pid 2>/dev/null; rm -rf "$e2e_data"' EXIT
+export SMTP_URL="smtp://127.0.0.1:$smtp_port" RUCHE_TEST_MAILDIR="$e2e_data/maildir"
 # Every browser is on 127.0.0.1: trusting it as a proxy lets each test context bring its own
 # X-Forwarded-For address, so one test's failed joins never lock out another's.
 DATABASE_URL="sqlite://$e2e_data/ruche.db?mode=rwc" RUST_LOG="${RUST_LOG:-warn}" TRUSTED_PROXIES="127.0.0.1" \

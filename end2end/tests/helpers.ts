@@ -117,3 +117,27 @@ export function decodeQr(png: Buffer): string {
   writeFileSync(file, png);
   return execFileSync('zbarimg', ['--quiet', '--raw', '--nodbus', file]).toString().trim();
 }
+
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** Waits for a mail to `to` in the test SMTP server's Maildir and returns the link in it that
+ * starts with `${baseURL}/${path}/`. */
+export async function linkFromMail(to: string, path: string): Promise<string> {
+  const maildir = process.env.RUCHE_TEST_MAILDIR;
+  if (!maildir) throw new Error('RUCHE_TEST_MAILDIR is not set: run the suite through scripts/test.sh');
+  for (let i = 0; i < 150; i++) {
+    for (const sub of ['new', 'cur']) {
+      let files: string[] = [];
+      try { files = readdirSync(join(maildir, sub)); } catch { continue; }
+      for (const file of files) {
+        const raw = readFileSync(join(maildir, sub, file), 'utf8');
+        if (!raw.includes(`To: ${to}`)) continue;
+        const text = raw.replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+        const match = text.match(new RegExp(`https?://[^\\s"<]+/${path}/[0-9a-f]+`));
+        if (match) return match[0];
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`no mail to ${to} with a /${path}/ link`);
+}

@@ -1,3 +1,4 @@
+use super::sharing::FacilitatorView;
 use super::slides::{SlideView, WaysIn};
 use crate::ids::{SessionId, SlideId};
 use crate::rules::sessions::{Role, SessionError};
@@ -38,6 +39,7 @@ pub struct SessionForHost {
     pub ways_in: WaysIn,
     pub slides: Vec<SlideView>,
     pub active_slide: Option<SlideId>,
+    pub facilitators: Vec<FacilitatorView>,
 }
 
 #[cfg(feature = "ssr")]
@@ -81,7 +83,9 @@ pub async fn host_session(id: SessionId) -> Result<SessionForHost, SessionError>
         let role = require_host(ctx.db.role_in_session(id, user).await?)?;
         let session = ctx.db.session(id).await?.ok_or(SessionError::NoAccess)?;
         let slides = ctx.db.slides(id).await?;
+        let facilitators = ctx.db.facilitators(id).await?.into_iter().map(FacilitatorView::from).collect();
         Ok(SessionForHost {
+            facilitators,
             id,
             title: session.title.clone(),
             is_open: session.is_open,

@@ -33,6 +33,13 @@ pub struct FacilitatorView {
 }
 
 #[cfg(feature = "ssr")]
+impl From<crate::storage::FacilitatorRecord> for FacilitatorView {
+    fn from(f: crate::storage::FacilitatorRecord) -> Self {
+        Self { id: f.id, active: f.user.is_some(), display_name: f.user.map(|u| u.display_name), email: f.email }
+    }
+}
+
+#[cfg(feature = "ssr")]
 async fn host(id: SessionId) -> Result<(ServerContext, UserId, Role), SharingError> {
     let ctx = ServerContext::get().ok_or(SharingError::Internal)?;
     let user = auth::current_user_id(&ctx.db).await?.ok_or(SharingError::NotLoggedIn)?;
@@ -102,18 +109,7 @@ pub async fn add_facilitators(id: SessionId, addresses: String) -> Result<Invita
 pub async fn facilitators(id: SessionId) -> Result<Vec<FacilitatorView>, SharingError> {
     reply(async move {
         let (ctx, _, _) = host(id).await?;
-        Ok(ctx
-            .db
-            .facilitators(id)
-            .await?
-            .into_iter()
-            .map(|f| FacilitatorView {
-                id: f.id,
-                active: f.user.is_some(),
-                display_name: f.user.map(|u| u.display_name),
-                email: f.email,
-            })
-            .collect())
+        Ok(ctx.db.facilitators(id).await?.into_iter().map(FacilitatorView::from).collect())
     }
     .await)
 }

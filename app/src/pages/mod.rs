@@ -4,6 +4,7 @@ mod home;
 mod joining;
 mod session_host;
 mod sessions;
+mod share;
 mod slides;
 
 use crate::functions::accounts::{me, LogOut};
@@ -57,6 +58,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/join") view=joining::JoinPage ssr=SsrMode::Async/>
                     <Route path=path!("/j/:token") view=joining::LinkPage ssr=SsrMode::Async/>
                     <Route path=path!("/p/:id") view=joining::ParticipantPage ssr=SsrMode::Async/>
+                    <Route path=path!("/facilitate/:token") view=share::FacilitatePage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -1,6 +1,7 @@
 use super::slides::{SlideBody, WaysInFigure};
 use super::{sessions::SessionErrorView, FormError};
 use crate::functions::sessions::{host_session, GenerateNewCode, SessionForHost, SetSessionOpen};
+use crate::functions::sharing::{AddFacilitators, RemoveFacilitator, SendInvitations};
 use crate::functions::slides::{AddSlide, DeleteSlide, MoveSlide, ShowSlide, SlideContent, SlideView, UpdateSlide};
 use crate::ids::SessionId;
 use crate::rules::sessions::SessionError;
@@ -10,14 +11,17 @@ use leptos_router::hooks::use_params_map;
 
 /// Every action of the host view; the session is reloaded after any of them.
 #[derive(Clone, Copy)]
-struct HostActions {
-    set_open: ServerAction<SetSessionOpen>,
-    generate: ServerAction<GenerateNewCode>,
-    add: ServerAction<AddSlide>,
-    update: ServerAction<UpdateSlide>,
-    reorder: ServerAction<MoveSlide>,
-    delete: ServerAction<DeleteSlide>,
-    show: ServerAction<ShowSlide>,
+pub(super) struct HostActions {
+    pub set_open: ServerAction<SetSessionOpen>,
+    pub generate: ServerAction<GenerateNewCode>,
+    pub add: ServerAction<AddSlide>,
+    pub update: ServerAction<UpdateSlide>,
+    pub reorder: ServerAction<MoveSlide>,
+    pub delete: ServerAction<DeleteSlide>,
+    pub show: ServerAction<ShowSlide>,
+    pub invite: ServerAction<SendInvitations>,
+    pub add_facilitators: ServerAction<AddFacilitators>,
+    pub remove: ServerAction<RemoveFacilitator>,
 }
 
 impl HostActions {
@@ -30,10 +34,14 @@ impl HostActions {
             reorder: ServerAction::new(),
             delete: ServerAction::new(),
             show: ServerAction::new(),
+            invite: ServerAction::new(),
+            add_facilitators: ServerAction::new(),
+            remove: ServerAction::new(),
         }
     }
 
-    fn versions(&self) -> [usize; 7] {
+    /// Sending participant invitations changes nothing on the page, so it is not listed.
+    fn versions(&self) -> [usize; 9] {
         [
             self.set_open.version().get(),
             self.generate.version().get(),
@@ -42,12 +50,24 @@ impl HostActions {
             self.reorder.version().get(),
             self.delete.version().get(),
             self.show.version().get(),
+            self.add_facilitators.version().get(),
+            self.remove.version().get(),
         ]
     }
 }
 
+/// Which overlays are open. Owned by the page, not by the view of the loaded session, so that
+/// reloading the session after an action (adding a co-facilitator, say) leaves them as they are.
+#[derive(Clone, Copy)]
+pub(super) struct HostUi {
+    qr_open: RwSignal<bool>,
+    share_open: RwSignal<bool>,
+    confirm_new_code: RwSignal<bool>,
+}
+
 #[component]
 pub fn HostSessionPage() -> impl IntoView {
+    let ui = HostUi { qr_open: RwSignal::new(false), share_open: RwSignal::new(false), confirm_new_code: RwSignal::new(false) };
     let params = use_params_map();
     let id = move || params.read().get("id").and_then(|s| s.parse::<SessionId>().ok());
     let actions = HostActions::new();
@@ -65,7 +85,7 @@ pub fn HostSessionPage() -> impl IntoView {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match session.await {
-                    Ok(s) => view! { <HostView session=s actions/> }.into_any(),
+                    Ok(s) => view! { <HostView session=s actions ui/> }.into_any(),
                     Err(e) => view! { <SessionErrorView error=e/> }.into_any(),
                 }
             })}
@@ -74,18 +94,21 @@ pub fn HostSessionPage() -> impl IntoView {
 }
 
 #[component]
-fn HostView(session: SessionForHost, actions: HostActions) -> impl IntoView {
-    let qr_open = RwSignal::new(false);
-    let confirm_new_code = RwSignal::new(false);
+fn HostView(session: SessionForHost, actions: HostActions, ui: HostUi) -> impl IntoView {
+    let HostUi { qr_open, share_open, confirm_new_code } = ui;
     let id = session.id;
     let may_generate = session.role.may_generate_code();
     let ways_in = session.ways_in.clone();
+    let for_share = session.clone();
     view! {
         <leptos_meta::Title text=format!("{} · Ruche", session.title)/>
         <section class="session-host">
             <div class="session-bar">
                 <h1>{session.title.clone()}</h1>
-                <Padlock session=session.clone() action=actions.set_open/>
+                <div class="session-corner">
+                    <button type="button" class="primary" on:click=move |_| share_open.set(true)>"Share"</button>
+                    <Padlock session=session.clone() action=actions.set_open/>
+                </div>
             </div>
             <div class="toolbar" role="toolbar" aria-label="Session tools">
                 <span class="code-chip">"Code "<strong>{ways_in.code.clone()}</strong></span>
@@ -97,7 +120,7 @@ fn HostView(session: SessionForHost, actions: HostActions) -> impl IntoView {
             <FormError value=actions.set_open.value()/>
             <FormError value=actions.generate.value()/>
             <Show when=move || confirm_new_code.get()>
-                <div class="confirm" role="alertdialog" aria-labelledby="new-code-title" aria-describedby="new-code-text">
+                <div class="confirm" role="alertdialog" aria-modal="true" aria-labelledby="new-code-title" aria-describedby="new-code-text">
                     <h2 id="new-code-title">"Generate a new code?"</h2>
                     <p id="new-code-text">
                         "The current code, link and QR code will stop working at once: links already sent will no longer work. "
@@ -109,6 +132,9 @@ fn HostView(session: SessionForHost, actions: HostActions) -> impl IntoView {
                     }>"Generate a new code"</button>
                     <button type="button" on:click=move |_| confirm_new_code.set(false)>"Cancel"</button>
                 </div>
+            </Show>
+            <Show when=move || share_open.get()>
+                <super::share::ShareDialog session=for_share.clone() actions confirm_new_code close=move || share_open.set(false)/>
             </Show>
             <Show when=move || qr_open.get()>
                 <QrOverlay ways_in=ways_in.clone() close=move || qr_open.set(false)/>
@@ -254,7 +280,7 @@ fn SlideIds(session_id: SessionId, slide_id: crate::ids::SlideId) -> impl IntoVi
 /// The padlock at the top right: shows whether participants can get in; the owner clicks it to
 /// close or open the session. Its accessible name is the state, "Session open" or "Session closed".
 #[component]
-fn Padlock(session: SessionForHost, action: ServerAction<SetSessionOpen>) -> impl IntoView {
+pub(super) fn Padlock(session: SessionForHost, action: ServerAction<SetSessionOpen>) -> impl IntoView {
     let open = session.is_open;
     let may = session.role.may_open_or_close();
     let label = if open { "Session open" } else { "Session closed" };

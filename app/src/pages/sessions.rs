@@ -52,6 +52,9 @@ pub fn MySessionsPage() -> impl IntoView {
                                 {list.into_iter().map(|s| view! {
                                     <li>
                                         <A href=format!("/s/{}", s.id)>{s.title}</A>
+                                        {(s.role != crate::rules::sessions::Role::Owner).then(|| view! {
+                                            <span class="badge">{s.role.label()}</span>
+                                        })}
                                         <span class="status" class:closed=!s.is_open>
                                             <super::session_host::PadlockIcon open=s.is_open/>
                                             {if s.is_open { "Open" } else { "Closed" }}

@@ -1,0 +1,215 @@
+//! The Share pop-up (top right of a session), and accepting a co-facilitator invitation.
+//! Wording follows the help article the product was specified from.
+use super::session_host::HostActions;
+use super::sessions::LoginRedirect;
+use super::FormError;
+use crate::functions::sessions::SessionForHost;
+use crate::functions::sharing::{accept_facilitation, InvitationReport};
+use crate::rules::sharing::SharingError;
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn ShareDialog(
+    session: SessionForHost,
+    actions: HostActions,
+    confirm_new_code: RwSignal<bool>,
+    close: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" {
+            close();
+        }
+    });
+    on_cleanup(move || handle.remove());
+    // Focus moves into the dialog and stays there: two sentinels send it round.
+    let first = NodeRef::<leptos::html::Button>::new();
+    let last = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move |_| {
+        if let Some(button) = first.get() {
+            let _ = button.focus();
+        }
+    });
+    let role = session.role;
+    let id = session.id;
+    let link = session.ways_in.link.clone();
+    let show_add = RwSignal::new(false);
+    let no_facilitators = session.facilitators.is_empty();
+    let facilitators = session
+        .facilitators
+        .clone()
+        .into_iter()
+        .map(|f| {
+            let name = f.display_name.clone().unwrap_or_else(|| f.email.clone());
+            let label = format!("Remove {name}");
+            let status = if f.active { "Active" } else { "Invited" };
+            view! {
+                <li>
+                    <span class="who">{name}<small>{f.email.clone()}</small></span>
+                    <span class="badge" class:active=f.active>{status}</span>
+                    {role.may_manage_facilitators().then(|| view! {
+                        <ActionForm action=actions.remove attr:class="inline">
+                            <input type="hidden" name="id" value=id.to_string()/>
+                            <input type="hidden" name="facilitator" value=f.id.to_string()/>
+                            <button type="submit" aria-label=label>"Remove"</button>
+                        </ActionForm>
+                    })}
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="share-backdrop">
+            <div class="share-dialog" role="dialog" aria-modal="true" aria-labelledby="share-title">
+                <span tabindex="0" on:focus=move |_| { if let Some(b) = last.get() { let _ = b.focus(); } }></span>
+                <div class="share-head">
+                    <h2 id="share-title">"Share"</h2>
+                    <button type="button" node_ref=first aria-label="Close the Share pop-up" on:click=move |_| close()>"✕"</button>
+                </div>
+
+                <CopyLink link/>
+
+                <section class="share-code">
+                    <h3>"Session code"</h3>
+                    <p class="code-line"><strong>{session.ways_in.code.clone()}</strong></p>
+                    {role.may_generate_code().then(|| view! {
+                        <button type="button" on:click=move |_| confirm_new_code.set(true)>"Generate a new code"</button>
+                    })}
+                </section>
+
+                <section>
+                    <h3>"Invite participants by e-mail"</h3>
+                    <ActionForm action=actions.invite attr:novalidate=true>
+                        <input type="hidden" name="id" value=id.to_string()/>
+                        <label>
+                            "E-mail addresses, separated by commas"
+                            <textarea name="addresses" rows="3" placeholder="ada@example.org, bob@example.org"></textarea>
+                        </label>
+                        <button type="submit" class="primary">"Send invitations"</button>
+                    </ActionForm>
+                    <Report value=actions.invite.value() noun=("participant", "participants")/>
+                </section>
+
+                <section class="share-close">
+                    <CloseSwitch session=session.clone() actions/>
+                </section>
+
+                <section>
+                    <h3>"Co-facilitators"</h3>
+                    <ul class="facilitators">{facilitators}</ul>
+                    {no_facilitators.then(|| view! { <p class="empty">"No co-facilitators yet."</p> })}
+                    {role.may_manage_facilitators().then(|| view! {
+                        <button type="button" on:click=move |_| show_add.set(true) class:hidden=move || show_add.get()>"+Add"</button>
+                        <Show when=move || show_add.get()>
+                            <ActionForm action=actions.add_facilitators attr:novalidate=true>
+                                <input type="hidden" name="id" value=id.to_string()/>
+                                <label>
+                                    "Co-facilitators' e-mail addresses"
+                                    <input type="text" name="addresses" inputmode="email" autocomplete="off" placeholder="carol@example.org"/>
+                                </label>
+                                <button type="submit" class="primary">"Add"</button>
+                            </ActionForm>
+                        </Show>
+                        <Report value=actions.add_facilitators.value() noun=("co-facilitator", "co-facilitators")/>
+                    })}
+                    <FormError value=actions.remove.value()/>
+                </section>
+                <p class="share-foot"><button type="button" node_ref=last on:click=move |_| close()>"Done"</button></p>
+                <span tabindex="0" on:focus=move |_| { if let Some(b) = first.get() { let _ = b.focus(); } }></span>
+            </div>
+        </div>
+    }
+}
+
+/// The public link in a read-only field, with "Copy": the browser clipboard where allowed,
+/// otherwise the text is selected for the person to copy.
+#[component]
+fn CopyLink(link: String) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let field = NodeRef::<leptos::html::Input>::new();
+    let text = link.clone();
+    let copy = move |_| {
+        let text = text.clone();
+        leptos::task::spawn_local(async move {
+            let clipboard = window().navigator().clipboard();
+            let written = wasm_bindgen_futures::JsFuture::from(clipboard.write_text(&text)).await.is_ok();
+            if written {
+                copied.set(true);
+            } else if let Some(input) = field.get_untracked() {
+                input.select();
+            }
+        });
+    };
+    view! {
+        <section>
+            <label for="share-link"><h3>"Public link"</h3></label>
+            <div class="copy-row">
+                <input id="share-link" type="text" readonly value=link node_ref=field on:focus=move |_| {
+                    if let Some(input) = field.get_untracked() { input.select(); }
+                }/>
+                <button type="button" on:click=copy>{move || if copied.get() { "Copied" } else { "Copy" }}</button>
+            </div>
+        </section>
+    }
+}
+
+/// "Close session": a switch that is on when the session is closed. Only the owner can use it.
+#[component]
+fn CloseSwitch(session: SessionForHost, actions: HostActions) -> impl IntoView {
+    let may = session.role.may_open_or_close();
+    let closed = !session.is_open;
+    view! {
+        <ActionForm action=actions.set_open attr:class="switch-form">
+            <input type="hidden" name="id" value=session.id.to_string()/>
+            <input type="hidden" name="open" value=closed.to_string()/>
+            <span id="close-session-label">"Close session"</span>
+            <button type="submit" role="switch" class="switch" aria-checked=closed.to_string()
+                aria-labelledby="close-session-label" disabled=!may></button>
+        </ActionForm>
+        {(!may).then(|| view! { <p class="hint">"Only the owner can open or close the session"</p> })}
+    }
+}
+
+/// What a send did: "Invitation sent to N participants", and each refused address.
+#[component]
+fn Report<V>(value: V, noun: (&'static str, &'static str)) -> impl IntoView
+where
+    V: Get<Value = Option<Result<InvitationReport, SharingError>>> + Send + Sync + 'static,
+{
+    move || match value.get() {
+        Some(Ok(report)) => Some(view! {
+            <div class="report" role="status">
+                <p>{format!("Invitation sent to {} {}", report.sent, if report.sent == 1 { noun.0 } else { noun.1 })}</p>
+                {(!report.refused.is_empty()).then(|| view! {
+                    <p>"Not sent, not a valid e-mail address:"</p>
+                    <ul>{report.refused.into_iter().map(|a| view! { <li>{a}</li> }).collect_view()}</ul>
+                })}
+            </div>
+        }.into_any()),
+        Some(Err(e)) => Some(view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any()),
+        None => None,
+    }
+}
+
+/// `/facilitate/<token>`: the link in a co-facilitator invitation. Logged out, it goes through
+/// log in (or sign up) and comes back here.
+#[component]
+pub fn FacilitatePage() -> impl IntoView {
+    let token = use_params_map().read_untracked().get("token").unwrap_or_default();
+    let accepted = Resource::new_blocking(move || token.clone(), accept_facilitation);
+    view! {
+        <leptos_meta::Title text="Co-facilitator invitation · Ruche"/>
+        <Suspense>
+            {move || Suspend::new(async move {
+                match accepted.await {
+                    Ok(id) => view! { <p class="card narrow"><a href=format!("/s/{id}")>"Go to the session"</a></p> }.into_any(),
+                    Err(SharingError::NotLoggedIn) => view! { <LoginRedirect/> }.into_any(),
+                    Err(error) => {
+                        super::set_error_status(&error);
+                        view! { <section class="card narrow"><p class="error" role="alert">{error.to_string()}</p></section> }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
