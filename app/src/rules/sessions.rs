@@ -51,31 +51,22 @@ pub fn require_host(role: Option<Role>) -> Result<Role, SessionError> {
     role.ok_or(SessionError::NoAccess)
 }
 
-pub fn require_open_or_close(role: Option<Role>) -> Result<Role, SessionError> {
+/// A host whose role allows the action, or the sentence saying why not.
+fn require(role: Option<Role>, allowed: fn(Role) -> bool, refused: SessionError) -> Result<Role, SessionError> {
     let role = require_host(role)?;
-    if role.may_open_or_close() {
-        Ok(role)
-    } else {
-        Err(SessionError::OwnerOnly)
-    }
+    if allowed(role) { Ok(role) } else { Err(refused) }
+}
+
+pub fn require_open_or_close(role: Option<Role>) -> Result<Role, SessionError> {
+    require(role, Role::may_open_or_close, SessionError::OwnerOnly)
 }
 
 pub fn require_generate_code(role: Option<Role>) -> Result<Role, SessionError> {
-    let role = require_host(role)?;
-    if role.may_generate_code() {
-        Ok(role)
-    } else {
-        Err(SessionError::OwnerOnlyCode)
-    }
+    require(role, Role::may_generate_code, SessionError::OwnerOnlyCode)
 }
 
 pub fn require_edit_slides(role: Option<Role>) -> Result<Role, SessionError> {
-    let role = require_host(role)?;
-    if role.may_edit_slides() {
-        Ok(role)
-    } else {
-        Err(SessionError::NoAccess)
-    }
+    require(role, Role::may_edit_slides, SessionError::NoAccess)
 }
 
 /// Trims the title and checks its length in characters, not bytes.
