@@ -142,6 +142,9 @@ fn HostView(session: SessionForHost, actions: HostActions, ui: HostUi) -> impl I
             <SlidesPanel session actions/>
         </section>
     }
+    // Erased here: the host page's nested view type otherwise overflows the compiler's limits
+    // in release builds.
+    .into_any()
 }
 
 /// The QR code, made to be projected: it fills the screen; Esc or "Close" closes it.
@@ -213,6 +216,7 @@ fn SlidesPanel(session: SessionForHost, actions: HostActions) -> impl IntoView {
             <FormError value=actions.show.value()/>
         </section>
     }
+    .into_any()
 }
 
 #[component]

@@ -119,6 +119,7 @@ pub fn ShareDialog(
             </div>
         </div>
     }
+    .into_any()
 }
 
 /// The public link in a read-only field, with "Copy": the browser clipboard where allowed,
