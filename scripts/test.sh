@@ -13,10 +13,13 @@ RUSTFLAGS="--cfg erase_components" cargo test --workspace --exclude frontend
 say "Browser tests against a release build"
 e2e_data="$(mktemp -d)"
 # A real SMTP server on loopback: the server mails through it, the specs read its Maildir.
-smtp_port="${RUCHE_TEST_SMTP_PORT:-2525}"
+# On a free port, so that nothing else listening (another run, a dev server) can take its mail.
+smtp_port="${RUCHE_TEST_SMTP_PORT:-$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
 /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$smtp_port" -c aiosmtpd.handlers.Mailbox "$e2e_data/maildir" &
 smtp_pid=$!
 trap 'kill $smtp_pid 2>/dev/null; rm -rf "$e2e_data"' EXIT
+for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$smtp_port") 2>/dev/null && break; sleep 0.2; done
+kill -0 "$smtp_pid" 2>/dev/null || { echo "The test SMTP server (aiosmtpd) did not start on port $smtp_port." >&2; exit 1; }
 export SMTP_URL="smtp://127.0.0.1:$smtp_port" RUCHE_TEST_MAILDIR="$e2e_data/maildir"
 # Every browser is on 127.0.0.1: trusting it as a proxy lets each test context bring its own
 # X-Forwarded-For address, so one test's failed joins never lock out another's.

@@ -201,3 +201,29 @@ async fn slides_keep_their_order_and_the_active_one(db: Db) {
     assert_eq!(ids(db.slides(s.id).await.unwrap()), [qr.id, outro.id, added.id]);
 }
 test_both_dbs!(slides_keep_their_order_and_the_active_one);
+
+use app::storage::{AcceptError, NewFacilitator};
+
+async fn facilitator_invitations_expire_and_are_single_use(db: Db) {
+    let ada = user(&db, "ada@example.org").await;
+    let carol = db.create_user("carol@example.org", "Carol", "hash").await.unwrap();
+    let s = db.create_session(ada, "Class").await.unwrap();
+    let invite = |token: &str| NewFacilitator { email: "carol@example.org".into(), token: token.into(), token_digest: format!("digest-{token}") };
+
+    db.invite_facilitators(s.id, ada, vec![invite("old")], -1).await.unwrap();
+    assert_eq!(db.accept_facilitation("digest-old", &carol).await.unwrap(), Err(AcceptError::Expired));
+    assert_eq!(db.role_in_session(s.id, carol.id).await.unwrap(), None);
+
+    // Inviting again renews the pending invitation: the old link is dead, the new one works once.
+    db.invite_facilitators(s.id, ada, vec![invite("new")], 3_600_000_000).await.unwrap();
+    assert_eq!(db.accept_facilitation("digest-old", &carol).await.unwrap(), Err(AcceptError::Invalid));
+    assert_eq!(db.accept_facilitation("digest-new", &carol).await.unwrap(), Ok(s.id));
+    assert_eq!(db.accept_facilitation("digest-new", &carol).await.unwrap(), Err(AcceptError::Invalid));
+    assert_eq!(db.role_in_session(s.id, carol.id).await.unwrap(), Some(Role::Facilitator));
+    let hosted = db.sessions_hosted_by(carol.id).await.unwrap();
+    assert_eq!((hosted.len(), hosted[0].1), (1, Role::Facilitator));
+    // Someone already active is not invited again.
+    assert!(db.invite_facilitators(s.id, ada, vec![invite("again")], 3_600_000_000).await.unwrap().is_empty());
+    assert_eq!(db.unsent_mail_count().await.unwrap(), 2);
+}
+test_both_dbs!(facilitator_invitations_expire_and_are_single_use);

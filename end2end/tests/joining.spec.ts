@@ -150,3 +150,26 @@ test('unknown codes get a clear answer, and the limit trips after 20 failures @n
   // A malformed code is answered without a lookup, even while limited.
   await expect(page.getByRole('alert')).toHaveText('A session code has 6 digits, like 123 456.');
 });
+
+test('the participant view reads on a 360 px phone, with thumb-sized controls @nojs', async ({ browser }) => {
+  const session = await hostSession('A session title long enough to need wrapping on a small phone');
+  await session.call('add_slide', { id: session.id, kind: 'LinkAndQr' });
+  const context = await newParticipant(browser);
+  const page = await context.newPage();
+  await page.setViewportSize({ width: 360, height: 640 });
+  await page.goto('/');
+  for (const name of ['Join']) {
+    expect((await page.getByRole('button', { name }).boundingBox())!.height).toBeGreaterThanOrEqual(44);
+  }
+  await page.goto(session.link);
+  await expect(page.getByRole('img', { name: /^QR code/ })).toBeVisible();
+  const widths = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]).catch(() => null);
+  if (widths) expect(widths[0]).toBeLessThanOrEqual(widths[1]);
+  const box = (await page.getByRole('img', { name: /^QR code/ }).boundingBox())!;
+  expect(box.x).toBeGreaterThanOrEqual(0);
+  expect(box.x + box.width).toBeLessThanOrEqual(360);
+  for (const name of ['Save nickname']) {
+    expect((await page.getByRole('button', { name }).boundingBox())!.height).toBeGreaterThanOrEqual(44);
+  }
+  await context.close();
+});

@@ -124,7 +124,7 @@ fn HostView(session: SessionForHost, actions: HostActions, ui: HostUi) -> impl I
                     <h2 id="new-code-title">"Generate a new code?"</h2>
                     <p id="new-code-text">
                         "The current code, link and QR code will stop working at once: links already sent will no longer work. "
-                        "Participants already inside stay inside."
+                        "Participants already inside stay inside, and invitations still waiting to be mailed go out with the new link."
                     </p>
                     <button type="button" class="primary" on:click=move |_| {
                         actions.generate.dispatch(GenerateNewCode { id });
