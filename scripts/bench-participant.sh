@@ -8,7 +8,7 @@ cd "$ROOT"
 cargo leptos build --release
 data="$(mktemp -d)"
 port="${BENCH_PORT:-3900}"
-DATABASE_URL="sqlite://$data/ruche.db?mode=rwc" LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT="target/site" \
+DATABASE_URL="sqlite://$data/ruche.db?mode=rwc" PUBLIC_URL="http://127.0.0.1:$port" LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT="target/site" \
   LEPTOS_OUTPUT_NAME="ruche" LEPTOS_ENV="PROD" TRUSTED_PROXIES="127.0.0.1" RUST_LOG=warn \
   "$CARGO_TARGET_DIR/release/server" &
 server=$!
