@@ -91,35 +91,35 @@ impl ServerContext {
     }
 }
 
+/// Whether the request comes from a browser wanting a page (a page load, or a form posted
+/// without JavaScript) rather than from the hydrated app's server-function client.
+fn accepts_html() -> bool {
+    leptos::prelude::use_context::<axum::http::request::Parts>()
+        .and_then(|p| p.headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")))
+        .unwrap_or(false)
+}
+
+fn set_status(status: axum::http::StatusCode) {
+    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(status);
+    }
+}
+
 /// Redirects to `path` after a successful action: 303 See Other for a page or a plain form
 /// (so the browser follows with a GET), the server-function redirect header for hydrated calls.
 pub fn see_other(path: &str) {
-    use axum::http::{header::ACCEPT, request::Parts, StatusCode};
-    use leptos::prelude::use_context;
     leptos_axum::redirect(path);
-    let accepts_html = use_context::<Parts>()
-        .and_then(|p| p.headers.get(ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")))
-        .unwrap_or(false);
-    if accepts_html {
-        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(StatusCode::SEE_OTHER);
-        }
+    if accepts_html() {
+        set_status(axum::http::StatusCode::SEE_OTHER);
     }
 }
 
 /// Gives a server function's error its status. Browsers posting a form without JavaScript are
 /// left alone: they must get the redirect back to their page that carries the error.
 pub fn reply<T, E: crate::rules::HttpStatus>(result: Result<T, E>) -> Result<T, E> {
-    use axum::http::{header::ACCEPT, request::Parts};
-    use leptos::prelude::use_context;
     if let Err(error) = &result {
-        let plain_form = use_context::<Parts>()
-            .and_then(|p| p.headers.get(ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")))
-            .unwrap_or(false);
-        if !plain_form {
-            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                response.set_status(status_code(error));
-            }
+        if !accepts_html() {
+            set_status(status_code(error));
         }
     }
     result
