@@ -80,8 +80,7 @@ pub async fn create_session(title: String) -> Result<SessionId, SessionError> {
 pub async fn host_session(id: SessionId) -> Result<SessionForHost, SessionError> {
     reply(async move {
         let (ctx, user) = caller().await?;
-        let role = require_host(ctx.db.role_in_session(id, user).await?)?;
-        let session = ctx.db.session(id).await?.ok_or(SessionError::NoAccess)?;
+        let (session, role) = ctx.db.session_with_role(id, user).await?.ok_or(SessionError::NoAccess)?;
         let slides = ctx.db.slides(id).await?;
         let facilitators = ctx.db.facilitators(id).await?.into_iter().map(FacilitatorView::from).collect();
         Ok(SessionForHost {

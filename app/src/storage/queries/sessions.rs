@@ -81,14 +81,20 @@ impl Db {
     /// The caller's part in a session: `None` for a stranger, and for a session that does not
     /// exist (so the answer reveals nothing about other people's sessions).
     pub async fn role_in_session(&self, session: SessionId, user: UserId) -> Result<Option<Role>, DbErr> {
+        Ok(self.session_with_role(session, user).await?.map(|(_, role)| role))
+    }
+
+    /// The session and the caller's part in it, for callers that need both.
+    pub async fn session_with_role(&self, session: SessionId, user: UserId) -> Result<Option<(SessionRecord, Role)>, DbErr> {
         let Some(record) = self.session(session).await? else { return Ok(None) };
-        if record.owner_id == user {
-            Ok(Some(Role::Owner))
+        let role = if record.owner_id == user {
+            Role::Owner
         } else if self.is_facilitator(session, user).await? {
-            Ok(Some(Role::Facilitator))
+            Role::Facilitator
         } else {
-            Ok(None)
-        }
+            return Ok(None);
+        };
+        Ok(Some((record, role)))
     }
 
     /// The sessions a user owns or co-hosts, newest first, each with their role.
