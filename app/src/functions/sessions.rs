@@ -43,7 +43,8 @@ pub struct SessionForHost {
 }
 
 #[cfg(feature = "ssr")]
-async fn caller() -> Result<(ServerContext, crate::ids::UserId), SessionError> {
+/// The logged-in caller of a session function (shared with `slides.rs`).
+pub(super) async fn caller() -> Result<(ServerContext, crate::ids::UserId), SessionError> {
     let ctx = ServerContext::get().ok_or(SessionError::Internal)?;
     let user = auth::current_user_id(&ctx.db).await?.ok_or(SessionError::NotLoggedIn)?;
     Ok((ctx, user))

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use crate::{
     rules::{sessions::require_edit_slides, slides::clean_slide_text},
-    server::{auth, reply, ServerContext},
+    server::{reply, ServerContext},
     storage::{SessionRecord, SlideRecord},
 };
 
@@ -64,8 +64,7 @@ impl SlideView {
 /// Checks that the caller may edit this session's slides.
 #[cfg(feature = "ssr")]
 async fn editor(id: SessionId) -> Result<ServerContext, SessionError> {
-    let ctx = ServerContext::get().ok_or(SessionError::Internal)?;
-    let user = auth::current_user_id(&ctx.db).await?.ok_or(SessionError::NotLoggedIn)?;
+    let (ctx, user) = super::sessions::caller().await?;
     require_edit_slides(ctx.db.role_in_session(id, user).await?)?;
     Ok(ctx)
 }
