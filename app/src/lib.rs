@@ -4,6 +4,7 @@
 
 pub mod functions;
 pub mod ids;
+pub mod live;
 mod pages;
 pub mod rules;
 #[cfg(feature = "ssr")]

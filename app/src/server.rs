@@ -2,6 +2,7 @@
 //! Leptos context by the `server` crate for both page rendering and server-function calls.
 pub mod auth;
 pub mod client_ip;
+pub mod live;
 pub mod visitor;
 
 use crate::rules::joining::{whole_seconds, FailureLimiter, JoinError};
@@ -21,6 +22,8 @@ pub struct ServerContext {
     pub join_failures: Arc<Mutex<FailureLimiter>>,
     /// Wakes the mail worker when something was queued, so mail goes out at once.
     pub mail_wakeup: Arc<tokio::sync::Notify>,
+    /// The live channel of this instance: server functions tell it what changed.
+    pub live: live::Live,
 }
 
 impl ServerContext {
@@ -31,6 +34,7 @@ impl ServerContext {
             trusted_proxies: trusted_proxies.into(),
             join_failures: Arc::default(),
             mail_wakeup: Arc::default(),
+            live: live::Live::default(),
         }
     }
 

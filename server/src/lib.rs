@@ -1,6 +1,7 @@
 #![recursion_limit = "512"]
 //! The Ruche server: configuration, and the axum router that serves the Leptos app and its
 //! server functions. `main.rs` only wires these to a socket.
+pub mod live;
 pub mod mail;
 pub mod qr;
 
@@ -53,8 +54,9 @@ pub fn router(leptos_options: LeptosOptions, ctx: ServerContext) -> Router {
     // which renders the "Page not found" page under a fresh root owner.
     let not_found = any(leptos_axum::file_and_error_handler::<LeptosOptions, _>(shell)).with_state(leptos_options.clone());
     let files = ServeDir::new(&*leptos_options.site_root).not_found_service(not_found);
-    let (svg_ctx, png_ctx, page_ctx) = (ctx.clone(), ctx.clone(), ctx);
+    let (svg_ctx, png_ctx, live_ctx, page_ctx) = (ctx.clone(), ctx.clone(), ctx.clone(), ctx);
     Router::new()
+        .merge(live::routes(live_ctx))
         .route(
             "/j/{token}/qr.svg",
             get(move |Path(token): Path<String>| qr::download(svg_ctx.clone(), token, qr::Format::Svg)),

@@ -35,14 +35,24 @@ async fn run() -> Result<(), String> {
         None => tracing::info!("SMTP_URL is not set: mail is written to the log"),
     }
     spawn_mailer(ctx.clone(), mail);
+    server::live::spawn_peer_bridge(ctx.clone());
 
     let addr = leptos.leptos_options.site_addr;
+    let ctx_for_shutdown = ctx.live.clone();
     let app = router(leptos.leptos_options, ctx);
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!("Ruche is listening on http://{addr} (public URL {})", config.public_url);
     // The peer address feeds the limit on failed joins.
     axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown({
+            let live = ctx_for_shutdown;
+            async move {
+                shutdown_signal().await;
+                // Upgraded sockets are not waited for: each is closed with "restarting" instead,
+                // and its tab reconnects.
+                live.shut_down();
+            }
+        })
         .await
         .map_err(|e| format!("server error: {e}"))
 }

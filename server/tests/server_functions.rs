@@ -115,7 +115,7 @@ async fn login_cookie_is_httponly_and_lax(db: Db) {
 }
 test_both_dbs!(login_cookie_is_httponly_and_lax);
 
-use app::functions::joining::ParticipantScreen;
+use app::functions::joining::{ParticipantScreen, PublicView};
 use app::functions::sessions::SessionForHost;
 use app::rules::joining::{JoinError, MAX_FAILURES};
 
@@ -144,7 +144,7 @@ async fn joining_by_code_and_link_and_a_new_code(db: Db) {
     assert_eq!(reply.json::<String>(), id);
     assert!(zoe.visitor.is_some(), "a participant is known by a cookie");
     let screen: ParticipantScreen = zoe.call("participant_view", &[("id", &id)]).await.json();
-    assert_eq!(screen.title, "Class");
+    assert!(matches!(&screen.public.view, PublicView::Open { title, .. } if title == "Class"));
     assert_eq!(zoe.call("set_nickname", &[("id", &id), ("nickname", " Zoé ")]).await.json::<Option<String>>(), Some("Zoé".into()));
     assert_eq!(zoe.call("set_nickname", &[("id", &id), ("nickname", &"x".repeat(41))]).await.json::<JoinError>(), JoinError::InvalidNickname);
 
@@ -189,7 +189,7 @@ async fn a_closed_session_lets_nobody_in_until_reopened(db: Db) {
     let router = router(db);
     let mut ada = Client::signed_up(&router, "ada@example.org").await;
     let id = create_session(&mut ada, "Class").await;
-    let code = host(&mut ada, &id).await.ways_in.code;
+    let code = host(&mut ada, &id).await.state.ways_in.code;
     let mut inside = Client::from(&router, [198, 51, 100, 1]);
     inside.call("join_by_code", &[("code", &code)]).await.json::<String>();
 
@@ -199,10 +199,13 @@ async fn a_closed_session_lets_nobody_in_until_reopened(db: Db) {
     assert_eq!((reply.status, reply.json::<JoinError>()), (StatusCode::FORBIDDEN, JoinError::Closed));
     assert!(zoe.visitor.is_none());
     assert_eq!(inside.call("participant_view", &[("id", &id)]).await.json::<JoinError>(), JoinError::Closed);
+    // Those inside can do nothing more while it is closed.
+    assert_eq!(inside.call("set_nickname", &[("id", &id), ("nickname", "Zoé")]).await.json::<JoinError>(), JoinError::Closed);
 
     ada.call("set_session_open", &[("id", &id), ("open", "true")]).await;
     assert_eq!(zoe.call("join_by_code", &[("code", &code)]).await.json::<String>(), id);
-    assert_eq!(inside.call("participant_view", &[("id", &id)]).await.json::<ParticipantScreen>().title, "Class");
+    let screen = inside.call("participant_view", &[("id", &id)]).await.json::<ParticipantScreen>();
+    assert!(matches!(&screen.public.view, PublicView::Open { title, .. } if title == "Class"));
 }
 test_both_dbs!(a_closed_session_lets_nobody_in_until_reopened);
 
@@ -210,7 +213,7 @@ async fn failed_lookups_are_limited_per_address(db: Db) {
     let router = router(db);
     let mut ada = Client::signed_up(&router, "ada@example.org").await;
     let id = create_session(&mut ada, "Class").await;
-    let code = host(&mut ada, &id).await.ways_in.code.replace(' ', "");
+    let code = host(&mut ada, &id).await.state.ways_in.code.replace(' ', "");
     let wrong = if code == "000000" { "000001" } else { "000000" };
 
     // A room behind one address: successes never count.
@@ -254,7 +257,7 @@ async fn only_hosts_edit_slides(db: Db) {
     let reply = ada.call("update_slide", &[("id", &id), ("slide", &slide), ("title", &"x".repeat(121)), ("body", "")]).await;
     assert_eq!(reply.json::<SessionError>(), SessionError::InvalidSlide);
     ada.call("update_slide", &[("id", &id), ("slide", &slide), ("title", "Welcome"), ("body", "Hi")]).await.json::<()>();
-    let slides = host(&mut ada, &id).await.slides;
+    let slides = host(&mut ada, &id).await.state.slides;
     assert_eq!(slides.len(), 1);
     assert!(matches!(&slides[0].content, app::functions::slides::SlideContent::Text { title, .. } if title == "Welcome"));
 }

@@ -123,7 +123,7 @@ async fn participant_invitations_arrive_with_the_current_link(db: Db) {
         .json();
     assert_eq!(report, InvitationReport { sent: 2, refused: vec!["not-an-address".into()] });
     let messages = smtp.wait_for(2).await;
-    let link = host(&mut ada, &id).await.ways_in.link;
+    let link = host(&mut ada, &id).await.state.ways_in.link;
     for message in &messages {
         assert_eq!(link_in(message, "j"), link);
         assert!(message.contains("Content-Type: text/plain") && message.contains("Content-Type: text/html"));
@@ -140,7 +140,7 @@ async fn participant_invitations_arrive_with_the_current_link(db: Db) {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(smtp.messages().len(), 2);
     ada.call("generate_new_code", &[("id", &id)]).await.json::<String>();
-    let new_link = host(&mut ada, &id).await.ways_in.link;
+    let new_link = host(&mut ada, &id).await.state.ways_in.link;
     smtp.resume().await;
     let messages = smtp.wait_for(3).await;
     let late = messages.iter().find(|m| m.contains("To: late@example.org")).unwrap();

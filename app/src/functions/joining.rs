@@ -28,9 +28,41 @@ impl crate::rules::HttpStatus for JoinError {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParticipantScreen {
     pub session_id: SessionId,
-    pub title: String,
     pub nickname: Option<String>,
-    pub slide: Option<SlideView>,
+    /// What every participant of the session sees; always `Open` here, since a closed session
+    /// answers `JoinError::Closed`.
+    pub public: PublicState,
+}
+
+/// The part of a session every participant sees alike: the live channel sends this same value,
+/// serialized once, to every participant's tab. A closed session shows them nothing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicState {
+    /// When the reads behind it began (µs since the epoch): a tab shows the latest it holds.
+    pub stamp: i64,
+    pub view: PublicView,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PublicView {
+    Closed,
+    Open { title: String, slide: Option<SlideView> },
+}
+
+#[cfg(feature = "ssr")]
+impl PublicState {
+    /// `stamp` must be taken before `session` was read.
+    pub async fn load(ctx: &ServerContext, session: &crate::storage::SessionRecord, stamp: i64) -> Result<Self, sea_orm::DbErr> {
+        if !session.is_open {
+            return Ok(Self { stamp, view: PublicView::Closed });
+        }
+        let slide = match session.active_slide_id {
+            Some(active) => ctx.db.slides(session.id).await?.into_iter().find(|s| s.id == active),
+            None => None,
+        };
+        let slide = slide.map(|s| SlideView::of(ctx, session, s));
+        Ok(Self { stamp, view: PublicView::Open { title: session.title.clone(), slide } })
+    }
 }
 
 /// Lets the visitor in through a code or a link, then sends them to the participant view.
@@ -85,20 +117,13 @@ pub async fn participant_view(id: SessionId) -> Result<ParticipantScreen, JoinEr
         let ctx = ServerContext::get().ok_or(JoinError::Internal)?;
         let visitor = visitor::visitor_digest().ok_or(JoinError::NotJoined)?;
         let participant = ctx.db.participant(id, &visitor).await?.ok_or(JoinError::NotJoined)?;
+        let stamp = crate::storage::now_micros();
         let session = ctx.db.session(id).await?.ok_or(JoinError::NotJoined)?;
-        if !session.is_open {
+        let public = PublicState::load(&ctx, &session, stamp).await?;
+        if public.view == PublicView::Closed {
             return Err(JoinError::Closed);
         }
-        let slide = match session.active_slide_id {
-            Some(active) => ctx.db.slides(id).await?.into_iter().find(|s| s.id == active),
-            None => None,
-        };
-        Ok(ParticipantScreen {
-            session_id: id,
-            title: session.title.clone(),
-            nickname: participant.nickname,
-            slide: slide.map(|s| SlideView::of(&ctx, &session, s)),
-        })
+        Ok(ParticipantScreen { session_id: id, nickname: participant.nickname, public })
     }
     .await)
 }
@@ -110,6 +135,10 @@ pub async fn set_nickname(id: SessionId, nickname: String) -> Result<Option<Stri
         let nickname = clean_nickname(&nickname)?;
         let visitor = visitor::visitor_digest().ok_or(JoinError::NotJoined)?;
         let participant = ctx.db.participant(id, &visitor).await?.ok_or(JoinError::NotJoined)?;
+        // A closed session lets its audience do nothing.
+        if !ctx.db.session(id).await?.is_some_and(|s| s.is_open) {
+            return Err(JoinError::Closed);
+        }
         ctx.db.set_nickname(participant.id, nickname.as_deref()).await?;
         Ok(nickname)
     }

@@ -29,17 +29,63 @@ pub struct SessionSummary {
     pub role: Role,
 }
 
-/// What the host view of a session shows.
+/// What the host view of a session shows: the caller's role, and the session as every host
+/// sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionForHost {
+    pub role: Role,
+    #[serde(flatten)]
+    pub state: HostState,
+}
+
+impl std::ops::Deref for SessionForHost {
+    type Target = HostState;
+    fn deref(&self) -> &HostState {
+        &self.state
+    }
+}
+
+/// The session as every host sees it, whatever their role: the live channel sends this same
+/// value, serialized once, to every host's tab.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostState {
+    /// When the reads behind this state began (µs since the epoch). A tab that holds two states
+    /// (a reload after its own action, a pushed one) shows the later.
+    pub stamp: i64,
     pub id: SessionId,
     pub title: String,
     pub is_open: bool,
-    pub role: Role,
     pub ways_in: WaysIn,
     pub slides: Vec<SlideView>,
     pub active_slide: Option<SlideId>,
     pub facilitators: Vec<FacilitatorView>,
+}
+
+#[cfg(feature = "ssr")]
+impl HostState {
+    /// Reads a session's host state. `stamp` must be taken before `session` was read. Also returns
+    /// who may hold the host view now: the owner and the facilitators who accepted.
+    pub async fn load(
+        ctx: &ServerContext,
+        session: crate::storage::SessionRecord,
+        stamp: i64,
+    ) -> Result<(Self, Vec<crate::ids::UserId>), sea_orm::DbErr> {
+        let slides = ctx.db.slides(session.id).await?;
+        let facilitators = ctx.db.facilitators(session.id).await?;
+        let mut hosts = vec![session.owner_id];
+        hosts.extend(facilitators.iter().filter_map(|f| f.user.as_ref().map(|u| u.id)));
+        let state = Self {
+            stamp,
+            id: session.id,
+            title: session.title.clone(),
+            is_open: session.is_open,
+            ways_in: WaysIn::of(ctx, &session),
+            active_slide: session.active_slide_id,
+            slides: slides.into_iter().map(|s| SlideView::of(ctx, &session, s)).collect(),
+            facilitators: facilitators.into_iter().map(FacilitatorView::from).collect(),
+        };
+        Ok((state, hosts))
+    }
 }
 
 #[cfg(feature = "ssr")]
@@ -81,19 +127,10 @@ pub async fn create_session(title: String) -> Result<SessionId, SessionError> {
 pub async fn host_session(id: SessionId) -> Result<SessionForHost, SessionError> {
     reply(async move {
         let (ctx, user) = caller().await?;
+        let stamp = crate::storage::now_micros();
         let (session, role) = ctx.db.session_with_role(id, user).await?.ok_or(SessionError::NoAccess)?;
-        let slides = ctx.db.slides(id).await?;
-        let facilitators = ctx.db.facilitators(id).await?.into_iter().map(FacilitatorView::from).collect();
-        Ok(SessionForHost {
-            facilitators,
-            id,
-            title: session.title.clone(),
-            is_open: session.is_open,
-            role,
-            ways_in: WaysIn::of(&ctx, &session),
-            active_slide: session.active_slide_id,
-            slides: slides.into_iter().map(|s| SlideView::of(&ctx, &session, s)).collect(),
-        })
+        let (state, _) = HostState::load(&ctx, session, stamp).await?;
+        Ok(SessionForHost { role, state })
     }
     .await)
 }
@@ -106,6 +143,7 @@ pub async fn generate_new_code(id: SessionId) -> Result<String, SessionError> {
         let (ctx, user) = caller().await?;
         require_generate_code(ctx.db.role_in_session(id, user).await?)?;
         let session = ctx.db.rotate_ways_in(id).await?.ok_or(SessionError::NoAccess)?;
+        ctx.live.changed(&ctx, id).await;
         Ok(session.code.display_grouped())
     }
     .await)
@@ -119,6 +157,7 @@ pub async fn set_session_open(id: SessionId, open: bool) -> Result<bool, Session
         let (ctx, user) = caller().await?;
         require_open_or_close(ctx.db.role_in_session(id, user).await?)?;
         ctx.db.set_session_open(id, open).await?;
+        ctx.live.changed(&ctx, id).await;
         Ok(open)
     }
     .await)

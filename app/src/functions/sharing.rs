@@ -100,6 +100,7 @@ pub async fn add_facilitators(id: SessionId, addresses: String) -> Result<Invita
         let lifetime = FACILITATOR_INVITATION_DAYS * 24 * 3600 * 1_000_000;
         let invited = ctx.db.invite_facilitators(id, user, invitees, lifetime).await?;
         ctx.wake_mailer();
+        ctx.live.changed(&ctx, id).await;
         Ok(InvitationReport { sent: invited.len(), refused: list.invalid })
     }
     .await)
@@ -120,7 +121,12 @@ pub async fn remove_facilitator(id: SessionId, facilitator: FacilitatorId) -> Re
     reply(async move {
         let (ctx, _, role) = host(id).await?;
         owner_only(role)?;
-        if ctx.db.remove_facilitator(id, facilitator).await? { Ok(()) } else { Err(SharingError::NoSuchFacilitator) }
+        if !ctx.db.remove_facilitator(id, facilitator).await? {
+            return Err(SharingError::NoSuchFacilitator);
+        }
+        // Their open host tabs lose the host view with this event.
+        ctx.live.changed(&ctx, id).await;
+        Ok(())
     }
     .await)
 }
@@ -133,6 +139,7 @@ pub async fn accept_facilitation(token: String) -> Result<SessionId, SharingErro
         let user = auth::current_user(&ctx.db).await?.ok_or(SharingError::NotLoggedIn)?;
         match ctx.db.accept_facilitation(&login_token_digest(token.trim()), &user).await? {
             Ok(session) => {
+                ctx.live.changed(&ctx, session).await;
                 see_other(&format!("/s/{session}"));
                 Ok(session)
             }

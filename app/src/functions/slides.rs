@@ -69,9 +69,14 @@ async fn editor(id: SessionId) -> Result<ServerContext, SessionError> {
     Ok(ctx)
 }
 
+/// A change to a slide that exists is published to every open tab of the session.
 #[cfg(feature = "ssr")]
-fn found(exists: bool) -> Result<(), SessionError> {
-    if exists { Ok(()) } else { Err(SessionError::NoSuchSlide) }
+async fn found(ctx: &ServerContext, id: SessionId, exists: bool) -> Result<(), SessionError> {
+    if !exists {
+        return Err(SessionError::NoSuchSlide);
+    }
+    ctx.live.changed(ctx, id).await;
+    Ok(())
 }
 
 #[server(endpoint = "add_slide")]
@@ -82,7 +87,9 @@ pub async fn add_slide(id: SessionId, kind: SlideKind) -> Result<SlideId, Sessio
             SlideKind::LinkAndQr => "",
             SlideKind::Text => "New slide",
         };
-        Ok(ctx.db.add_slide(id, kind, title, "").await?.id)
+        let slide = ctx.db.add_slide(id, kind, title, "").await?;
+        ctx.live.changed(&ctx, id).await;
+        Ok(slide.id)
     }
     .await)
 }
@@ -92,7 +99,8 @@ pub async fn update_slide(id: SessionId, slide: SlideId, title: String, body: St
     reply(async move {
         let ctx = editor(id).await?;
         let (title, body) = clean_slide_text(&title, &body)?;
-        found(ctx.db.update_slide(id, slide, &title, &body).await?)
+        let exists = ctx.db.update_slide(id, slide, &title, &body).await?;
+        found(&ctx, id, exists).await
     }
     .await)
 }
@@ -101,7 +109,8 @@ pub async fn update_slide(id: SessionId, slide: SlideId, title: String, body: St
 pub async fn move_slide(id: SessionId, slide: SlideId, direction: Move) -> Result<(), SessionError> {
     reply(async move {
         let ctx = editor(id).await?;
-        found(ctx.db.move_slide(id, slide, direction).await?)
+        let exists = ctx.db.move_slide(id, slide, direction).await?;
+        found(&ctx, id, exists).await
     }
     .await)
 }
@@ -110,7 +119,8 @@ pub async fn move_slide(id: SessionId, slide: SlideId, direction: Move) -> Resul
 pub async fn delete_slide(id: SessionId, slide: SlideId) -> Result<(), SessionError> {
     reply(async move {
         let ctx = editor(id).await?;
-        found(ctx.db.delete_slide(id, slide).await?)
+        let exists = ctx.db.delete_slide(id, slide).await?;
+        found(&ctx, id, exists).await
     }
     .await)
 }
@@ -120,7 +130,8 @@ pub async fn delete_slide(id: SessionId, slide: SlideId) -> Result<(), SessionEr
 pub async fn show_slide(id: SessionId, slide: SlideId) -> Result<(), SessionError> {
     reply(async move {
         let ctx = editor(id).await?;
-        found(ctx.db.set_active_slide(id, slide).await?)
+        let exists = ctx.db.set_active_slide(id, slide).await?;
+        found(&ctx, id, exists).await
     }
     .await)
 }

@@ -1,9 +1,12 @@
 //! The participant side: the join banner, joining by code or link, the participant view.
 //! Participants are on phones, often on slow networks or without JavaScript yet: every page
 //! here works as plain HTML first.
+use super::live::{use_live, LiveNotice, LiveStatus};
 use super::slides::SlideBody;
-use crate::functions::joining::{join_by_code, join_by_link, participant_view, ParticipantScreen, SetNickname};
+use crate::functions::joining::{join_by_code, join_by_link, participant_view, PublicState, PublicView, SetNickname};
+use crate::functions::slides::SlideView;
 use crate::ids::SessionId;
+use crate::live::{participant_path, ParticipantMessage};
 use crate::rules::joining::{JoinError, NICKNAME_MAX_CHARS};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -81,46 +84,81 @@ fn Joining(id: SessionId) -> impl IntoView {
     view! { <p class="card narrow">"You are in. "<a href=format!("/p/{id}")>"Go to the session"</a></p> }
 }
 
-/// `/p/<session id>`: what a participant sees. They are known by their visitor cookie.
+/// `/p/<session id>`: what a participant sees. They are known by their visitor cookie. With
+/// JavaScript, the live channel keeps it current: closing, reopening, the shown slide, a new code.
 #[component]
 pub fn ParticipantPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").and_then(|s| s.parse::<SessionId>().ok());
     let set_nickname = ServerAction::<SetNickname>::new();
+    let pushed = RwSignal::new(None::<PublicState>);
+    let live = match id() {
+        Some(id) => use_live(participant_path(id), move |ParticipantMessage::State(state)| pushed.set(Some(state))),
+        None => signal(LiveStatus::Denied).0,
+    };
+    // Reopened while this page was loaded closed: it loads again (nickname included).
+    let reopened = RwSignal::new(0u32);
     let screen = Resource::new_blocking(
-        move || (id(), set_nickname.version().get()),
-        |(id, _)| async move {
+        move || (id(), set_nickname.version().get(), reopened.get()),
+        |(id, _, _)| async move {
             match id {
                 Some(id) => participant_view(id).await,
                 None => Err(JoinError::NotJoined),
             }
         },
     );
+    Effect::new(move |_| {
+        let open = pushed.with(|p| matches!(p, Some(PublicState { view: PublicView::Open { .. }, .. })));
+        if open && matches!(screen.get_untracked(), Some(Err(JoinError::Closed))) {
+            reopened.update(|n| *n += 1);
+        }
+    });
     view! {
         <Transition>
             {move || Suspend::new(async move {
                 match screen.await {
-                    Ok(screen) => view! { <ParticipantScreenView screen set_nickname/> }.into_any(),
-                    Err(JoinError::Closed) => {
-                        super::set_error_status(&JoinError::Closed);
-                        view! {
-                            <leptos_meta::Title text="Session closed · Ruche"/>
-                            <section class="card narrow closed-notice" role="status">
-                                <h1>"This session is closed."</h1>
-                                <p>"The host has closed this session. You can join again when they reopen it."</p>
-                            </section>
-                        }.into_any()
-                    }
+                    // Whichever is later of the loaded and the pushed state is shown.
+                    Ok(screen) => (move || {
+                        let public = match pushed.get() {
+                            Some(state) if state.stamp > screen.public.stamp => state,
+                            _ => screen.public.clone(),
+                        };
+                        match public.view {
+                            PublicView::Open { title, slide } => view! {
+                                <ParticipantScreenView session_id=screen.session_id nickname=screen.nickname.clone() title slide set_nickname/>
+                            }.into_any(),
+                            PublicView::Closed => view! { <ClosedNotice/> }.into_any(),
+                        }
+                    }).into_any(),
+                    Err(JoinError::Closed) => view! { <ClosedNotice/> }.into_any(),
                     Err(error) => view! { <JoinRefused error/> }.into_any(),
                 }
             })}
         </Transition>
+        <LiveNotice status=live/>
     }
 }
 
 #[component]
-fn ParticipantScreenView(screen: ParticipantScreen, set_nickname: ServerAction<SetNickname>) -> impl IntoView {
-    let ParticipantScreen { session_id, title, nickname, slide } = screen;
+fn ClosedNotice() -> impl IntoView {
+    super::set_error_status(&JoinError::Closed);
+    view! {
+        <leptos_meta::Title text="Session closed · Ruche"/>
+        <section class="card narrow closed-notice" role="status">
+            <h1>"This session is closed."</h1>
+            <p>"The host has closed this session. You can join again when they reopen it."</p>
+        </section>
+    }
+}
+
+#[component]
+fn ParticipantScreenView(
+    session_id: SessionId,
+    nickname: Option<String>,
+    title: String,
+    slide: Option<SlideView>,
+    set_nickname: ServerAction<SetNickname>,
+) -> impl IntoView {
     let current_nickname = nickname.clone().unwrap_or_default();
     view! {
         <leptos_meta::Title text=format!("{title} · Ruche")/>

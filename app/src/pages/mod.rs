@@ -2,6 +2,7 @@
 mod accounts;
 mod home;
 mod joining;
+mod live;
 mod session_host;
 mod sessions;
 mod share;

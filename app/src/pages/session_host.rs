@@ -1,6 +1,8 @@
 use super::slides::{SlideBody, WaysInFigure};
 use super::{sessions::SessionErrorView, FormError};
-use crate::functions::sessions::{host_session, GenerateNewCode, SessionForHost, SetSessionOpen};
+use super::live::{use_live, LiveNotice, LiveStatus};
+use crate::functions::sessions::{host_session, GenerateNewCode, HostState, SessionForHost, SetSessionOpen};
+use crate::live::{host_path, HostMessage};
 use crate::functions::sharing::{AddFacilitators, RemoveFacilitator, SendInvitations};
 use crate::functions::slides::{AddSlide, DeleteSlide, MoveSlide, ShowSlide, SlideContent, SlideView, UpdateSlide};
 use crate::ids::SessionId;
@@ -71,6 +73,16 @@ pub fn HostSessionPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").and_then(|s| s.parse::<SessionId>().ok());
     let actions = HostActions::new();
+    // What the live channel pushed: the session as every host sees it, and the participant count.
+    let pushed = RwSignal::new(None::<HostState>);
+    let presence = RwSignal::new(None::<u32>);
+    let live = match id() {
+        Some(id) => use_live(host_path(id), move |message| match message {
+            HostMessage::State(state) => pushed.set(Some(state)),
+            HostMessage::Presence { participants } => presence.set(Some(participants)),
+        }),
+        None => signal(LiveStatus::Denied).0,
+    };
     let session = Resource::new_blocking(
         move || (id(), actions.versions()),
         |(id, _)| async move {
@@ -85,16 +97,36 @@ pub fn HostSessionPage() -> impl IntoView {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match session.await {
-                    Ok(s) => view! { <HostView session=s actions ui/> }.into_any(),
+                    // Whichever is later of the loaded and the pushed state is shown.
+                    Ok(loaded) => (move || {
+                        if live.get() == LiveStatus::Denied {
+                            // Removed by the owner while the page was open.
+                            return view! { <SessionErrorView error=SessionError::NoAccess/> }.into_any();
+                        }
+                        let session = match pushed.get() {
+                            Some(state) if state.stamp > loaded.stamp => SessionForHost { role: loaded.role, state },
+                            _ => loaded.clone(),
+                        };
+                        view! { <HostView session actions ui presence/> }.into_any()
+                    }).into_any(),
                     Err(e) => view! { <SessionErrorView error=e/> }.into_any(),
                 }
             })}
         </Transition>
+        <LiveNotice status=live/>
+    }
+}
+
+/// The toolbar's live count, once the live channel has given one.
+fn presence_text(participants: u32) -> String {
+    match participants {
+        1 => "1 participant connected".to_owned(),
+        n => format!("{n} participants connected"),
     }
 }
 
 #[component]
-fn HostView(session: SessionForHost, actions: HostActions, ui: HostUi) -> impl IntoView {
+fn HostView(session: SessionForHost, actions: HostActions, ui: HostUi, presence: RwSignal<Option<u32>>) -> impl IntoView {
     let HostUi { qr_open, share_open, confirm_new_code } = ui;
     let id = session.id;
     let may_generate = session.role.may_generate_code();
@@ -112,6 +144,7 @@ fn HostView(session: SessionForHost, actions: HostActions, ui: HostUi) -> impl I
             </div>
             <div class="toolbar" role="toolbar" aria-label="Session tools">
                 <span class="code-chip">"Code "<strong>{ways_in.code.clone()}</strong></span>
+                <span class="presence" role="status">{move || presence.get().map(presence_text)}</span>
                 <button type="button" on:click=move |_| qr_open.set(true)>"QR code"</button>
                 {may_generate.then(|| view! {
                     <button type="button" on:click=move |_| confirm_new_code.set(true)>"Generate a new code"</button>
@@ -183,6 +216,7 @@ fn SlidesPanel(session: SessionForHost, actions: HostActions) -> impl IntoView {
     let active = session.active_slide;
     let slides = session
         .slides
+        .clone()
         .into_iter()
         .enumerate()
         .map(|(index, slide)| {
@@ -193,7 +227,7 @@ fn SlidesPanel(session: SessionForHost, actions: HostActions) -> impl IntoView {
     let add_button = |kind: SlideKind| {
         view! {
             <ActionForm action=actions.add attr:class="inline">
-                <input type="hidden" name="id" value=session.id.to_string()/>
+                <input type="hidden" name="id" value=id.to_string()/>
                 <input type="hidden" name="kind" value=format!("{kind:?}")/>
                 <button type="submit">{kind.label()}</button>
             </ActionForm>

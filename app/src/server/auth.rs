@@ -3,7 +3,7 @@ use super::ServerContext;
 use crate::ids::UserId;
 use crate::rules::secrets::{login_token_digest, new_login_token};
 use crate::storage::{Db, User};
-use axum::http::{header, request::Parts, HeaderValue};
+use axum::http::{header, request::Parts, HeaderMap, HeaderValue};
 use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
 use sea_orm::DbErr;
@@ -12,9 +12,8 @@ pub const COOKIE_NAME: &str = "ruche_login";
 const LIFETIME_SECS: i64 = 30 * 24 * 3600;
 
 /// A cookie's value from the request, if present and not empty.
-pub(super) fn cookie(parts: &Parts, name: &str) -> Option<String> {
-    parts
-        .headers
+pub(super) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -27,7 +26,15 @@ pub(super) fn cookie(parts: &Parts, name: &str) -> Option<String> {
 
 /// The login token the request carries, if any.
 fn request_token() -> Option<String> {
-    cookie(&use_context::<Parts>()?, COOKIE_NAME)
+    cookie(&use_context::<Parts>()?.headers, COOKIE_NAME)
+}
+
+/// The logged-in user of a request handled outside Leptos (the live channel's sockets).
+pub async fn user_id_from_headers(db: &Db, headers: &HeaderMap) -> Result<Option<UserId>, DbErr> {
+    match cookie(headers, COOKIE_NAME) {
+        Some(token) => Ok(db.user_for_login_session(&login_token_digest(&token)).await?.map(|u| u.id)),
+        None => Ok(None),
+    }
 }
 
 /// The logged-in user making this request, if any.

@@ -2,7 +2,7 @@
 //! digest is stored with each session the browser joined. A new code or link does not change
 //! it, so people already inside stay inside.
 use crate::rules::secrets::{login_token_digest, new_login_token};
-use axum::http::{header, request::Parts, HeaderValue};
+use axum::http::{header, request::Parts, HeaderMap, HeaderValue};
 use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
 
@@ -11,7 +11,12 @@ const LIFETIME_SECS: i64 = 365 * 24 * 3600;
 
 /// The digest of this browser's visitor token, if it has one.
 pub fn visitor_digest() -> Option<String> {
-    super::auth::cookie(&use_context::<Parts>()?, COOKIE_NAME).map(|t| login_token_digest(&t))
+    visitor_digest_from_headers(&use_context::<Parts>()?.headers)
+}
+
+/// The same, for a request handled outside Leptos (the live channel's sockets).
+pub fn visitor_digest_from_headers(headers: &HeaderMap) -> Option<String> {
+    super::auth::cookie(headers, COOKIE_NAME).map(|t| login_token_digest(&t))
 }
 
 /// The digest of this browser's visitor token, giving it one (on this response) if it has none.

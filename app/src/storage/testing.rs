@@ -41,6 +41,20 @@ impl TestDb {
         Some(Self { db, cleanup: Cleanup::PostgresSchema { admin_url: url, schema } })
     }
 
+    /// A second, separate connection pool to the same database, as another server instance
+    /// would open.
+    pub async fn connect_again(&self) -> Db {
+        match &self.cleanup {
+            Cleanup::SqliteFile(path) => Db::connect(&format!("sqlite://{}?mode=rwc", path.display())).await,
+            Cleanup::PostgresSchema { admin_url, schema } => {
+                let mut options = ConnectOptions::new(admin_url.clone());
+                options.set_schema_search_path(schema.clone()).max_connections(5);
+                Db::connect_with(options).await
+            }
+        }
+        .expect("a second connection to the test database")
+    }
+
     /// Removes what the test made. Not called when a test panics, so a failure's data stays for
     /// a look.
     pub async fn finish(self) {

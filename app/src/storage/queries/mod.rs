@@ -1,4 +1,5 @@
 pub mod joining;
+pub mod live;
 pub mod login_sessions;
 pub mod sessions;
 pub mod sharing;

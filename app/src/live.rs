@@ -1,0 +1,58 @@
+//! The live channel's protocol, shared by the server and the browser: one WebSocket per tab,
+//! on plain axum routes beside the Leptos ones (`server/src/live.rs`). The server speaks, the tab
+//! listens: on every (re)connection the server first sends the whole current state, then each
+//! change as it happens, so a tab that was away (server restart, network change, a phone waking)
+//! is up to date again with its first message.
+use crate::functions::joining::PublicState;
+use crate::functions::sessions::HostState;
+use crate::ids::SessionId;
+use serde::{Deserialize, Serialize};
+
+/// What a host's tab receives (`/live/s/<session>`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t")]
+pub enum HostMessage {
+    /// The whole session as hosts see it, after any change.
+    State(HostState),
+    /// Participants connected right now, over every server instance.
+    Presence { participants: u32 },
+}
+
+/// What a participant's tab receives (`/live/p/<session>`): never anything host-only.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t")]
+pub enum ParticipantMessage {
+    State(PublicState),
+}
+
+/// Close code for a tab that may not (or may no longer) follow this session: a host removed by
+/// the owner, a participant who never joined. The tab stops reconnecting.
+pub const CLOSE_DENIED: u16 = 4403;
+/// Close code when the server stops; the tab reconnects to whichever instance comes up.
+pub const CLOSE_RESTARTING: u16 = 1012;
+
+pub fn host_path(session: SessionId) -> String {
+    format!("/live/s/{session}")
+}
+
+pub fn participant_path(session: SessionId) -> String {
+    format!("/live/p/{session}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::functions::joining::PublicView;
+
+    #[test]
+    fn messages_are_tagged_json_that_reads_back() {
+        let presence = HostMessage::Presence { participants: 3 };
+        let text = serde_json::to_string(&presence).unwrap();
+        assert_eq!(text, r#"{"t":"Presence","participants":3}"#);
+        assert_eq!(serde_json::from_str::<HostMessage>(&text).unwrap(), presence);
+        let closed = ParticipantMessage::State(PublicState { stamp: 7, view: PublicView::Closed });
+        let text = serde_json::to_string(&closed).unwrap();
+        assert_eq!(text, r#"{"t":"State","stamp":7,"view":"Closed"}"#);
+        assert_eq!(serde_json::from_str::<ParticipantMessage>(&text).unwrap(), closed);
+    }
+}

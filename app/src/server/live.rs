@@ -1,0 +1,401 @@
+//! The live hub of one server instance: per session, the latest state for hosts and for
+//! participants, each serialized once and shared by every socket that sends it, and the count
+//! of connected participants. Sockets (`server/src/live.rs`) watch these; server functions call
+//! `changed` after each mutation has committed. With PostgreSQL, `changed` and the counts also go
+//! to the other instances (LISTEN/NOTIFY), which re-read the session once each.
+//!
+//! States are held in `tokio::sync::watch` channels: a socket always sends the newest state and
+//! skips the ones it had no time to send, so a slow phone never makes the server queue events.
+use crate::functions::joining::{PublicState, PublicView};
+use crate::functions::sessions::HostState;
+use crate::ids::{SessionId, UserId};
+use crate::live::{HostMessage, ParticipantMessage};
+use crate::server::ServerContext;
+use crate::storage::now_micros;
+use axum::extract::ws::Utf8Bytes;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+/// Hosts hear of the participant count at most this often per session, however fast people
+/// come and go.
+pub const PRESENCE_INTERVAL: Duration = Duration::from_millis(250);
+/// Each instance re-announces its counts this often; a count not heard of for
+/// `REMOTE_PRESENCE_TTL` is dropped, as its instance has stopped.
+pub const PRESENCE_REFRESH: Duration = Duration::from_secs(5);
+const REMOTE_PRESENCE_TTL: Duration = Duration::from_secs(16);
+
+/// A message as sent: serialized once, its bytes shared by every socket.
+#[derive(Debug)]
+pub struct Frame {
+    pub stamp: i64,
+    pub text: Utf8Bytes,
+}
+
+#[derive(Debug)]
+pub struct HostFrame {
+    pub frame: Frame,
+    /// Who may hold the host view now; a socket of anyone else is closed on receiving this.
+    pub hosts: Vec<UserId>,
+}
+
+#[derive(Debug)]
+pub struct PublicFrame {
+    pub frame: Frame,
+    view: PublicView,
+}
+
+/// One session's live state in this instance; it exists while a socket follows the session.
+pub struct Topic {
+    host: watch::Sender<Option<Arc<HostFrame>>>,
+    public: watch::Sender<Option<Arc<PublicFrame>>>,
+    /// The total count, and its message for hosts.
+    presence: watch::Sender<(u32, Utf8Bytes)>,
+    local_participants: AtomicU32,
+    /// Other instances' counts, with when they were last heard of.
+    remote: Mutex<HashMap<Uuid, (u32, Instant)>>,
+    presence_pending: AtomicBool,
+    /// Sockets following the session here; changed only under the hub's map lock.
+    sockets: Mutex<usize>,
+}
+
+impl Topic {
+    fn new() -> Self {
+        Self {
+            host: watch::Sender::new(None),
+            public: watch::Sender::new(None),
+            presence: watch::Sender::new((0, presence_text(0))),
+            local_participants: AtomicU32::new(0),
+            remote: Mutex::default(),
+            presence_pending: AtomicBool::new(false),
+            sockets: Mutex::new(0),
+        }
+    }
+
+    fn total_participants(&self, now: Instant) -> u32 {
+        let mut remote = lock(&self.remote);
+        remote.retain(|_, (_, at)| now.duration_since(*at) < REMOTE_PRESENCE_TTL);
+        self.local_participants.load(Ordering::Relaxed) + remote.values().map(|(n, _)| n).sum::<u32>()
+    }
+
+    fn publish_presence(&self, now: Instant) {
+        let total = self.total_participants(now);
+        self.presence.send_if_modified(|current| {
+            if current.0 == total {
+                return false;
+            }
+            *current = (total, presence_text(total));
+            true
+        });
+    }
+}
+
+fn presence_text(participants: u32) -> Utf8Bytes {
+    serde_json::to_string(&HostMessage::Presence { participants }).expect("serializable").into()
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What instances sharing a database tell each other (the NOTIFY payload).
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// The sending instance: it ignores its own notices.
+    pub i: Uuid,
+    pub s: SessionId,
+    pub k: NoticeKind,
+}
+
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NoticeKind {
+    /// The session changed: read it again.
+    #[serde(rename = "c")]
+    Changed,
+    /// The sender has this many participants of the session connected.
+    #[serde(rename = "p")]
+    Presence(u32),
+    /// The sender just started following the session: announce your counts.
+    #[serde(rename = "q")]
+    AskPresence,
+}
+
+#[derive(Clone)]
+pub struct Live {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    instance: Uuid,
+    topics: Mutex<HashMap<SessionId, Arc<Topic>>>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl std::fmt::Debug for Live {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Live").field("instance", &self.inner.instance).finish_non_exhaustive()
+    }
+}
+
+impl Default for Live {
+    fn default() -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                instance: Uuid::new_v4(),
+                topics: Mutex::default(),
+                shutdown: watch::Sender::new(false),
+            }),
+        }
+    }
+}
+
+/// Whether a socket follows a session as a host or as a participant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Audience {
+    Hosts,
+    Participants,
+}
+
+/// A socket following a session; dropping it (the socket closed) updates the count.
+pub struct Subscription {
+    live: Live,
+    ctx: ServerContext,
+    session: SessionId,
+    topic: Arc<Topic>,
+    audience: Audience,
+}
+
+impl Subscription {
+    pub fn host_states(&self) -> watch::Receiver<Option<Arc<HostFrame>>> {
+        self.topic.host.subscribe()
+    }
+
+    pub fn public_states(&self) -> watch::Receiver<Option<Arc<PublicFrame>>> {
+        self.topic.public.subscribe()
+    }
+
+    pub fn presence(&self) -> watch::Receiver<(u32, Utf8Bytes)> {
+        self.topic.presence.subscribe()
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        if self.audience == Audience::Participants {
+            self.topic.local_participants.fetch_sub(1, Ordering::Relaxed);
+            self.live.schedule_presence(&self.ctx, self.session, &self.topic);
+        }
+        let mut topics = lock(&self.live.inner.topics);
+        let mut sockets = lock(&self.topic.sockets);
+        *sockets -= 1;
+        if *sockets == 0 && topics.get(&self.session).is_some_and(|t| Arc::ptr_eq(t, &self.topic)) {
+            topics.remove(&self.session);
+        }
+    }
+}
+
+impl Live {
+    pub fn instance(&self) -> Uuid {
+        self.inner.instance
+    }
+
+    /// Sessions followed by at least one socket here.
+    pub fn followed_sessions(&self) -> usize {
+        lock(&self.inner.topics).len()
+    }
+
+    /// Starts following a session for a socket whose rights were checked. The first socket of a
+    /// session here reads its state once; the others get the state held.
+    pub fn subscribe(&self, ctx: &ServerContext, session: SessionId, audience: Audience) -> Subscription {
+        let (topic, is_new) = {
+            let mut topics = lock(&self.inner.topics);
+            let mut is_new = false;
+            let topic = topics
+                .entry(session)
+                .or_insert_with(|| {
+                    is_new = true;
+                    Arc::new(Topic::new())
+                })
+                .clone();
+            *lock(&topic.sockets) += 1;
+            (topic, is_new)
+        };
+        if audience == Audience::Participants {
+            topic.local_participants.fetch_add(1, Ordering::Relaxed);
+            self.schedule_presence(ctx, session, &topic);
+        }
+        if is_new {
+            let (live, ctx) = (self.clone(), ctx.clone());
+            tokio::spawn(async move {
+                live.refresh(&ctx, session).await;
+                if ctx.db.is_shared() {
+                    live.notify(&ctx, session, NoticeKind::AskPresence).await;
+                }
+            });
+        }
+        Subscription { live: self.clone(), ctx: ctx.clone(), session, topic, audience }
+    }
+
+    /// After a mutation of `session` has committed: every tab following it, in this instance
+    /// and (through the database) in the others, gets the new state.
+    pub async fn changed(&self, ctx: &ServerContext, session: SessionId) {
+        self.refresh(ctx, session).await;
+        self.notify(ctx, session, NoticeKind::Changed).await;
+    }
+
+    /// Reads the session once and hands the result to every socket following it here; nothing
+    /// when none does.
+    pub async fn refresh(&self, ctx: &ServerContext, session: SessionId) {
+        let Some(topic) = self.topic(session) else { return };
+        let stamp = now_micros();
+        let loaded = async {
+            let Some(record) = ctx.db.session(session).await? else { return Ok(None) };
+            let public = PublicState::load(ctx, &record, stamp).await?;
+            let (host, hosts) = HostState::load(ctx, record, stamp).await?;
+            Ok::<_, sea_orm::DbErr>(Some((host, hosts, public)))
+        };
+        let (host, hosts, public) = match loaded.await {
+            Ok(Some(states)) => states,
+            // Deleting sessions comes later; until then a missing one has nothing to show.
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(error = %e, %session, "live: could not read the session");
+                return;
+            }
+        };
+        let host_frame = HostFrame { frame: frame(stamp, &HostMessage::State(host)), hosts };
+        topic.host.send_if_modified(|current| {
+            if current.as_ref().is_some_and(|c| c.frame.stamp >= stamp) {
+                return false;
+            }
+            *current = Some(Arc::new(host_frame));
+            true
+        });
+        let view = public.view.clone();
+        topic.public.send_if_modified(|current| match current {
+            Some(c) if c.frame.stamp >= stamp || c.view == view => false,
+            _ => {
+                *current = Some(Arc::new(PublicFrame { frame: frame(stamp, &ParticipantMessage::State(public)), view }));
+                true
+            }
+        });
+    }
+
+    fn topic(&self, session: SessionId) -> Option<Arc<Topic>> {
+        lock(&self.inner.topics).get(&session).cloned()
+    }
+
+    /// Coalesces count changes: the first change arms one update `PRESENCE_INTERVAL` later,
+    /// which carries every change made meanwhile. O(1) per join or leave.
+    fn schedule_presence(&self, ctx: &ServerContext, session: SessionId, topic: &Arc<Topic>) {
+        if topic.presence_pending.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (live, ctx, topic) = (self.clone(), ctx.clone(), topic.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(PRESENCE_INTERVAL).await;
+            topic.presence_pending.store(false, Ordering::Release);
+            topic.publish_presence(Instant::now());
+            let local = topic.local_participants.load(Ordering::Relaxed);
+            live.notify(&ctx, session, NoticeKind::Presence(local)).await;
+        });
+    }
+
+    async fn notify(&self, ctx: &ServerContext, session: SessionId, kind: NoticeKind) {
+        if !ctx.db.is_shared() {
+            return;
+        }
+        let notice = Notice { i: self.inner.instance, s: session, k: kind };
+        let payload = serde_json::to_string(&notice).expect("serializable");
+        if let Err(e) = ctx.db.notify_live(&payload).await {
+            tracing::warn!(error = %e, "live: could not tell the other instances");
+        }
+    }
+
+    /// A notice from another instance (see `server/src/live.rs`, which listens).
+    pub async fn receive(&self, ctx: &ServerContext, notice: Notice) {
+        if notice.i == self.inner.instance {
+            return;
+        }
+        match notice.k {
+            NoticeKind::Changed => self.refresh(ctx, notice.s).await,
+            NoticeKind::Presence(n) => {
+                if let Some(topic) = self.topic(notice.s) {
+                    lock(&topic.remote).insert(notice.i, (n, Instant::now()));
+                    topic.publish_presence(Instant::now());
+                }
+            }
+            NoticeKind::AskPresence => {
+                if let Some(topic) = self.topic(notice.s) {
+                    let local = topic.local_participants.load(Ordering::Relaxed);
+                    if local > 0 {
+                        self.notify(ctx, notice.s, NoticeKind::Presence(local)).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every `PRESENCE_REFRESH`: counts of stopped instances expire, and this instance's counts
+    /// are announced again, so that the total stays right without anyone leaving or joining.
+    pub async fn refresh_presence(&self, ctx: &ServerContext) {
+        let topics: Vec<(SessionId, Arc<Topic>)> = lock(&self.inner.topics).iter().map(|(s, t)| (*s, t.clone())).collect();
+        let now = Instant::now();
+        for (session, topic) in topics {
+            topic.publish_presence(now);
+            let local = topic.local_participants.load(Ordering::Relaxed);
+            if local > 0 {
+                self.notify(ctx, session, NoticeKind::Presence(local)).await;
+            }
+        }
+    }
+
+    /// Events from other instances may have been missed (the listening connection was lost):
+    /// every session followed here is read again.
+    pub async fn refresh_all(&self, ctx: &ServerContext) {
+        let sessions: Vec<SessionId> = lock(&self.inner.topics).keys().copied().collect();
+        for session in sessions {
+            self.refresh(ctx, session).await;
+        }
+    }
+
+    /// Fires when the server stops, so that sockets close cleanly and tabs reconnect.
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.inner.shutdown.subscribe()
+    }
+
+    pub fn shut_down(&self) {
+        self.inner.shutdown.send_replace(true);
+    }
+}
+
+fn frame(stamp: i64, message: &impl Serialize) -> Frame {
+    Frame { stamp, text: serde_json::to_string(message).expect("live messages serialize").into() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notices_stay_small() {
+        let notice = Notice { i: Uuid::new_v4(), s: SessionId(Uuid::new_v4()), k: NoticeKind::Presence(19_500) };
+        let text = serde_json::to_string(&notice).unwrap();
+        assert!(text.len() < 120, "{text}");
+        assert_eq!(serde_json::from_str::<Notice>(&text).unwrap(), notice);
+    }
+
+    #[test]
+    fn stale_remote_counts_expire() {
+        let topic = Topic::new();
+        topic.local_participants.store(2, Ordering::Relaxed);
+        let now = Instant::now();
+        lock(&topic.remote).insert(Uuid::new_v4(), (5, now));
+        assert_eq!(topic.total_participants(now), 7);
+        assert_eq!(topic.total_participants(now + REMOTE_PRESENCE_TTL), 2);
+    }
+}

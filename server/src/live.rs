@@ -1,0 +1,274 @@
+//! The live channel's sockets: one WebSocket per tab, on plain axum routes beside the Leptos
+//! ones. `/live/s/<session>` is for hosts (the owner and facilitators), `/live/p/<session>` for
+//! participants who joined; each follows its own states in the hub (`app::server::live`), so
+//! host-only data never reaches a participant's socket.
+//!
+//! Per socket: a 4 KiB read buffer, a writer task that sends the newest state, and a reader task
+//! that only waits for the tab to go (see ../shared/perf-notes.md for why not one task with a
+//! `select!` over both, nor the 128 KiB default buffer).
+use app::ids::{SessionId, UserId};
+use app::live::{CLOSE_DENIED, CLOSE_RESTARTING};
+use app::server::live::{Audience, Notice, Subscription};
+use app::server::{auth, visitor, ServerContext};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::Path;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Keeps NAT mappings and proxies from dropping a quiet socket, and tells dead peers apart.
+const PING_EVERY: Duration = Duration::from_secs(25);
+/// A tab not heard of (not even a pong) for this long is gone.
+const SILENCE_LIMIT: Duration = Duration::from_secs(60);
+const READ_BUFFER: usize = 4 * 1024;
+/// Tabs send nothing but pongs and a close frame.
+const MAX_INCOMING: usize = 4 * 1024;
+
+pub fn routes<S: Clone + Send + Sync + 'static>(ctx: ServerContext) -> Router<S> {
+    let participant_ctx = ctx.clone();
+    Router::new()
+        .route(
+            "/live/s/{session}",
+            get(move |Path(session): Path<String>, headers: HeaderMap, ws: WebSocketUpgrade| {
+                host_socket(ctx.clone(), session, headers, ws)
+            }),
+        )
+        .route(
+            "/live/p/{session}",
+            get(move |Path(session): Path<String>, headers: HeaderMap, ws: WebSocketUpgrade| {
+                participant_socket(participant_ctx.clone(), session, headers, ws)
+            }),
+        )
+}
+
+fn upgrade(ws: WebSocketUpgrade) -> WebSocketUpgrade {
+    ws.read_buffer_size(READ_BUFFER).max_message_size(MAX_INCOMING).max_frame_size(MAX_INCOMING)
+}
+
+/// Only pages of this Ruche may open its sockets: the login cookie would otherwise let another
+/// site follow a host's session in their name.
+fn same_origin(ctx: &ServerContext, headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+        // Not a browser (browsers always send Origin on a WebSocket handshake).
+        return true;
+    };
+    if origin == &*ctx.public_url {
+        return true;
+    }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    origin.split_once("://").is_some_and(|(_, rest)| rest == host)
+}
+
+async fn host_socket(ctx: ServerContext, session: String, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+    if !same_origin(&ctx, &headers) {
+        return (StatusCode::FORBIDDEN, "This page may not follow Ruche sessions.").into_response();
+    }
+    let Ok(session) = session.parse::<SessionId>() else {
+        return upgrade(ws).on_upgrade(refuse);
+    };
+    let allowed = async {
+        let Some(user) = auth::user_id_from_headers(&ctx.db, &headers).await? else { return Ok(None) };
+        Ok::<_, sea_orm::DbErr>(ctx.db.role_in_session(session, user).await?.map(|_| user))
+    };
+    match allowed.await {
+        Ok(Some(user)) => upgrade(ws).on_upgrade(move |socket| async move {
+            let subscription = ctx.live.subscribe(&ctx, session, Audience::Hosts);
+            serve(socket, move |sink, shutdown| write_host(sink, subscription, user, shutdown), &ctx).await
+        }),
+        Ok(None) => upgrade(ws).on_upgrade(refuse),
+        Err(e) => {
+            tracing::error!(error = %e, "live: could not check a host socket");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+async fn participant_socket(ctx: ServerContext, session: String, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+    if !same_origin(&ctx, &headers) {
+        return (StatusCode::FORBIDDEN, "This page may not follow Ruche sessions.").into_response();
+    }
+    let (Ok(session), Some(visitor)) = (session.parse::<SessionId>(), visitor::visitor_digest_from_headers(&headers)) else {
+        return upgrade(ws).on_upgrade(refuse);
+    };
+    match ctx.db.participant(session, &visitor).await {
+        Ok(Some(_)) => upgrade(ws).on_upgrade(move |socket| async move {
+            let subscription = ctx.live.subscribe(&ctx, session, Audience::Participants);
+            serve(socket, move |sink, shutdown| write_participant(sink, subscription, shutdown), &ctx).await
+        }),
+        Ok(None) => upgrade(ws).on_upgrade(refuse),
+        Err(e) => {
+            tracing::error!(error = %e, "live: could not check a participant socket");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// Closed with `CLOSE_DENIED`, so that the tab stops trying.
+async fn refuse(mut socket: WebSocket) {
+    let _ = socket.send(close(CLOSE_DENIED, "You don't have access to this session.")).await;
+}
+
+fn close(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }))
+}
+
+type Sink = SplitSink<WebSocket, Message>;
+
+/// Runs the writer as its own task and reads in this one until the tab goes.
+async fn serve<W, F>(socket: WebSocket, writer: W, ctx: &ServerContext)
+where
+    W: FnOnce(Sink, watch::Receiver<bool>) -> F,
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (sink, stream) = socket.split();
+    let writer = tokio::spawn(writer(sink, ctx.live.shutdown_signal()));
+    read_until_gone(stream).await;
+    writer.abort();
+}
+
+async fn read_until_gone(mut stream: SplitStream<WebSocket>) {
+    loop {
+        match tokio::time::timeout(SILENCE_LIMIT, stream.next()).await {
+            Ok(Some(Ok(Message::Close(_)))) | Ok(Some(Err(_))) | Ok(None) | Err(_) => return,
+            Ok(Some(Ok(_))) => {}
+        }
+    }
+}
+
+fn ping_timer() -> tokio::time::Interval {
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ping
+}
+
+async fn write_participant(mut sink: Sink, subscription: Subscription, mut shutdown: watch::Receiver<bool>) {
+    let mut states = subscription.public_states();
+    let mut ping = ping_timer();
+    // The current state first: a tab that reconnects is up to date with it.
+    let mut pending = states.borrow_and_update().as_ref().map(|f| f.frame.text.clone());
+    loop {
+        if let Some(text) = pending.take() {
+            if sink.send(Message::Text(text)).await.is_err() {
+                return;
+            }
+        }
+        tokio::select! {
+            changed = states.changed() => {
+                if changed.is_err() { return }
+                pending = states.borrow_and_update().as_ref().map(|f| f.frame.text.clone());
+            }
+            _ = ping.tick() => if sink.send(Message::Ping(Default::default())).await.is_err() { return },
+            _ = shutdown.changed() => {
+                let _ = sink.send(close(CLOSE_RESTARTING, "Ruche is restarting")).await;
+                return;
+            }
+        }
+    }
+}
+
+async fn write_host(mut sink: Sink, subscription: Subscription, user: UserId, mut shutdown: watch::Receiver<bool>) {
+    let mut states = subscription.host_states();
+    let mut presence = subscription.presence();
+    let mut ping = ping_timer();
+    let mut pending: Vec<Utf8Bytes> = Vec::with_capacity(2);
+    let take_state = |states: &mut watch::Receiver<Option<std::sync::Arc<app::server::live::HostFrame>>>| {
+        let frame = states.borrow_and_update().clone();
+        frame.map(|f| if f.hosts.contains(&user) { Ok(f.frame.text.clone()) } else { Err(()) })
+    };
+    let first = take_state(&mut states);
+    match first {
+        Some(Err(())) => return drop(sink.send(close(CLOSE_DENIED, "You don't have access to this session.")).await),
+        Some(Ok(text)) => pending.push(text),
+        None => {}
+    }
+    pending.push(presence.borrow_and_update().1.clone());
+    loop {
+        for text in pending.drain(..) {
+            if sink.send(Message::Text(text)).await.is_err() {
+                return;
+            }
+        }
+        tokio::select! {
+            changed = states.changed() => {
+                if changed.is_err() { return }
+                match take_state(&mut states) {
+                    // Removed by the owner: the host view goes, in every tab at once.
+                    Some(Err(())) => {
+                        let _ = sink.send(close(CLOSE_DENIED, "You don't have access to this session.")).await;
+                        return;
+                    }
+                    Some(Ok(text)) => pending.push(text),
+                    None => {}
+                }
+            }
+            changed = presence.changed() => {
+                if changed.is_err() { return }
+                pending.push(presence.borrow_and_update().1.clone());
+            }
+            _ = ping.tick() => if sink.send(Message::Ping(Default::default())).await.is_err() { return },
+            _ = shutdown.changed() => {
+                let _ = sink.send(close(CLOSE_RESTARTING, "Ruche is restarting")).await;
+                return;
+            }
+        }
+    }
+}
+
+/// With PostgreSQL: listens for the other instances' events and re-announces this instance's
+/// participant counts. Nothing to do on SQLite, whose file belongs to one instance.
+pub fn spawn_peer_bridge(ctx: ServerContext) {
+    if !ctx.db.is_shared() {
+        return;
+    }
+    let refresher = ctx.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(app::server::live::PRESENCE_REFRESH);
+        loop {
+            tick.tick().await;
+            refresher.live.refresh_presence(&refresher).await;
+        }
+    });
+    tokio::spawn(async move {
+        let mut backoff = Duration::from_millis(250);
+        loop {
+            let mut listener = match ctx.db.live_listener().await {
+                Ok(Some(listener)) => listener,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "live: cannot listen to the other instances yet");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                    continue;
+                }
+            };
+            backoff = Duration::from_millis(250);
+            // Whatever happened before listening started is read again.
+            ctx.live.refresh_all(&ctx).await;
+            loop {
+                match listener.try_recv().await {
+                    Ok(Some(notification)) => match serde_json::from_str::<Notice>(notification.payload()) {
+                        Ok(notice) => {
+                            let ctx = ctx.clone();
+                            tokio::spawn(async move { ctx.live.receive(&ctx, notice).await });
+                        }
+                        Err(e) => tracing::warn!(error = %e, "live: unreadable notice"),
+                    },
+                    // The connection was lost and is back: events may have been missed.
+                    Ok(None) => {
+                        tracing::warn!("live: the listening connection was lost; reading every followed session again");
+                        ctx.live.refresh_all(&ctx).await;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "live: listening failed; reconnecting");
+                        break;
+                    }
+                }
+            }
+        }
+    });
+}

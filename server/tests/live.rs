@@ -1,0 +1,323 @@
+//! The live channel over real WebSockets on loopback, on SQLite and PostgreSQL: what hosts and
+//! participants receive after each change, who is refused, a removed facilitator losing the host
+//! view, reconnecting after a restart, and (PostgreSQL) two instances sharing one database.
+use app::functions::joining::{PublicState, PublicView};
+use app::functions::sessions::{HostState, SessionForHost};
+use app::functions::slides::SlideContent;
+use app::live::{HostMessage, ParticipantMessage, CLOSE_DENIED, CLOSE_RESTARTING};
+use app::server::ServerContext;
+use app::storage::Db;
+use app::test_both_dbs;
+use common::{create_session, router_with, Client};
+use futures_util::{SinkExt, StreamExt};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+mod common;
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// One server instance on a loopback port, as `main.rs` runs it.
+struct Instance {
+    ctx: ServerContext,
+    router: axum::Router,
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Instance {
+    async fn start(db: Db) -> Self {
+        Self::start_on(db, "127.0.0.1:0".parse().unwrap()).await
+    }
+
+    async fn start_on(db: Db, addr: SocketAddr) -> Self {
+        let ctx = ServerContext::new(db, "http://127.0.0.1:3000", Vec::new());
+        server::live::spawn_peer_bridge(ctx.clone());
+        let router = router_with(ctx.clone());
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let service = router.clone().into_make_service_with_connect_info::<SocketAddr>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, service).await.unwrap();
+        });
+        Self { ctx, router, addr, task }
+    }
+
+    /// As a restart does: every socket is told, then the process is gone.
+    async fn stop(self) {
+        self.ctx.live.shut_down();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        self.task.abort();
+        let _ = self.task.await;
+    }
+
+    async fn socket(&self, path: &str, cookie: Option<&str>) -> Socket {
+        let mut request = format!("ws://{}{path}", self.addr).into_client_request().unwrap();
+        if let Some(cookie) = cookie {
+            request.headers_mut().insert("cookie", cookie.parse().unwrap());
+        }
+        tokio_tungstenite::connect_async(request).await.expect("the live socket opens").0
+    }
+}
+
+/// The next text message, answering nothing (tungstenite answers pings itself).
+async fn next_text(socket: &mut Socket) -> String {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a live message within 10 s")
+            .expect("the socket is open")
+            .expect("a readable message");
+        match message {
+            Message::Text(text) => return text.to_string(),
+            Message::Close(frame) => panic!("closed: {frame:?}"),
+            _ => {}
+        }
+    }
+}
+
+async fn next_public(socket: &mut Socket) -> PublicState {
+    let ParticipantMessage::State(state) = serde_json::from_str(&next_text(socket).await).unwrap();
+    state
+}
+
+async fn next_host_state(socket: &mut Socket) -> HostState {
+    loop {
+        if let HostMessage::State(state) = serde_json::from_str(&next_text(socket).await).unwrap() {
+            return state;
+        }
+    }
+}
+
+/// Waits until the host socket reports `n` participants.
+async fn presence_reaches(socket: &mut Socket, n: u32) {
+    loop {
+        if let HostMessage::Presence { participants } = serde_json::from_str(&next_text(socket).await).unwrap() {
+            if participants == n {
+                return;
+            }
+        }
+    }
+}
+
+async fn close_code(socket: &mut Socket) -> u16 {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), socket.next()).await.expect("closed within 10 s") {
+            Some(Ok(Message::Close(Some(frame)))) => return frame.code.into(),
+            Some(Ok(Message::Close(None))) | None | Some(Err(_)) => panic!("closed without a code"),
+            Some(Ok(_)) => {}
+        }
+    }
+}
+
+fn open_title(state: &PublicState) -> Option<&str> {
+    match &state.view {
+        PublicView::Open { title, .. } => Some(title),
+        PublicView::Closed => None,
+    }
+}
+
+fn shown_code(state: &PublicState) -> Option<String> {
+    match &state.view {
+        PublicView::Open { slide: Some(slide), .. } => match &slide.content {
+            SlideContent::LinkAndQr(ways_in) => Some(ways_in.code.clone()),
+            SlideContent::Text { .. } => None,
+        },
+        _ => None,
+    }
+}
+
+/// An owner with a session showing its "Link and QR code" slide, and a participant inside.
+async fn session_with_participant(instance: &Instance) -> (Client, String, Client) {
+    let mut ada = Client::signed_up(&instance.router, "ada@example.org").await;
+    let id = create_session(&mut ada, "Class").await;
+    let slide: String = ada.call("add_slide", &[("id", &id), ("kind", "LinkAndQr")]).await.json();
+    ada.call("show_slide", &[("id", &id), ("slide", &slide)]).await.json::<()>();
+    let host: SessionForHost = ada.call("host_session", &[("id", &id)]).await.json();
+    let mut zoe = Client::from(&instance.router, [198, 51, 100, 1]);
+    assert_eq!(zoe.call("join_by_code", &[("code", &host.ways_in.code)]).await.json::<String>(), id);
+    (ada, id, zoe)
+}
+
+async fn every_change_reaches_hosts_and_participants(db: Db) {
+    let instance = Instance::start(db).await;
+    let (mut ada, id, zoe) = session_with_participant(&instance).await;
+    let mut participant = instance.socket(&format!("/live/p/{id}"), zoe.visitor.as_deref()).await;
+    let first = next_public(&mut participant).await;
+    assert_eq!(open_title(&first), Some("Class"), "the whole state comes first");
+    let old_code = shown_code(&first).expect("the Link and QR code slide is shown");
+
+    let mut host = instance.socket(&format!("/live/s/{id}"), ada.cookie.as_deref()).await;
+    assert!(next_host_state(&mut host).await.is_open);
+    presence_reaches(&mut host, 1).await;
+
+    ada.call("set_session_open", &[("id", &id), ("open", "false")]).await.json::<bool>();
+    assert_eq!(next_public(&mut participant).await.view, PublicView::Closed);
+    assert!(!next_host_state(&mut host).await.is_open);
+    ada.call("set_session_open", &[("id", &id), ("open", "true")]).await.json::<bool>();
+    assert_eq!(open_title(&next_public(&mut participant).await), Some("Class"), "reopened: the view comes back");
+    assert!(next_host_state(&mut host).await.is_open);
+
+    let new_code: String = ada.call("generate_new_code", &[("id", &id)]).await.json();
+    assert_eq!(shown_code(&next_public(&mut participant).await), Some(new_code.clone()));
+    assert_ne!(new_code, old_code);
+    assert_eq!(next_host_state(&mut host).await.ways_in.code, new_code);
+
+    // Slide edits reach hosts; participants hear of them only when their screen changes.
+    let text: String = ada.call("add_slide", &[("id", &id), ("kind", "Text")]).await.json();
+    assert_eq!(next_host_state(&mut host).await.slides.len(), 2);
+    ada.call("update_slide", &[("id", &id), ("slide", &text), ("title", "Question"), ("body", "Why?")]).await.json::<()>();
+    next_host_state(&mut host).await;
+    ada.call("show_slide", &[("id", &id), ("slide", &text)]).await.json::<()>();
+    let shown = next_public(&mut participant).await;
+    assert!(
+        matches!(&shown.view, PublicView::Open { slide: Some(s), .. } if matches!(&s.content, SlideContent::Text { title, .. } if title == "Question")),
+        "{shown:?}"
+    );
+
+    // A participant's tab going away is counted at once.
+    participant.close(None).await.unwrap();
+    presence_reaches(&mut host, 0).await;
+    instance.stop().await;
+}
+test_both_dbs!(every_change_reaches_hosts_and_participants);
+
+async fn only_hosts_and_participants_get_a_socket(db: Db) {
+    let instance = Instance::start(db).await;
+    let (_ada, id, zoe) = session_with_participant(&instance).await;
+    let stranger = Client::signed_up(&instance.router, "eve@example.org").await;
+    for (path, cookie) in [
+        (format!("/live/s/{id}"), stranger.cookie.as_deref()),
+        (format!("/live/s/{id}"), None),
+        // A participant's cookie opens no host socket.
+        (format!("/live/s/{id}"), zoe.visitor.as_deref()),
+        (format!("/live/p/{id}"), None),
+        (format!("/live/p/{id}"), stranger.cookie.as_deref()),
+        ("/live/p/not-a-session".to_owned(), zoe.visitor.as_deref()),
+    ] {
+        let mut socket = instance.socket(&path, cookie).await;
+        assert_eq!(close_code(&mut socket).await, CLOSE_DENIED, "{path} with {cookie:?}");
+    }
+    // Another site's page cannot open one in a host's name.
+    let mut request = format!("ws://{}/live/p/{id}", instance.addr).into_client_request().unwrap();
+    request.headers_mut().insert("cookie", zoe.visitor.as_deref().unwrap().parse().unwrap());
+    request.headers_mut().insert("origin", "https://evil.example".parse().unwrap());
+    let refused = tokio_tungstenite::connect_async(request).await.expect_err("refused");
+    assert!(refused.to_string().contains("403"), "{refused}");
+    instance.stop().await;
+}
+test_both_dbs!(only_hosts_and_participants_get_a_socket);
+
+async fn a_removed_facilitator_loses_the_host_view_in_every_tab(db: Db) {
+    let instance = Instance::start(db.clone()).await;
+    let mut ada = Client::signed_up(&instance.router, "ada@example.org").await;
+    let id = create_session(&mut ada, "Class").await;
+    let mut fac = Client::signed_up(&instance.router, "fac@example.org").await;
+    let token = app::rules::secrets::new_login_token();
+    let owner = db.user_by_email("ada@example.org").await.unwrap().unwrap().user.id;
+    let invitee = app::storage::NewFacilitator {
+        email: "fac@example.org".into(),
+        token_digest: app::rules::secrets::login_token_digest(&token),
+        token: token.clone(),
+    };
+    db.invite_facilitators(id.parse().unwrap(), owner, vec![invitee], 3_600_000_000).await.unwrap();
+    let mut owner_tab = instance.socket(&format!("/live/s/{id}"), ada.cookie.as_deref()).await;
+    assert!(!next_host_state(&mut owner_tab).await.facilitators[0].active);
+    assert_eq!(fac.call("accept_facilitation", &[("token", &token)]).await.json::<String>(), id);
+    assert!(next_host_state(&mut owner_tab).await.facilitators[0].active, "the owner sees the invitation accepted");
+
+    let mut tabs = [
+        instance.socket(&format!("/live/s/{id}"), fac.cookie.as_deref()).await,
+        instance.socket(&format!("/live/s/{id}"), fac.cookie.as_deref()).await,
+    ];
+    for tab in &mut tabs {
+        next_host_state(tab).await;
+    }
+    let facilitator = next_host_state_after(&mut ada, &id).await.facilitators[0].id.to_string();
+    ada.call("remove_facilitator", &[("id", &id), ("facilitator", &facilitator)]).await.json::<()>();
+    for tab in &mut tabs {
+        assert_eq!(close_code(tab).await, CLOSE_DENIED);
+    }
+    assert!(next_host_state(&mut owner_tab).await.facilitators.is_empty());
+    instance.stop().await;
+}
+test_both_dbs!(a_removed_facilitator_loses_the_host_view_in_every_tab);
+
+async fn next_host_state_after(client: &mut Client, id: &str) -> SessionForHost {
+    client.call("host_session", &[("id", id)]).await.json()
+}
+
+/// A restart closes every socket with "restarting"; a tab that reconnects gets the whole state,
+/// changes made while it was away included.
+async fn a_reconnecting_tab_gets_the_state_it_missed(db: Db) {
+    let instance = Instance::start(db.clone()).await;
+    let addr = instance.addr;
+    let (mut ada, id, zoe) = session_with_participant(&instance).await;
+    let mut participant = instance.socket(&format!("/live/p/{id}"), zoe.visitor.as_deref()).await;
+    assert!(open_title(&next_public(&mut participant).await).is_some());
+    instance.stop().await;
+    assert_eq!(close_code(&mut participant).await, CLOSE_RESTARTING);
+
+    // The session is closed while the tab is away (through a second instance, as the first is down).
+    let other = Instance::start(db.clone()).await;
+    ada.router = other.router.clone();
+    ada.call("set_session_open", &[("id", &id), ("open", "false")]).await.json::<bool>();
+    other.stop().await;
+
+    let restarted = Instance::start_on(db, addr).await;
+    let mut participant = restarted.socket(&format!("/live/p/{id}"), zoe.visitor.as_deref()).await;
+    assert_eq!(next_public(&mut participant).await.view, PublicView::Closed);
+    restarted.stop().await;
+}
+test_both_dbs!(a_reconnecting_tab_gets_the_state_it_missed);
+
+/// Two server processes sharing one PostgreSQL database deliver each other's events; the count
+/// of participants adds up over both. Two instances here have their own hub and their own pool.
+#[tokio::test]
+async fn two_instances_share_events_through_postgres() {
+    let Some(test_db) = app::storage::testing::TestDb::postgres().await else { return };
+    let second_db = test_db.connect_again().await;
+    let a = Instance::start(test_db.db.clone()).await;
+    let b = Instance::start(second_db.clone()).await;
+    let (mut ada, id, zoe) = session_with_participant(&a).await;
+    // Wait until both instances listen.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let mut on_b = b.socket(&format!("/live/p/{id}"), zoe.visitor.as_deref()).await;
+    assert!(open_title(&next_public(&mut on_b).await).is_some());
+    let mut host_on_a = a.socket(&format!("/live/s/{id}"), ada.cookie.as_deref()).await;
+    next_host_state(&mut host_on_a).await;
+    presence_reaches(&mut host_on_a, 1).await;
+
+    let mut max = Client::from(&a.router, [198, 51, 100, 2]);
+    let code = next_host_state_after(&mut ada, &id).await.state.ways_in.code;
+    max.call("join_by_code", &[("code", &code)]).await.json::<String>();
+    let mut on_a = a.socket(&format!("/live/p/{id}"), max.visitor.as_deref()).await;
+    next_public(&mut on_a).await;
+    presence_reaches(&mut host_on_a, 2).await;
+
+    ada.call("set_session_open", &[("id", &id), ("open", "false")]).await.json::<bool>();
+    assert_eq!(next_public(&mut on_b).await.view, PublicView::Closed, "a close on A reaches B");
+    assert_eq!(next_public(&mut on_a).await.view, PublicView::Closed);
+    assert!(!next_host_state(&mut host_on_a).await.is_open);
+
+    // And the other way round: a host on B, a change through B.
+    let mut host_on_b = b.socket(&format!("/live/s/{id}"), ada.cookie.as_deref()).await;
+    next_host_state(&mut host_on_b).await;
+    presence_reaches(&mut host_on_b, 2).await;
+    ada.router = b.router.clone();
+    ada.call("set_session_open", &[("id", &id), ("open", "true")]).await.json::<bool>();
+    assert!(open_title(&next_public(&mut on_a).await).is_some(), "a reopen on B reaches A");
+    assert!(next_host_state(&mut host_on_a).await.is_open);
+
+    on_b.send(Message::Close(None)).await.ok();
+    presence_reaches(&mut host_on_a, 1).await;
+    a.stop().await;
+    b.stop().await;
+    second_db.close().await.ok();
+    test_db.finish().await;
+}
