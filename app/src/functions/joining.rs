@@ -49,19 +49,29 @@ pub enum PublicView {
     Open { title: String, slide: Option<SlideView> },
 }
 
-#[cfg(feature = "ssr")]
 impl PublicState {
+    /// What participants see of a session: nothing while it is closed; its title and the slide
+    /// shown while it is open.
+    pub fn new(stamp: i64, is_open: bool, title: &str, slide: Option<SlideView>) -> Self {
+        let view = if is_open { PublicView::Open { title: title.to_owned(), slide } } else { PublicView::Closed };
+        Self { stamp, view }
+    }
+
+    /// The same, from what hosts see (the live hub has read that already).
+    pub fn of_host(host: &crate::functions::sessions::HostState) -> Self {
+        let slide = host.active_slide.and_then(|active| host.slides.iter().find(|s| s.id == active).cloned());
+        Self::new(host.stamp, host.is_open, &host.title, slide)
+    }
+
     /// `stamp` must be taken before `session` was read.
+    #[cfg(feature = "ssr")]
     pub async fn load(ctx: &ServerContext, session: &crate::storage::SessionRecord, stamp: i64) -> Result<Self, sea_orm::DbErr> {
-        if !session.is_open {
-            return Ok(Self { stamp, view: PublicView::Closed });
-        }
         let slide = match session.active_slide_id {
-            Some(active) => ctx.db.slides(session.id).await?.into_iter().find(|s| s.id == active),
-            None => None,
+            Some(active) if session.is_open => ctx.db.slides(session.id).await?.into_iter().find(|s| s.id == active),
+            _ => None,
         };
         let slide = slide.map(|s| SlideView::of(ctx, session, s));
-        Ok(Self { stamp, view: PublicView::Open { title: session.title.clone(), slide } })
+        Ok(Self::new(stamp, session.is_open, &session.title, slide))
     }
 }
 

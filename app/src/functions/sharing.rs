@@ -23,7 +23,7 @@ pub struct InvitationReport {
 }
 
 /// A co-facilitator as the Share dialog lists them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FacilitatorView {
     pub id: FacilitatorId,
     pub email: String,

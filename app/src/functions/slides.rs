@@ -12,13 +12,13 @@ use crate::{
 };
 
 /// A slide as hosts and participants see it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SlideView {
     pub id: SlideId,
     pub content: SlideContent,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SlideContent {
     /// Always the session's current code and link.
     LinkAndQr(WaysIn),
@@ -26,7 +26,7 @@ pub enum SlideContent {
 }
 
 /// How to join a session right now.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct WaysIn {
     /// Grouped for reading aloud: "012 345".
     pub code: String,

@@ -117,19 +117,26 @@ pub fn ParticipantPage() -> impl IntoView {
         <Transition>
             {move || Suspend::new(async move {
                 match screen.await {
-                    // Whichever is later of the loaded and the pushed state is shown.
-                    Ok(screen) => (move || {
-                        let public = match pushed.get() {
-                            Some(state) if state.stamp > screen.public.stamp => state,
-                            _ => screen.public.clone(),
-                        };
-                        match public.view {
-                            PublicView::Open { title, slide } => view! {
+                    Ok(screen) => {
+                        // Whichever is later of the loaded and the pushed state is shown; the
+                        // slide follows it, the nickname form is left as it is.
+                        let loaded = screen.public.clone();
+                        let public = Memo::new(move |_| match pushed.get() {
+                            Some(state) if state.stamp > loaded.stamp => state.view,
+                            _ => loaded.view.clone(),
+                        });
+                        let open = Memo::new(move |_| public.with(|p| match p {
+                            PublicView::Open { title, slide } => Some((title.clone(), slide.clone())),
+                            PublicView::Closed => None,
+                        }));
+                        let title = Memo::new(move |_| open.with(|o| o.as_ref().map(|(t, _)| t.clone()).unwrap_or_default()));
+                        let slide = Memo::new(move |_| open.with(|o| o.as_ref().and_then(|(_, s)| s.clone())));
+                        view! {
+                            <Show when=move || open.with(Option::is_some) fallback=|| view! { <ClosedNotice/> }>
                                 <ParticipantScreenView session_id=screen.session_id nickname=screen.nickname.clone() title slide set_nickname/>
-                            }.into_any(),
-                            PublicView::Closed => view! { <ClosedNotice/> }.into_any(),
-                        }
-                    }).into_any(),
+                            </Show>
+                        }.into_any()
+                    }
                     Err(JoinError::Closed) => view! { <ClosedNotice/> }.into_any(),
                     Err(error) => view! { <JoinRefused error/> }.into_any(),
                 }
@@ -155,17 +162,17 @@ fn ClosedNotice() -> impl IntoView {
 fn ParticipantScreenView(
     session_id: SessionId,
     nickname: Option<String>,
-    title: String,
-    slide: Option<SlideView>,
+    title: Memo<String>,
+    slide: Memo<Option<SlideView>>,
     set_nickname: ServerAction<SetNickname>,
 ) -> impl IntoView {
     let current_nickname = nickname.clone().unwrap_or_default();
     view! {
-        <leptos_meta::Title text=format!("{title} · Ruche")/>
+        <leptos_meta::Title text=move || format!("{} · Ruche", title.get())/>
         <section class="participant">
             <h1>{title}</h1>
             <div class="slide-frame">
-                {match slide {
+                {move || match slide.get() {
                     Some(slide) => view! { <SlideBody slide/> }.into_any(),
                     None => view! { <p class="empty">"The host has not shown a slide yet."</p> }.into_any(),
                 }}

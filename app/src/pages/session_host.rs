@@ -4,14 +4,14 @@ use super::live::{use_live, LiveNotice, LiveStatus};
 use crate::functions::sessions::{host_session, GenerateNewCode, HostState, SessionForHost, SetSessionOpen};
 use crate::live::{host_path, HostMessage};
 use crate::functions::sharing::{AddFacilitators, RemoveFacilitator, SendInvitations};
-use crate::functions::slides::{AddSlide, DeleteSlide, MoveSlide, ShowSlide, SlideContent, SlideView, UpdateSlide};
+use crate::functions::slides::{AddSlide, DeleteSlide, MoveSlide, ShowSlide, SlideContent, SlideView, UpdateSlide, WaysIn};
 use crate::ids::SessionId;
 use crate::rules::sessions::SessionError;
 use crate::rules::slides::{Move, SlideKind, SLIDE_BODY_MAX_CHARS, SLIDE_TITLE_MAX_CHARS};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-/// Every action of the host view; the session is reloaded after any of them.
+/// Every action of the host view; the session is read again after any of them.
 #[derive(Clone, Copy)]
 pub(super) struct HostActions {
     pub set_open: ServerAction<SetSessionOpen>,
@@ -58,8 +58,8 @@ impl HostActions {
     }
 }
 
-/// Which overlays are open. Owned by the page, not by the view of the loaded session, so that
-/// reloading the session after an action (adding a co-facilitator, say) leaves them as they are.
+/// Which overlays are open. Owned by the page, not by the view of the session, so that they stay
+/// as they are whatever changes in the session.
 #[derive(Clone, Copy)]
 pub(super) struct HostUi {
     qr_open: RwSignal<bool>,
@@ -83,32 +83,49 @@ pub fn HostSessionPage() -> impl IntoView {
         }),
         None => signal(LiveStatus::Denied).0,
     };
-    let session = Resource::new_blocking(
-        move || (id(), actions.versions()),
-        |(id, _)| async move {
-            match id {
-                Some(id) => host_session(id).await,
-                // A malformed id names no session: the same answer as someone else's session.
-                None => Err(SessionError::NoAccess),
-            }
-        },
-    );
+    // Loaded once. Afterwards the view follows the newest of: what the live channel pushed, and
+    // (in case the socket is down) the session read again after each of this tab's own actions.
+    let session = Resource::new_blocking(id, |id| async move {
+        match id {
+            Some(id) => host_session(id).await,
+            // A malformed id names no session: the same answer as someone else's session.
+            None => Err(SessionError::NoAccess),
+        }
+    });
+    let reread = RwSignal::new(None::<SessionForHost>);
+    Effect::new(move |previous: Option<()>| {
+        actions.versions();
+        if let (Some(()), Some(id)) = (previous, id()) {
+            leptos::task::spawn_local(async move {
+                if let Ok(session) = host_session(id).await {
+                    reread.set(Some(session));
+                }
+            });
+        }
+    });
     view! {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match session.await {
-                    // Whichever is later of the loaded and the pushed state is shown.
-                    Ok(loaded) => (move || {
-                        if live.get() == LiveStatus::Denied {
-                            // Removed by the owner while the page was open.
-                            return view! { <SessionErrorView error=SessionError::NoAccess/> }.into_any();
-                        }
-                        let session = match pushed.get() {
-                            Some(state) if state.stamp > loaded.stamp => SessionForHost { role: loaded.role, state },
-                            _ => loaded.clone(),
-                        };
-                        view! { <HostView session actions ui presence/> }.into_any()
-                    }).into_any(),
+                    Ok(loaded) => {
+                        let shown = Memo::new(move |_| {
+                            let mut newest = loaded.clone();
+                            if let Some(again) = reread.get().filter(|s| s.stamp > newest.stamp) {
+                                newest = again;
+                            }
+                            if let Some(state) = pushed.get().filter(|s| s.stamp > newest.stamp) {
+                                newest = SessionForHost { role: newest.role, state };
+                            }
+                            newest
+                        });
+                        view! {
+                            // Removed by the owner while the page was open: the host view goes.
+                            <Show when=move || live.get() != LiveStatus::Denied
+                                fallback=|| view! { <SessionErrorView error=SessionError::NoAccess/> }>
+                                <HostView session=shown actions ui presence/>
+                            </Show>
+                        }.into_any()
+                    }
                     Err(e) => view! { <SessionErrorView error=e/> }.into_any(),
                 }
             })}
@@ -125,28 +142,34 @@ fn presence_text(participants: u32) -> String {
     }
 }
 
+/// The host view. Each part follows only its own slice of the session, so that a change made
+/// elsewhere (by another host, say) leaves the rest as it is: an open dialog, a slide being edited,
+/// addresses being typed.
 #[component]
-fn HostView(session: SessionForHost, actions: HostActions, ui: HostUi, presence: RwSignal<Option<u32>>) -> impl IntoView {
+fn HostView(session: Memo<SessionForHost>, actions: HostActions, ui: HostUi, presence: RwSignal<Option<u32>>) -> impl IntoView {
     let HostUi { qr_open, share_open, confirm_new_code } = ui;
-    let id = session.id;
-    let may_generate = session.role.may_generate_code();
-    let ways_in = session.ways_in.clone();
-    let for_share = session.clone();
+    let (id, role) = session.with_untracked(|s| (s.id, s.role));
+    let title = Memo::new(move |_| session.with(|s| s.title.clone()));
+    let ways_in = Memo::new(move |_| session.with(|s| s.ways_in.clone()));
+    let is_open = Memo::new(move |_| session.with(|s| s.is_open));
+    let slides = Memo::new(move |_| session.with(|s| (s.slides.clone(), s.active_slide)));
+    let facilitators = Memo::new(move |_| session.with(|s| s.facilitators.clone()));
+    let parts = HostParts { id, role, ways_in, is_open, facilitators };
     view! {
-        <leptos_meta::Title text=format!("{} · Ruche", session.title)/>
+        <leptos_meta::Title text=move || format!("{} · Ruche", title.get())/>
         <section class="session-host">
             <div class="session-bar">
-                <h1>{session.title.clone()}</h1>
+                <h1>{title}</h1>
                 <div class="session-corner">
                     <button type="button" class="primary" on:click=move |_| share_open.set(true)>"Share"</button>
-                    <Padlock session=session.clone() action=actions.set_open/>
+                    <Padlock id role is_open action=actions.set_open/>
                 </div>
             </div>
             <div class="toolbar" role="toolbar" aria-label="Session tools">
-                <span class="code-chip">"Code "<strong>{ways_in.code.clone()}</strong></span>
+                <span class="code-chip">"Code "<strong>{move || ways_in.read().code.clone()}</strong></span>
                 <span class="presence" role="status">{move || presence.get().map(presence_text)}</span>
                 <button type="button" on:click=move |_| qr_open.set(true)>"QR code"</button>
-                {may_generate.then(|| view! {
+                {role.may_generate_code().then(|| view! {
                     <button type="button" on:click=move |_| confirm_new_code.set(true)>"Generate a new code"</button>
                 })}
             </div>
@@ -167,12 +190,12 @@ fn HostView(session: SessionForHost, actions: HostActions, ui: HostUi, presence:
                 </div>
             </Show>
             <Show when=move || share_open.get()>
-                <super::share::ShareDialog session=for_share.clone() actions confirm_new_code close=move || share_open.set(false)/>
+                <super::share::ShareDialog session=parts actions confirm_new_code close=move || share_open.set(false)/>
             </Show>
             <Show when=move || qr_open.get()>
-                <QrOverlay ways_in=ways_in.clone() close=move || qr_open.set(false)/>
+                <QrOverlay ways_in close=move || qr_open.set(false)/>
             </Show>
-            <SlidesPanel session actions/>
+            <SlidesPanel id slides actions/>
         </section>
     }
     // Erased here: the host page's nested view type otherwise overflows the compiler's limits
@@ -180,9 +203,19 @@ fn HostView(session: SessionForHost, actions: HostActions, ui: HostUi, presence:
     .into_any()
 }
 
+/// The slices of the session the Share dialog shows.
+#[derive(Clone, Copy)]
+pub(super) struct HostParts {
+    pub id: SessionId,
+    pub role: crate::rules::sessions::Role,
+    pub ways_in: Memo<WaysIn>,
+    pub is_open: Memo<bool>,
+    pub facilitators: Memo<Vec<crate::functions::sharing::FacilitatorView>>,
+}
+
 /// The QR code, made to be projected: it fills the screen; Esc or "Close" closes it.
 #[component]
-fn QrOverlay(ways_in: crate::functions::slides::WaysIn, close: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+fn QrOverlay(ways_in: Memo<WaysIn>, close: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     let handle = window_event_listener(leptos::ev::keydown, move |ev| {
         if ev.key() == "Escape" {
             close();
@@ -196,13 +229,12 @@ fn QrOverlay(ways_in: crate::functions::slides::WaysIn, close: impl Fn() + Copy 
             let _ = button.focus();
         }
     });
-    let (svg, png) = (ways_in.qr_svg.clone(), ways_in.qr_png.clone());
     view! {
         <div class="qr-overlay" role="dialog" aria-modal="true" aria-label="QR code">
-            <WaysInFigure ways_in/>
+            {move || view! { <WaysInFigure ways_in=ways_in.get()/> }}
             <p class="qr-actions">
-                <a href=svg download="ruche-qr-code.svg">"Download SVG"</a>
-                <a href=png download="ruche-qr-code.png">"Download PNG"</a>
+                <a href=move || ways_in.read().qr_svg.clone() download="ruche-qr-code.svg">"Download SVG"</a>
+                <a href=move || ways_in.read().qr_png.clone() download="ruche-qr-code.png">"Download PNG"</a>
                 <button type="button" node_ref=close_button on:click=move |_| close()>"Close"</button>
             </p>
         </div>
@@ -210,21 +242,17 @@ fn QrOverlay(ways_in: crate::functions::slides::WaysIn, close: impl Fn() + Copy 
 }
 
 #[component]
-fn SlidesPanel(session: SessionForHost, actions: HostActions) -> impl IntoView {
-    let id = session.id;
-    let count = session.slides.len();
-    let active = session.active_slide;
-    let slides = session
-        .slides
-        .clone()
-        .into_iter()
-        .enumerate()
-        .map(|(index, slide)| {
-            let is_active = Some(slide.id) == active;
-            view! { <SlideItem session_id=id slide index count is_active actions/> }
+fn SlidesPanel(id: SessionId, slides: Memo<(Vec<SlideView>, Option<crate::ids::SlideId>)>, actions: HostActions) -> impl IntoView {
+    // Keyed by everything an item shows but the slide count (which only enables "↓"): an item is
+    // redrawn only when it changed, so a slide being edited in one tab stays open while another
+    // host works on other slides.
+    let items = move || {
+        slides.with(|(slides, active)| {
+            slides.iter().cloned().enumerate().map(|(index, slide)| (index, Some(slide.id) == *active, slide)).collect::<Vec<_>>()
         })
-        .collect_view();
-    let add_button = |kind: SlideKind| {
+    };
+    let count = Memo::new(move |_| slides.with(|(slides, _)| slides.len()));
+    let add_button = move |kind: SlideKind| {
         view! {
             <ActionForm action=actions.add attr:class="inline">
                 <input type="hidden" name="id" value=id.to_string()/>
@@ -236,8 +264,12 @@ fn SlidesPanel(session: SessionForHost, actions: HostActions) -> impl IntoView {
     view! {
         <section class="slides" aria-labelledby="slides-title">
             <h2 id="slides-title">"Slides"</h2>
-            {(count == 0).then(|| view! { <p class="empty">"No slides yet. Participants see the session title until you add one."</p> })}
-            <ol class="slide-list">{slides}</ol>
+            {move || slides.with(|(s, _)| s.is_empty()).then(|| view! { <p class="empty">"No slides yet. Participants see the session title until you add one."</p> })}
+            <ol class="slide-list">
+                <For each=items key=|item| item.clone() let:item>
+                    <SlideItem session_id=id slide=item.2 index=item.0 count is_active=item.1 actions/>
+                </For>
+            </ol>
             <div class="add-slide" role="group" aria-label="Add a slide">
                 <span>"Add a slide:"</span>
                 {add_button(SlideKind::LinkAndQr)}
@@ -254,7 +286,7 @@ fn SlidesPanel(session: SessionForHost, actions: HostActions) -> impl IntoView {
 }
 
 #[component]
-fn SlideItem(session_id: SessionId, slide: SlideView, index: usize, count: usize, is_active: bool, actions: HostActions) -> impl IntoView {
+fn SlideItem(session_id: SessionId, slide: SlideView, index: usize, count: Memo<usize>, is_active: bool, actions: HostActions) -> impl IntoView {
     let slide_id = slide.id;
     let label = match &slide.content {
         SlideContent::LinkAndQr(_) => "Link and QR code".to_owned(),
@@ -294,7 +326,7 @@ fn SlideItem(session_id: SessionId, slide: SlideView, index: usize, count: usize
                 <ActionForm action=actions.reorder attr:class="inline">
                     <SlideIds session_id slide_id/>
                     <input type="hidden" name="direction" value=format!("{:?}", Move::Down)/>
-                    <button type="submit" aria-label=down_label disabled=index + 1 == count>"↓"</button>
+                    <button type="submit" aria-label=down_label disabled=move || index + 1 == count.get()>"↓"</button>
                 </ActionForm>
                 <ActionForm action=actions.delete attr:class="inline">
                     <SlideIds session_id slide_id/>
@@ -318,29 +350,27 @@ fn SlideIds(session_id: SessionId, slide_id: crate::ids::SlideId) -> impl IntoVi
 /// The padlock at the top right: shows whether participants can get in; the owner clicks it to
 /// close or open the session. Its accessible name is the state, "Session open" or "Session closed".
 #[component]
-pub(super) fn Padlock(session: SessionForHost, action: ServerAction<SetSessionOpen>) -> impl IntoView {
-    let open = session.is_open;
-    let may = session.role.may_open_or_close();
-    let label = if open { "Session open" } else { "Session closed" };
-    let hint = match (may, open) {
+pub(super) fn Padlock(id: SessionId, role: crate::rules::sessions::Role, is_open: Memo<bool>, action: ServerAction<SetSessionOpen>) -> impl IntoView {
+    let may = role.may_open_or_close();
+    let hint = move || match (may, is_open.get()) {
         (true, true) => "Session open: click to close it",
         (true, false) => "Session closed: click to open it",
         (false, _) => "Only the owner can open or close the session",
     };
     view! {
         <ActionForm action=action attr:class="padlock-form">
-            <input type="hidden" name="id" value=session.id.to_string()/>
-            <input type="hidden" name="open" value=(!open).to_string()/>
+            <input type="hidden" name="id" value=id.to_string()/>
+            <input type="hidden" name="open" value=move || (!is_open.get()).to_string()/>
             <button
                 type="submit"
                 class="padlock"
-                class:closed=!open
-                aria-label=label
+                class:closed=move || !is_open.get()
+                aria-label=move || if is_open.get() { "Session open" } else { "Session closed" }
                 title=hint
                 disabled=move || !may || action.pending().get()
             >
-                <PadlockIcon open/>
-                <span aria-hidden="true">{if open { "Open" } else { "Closed" }}</span>
+                {move || view! { <PadlockIcon open=is_open.get()/> }}
+                <span aria-hidden="true">{move || if is_open.get() { "Open" } else { "Closed" }}</span>
             </button>
         </ActionForm>
     }

@@ -1,9 +1,8 @@
 //! The Share pop-up (top right of a session), and accepting a co-facilitator invitation.
 //! Wording follows the help article the product was specified from.
-use super::session_host::HostActions;
+use super::session_host::{HostActions, HostParts};
 use super::sessions::LoginRedirect;
 use super::FormError;
-use crate::functions::sessions::SessionForHost;
 use crate::functions::sharing::{accept_facilitation, InvitationReport};
 use crate::rules::sharing::SharingError;
 use leptos::prelude::*;
@@ -11,7 +10,7 @@ use leptos_router::hooks::use_params_map;
 
 #[component]
 pub fn ShareDialog(
-    session: SessionForHost,
+    session: HostParts,
     actions: HostActions,
     confirm_new_code: RwSignal<bool>,
     close: impl Fn() + Copy + Send + Sync + 'static,
@@ -30,34 +29,34 @@ pub fn ShareDialog(
             let _ = button.focus();
         }
     });
-    let role = session.role;
-    let id = session.id;
-    let link = session.ways_in.link.clone();
+    let HostParts { id, role, ways_in, is_open, facilitators } = session;
+    let link = Signal::derive(move || ways_in.read().link.clone());
     let show_add = RwSignal::new(false);
-    let no_facilitators = session.facilitators.is_empty();
-    let facilitators = session
-        .facilitators
-        .clone()
-        .into_iter()
-        .map(|f| {
-            let name = f.display_name.clone().unwrap_or_else(|| f.email.clone());
-            let label = format!("Remove {name}");
-            let status = if f.active { "Active" } else { "Invited" };
-            view! {
-                <li>
-                    <span class="who">{name}<small>{f.email.clone()}</small></span>
-                    <span class="badge" class:active=f.active>{status}</span>
-                    {role.may_manage_facilitators().then(|| view! {
-                        <ActionForm action=actions.remove attr:class="inline">
-                            <input type="hidden" name="id" value=id.to_string()/>
-                            <input type="hidden" name="facilitator" value=f.id.to_string()/>
-                            <button type="submit" aria-label=label>"Remove"</button>
-                        </ActionForm>
-                    })}
-                </li>
-            }
-        })
-        .collect_view();
+    // Keyed by what each line shows: only lines that changed are redrawn.
+    let facilitator_list = {
+        view! {
+            <For each=move || facilitators.get() key=|f| f.clone() let:f>
+                {
+                    let name = f.display_name.clone().unwrap_or_else(|| f.email.clone());
+                    let label = format!("Remove {name}");
+                    let status = if f.active { "Active" } else { "Invited" };
+                    view! {
+                        <li>
+                            <span class="who">{name}<small>{f.email.clone()}</small></span>
+                            <span class="badge" class:active=f.active>{status}</span>
+                            {role.may_manage_facilitators().then(|| view! {
+                                <ActionForm action=actions.remove attr:class="inline">
+                                    <input type="hidden" name="id" value=id.to_string()/>
+                                    <input type="hidden" name="facilitator" value=f.id.to_string()/>
+                                    <button type="submit" aria-label=label>"Remove"</button>
+                                </ActionForm>
+                            })}
+                        </li>
+                    }
+                }
+            </For>
+        }
+    };
     view! {
         <div class="share-backdrop">
             <div class="share-dialog" role="dialog" aria-modal="true" aria-labelledby="share-title">
@@ -71,7 +70,7 @@ pub fn ShareDialog(
 
                 <section class="share-code">
                     <h3>"Session code"</h3>
-                    <p class="code-line"><strong>{session.ways_in.code.clone()}</strong></p>
+                    <p class="code-line"><strong>{move || ways_in.read().code.clone()}</strong></p>
                     {role.may_generate_code().then(|| view! {
                         <button type="button" on:click=move |_| confirm_new_code.set(true)>"Generate a new code"</button>
                     })}
@@ -91,13 +90,13 @@ pub fn ShareDialog(
                 </section>
 
                 <section class="share-close">
-                    <CloseSwitch session=session.clone() actions/>
+                    <CloseSwitch id role is_open actions/>
                 </section>
 
                 <section>
                     <h3>"Co-facilitators"</h3>
-                    <ul class="facilitators">{facilitators}</ul>
-                    {no_facilitators.then(|| view! { <p class="empty">"No co-facilitators yet."</p> })}
+                    <ul class="facilitators">{facilitator_list}</ul>
+                    {move || facilitators.read().is_empty().then(|| view! { <p class="empty">"No co-facilitators yet."</p> })}
                     {role.may_manage_facilitators().then(|| view! {
                         <button type="button" on:click=move |_| show_add.set(true) class:hidden=move || show_add.get()>"+Add"</button>
                         <Show when=move || show_add.get()>
@@ -125,12 +124,11 @@ pub fn ShareDialog(
 /// The public link in a read-only field, with "Copy": the browser clipboard where allowed,
 /// otherwise the text is selected for the person to copy.
 #[component]
-fn CopyLink(link: String) -> impl IntoView {
+fn CopyLink(link: Signal<String>) -> impl IntoView {
     let copied = RwSignal::new(false);
     let field = NodeRef::<leptos::html::Input>::new();
-    let text = link.clone();
     let copy = move |_| {
-        let text = text.clone();
+        let text = link.get_untracked();
         leptos::task::spawn_local(async move {
             let clipboard = window().navigator().clipboard();
             let written = wasm_bindgen_futures::JsFuture::from(clipboard.write_text(&text)).await.is_ok();
@@ -145,7 +143,7 @@ fn CopyLink(link: String) -> impl IntoView {
         <section>
             <label for="share-link"><h3>"Public link"</h3></label>
             <div class="copy-row">
-                <input id="share-link" type="text" readonly value=link node_ref=field on:focus=move |_| {
+                <input id="share-link" type="text" readonly prop:value=link value=link.get_untracked() node_ref=field on:focus=move |_| {
                     if let Some(input) = field.get_untracked() { input.select(); }
                 }/>
                 <button type="button" on:click=copy>{move || if copied.get() { "Copied" } else { "Copy" }}</button>
@@ -156,15 +154,14 @@ fn CopyLink(link: String) -> impl IntoView {
 
 /// "Close session": a switch that is on when the session is closed. Only the owner can use it.
 #[component]
-fn CloseSwitch(session: SessionForHost, actions: HostActions) -> impl IntoView {
-    let may = session.role.may_open_or_close();
-    let closed = !session.is_open;
+fn CloseSwitch(id: crate::ids::SessionId, role: crate::rules::sessions::Role, is_open: Memo<bool>, actions: HostActions) -> impl IntoView {
+    let may = role.may_open_or_close();
     view! {
         <ActionForm action=actions.set_open attr:class="switch-form">
-            <input type="hidden" name="id" value=session.id.to_string()/>
-            <input type="hidden" name="open" value=closed.to_string()/>
+            <input type="hidden" name="id" value=id.to_string()/>
+            <input type="hidden" name="open" value=move || (!is_open.get()).to_string()/>
             <span id="close-session-label">"Close session"</span>
-            <button type="submit" role="switch" class="switch" aria-checked=closed.to_string()
+            <button type="submit" role="switch" class="switch" aria-checked=move || (!is_open.get()).to_string()
                 aria-labelledby="close-session-label" disabled=!may></button>
         </ActionForm>
         {(!may).then(|| view! { <p class="hint">"Only the owner can open or close the session"</p> })}

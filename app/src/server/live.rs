@@ -254,8 +254,8 @@ impl Live {
         let stamp = now_micros();
         let loaded = async {
             let Some(record) = ctx.db.session(session).await? else { return Ok(None) };
-            let public = PublicState::load(ctx, &record, stamp).await?;
             let (host, hosts) = HostState::load(ctx, record, stamp).await?;
+            let public = PublicState::of_host(&host);
             Ok::<_, sea_orm::DbErr>(Some((host, hosts, public)))
         };
         let (host, hosts, public) = match loaded.await {
