@@ -1,0 +1,527 @@
+//! Load generator for Ruche's live channel (`scripts/bench-live.sh` runs it; it prints figures
+//! and asserts nothing).
+//!
+//! `live-bench run`: N participants join one session over the real protocol (the code, through
+//! the `join_by_code` server function, then the participant WebSocket), spread over one or more
+//! Ruche instances; then the owner closes, opens and gives the session a new code, round after
+//! round, and every participant's arrival time is recorded. The same N connections and the same
+//! message sizes then go through a bare tokio broadcast server (`live-bench baseline`, the
+//! physical limit of ../shared/perf-notes.md), and Ruche's figures are printed beside it.
+//!
+//! Sockets are spread over source addresses 127.0.0.1–127.0.0.16: one source address runs out of
+//! ephemeral ports (and slows to a crawl searching for them) past about 14,000 connections.
+use axum::extract::ws::{Message as AxumMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::Query;
+use axum::routing::{get, post};
+use futures_util::{SinkExt, StreamExt};
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::broadcast;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+type Socket = WebSocketStream<TcpStream>;
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+const SOURCE_ADDRESSES: u8 = 16;
+const JOIN_CONCURRENCY: usize = 256;
+const EVENT_PAUSE: Duration = Duration::from_millis(500);
+const EVENT_TIMEOUT: Duration = Duration::from_secs(20);
+
+fn main() -> Result<(), Error> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match args.first().map(String::as_str) {
+        Some("baseline") => runtime.block_on(serve_baseline(arg(&args, "--addr")?.parse()?)),
+        Some("run") => runtime.block_on(run(&args)),
+        _ => Err("usage: live-bench baseline --addr A | live-bench run --ruche A[,B] --ruche-pids P[,Q] --baseline A --baseline-pid P --participants N[,N…] [--rounds R]".into()),
+    }
+}
+
+fn arg(args: &[String], name: &str) -> Result<String, Error> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+        .ok_or_else(|| format!("missing {name}").into())
+}
+
+fn list<T: std::str::FromStr>(value: &str) -> Result<Vec<T>, Error>
+where
+    T::Err: std::fmt::Display,
+{
+    value.split(',').map(|v| v.trim().parse::<T>().map_err(|e| format!("{v}: {e}").into())).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The raw baseline: a bare tokio broadcast over the same transport (axum WebSocket, 4 KiB read
+// buffer, a writer and a reader task per socket), each message serialized once and shared.
+
+async fn serve_baseline(addr: SocketAddr) -> Result<(), Error> {
+    let (tx, _) = broadcast::channel::<Utf8Bytes>(16);
+    let fire_tx = tx.clone();
+    let app = axum::Router::new()
+        .route(
+            "/ws",
+            get(move |ws: WebSocketUpgrade| {
+                let tx = tx.clone();
+                async move { ws.read_buffer_size(4096).on_upgrade(move |socket| baseline_socket(socket, tx)) }
+            }),
+        )
+        .route(
+            "/fire",
+            post(move |Query(q): Query<HashMap<String, usize>>| {
+                let size = q.get("size").copied().unwrap_or(200);
+                let _ = fire_tx.send("x".repeat(size).into());
+                async {}
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+async fn baseline_socket(socket: WebSocket, tx: broadcast::Sender<Utf8Bytes>) {
+    let mut rx = tx.subscribe();
+    let (mut sink, mut stream) = socket.split();
+    let writer = tokio::spawn(async move {
+        // As Ruche sends the state first, so does the baseline.
+        if sink.send(AxumMessage::Text(Utf8Bytes::from_static("{}"))).await.is_err() {
+            return;
+        }
+        loop {
+            match rx.recv().await {
+                Ok(text) => {
+                    if sink.send(AxumMessage::Text(text)).await.is_err() {
+                        return;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
+    while let Some(Ok(message)) = stream.next().await {
+        if matches!(message, AxumMessage::Close(_)) {
+            break;
+        }
+    }
+    writer.abort();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plain HTTP/1.1 over one TCP connection per request, as a phone's first request would be.
+
+static NEXT_SOURCE: AtomicUsize = AtomicUsize::new(0);
+
+fn next_source() -> IpAddr {
+    let n = NEXT_SOURCE.fetch_add(1, Ordering::Relaxed) % SOURCE_ADDRESSES as usize;
+    IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + n as u8))
+}
+
+async fn connect(target: SocketAddr, source: IpAddr) -> Result<TcpStream, Error> {
+    let socket = TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::new(source, 0))?;
+    socket.set_nodelay(true)?;
+    Ok(socket.connect(target).await?)
+}
+
+struct Reply {
+    status: u16,
+    cookies: Vec<String>,
+    body: String,
+}
+
+async fn http_post(target: SocketAddr, path: &str, form: &[(&str, &str)], cookie: Option<&str>) -> Result<Reply, Error> {
+    let body: String = form.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&");
+    let cookie = cookie.map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {target}\r\nContent-Type: application/x-www-form-urlencoded\r\nAccept: application/json\r\nContent-Length: {}\r\nConnection: close\r\n{cookie}\r\n{body}",
+        body.len()
+    );
+    let mut stream = connect(target, next_source()).await?;
+    stream.write_all(request.as_bytes()).await?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await?;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text.split_once("\r\n\r\n").ok_or("no HTTP header end")?;
+    let mut lines = head.lines();
+    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).ok_or("no status")?;
+    let mut cookies = Vec::new();
+    let mut chunked = false;
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else { continue };
+        match name.trim().to_ascii_lowercase().as_str() {
+            "set-cookie" => cookies.push(value.trim().split(';').next().unwrap_or_default().to_owned()),
+            "transfer-encoding" if value.contains("chunked") => chunked = true,
+            _ => {}
+        }
+    }
+    let body = if chunked { dechunk(body) } else { body.to_owned() };
+    Ok(Reply { status, cookies, body })
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else { break };
+        if size == 0 || rest.len() < size {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = rest[size..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The owner, through the same server functions the pages call.
+struct Owner {
+    target: SocketAddr,
+    cookie: String,
+}
+
+impl Owner {
+    async fn sign_up(target: SocketAddr) -> Result<Self, Error> {
+        let email = format!("bench-{}@example.org", std::process::id() as u128 * 1_000_000 + now_nanos() as u128 % 1_000_000);
+        let reply = http_post(target, "/api/sign_up", &[("email", &email), ("display_name", "Bench"), ("password", "benchmark password")], None).await?;
+        let cookie = reply.cookies.into_iter().find(|c| c.starts_with("ruche_login=")).ok_or("sign-up set no login cookie")?;
+        Ok(Self { target, cookie })
+    }
+
+    async fn call(&self, name: &str, form: &[(&str, &str)]) -> Result<serde_json::Value, Error> {
+        let reply = http_post(self.target, &format!("/api/{name}"), form, Some(&self.cookie)).await?;
+        if !(200..400).contains(&reply.status) {
+            return Err(format!("{name}: {} {}", reply.status, reply.body).into());
+        }
+        Ok(serde_json::from_str(&reply.body).unwrap_or(serde_json::Value::Null))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connections and their arrival times.
+
+fn clock() -> &'static Instant {
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now)
+}
+
+fn now_nanos() -> u64 {
+    clock().elapsed().as_nanos() as u64
+}
+
+/// When each connection last received a text message, and how many arrived in all.
+struct Arrivals {
+    at: Vec<AtomicU64>,
+    received: AtomicUsize,
+    last_len: AtomicUsize,
+}
+
+fn follow(mut socket: Socket, index: usize, arrivals: Arc<Arrivals>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        while let Some(Ok(message)) = socket.next().await {
+            if let Message::Text(text) = message {
+                arrivals.at[index].store(now_nanos(), Ordering::Relaxed);
+                arrivals.last_len.store(text.len(), Ordering::Relaxed);
+                arrivals.received.fetch_add(1, Ordering::Release);
+            }
+        }
+    })
+}
+
+async fn first_text(socket: &mut Socket) -> Result<usize, Error> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(30), socket.next()).await? {
+            Some(Ok(Message::Text(text))) => return Ok(text.len()),
+            Some(Ok(Message::Close(frame))) => return Err(format!("closed: {frame:?}").into()),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(e.into()),
+            None => return Err("closed".into()),
+        }
+    }
+}
+
+async fn open_socket(target: SocketAddr, path: &str, cookie: Option<&str>) -> Result<Socket, Error> {
+    let mut request = format!("ws://{target}{path}").into_client_request()?;
+    if let Some(cookie) = cookie {
+        request.headers_mut().insert("cookie", cookie.parse()?);
+    }
+    let stream = connect(target, next_source()).await?;
+    Ok(tokio_tungstenite::client_async(request, stream).await?.0)
+}
+
+/// A participant joining Ruche: the code, then the live socket, until its first message (the
+/// state) arrives.
+async fn join_ruche(target: SocketAddr, code: &str, session: &str) -> Result<Socket, Error> {
+    let reply = http_post(target, "/api/join_by_code", &[("code", code)], None).await?;
+    let visitor = reply
+        .cookies
+        .into_iter()
+        .find(|c| c.starts_with("ruche_visitor="))
+        .ok_or_else(|| format!("join refused: {} {}", reply.status, reply.body))?;
+    let mut socket = open_socket(target, &format!("/live/p/{session}"), Some(&visitor)).await?;
+    first_text(&mut socket).await?;
+    Ok(socket)
+}
+
+async fn join_baseline(target: SocketAddr) -> Result<Socket, Error> {
+    let mut socket = open_socket(target, "/ws", None).await?;
+    first_text(&mut socket).await?;
+    Ok(socket)
+}
+
+struct Joined {
+    arrivals: Arc<Arrivals>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    latencies: Vec<u64>,
+    elapsed: Duration,
+}
+
+/// Joins `n` participants, `JOIN_CONCURRENCY` at a time; the i-th goes to `targets[i % len]`.
+async fn join_all<F, Fut>(n: usize, join: F) -> Result<Joined, Error>
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Result<Socket, Error>> + Send,
+{
+    let arrivals = Arc::new(Arrivals { at: (0..n).map(|_| AtomicU64::new(0)).collect(), received: AtomicUsize::new(0), last_len: AtomicUsize::new(0) });
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..JOIN_CONCURRENCY.min(n) {
+        let (next, join, arrivals) = (next.clone(), join.clone(), arrivals.clone());
+        workers.push(tokio::spawn(async move {
+            let mut done = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    return Ok::<_, Error>(done);
+                }
+                let t0 = Instant::now();
+                let socket = join(i).await.map_err(|e| format!("participant {i}: {e}"))?;
+                let latency = t0.elapsed().as_nanos() as u64;
+                done.push((follow(socket, i, arrivals.clone()), latency));
+            }
+        }));
+    }
+    let mut tasks = Vec::with_capacity(n);
+    let mut latencies = Vec::with_capacity(n);
+    for worker in workers {
+        for (task, latency) in worker.await?? {
+            tasks.push(task);
+            latencies.push(latency);
+        }
+    }
+    Ok(Joined { arrivals, tasks, latencies, elapsed: started.elapsed() })
+}
+
+/// Fires one event and waits for every connection to receive it; returns each delivery latency.
+async fn measure<Fut>(joined: &Joined, fire: Fut) -> Result<Vec<u64>, Error>
+where
+    Fut: std::future::Future<Output = Result<(), Error>>,
+{
+    let n = joined.arrivals.at.len();
+    let before = joined.arrivals.received.load(Ordering::Acquire);
+    let t0 = now_nanos();
+    fire.await?;
+    let deadline = Instant::now() + EVENT_TIMEOUT;
+    while joined.arrivals.received.load(Ordering::Acquire) < before + n {
+        if Instant::now() > deadline {
+            let got = joined.arrivals.received.load(Ordering::Acquire) - before;
+            return Err(format!("only {got} of {n} participants received the event within {EVENT_TIMEOUT:?}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    Ok(joined.arrivals.at.iter().map(|a| a.load(Ordering::Relaxed).saturating_sub(t0)).collect())
+}
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn ms(nanos: u64) -> f64 {
+    nanos as f64 / 1e6
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// What one kind of event measured: every delivery, and the last participant of each round.
+#[derive(Default)]
+struct EventFigures {
+    deliveries: Vec<u64>,
+    last: Vec<u64>,
+    size: usize,
+}
+
+impl EventFigures {
+    fn add(&mut self, mut latencies: Vec<u64>, size: usize) {
+        latencies.sort_unstable();
+        self.last.push(*latencies.last().unwrap_or(&0));
+        self.deliveries.extend(latencies);
+        self.size = size;
+    }
+
+    fn summary(&mut self) -> [f64; 4] {
+        self.deliveries.sort_unstable();
+        self.last.sort_unstable();
+        [
+            ms(percentile(&self.deliveries, 50.0)),
+            ms(percentile(&self.deliveries, 95.0)),
+            ms(percentile(&self.deliveries, 99.0)),
+            ms(percentile(&self.last, 95.0)),
+        ]
+    }
+}
+
+struct RunFigures {
+    joins_per_second: f64,
+    join_p50: f64,
+    join_p99: f64,
+    memory_per_participant: f64,
+    events: Vec<(&'static str, EventFigures)>,
+}
+
+fn join_figures(joined: &mut Joined, n: usize) -> (f64, f64, f64) {
+    joined.latencies.sort_unstable();
+    (n as f64 / joined.elapsed.as_secs_f64(), ms(percentile(&joined.latencies, 50.0)), ms(percentile(&joined.latencies, 99.0)))
+}
+
+async fn settle_memory(pids: &[u32]) -> u64 {
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    pids.iter().map(|p| rss_kib(*p)).sum()
+}
+
+async fn run_ruche(targets: &[SocketAddr], pids: &[u32], n: usize, rounds: usize) -> Result<RunFigures, Error> {
+    let owner = Owner::sign_up(targets[0]).await?;
+    let session = owner.call("create_session", &[("title", "Benchmark")]).await?.as_str().ok_or("no session id")?.to_owned();
+    let slide = owner.call("add_slide", &[("id", &session), ("kind", "LinkAndQr")]).await?.as_str().ok_or("no slide id")?.to_owned();
+    owner.call("show_slide", &[("id", &session), ("slide", &slide)]).await?;
+    let code = owner.call("host_session", &[("id", &session)]).await?["ways_in"]["code"].as_str().ok_or("no code")?.replace(' ', "");
+
+    let memory_before = settle_memory(pids).await;
+    let targets_owned: Arc<Vec<SocketAddr>> = Arc::new(targets.to_vec());
+    let (code_c, session_c) = (Arc::new(code), Arc::new(session.clone()));
+    let mut joined = join_all(n, move |i| {
+        let (targets, code, session) = (targets_owned.clone(), code_c.clone(), session_c.clone());
+        async move { join_ruche(targets[i % targets.len()], &code, &session).await }
+    })
+    .await?;
+    let (joins_per_second, join_p50, join_p99) = join_figures(&mut joined, n);
+    let memory_after = settle_memory(pids).await;
+
+    let mut events = vec![("close", EventFigures::default()), ("open", EventFigures::default()), ("new code", EventFigures::default())];
+    for _ in 0..rounds {
+        for (kind, figures) in events.iter_mut() {
+            let latencies = match *kind {
+                "close" => measure(&joined, async { owner.call("set_session_open", &[("id", &session), ("open", "false")]).await.map(drop) }).await?,
+                "open" => measure(&joined, async { owner.call("set_session_open", &[("id", &session), ("open", "true")]).await.map(drop) }).await?,
+                _ => measure(&joined, async { owner.call("generate_new_code", &[("id", &session)]).await.map(drop) }).await?,
+            };
+            figures.add(latencies, joined.arrivals.last_len.load(Ordering::Relaxed));
+            tokio::time::sleep(EVENT_PAUSE).await;
+        }
+    }
+    for task in &joined.tasks {
+        task.abort();
+    }
+    Ok(RunFigures {
+        joins_per_second,
+        join_p50,
+        join_p99,
+        memory_per_participant: memory_after.saturating_sub(memory_before) as f64 * 1024.0 / n as f64,
+        events,
+    })
+}
+
+async fn run_baseline(target: SocketAddr, pid: u32, n: usize, rounds: usize, sizes: &[usize]) -> Result<RunFigures, Error> {
+    let memory_before = settle_memory(&[pid]).await;
+    let mut joined = join_all(n, move |_| join_baseline(target)).await?;
+    let (joins_per_second, join_p50, join_p99) = join_figures(&mut joined, n);
+    let memory_after = settle_memory(&[pid]).await;
+    let mut events: Vec<(&'static str, EventFigures)> = vec![("close", EventFigures::default()), ("open", EventFigures::default()), ("new code", EventFigures::default())];
+    for _ in 0..rounds {
+        for (i, (_, figures)) in events.iter_mut().enumerate() {
+            let size = sizes[i];
+            let latencies = measure(&joined, async move {
+                let reply = http_post(target, &format!("/fire?size={size}"), &[], None).await?;
+                if reply.status != 200 {
+                    return Err(format!("fire: {}", reply.status).into());
+                }
+                Ok(())
+            })
+            .await?;
+            figures.add(latencies, size);
+            tokio::time::sleep(EVENT_PAUSE).await;
+        }
+    }
+    for task in &joined.tasks {
+        task.abort();
+    }
+    Ok(RunFigures {
+        joins_per_second,
+        join_p50,
+        join_p99,
+        memory_per_participant: memory_after.saturating_sub(memory_before) as f64 * 1024.0 / n as f64,
+        events,
+    })
+}
+
+async fn run(args: &[String]) -> Result<(), Error> {
+    let targets: Vec<SocketAddr> = list(&arg(args, "--ruche")?)?;
+    let pids: Vec<u32> = list(&arg(args, "--ruche-pids")?)?;
+    let baseline: SocketAddr = arg(args, "--baseline")?.parse()?;
+    let baseline_pid: u32 = arg(args, "--baseline-pid")?.parse()?;
+    let sizes: Vec<usize> = list(&arg(args, "--participants")?)?;
+    let rounds: usize = arg(args, "--rounds").ok().map(|r| r.parse()).transpose()?.unwrap_or(10);
+    let label = arg(args, "--label").unwrap_or_else(|_| format!("{} instance(s)", targets.len()));
+
+    for n in sizes {
+        println!("\n## {label}: {n} participants in one session, {rounds} rounds of each event");
+        let mut ruche = run_ruche(&targets, &pids, n, rounds).await?;
+        // Let the closed sockets go before the baseline opens as many.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let message_sizes: Vec<usize> = ruche.events.iter().map(|(_, f)| f.size).collect();
+        let mut raw = run_baseline(baseline, baseline_pid, n, rounds, &message_sizes).await?;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+
+        println!("| figure | Ruche | raw broadcast | Ruche / raw |");
+        println!("|---|---|---|---|");
+        let row = |name: &str, r: f64, b: f64, unit: &str| {
+            println!("| {name} | {r:.1} {unit} | {b:.1} {unit} | {:.2} |", if b > 0.0 { r / b } else { f64::NAN });
+        };
+        row("joins per second", ruche.joins_per_second, raw.joins_per_second, "/s");
+        row("join latency p50", ruche.join_p50, raw.join_p50, "ms");
+        row("join latency p99", ruche.join_p99, raw.join_p99, "ms");
+        row("server memory per participant", ruche.memory_per_participant / 1000.0, raw.memory_per_participant / 1000.0, "KB");
+        for ((kind, r), (_, b)) in ruche.events.iter_mut().zip(raw.events.iter_mut()) {
+            let size = r.size;
+            let (rs, bs) = (r.summary(), b.summary());
+            for (i, what) in ["delivery p50", "delivery p95", "delivery p99", "last participant reached, p95 over rounds"].iter().enumerate() {
+                row(&format!("{kind} ({size} B): {what}"), rs[i], bs[i], "ms");
+            }
+        }
+    }
+    Ok(())
+}

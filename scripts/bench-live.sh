@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The live channel's load benchmark (issue 6): N participants join one session over the real
+# protocol, then close, open and new-code events are timed to every one of them; the same load
+# then goes through a bare tokio broadcast server (the baseline), and both are printed side by
+# side. Run on demand; prints figures and asserts nothing.
+#
+#   BENCH_PARTICIPANTS  sizes for one Ruche process on SQLite   (default 1000,10000,19500)
+#   BENCH_SPREAD        sizes for two Ruche processes sharing PostgreSQL (default 19500; empty: skip)
+#   BENCH_ROUNDS        rounds of each event                    (default 10)
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+setup_build_tools
+setup_test_tools
+cd "$ROOT"
+cargo leptos build --release
+RUSTFLAGS="--cfg erase_components" cargo build --release -p bench   # shares the release build of the dependencies
+bench="$CARGO_TARGET_DIR/release/live-bench"
+
+# Each process may hold as many sockets as the machine allows (20,000 here).
+ulimit -n "$(ulimit -Hn)"
+echo "open files per process: $(ulimit -n); cores: $(nproc)"
+
+scratch="$(mktemp -d)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$scratch"
+}
+trap cleanup EXIT
+
+wait_port() {
+  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
+  echo "nothing answers on port $1" >&2; exit 1
+}
+
+# ruche PORT DATABASE_URL: starts a release server; its pid is in $started.
+ruche() {
+  DATABASE_URL="$2" PUBLIC_URL="http://127.0.0.1:$1" LEPTOS_SITE_ADDR="127.0.0.1:$1" LEPTOS_SITE_ROOT="target/site" \
+    LEPTOS_OUTPUT_NAME="ruche" LEPTOS_ENV="PROD" RUST_LOG=warn SMTP_URL="" \
+    "$CARGO_TARGET_DIR/release/server" &
+  started=$!
+  pids+=("$started")
+  wait_port "$1"
+}
+
+baseline() {
+  "$bench" baseline --addr "127.0.0.1:$1" &
+  started=$!
+  pids+=("$started")
+  wait_port "$1"
+}
+
+stop() {
+  kill "$@" 2>/dev/null || true
+  for pid in "$@"; do wait "$pid" 2>/dev/null || true; done
+}
+
+rounds="${BENCH_ROUNDS:-10}"
+IFS=',' read -ra sizes <<< "${BENCH_PARTICIPANTS-1000,10000,19500}"
+for n in "${sizes[@]}"; do
+  # Fresh processes for each size, so that memory is measured from a clean start.
+  ruche 3901 "sqlite://$scratch/bench-$n.db?mode=rwc"; server=$started
+  baseline 3950; raw=$started
+  "$bench" run --label "One Ruche process, SQLite" --ruche 127.0.0.1:3901 --ruche-pids "$server" \
+    --baseline 127.0.0.1:3950 --baseline-pid "$raw" --participants "$n" --rounds "$rounds"
+  stop "$server" "$raw"
+done
+
+IFS=',' read -ra spread <<< "${BENCH_SPREAD-19500}"
+if [ "${#spread[@]}" -gt 0 ]; then
+  admin="${RUCHE_TEST_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/test}"
+  db="ruche_bench_$$"
+  psql -q "$admin" -c "CREATE DATABASE $db"
+  pg_url="${admin%/*}/$db"
+  for n in "${spread[@]}"; do
+    ruche 3902 "$pg_url"; a=$started
+    ruche 3903 "$pg_url"; b=$started
+    baseline 3950; raw=$started
+    "$bench" run --label "Two Ruche processes sharing PostgreSQL (events fired on the first)" \
+      --ruche 127.0.0.1:3902,127.0.0.1:3903 --ruche-pids "$a,$b" \
+      --baseline 127.0.0.1:3950 --baseline-pid "$raw" --participants "$n" --rounds "$rounds"
+    stop "$a" "$b" "$raw"
+  done
+  psql -q "$admin" -c "DROP DATABASE $db"
+fi
