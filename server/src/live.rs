@@ -95,12 +95,17 @@ async fn participant_socket(ctx: ServerContext, session: String, headers: Header
     let (Ok(session), Some(visitor)) = (session.parse::<SessionId>(), visitor::visitor_digest_from_headers(&headers)) else {
         return upgrade(ws).on_upgrade(refuse);
     };
-    match ctx.db.participant(session, &visitor).await {
-        Ok(Some(_)) => upgrade(ws).on_upgrade(move |socket| async move {
+    let joined = match ctx.live.is_admitted(session, &visitor) {
+        true => Ok(true),
+        false => ctx.db.participant(session, &visitor).await.map(|p| p.is_some()),
+    };
+    match joined {
+        Ok(true) => upgrade(ws).on_upgrade(move |socket| async move {
+            ctx.live.admit(session, &visitor);
             let subscription = ctx.live.subscribe(&ctx, session, Audience::Participants);
             serve(socket, move |sink, shutdown| write_participant(sink, subscription, shutdown), &ctx).await
         }),
-        Ok(None) => upgrade(ws).on_upgrade(refuse),
+        Ok(false) => upgrade(ws).on_upgrade(refuse),
         Err(e) => {
             tracing::error!(error = %e, "live: could not check a participant socket");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()

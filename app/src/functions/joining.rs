@@ -86,6 +86,7 @@ async fn enter(kind: WayInKind, value: &str) -> Result<SessionId, JoinError> {
         WayIn::Current(session) => {
             let visitor = visitor::ensure_visitor_digest(ctx.secure_cookies());
             ctx.db.join_session(session.id, &visitor).await?;
+            ctx.live.admit(session.id, &visitor);
             see_other(&format!("/p/{}", session.id));
             Ok(session.id)
         }

@@ -132,8 +132,14 @@ pub struct Live {
 struct Inner {
     instance: Uuid,
     topics: Mutex<HashMap<SessionId, Arc<Topic>>>,
+    /// Visitors known to have joined a session (by the digest of their cookie), so that their
+    /// sockets open without a database query. Participants are never put out of a session, so an
+    /// entry stays true; the set is simply emptied when it grows past `ADMITTED_MAX`.
+    admitted: Mutex<std::collections::HashSet<(SessionId, String)>>,
     shutdown: watch::Sender<bool>,
 }
+
+const ADMITTED_MAX: usize = 200_000;
 
 impl std::fmt::Debug for Live {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -147,6 +153,7 @@ impl Default for Live {
             inner: Arc::new(Inner {
                 instance: Uuid::new_v4(),
                 topics: Mutex::default(),
+                admitted: Mutex::default(),
                 shutdown: watch::Sender::new(false),
             }),
         }
@@ -201,6 +208,19 @@ impl Drop for Subscription {
 impl Live {
     pub fn instance(&self) -> Uuid {
         self.inner.instance
+    }
+
+    /// Remembers that this visitor joined this session (see `Inner::admitted`).
+    pub fn admit(&self, session: SessionId, visitor_digest: &str) {
+        let mut admitted = lock(&self.inner.admitted);
+        if admitted.len() >= ADMITTED_MAX {
+            admitted.clear();
+        }
+        admitted.insert((session, visitor_digest.to_owned()));
+    }
+
+    pub fn is_admitted(&self, session: SessionId, visitor_digest: &str) -> bool {
+        lock(&self.inner.admitted).contains(&(session, visitor_digest.to_owned()))
     }
 
     /// Sessions followed by at least one socket here.

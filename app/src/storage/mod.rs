@@ -1,6 +1,7 @@
 //! Storage: one facade, `Db`, over SQLite (the embedded default) or PostgreSQL (scale-out).
 //! Queries are grouped by domain in `queries/`, each an `impl Db` block, and speak in typed ids
 //! and domain records, never in sea-orm models.
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
 use sea_orm_migration::MigratorTrait;
 
@@ -20,9 +21,18 @@ pub use sea_orm::DbErr as StorageError;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/ruche.db?mode=rwc";
 
+/// Readers a SQLite database gets beside its one writer.
+const SQLITE_READERS: u32 = 4;
+
 #[derive(Clone, Debug)]
 pub struct Db {
+    /// Every write and every transaction. On SQLite, one connection: SQLite has one writer at a
+    /// time anyway, and a transaction that reads, then writes, fails at once ("database is
+    /// locked") when another connection wrote in between.
     conn: DatabaseConnection,
+    /// Reads outside transactions: on SQLite, a pool of read-only connections, which WAL lets
+    /// run beside the writer and see every committed write; on PostgreSQL, the same pool.
+    read: DatabaseConnection,
 }
 
 impl Db {
@@ -33,6 +43,7 @@ impl Db {
     }
 
     pub async fn connect_with(mut options: ConnectOptions) -> Result<Self, DbErr> {
+        let sqlite = sqlite_path(options.get_url()).is_some();
         if let Some(path) = sqlite_path(options.get_url()) {
             if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)
@@ -40,13 +51,24 @@ impl Db {
             }
         }
         options.sqlx_logging(false);
-        let conn = Database::connect(options).await?;
-        if conn.get_database_backend() == DbBackend::Sqlite {
-            // WAL lets readers go on while one request writes; the setting sticks to the file.
-            conn.execute_unprepared("PRAGMA journal_mode=WAL").await?;
+        if !sqlite {
+            let conn = Database::connect(options).await?;
+            migrations::Migrator::up(&conn, None).await?;
+            return Ok(Self { read: conn.clone(), conn });
         }
+        let mut readers = options.clone();
+        // WAL lets readers go on while one request writes. With WAL, `synchronous=NORMAL` syncs
+        // the log at checkpoints instead of at every commit: the file is never corrupted, and a
+        // power cut can lose only the last moments. Every commit paying a disk flush capped
+        // joins near 1,000 a second (scripts/bench-live.sh).
+        options
+            .max_connections(1)
+            .map_sqlx_sqlite_opts(|o| o.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal));
+        let conn = Database::connect(options).await?;
         migrations::Migrator::up(&conn, None).await?;
-        Ok(Self { conn })
+        readers.max_connections(SQLITE_READERS).map_sqlx_sqlite_opts(|o| o.read_only(true));
+        let read = Database::connect(readers).await?;
+        Ok(Self { conn, read })
     }
 
     pub fn backend(&self) -> DbBackend {
@@ -54,6 +76,9 @@ impl Db {
     }
 
     pub async fn close(self) -> Result<(), DbErr> {
+        if self.backend() == DbBackend::Sqlite {
+            self.read.close().await?;
+        }
         self.conn.close().await
     }
 }

@@ -54,14 +54,14 @@ impl Db {
             WayInKind::Code => sessions::Column::Code,
             WayInKind::Link => sessions::Column::LinkToken,
         };
-        if let Some(m) = sessions::Entity::find().filter(column.eq(value)).one(&self.conn).await? {
+        if let Some(m) = sessions::Entity::find().filter(column.eq(value)).one(&self.read).await? {
             return Ok(WayIn::Current(m.into()));
         }
         let retired = retired_ways_in::Entity::find()
             .filter(retired_ways_in::Column::Kind.eq(kind.as_str()))
             .filter(retired_ways_in::Column::Value.eq(value))
             .order_by_desc(retired_ways_in::Column::RetiredAt)
-            .one(&self.conn)
+            .one(&self.read)
             .await?;
         Ok(if retired.is_some() { WayIn::Retired } else { WayIn::Unknown })
     }
@@ -116,11 +116,9 @@ impl Db {
         Err(last_err.expect("at least one attempt was made"))
     }
 
-    /// Lets a visitor into a session; joining again returns the same participant.
+    /// Lets a visitor into a session; joining again returns the same participant. Inserts first:
+    /// most joins are first joins, and each query saved counts when a room joins at once.
     pub async fn join_session(&self, session: SessionId, visitor_digest: &str) -> Result<Participant, DbErr> {
-        if let Some(p) = self.participant(session, visitor_digest).await? {
-            return Ok(p);
-        }
         let model = participants::ActiveModel {
             id: Set(ParticipantId::new_random().0),
             session_id: Set(session.0),
@@ -130,7 +128,7 @@ impl Db {
         };
         match participants::Entity::insert(model).exec_with_returning(&self.conn).await {
             Ok(m) => Ok(m.into()),
-            // The same browser joining twice at once (a double tap): the other insert won.
+            // Joined before (or twice at once, a double tap): the row that exists is theirs.
             Err(e) if is_unique_violation(&e) => {
                 self.participant(session, visitor_digest).await?.ok_or(e)
             }
@@ -142,7 +140,7 @@ impl Db {
         Ok(participants::Entity::find()
             .filter(participants::Column::SessionId.eq(session.0))
             .filter(participants::Column::VisitorDigest.eq(visitor_digest))
-            .one(&self.conn)
+            .one(&self.read)
             .await?
             .map(Into::into))
     }

@@ -25,7 +25,7 @@ impl Db {
     pub async fn user_for_login_session(&self, token_digest: &str) -> Result<Option<User>, DbErr> {
         let Some(login) = login_sessions::Entity::find_by_id(token_digest.to_owned())
             .filter(login_sessions::Column::ExpiresAt.gt(now_micros()))
-            .one(&self.conn)
+            .one(&self.read)
             .await?
         else {
             return Ok(None);

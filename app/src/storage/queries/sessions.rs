@@ -75,7 +75,7 @@ impl Db {
     }
 
     pub async fn session(&self, id: SessionId) -> Result<Option<SessionRecord>, DbErr> {
-        Ok(sessions::Entity::find_by_id(id.0).one(&self.conn).await?.map(Into::into))
+        Ok(sessions::Entity::find_by_id(id.0).one(&self.read).await?.map(Into::into))
     }
 
     /// The caller's part in a session: `None` for a stranger, and for a session that does not

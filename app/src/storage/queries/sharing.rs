@@ -141,7 +141,7 @@ impl Db {
             .filter(facilitators::Column::SessionId.eq(session.0))
             .order_by_asc(facilitators::Column::InvitedAt)
             .find_also_related(users::Entity)
-            .all(&self.conn)
+            .all(&self.read)
             .await?;
         Ok(rows
             .into_iter()
@@ -202,7 +202,7 @@ impl Db {
         Ok(facilitators::Entity::find()
             .filter(facilitators::Column::SessionId.eq(session.0))
             .filter(facilitators::Column::UserId.eq(user.0))
-            .count(&self.conn)
+            .count(&self.read)
             .await?
             > 0)
     }

@@ -32,7 +32,7 @@ impl Db {
             .filter(slides::Column::SessionId.eq(session.0))
             .order_by_asc(slides::Column::Position)
             .order_by_asc(slides::Column::CreatedAt)
-            .all(&self.conn)
+            .all(&self.read)
             .await?
             .into_iter()
             .map(Into::into)

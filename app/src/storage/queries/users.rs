@@ -60,6 +60,6 @@ impl Db {
     }
 
     pub async fn user(&self, id: UserId) -> Result<Option<User>, DbErr> {
-        Ok(users::Entity::find_by_id(id.0).one(&self.conn).await?.map(Into::into))
+        Ok(users::Entity::find_by_id(id.0).one(&self.read).await?.map(Into::into))
     }
 }
