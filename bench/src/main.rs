@@ -23,6 +23,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
@@ -261,7 +262,10 @@ async fn open_socket(target: SocketAddr, path: &str, cookie: Option<&str>) -> Re
         request.headers_mut().insert("cookie", cookie.parse()?);
     }
     let stream = connect(target, next_source()).await?;
-    Ok(tokio_tungstenite::client_async(request, stream).await?.0)
+    // As small a read buffer as the servers': tungstenite zero-fills it before every read, and
+    // with its 128 KiB default the load generator, not the server, would be what is measured.
+    let config = WebSocketConfig::default().read_buffer_size(4096);
+    Ok(tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await?.0)
 }
 
 /// A participant joining Ruche: the code, then the live socket, until its first message (the

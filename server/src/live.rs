@@ -162,7 +162,10 @@ async fn write_participant(mut sink: Sink, subscription: Subscription, mut shutd
                 return;
             }
         }
+        // Biased: on an event only the states are polled, not the ping timer and the shutdown
+        // signal as well (thousands of sockets wake at once; each poll of a timer takes a lock).
         tokio::select! {
+            biased;
             changed = states.changed() => {
                 if changed.is_err() { return }
                 pending = states.borrow_and_update().as_ref().map(|f| f.frame.text.clone());
@@ -198,7 +201,10 @@ async fn write_host(mut sink: Sink, subscription: Subscription, user: UserId, mu
                 return;
             }
         }
+        // Biased: on an event only the states are polled, not the ping timer and the shutdown
+        // signal as well (thousands of sockets wake at once; each poll of a timer takes a lock).
         tokio::select! {
+            biased;
             changed = states.changed() => {
                 if changed.is_err() { return }
                 match take_state(&mut states) {
