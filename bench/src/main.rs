@@ -407,6 +407,15 @@ struct RunFigures {
     events: Vec<(&'static str, EventFigures)>,
 }
 
+/// Ends a run: its connections close, and its figures are put together.
+fn finish(joined: Joined, (joins_per_second, join_p50, join_p99): (f64, f64, f64), memory_kib: u64, events: Vec<(&'static str, EventFigures)>) -> RunFigures {
+    for task in &joined.tasks {
+        task.abort();
+    }
+    let memory_per_participant = memory_kib as f64 * 1024.0 / joined.arrivals.at.len() as f64;
+    RunFigures { joins_per_second, join_p50, join_p99, memory_per_participant, events }
+}
+
 fn join_figures(joined: &mut Joined, n: usize) -> (f64, f64, f64) {
     joined.latencies.sort_unstable();
     (n as f64 / joined.elapsed.as_secs_f64(), ms(percentile(&joined.latencies, 50.0)), ms(percentile(&joined.latencies, 99.0)))
@@ -432,7 +441,7 @@ async fn run_ruche(targets: &[SocketAddr], pids: &[u32], n: usize, rounds: usize
         async move { join_ruche(targets[i % targets.len()], &code, &session).await }
     })
     .await?;
-    let (joins_per_second, join_p50, join_p99) = join_figures(&mut joined, n);
+    let joins = join_figures(&mut joined, n);
     let memory_after = settle_memory(pids).await;
 
     let mut events = vec![("close", EventFigures::default()), ("open", EventFigures::default()), ("new code", EventFigures::default())];
@@ -447,22 +456,13 @@ async fn run_ruche(targets: &[SocketAddr], pids: &[u32], n: usize, rounds: usize
             tokio::time::sleep(EVENT_PAUSE).await;
         }
     }
-    for task in &joined.tasks {
-        task.abort();
-    }
-    Ok(RunFigures {
-        joins_per_second,
-        join_p50,
-        join_p99,
-        memory_per_participant: memory_after.saturating_sub(memory_before) as f64 * 1024.0 / n as f64,
-        events,
-    })
+    Ok(finish(joined, joins, memory_after.saturating_sub(memory_before), events))
 }
 
 async fn run_baseline(target: SocketAddr, pid: u32, n: usize, rounds: usize, sizes: &[usize]) -> Result<RunFigures, Error> {
     let memory_before = settle_memory(&[pid]).await;
     let mut joined = join_all(n, move |_| join_baseline(target)).await?;
-    let (joins_per_second, join_p50, join_p99) = join_figures(&mut joined, n);
+    let joins = join_figures(&mut joined, n);
     let memory_after = settle_memory(&[pid]).await;
     let mut events: Vec<(&'static str, EventFigures)> = vec![("close", EventFigures::default()), ("open", EventFigures::default()), ("new code", EventFigures::default())];
     for _ in 0..rounds {
@@ -480,16 +480,7 @@ async fn run_baseline(target: SocketAddr, pid: u32, n: usize, rounds: usize, siz
             tokio::time::sleep(EVENT_PAUSE).await;
         }
     }
-    for task in &joined.tasks {
-        task.abort();
-    }
-    Ok(RunFigures {
-        joins_per_second,
-        join_p50,
-        join_p99,
-        memory_per_participant: memory_after.saturating_sub(memory_before) as f64 * 1024.0 / n as f64,
-        events,
-    })
+    Ok(finish(joined, joins, memory_after.saturating_sub(memory_before), events))
 }
 
 async fn run(args: &[String]) -> Result<(), Error> {

@@ -1,4 +1,4 @@
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type Locator, type Page } from '@playwright/test';
 
 /** An address no other test (or earlier run on the same database) uses. */
 export function uniqueEmail(who: string): string {
@@ -43,6 +43,21 @@ export async function logIn(page: Page, email: string, password = PASSWORD) {
   await page.getByLabel('E-mail').fill(email);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Log in' }).click();
+}
+
+/** Opens the Share pop-up of the session shown. */
+export async function openShare(page: Page): Promise<Locator> {
+  await page.getByRole('button', { name: 'Share', exact: true }).click();
+  return page.getByRole('dialog', { name: 'Share' });
+}
+
+/** "+Add" in the Share pop-up: invites a new address as co-facilitator and returns it. */
+export async function inviteFacilitator(dialog: Locator, who = 'carol'): Promise<string> {
+  await dialog.getByRole('button', { name: '+Add' }).click();
+  const email = uniqueEmail(who);
+  await dialog.getByLabel("Co-facilitators' e-mail addresses").fill(email);
+  await dialog.getByRole('button', { name: 'Add', exact: true }).click();
+  return email;
 }
 
 /** Creates a session from "My sessions" and returns its host page's path. */

@@ -1,5 +1,5 @@
 import { test, expect, devices, type Browser, type Page } from '@playwright/test';
-import { createSession, fakeClientIp, hydrated, linkFromMail, PASSWORD, signUp, uniqueEmail, watchConsole } from './helpers';
+import { createSession, fakeClientIp, hydrated, inviteFacilitator, linkFromMail, openShare, PASSWORD, signUp, watchConsole } from './helpers';
 
 // Live updates need the wasm: these run in the JavaScript projects only.
 
@@ -86,8 +86,7 @@ test('two host tabs and three phones see every change live, without a reload', a
 
   // The padlock: closed in one tab, every phone switches to "closed" and back on reopening. The
   // other tab's Share pop-up follows, and keeps the addresses being typed in it.
-  await tabB.getByRole('button', { name: 'Share', exact: true }).click();
-  const shareB = tabB.getByRole('dialog', { name: 'Share' });
+  const shareB = await openShare(tabB);
   await expect(shareB.getByText(newCode, { exact: true })).toBeVisible();
   await shareB.getByLabel('E-mail addresses, separated by commas').fill('zoe@example.org');
   await page.getByRole('button', { name: 'Session open' }).click();
@@ -120,15 +119,10 @@ test('the facilitator list is live, and a removed facilitator loses the host vie
   const tabB = await page.context().newPage();
   await tabB.goto(path);
   await hydrated(tabB);
-  await tabB.getByRole('button', { name: 'Share', exact: true }).click();
-  const listB = tabB.getByRole('dialog', { name: 'Share' }).locator('.facilitators');
+  const listB = (await openShare(tabB)).locator('.facilitators');
 
-  await page.getByRole('button', { name: 'Share', exact: true }).click();
-  const dialog = page.getByRole('dialog', { name: 'Share' });
-  await dialog.getByRole('button', { name: '+Add' }).click();
-  const carol = uniqueEmail('carol');
-  await dialog.getByLabel("Co-facilitators' e-mail addresses").fill(carol);
-  await dialog.getByRole('button', { name: 'Add', exact: true }).click();
+  const dialog = await openShare(page);
+  const carol = await inviteFacilitator(dialog);
   await expect(listB.getByRole('listitem').filter({ hasText: carol })).toContainText('Invited');
 
   // Carol signs up through the mailed link; the owner's tabs see her active without a reload.

@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { createSession, hydrated, linkFromMail, newParticipant, PASSWORD, signUp, uniqueEmail, watchConsole } from './helpers';
+import { createSession, hydrated, inviteFacilitator, linkFromMail, newParticipant, openShare, PASSWORD, signUp, uniqueEmail, watchConsole } from './helpers';
 
 test('Share: the link copies to the clipboard, focus stays inside, Esc closes', async ({ page }) => {
   const errors = watchConsole(page);
@@ -54,12 +54,8 @@ test('a co-facilitator accepts with a second account, co-hosts, and cannot close
   await signUp(page, 'owner');
   const path = await createSession(page, 'Co-hosted');
   await hydrated(page);
-  await page.getByRole('button', { name: 'Share', exact: true }).click();
-  const dialog = page.getByRole('dialog', { name: 'Share' });
-  await dialog.getByRole('button', { name: '+Add' }).click();
-  const carol = uniqueEmail('carol');
-  await dialog.getByLabel("Co-facilitators' e-mail addresses").fill(carol);
-  await dialog.getByRole('button', { name: 'Add', exact: true }).click();
+  const dialog = await openShare(page);
+  const carol = await inviteFacilitator(dialog);
   await expect(dialog.getByRole('status')).toContainText('Invitation sent to 1 co-facilitator');
   await expect(dialog.getByRole('listitem').filter({ hasText: carol })).toContainText('Invited');
 

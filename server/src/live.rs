@@ -8,7 +8,7 @@
 //! `select!` over both, nor the 128 KiB default buffer).
 use app::ids::{SessionId, UserId};
 use app::live::{CLOSE_DENIED, CLOSE_RESTARTING};
-use app::server::live::{Audience, Notice, Subscription};
+use app::server::live::{Audience, HostFrame, Notice, PublicFrame, Subscription};
 use app::server::{auth, visitor, ServerContext};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::Path;
@@ -18,6 +18,7 @@ use axum::routing::get;
 use axum::Router;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -78,7 +79,8 @@ async fn host_socket(ctx: ServerContext, session: String, headers: HeaderMap, ws
     match allowed.await {
         Ok(Some(user)) => upgrade(ws).on_upgrade(move |socket| async move {
             let subscription = ctx.live.subscribe(&ctx, session, Audience::Hosts);
-            serve(socket, move |sink, shutdown| write_host(sink, subscription, user, shutdown), &ctx).await
+            let feed = HostFeed { states: subscription.host_states(), presence: subscription.presence(), user };
+            serve(socket, move |sink, shutdown| write(sink, feed, subscription, shutdown), &ctx).await
         }),
         Ok(None) => upgrade(ws).on_upgrade(refuse),
         Err(e) => {
@@ -103,7 +105,8 @@ async fn participant_socket(ctx: ServerContext, session: String, headers: Header
         Ok(true) => upgrade(ws).on_upgrade(move |socket| async move {
             ctx.live.admit(session, &visitor);
             let subscription = ctx.live.subscribe(&ctx, session, Audience::Participants);
-            serve(socket, move |sink, shutdown| write_participant(sink, subscription, shutdown), &ctx).await
+            let feed = ParticipantFeed { states: subscription.public_states() };
+            serve(socket, move |sink, shutdown| write(sink, feed, subscription, shutdown), &ctx).await
         }),
         Ok(false) => upgrade(ws).on_upgrade(refuse),
         Err(e) => {
@@ -151,76 +154,110 @@ fn ping_timer() -> tokio::time::Interval {
     ping
 }
 
-async fn write_participant(mut sink: Sink, subscription: Subscription, mut shutdown: watch::Receiver<bool>) {
-    let mut states = subscription.public_states();
-    let mut ping = ping_timer();
-    // The current state first: a tab that reconnects is up to date with it.
-    let mut pending = states.borrow_and_update().as_ref().map(|f| f.frame.text.clone());
-    loop {
-        if let Some(text) = pending.take() {
-            if sink.send(Message::Text(text)).await.is_err() {
-                return;
+/// What a socket sends next.
+enum Next {
+    Send(Utf8Bytes),
+    /// This tab may no longer follow the session: a host removed by the owner.
+    Deny,
+    End,
+}
+
+/// The states one socket follows.
+trait Feed: Send + 'static {
+    /// The whole current state, sent first: a tab that reconnects is up to date with it.
+    fn current(&mut self) -> Vec<Next>;
+    fn next(&mut self) -> impl std::future::Future<Output = Next> + Send;
+}
+
+/// A participant's socket follows the session's public state.
+struct ParticipantFeed {
+    states: watch::Receiver<Option<Arc<PublicFrame>>>,
+}
+
+impl Feed for ParticipantFeed {
+    fn current(&mut self) -> Vec<Next> {
+        self.states.borrow_and_update().as_ref().map(|f| Next::Send(f.frame.text.clone())).into_iter().collect()
+    }
+
+    async fn next(&mut self) -> Next {
+        loop {
+            if self.states.changed().await.is_err() {
+                return Next::End;
             }
-        }
-        // Biased: on an event only the states are polled, not the ping timer and the shutdown
-        // signal as well (thousands of sockets wake at once; each poll of a timer takes a lock).
-        tokio::select! {
-            biased;
-            changed = states.changed() => {
-                if changed.is_err() { return }
-                pending = states.borrow_and_update().as_ref().map(|f| f.frame.text.clone());
-            }
-            _ = ping.tick() => if sink.send(Message::Ping(Default::default())).await.is_err() { return },
-            _ = shutdown.changed() => {
-                let _ = sink.send(close(CLOSE_RESTARTING, "Ruche is restarting")).await;
-                return;
+            if let Some(frame) = self.states.borrow_and_update().as_ref() {
+                return Next::Send(frame.frame.text.clone());
             }
         }
     }
 }
 
-async fn write_host(mut sink: Sink, subscription: Subscription, user: UserId, mut shutdown: watch::Receiver<bool>) {
-    let mut states = subscription.host_states();
-    let mut presence = subscription.presence();
-    let mut ping = ping_timer();
-    let mut pending: Vec<Utf8Bytes> = Vec::with_capacity(2);
-    let take_state = |states: &mut watch::Receiver<Option<std::sync::Arc<app::server::live::HostFrame>>>| {
-        let frame = states.borrow_and_update().clone();
-        frame.map(|f| if f.hosts.contains(&user) { Ok(f.frame.text.clone()) } else { Err(()) })
-    };
-    let first = take_state(&mut states);
-    match first {
-        Some(Err(())) => return drop(sink.send(close(CLOSE_DENIED, "You don't have access to this session.")).await),
-        Some(Ok(text)) => pending.push(text),
-        None => {}
+/// A host's socket follows the host state (as long as its user is among the hosts) and the
+/// participant count.
+struct HostFeed {
+    states: watch::Receiver<Option<Arc<HostFrame>>>,
+    presence: watch::Receiver<(u32, Utf8Bytes)>,
+    user: UserId,
+}
+
+impl HostFeed {
+    fn state(&mut self) -> Option<Next> {
+        let user = self.user;
+        self.states
+            .borrow_and_update()
+            .as_ref()
+            .map(|f| if f.hosts.contains(&user) { Next::Send(f.frame.text.clone()) } else { Next::Deny })
     }
-    pending.push(presence.borrow_and_update().1.clone());
-    loop {
-        for text in pending.drain(..) {
-            if sink.send(Message::Text(text)).await.is_err() {
-                return;
+}
+
+impl Feed for HostFeed {
+    fn current(&mut self) -> Vec<Next> {
+        let mut first: Vec<Next> = self.state().into_iter().collect();
+        first.push(Next::Send(self.presence.borrow_and_update().1.clone()));
+        first
+    }
+
+    async fn next(&mut self) -> Next {
+        loop {
+            tokio::select! {
+                biased;
+                changed = self.states.changed() => {
+                    if changed.is_err() { return Next::End }
+                    if let Some(next) = self.state() { return next }
+                }
+                changed = self.presence.changed() => {
+                    if changed.is_err() { return Next::End }
+                    return Next::Send(self.presence.borrow_and_update().1.clone());
+                }
             }
         }
-        // Biased: on an event only the states are polled, not the ping timer and the shutdown
+    }
+}
+
+/// The writer task: the current state, then every change, a ping now and then; "restarting"
+/// when the server stops. Holds the subscription, so the socket counts while it writes.
+async fn write(mut sink: Sink, mut feed: impl Feed, _subscription: Subscription, mut shutdown: watch::Receiver<bool>) {
+    let mut ping = ping_timer();
+    let mut pending = feed.current();
+    loop {
+        for next in pending.drain(..) {
+            match next {
+                Next::Send(text) => {
+                    if sink.send(Message::Text(text)).await.is_err() {
+                        return;
+                    }
+                }
+                Next::Deny => {
+                    let _ = sink.send(close(CLOSE_DENIED, "You don't have access to this session.")).await;
+                    return;
+                }
+                Next::End => return,
+            }
+        }
+        // Biased: on an event only the feed is polled, not the ping timer and the shutdown
         // signal as well (thousands of sockets wake at once; each poll of a timer takes a lock).
         tokio::select! {
             biased;
-            changed = states.changed() => {
-                if changed.is_err() { return }
-                match take_state(&mut states) {
-                    // Removed by the owner: the host view goes, in every tab at once.
-                    Some(Err(())) => {
-                        let _ = sink.send(close(CLOSE_DENIED, "You don't have access to this session.")).await;
-                        return;
-                    }
-                    Some(Ok(text)) => pending.push(text),
-                    None => {}
-                }
-            }
-            changed = presence.changed() => {
-                if changed.is_err() { return }
-                pending.push(presence.borrow_and_update().1.clone());
-            }
+            next = feed.next() => pending.push(next),
             _ = ping.tick() => if sink.send(Message::Ping(Default::default())).await.is_err() { return },
             _ = shutdown.changed() => {
                 let _ = sink.send(close(CLOSE_RESTARTING, "Ruche is restarting")).await;
