@@ -8,9 +8,9 @@ use crate::functions::sessions::HostState;
 use crate::ids::SessionId;
 use serde::{Deserialize, Serialize};
 
-/// What a host's tab receives (`/live/s/<session>`).
+/// What a host's tab receives (`/live/s/<session>`). Externally tagged (`{"State":{…}}`), the
+/// serde default: an internally tagged enum would pull serde's buffering code into the wasm.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "t")]
 pub enum HostMessage {
     /// The whole session as hosts see it, after any change.
     State(HostState),
@@ -20,7 +20,6 @@ pub enum HostMessage {
 
 /// What a participant's tab receives (`/live/p/<session>`): never anything host-only.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "t")]
 pub enum ParticipantMessage {
     State(PublicState),
 }
@@ -45,14 +44,14 @@ mod tests {
     use crate::functions::joining::PublicView;
 
     #[test]
-    fn messages_are_tagged_json_that_reads_back() {
+    fn messages_are_small_json_that_reads_back() {
         let presence = HostMessage::Presence { participants: 3 };
         let text = serde_json::to_string(&presence).unwrap();
-        assert_eq!(text, r#"{"t":"Presence","participants":3}"#);
+        assert_eq!(text, r#"{"Presence":{"participants":3}}"#);
         assert_eq!(serde_json::from_str::<HostMessage>(&text).unwrap(), presence);
         let closed = ParticipantMessage::State(PublicState { stamp: 7, view: PublicView::Closed });
         let text = serde_json::to_string(&closed).unwrap();
-        assert_eq!(text, r#"{"t":"State","stamp":7,"view":"Closed"}"#);
+        assert_eq!(text, r#"{"State":{"stamp":7,"view":"Closed"}}"#);
         assert_eq!(serde_json::from_str::<ParticipantMessage>(&text).unwrap(), closed);
     }
 }

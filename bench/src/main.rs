@@ -431,7 +431,7 @@ async fn run_ruche(targets: &[SocketAddr], pids: &[u32], n: usize, rounds: usize
     let session = owner.call("create_session", &[("title", "Benchmark")]).await?.as_str().ok_or("no session id")?.to_owned();
     let slide = owner.call("add_slide", &[("id", &session), ("kind", "LinkAndQr")]).await?.as_str().ok_or("no slide id")?.to_owned();
     owner.call("show_slide", &[("id", &session), ("slide", &slide)]).await?;
-    let code = owner.call("host_session", &[("id", &session)]).await?["ways_in"]["code"].as_str().ok_or("no code")?.replace(' ', "");
+    let code = owner.call("host_session", &[("id", &session)]).await?["state"]["ways_in"]["code"].as_str().ok_or("no code")?.replace(' ', "");
 
     let memory_before = settle_memory(pids).await;
     let targets_owned: Arc<Vec<SocketAddr>> = Arc::new(targets.to_vec());

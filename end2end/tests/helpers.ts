@@ -120,9 +120,9 @@ export async function hostSession(title: string): Promise<HostedSession> {
 
 export async function refreshWaysIn(session: HostedSession) {
   const host = await session.call('host_session', { id: session.id });
-  session.code = host.ways_in.code;
-  session.link = host.ways_in.link;
-  session.qrPng = host.ways_in.qr_png;
+  session.code = host.state.ways_in.code;
+  session.link = host.state.ways_in.link;
+  session.qrPng = host.state.ways_in.qr_png;
 }
 
 /** Reads a QR code from a PNG with a real decoder (zbarimg). */

@@ -75,7 +75,7 @@ test('a participant tab reconnects after a server restart and catches up', async
     };
     await call('sign_up', { email: uniqueEmail('host'), display_name: 'Host', password: PASSWORD });
     const id: string = await call('create_session', { title: 'Through a restart' });
-    const code: string = (await call('host_session', { id })).ways_in.code;
+    const code: string = (await call('host_session', { id })).state.ways_in.code;
 
     const context = await browser.newContext({ ...test.info().project.use, baseURL: base });
     const page = await context.newPage();

@@ -34,7 +34,8 @@ pub struct SessionSummary {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionForHost {
     pub role: Role,
-    #[serde(flatten)]
+    // Not flattened: serde's flatten (like internally tagged enums) buffers through its generic
+    // `Content` type, which costs the phones' wasm tens of kilobytes.
     pub state: HostState,
 }
 
