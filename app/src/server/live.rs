@@ -312,11 +312,13 @@ impl Live {
     /// Coalesces count changes: the first change arms one update `PRESENCE_INTERVAL` later,
     /// which carries every change made meanwhile. O(1) per join or leave.
     fn schedule_presence(&self, ctx: &ServerContext, session: SessionId, topic: &Arc<Topic>) {
+        // A socket dropped while the runtime itself stops has no one left to tell.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
         if topic.presence_pending.swap(true, Ordering::AcqRel) {
             return;
         }
         let (live, ctx, topic) = (self.clone(), ctx.clone(), topic.clone());
-        tokio::spawn(async move {
+        runtime.spawn(async move {
             tokio::time::sleep(PRESENCE_INTERVAL).await;
             topic.presence_pending.store(false, Ordering::Release);
             topic.publish_presence(Instant::now());
