@@ -29,17 +29,18 @@ fn request_token() -> Option<String> {
     cookie(&use_context::<Parts>()?.headers, COOKIE_NAME)
 }
 
-/// The logged-in user of a request handled outside Leptos (the live channel's sockets).
-pub async fn user_id_from_headers(db: &Db, headers: &HeaderMap) -> Result<Option<UserId>, DbErr> {
-    match cookie(headers, COOKIE_NAME) {
-        Some(token) => Ok(db.user_for_login_session(&login_token_digest(&token)).await?.map(|u| u.id)),
-        None => Ok(None),
-    }
-}
-
 /// The logged-in user making this request, if any.
 pub async fn current_user(db: &Db) -> Result<Option<User>, DbErr> {
-    match request_token() {
+    user_for_token(db, request_token()).await
+}
+
+/// The logged-in user of a request handled outside Leptos (the live channel's sockets).
+pub async fn user_id_from_headers(db: &Db, headers: &HeaderMap) -> Result<Option<UserId>, DbErr> {
+    Ok(user_for_token(db, cookie(headers, COOKIE_NAME)).await?.map(|u| u.id))
+}
+
+async fn user_for_token(db: &Db, token: Option<String>) -> Result<Option<User>, DbErr> {
+    match token {
         Some(token) => db.user_for_login_session(&login_token_digest(&token)).await,
         None => Ok(None),
     }

@@ -206,10 +206,6 @@ impl Drop for Subscription {
 }
 
 impl Live {
-    pub fn instance(&self) -> Uuid {
-        self.inner.instance
-    }
-
     /// Remembers that this visitor joined this session (see `Inner::admitted`).
     pub fn admit(&self, session: SessionId, visitor_digest: &str) {
         let mut admitted = lock(&self.inner.admitted);
@@ -221,11 +217,6 @@ impl Live {
 
     pub fn is_admitted(&self, session: SessionId, visitor_digest: &str) -> bool {
         lock(&self.inner.admitted).contains(&(session, visitor_digest.to_owned()))
-    }
-
-    /// Sessions followed by at least one socket here.
-    pub fn followed_sessions(&self) -> usize {
-        lock(&self.inner.topics).len()
     }
 
     /// Starts following a session for a socket whose rights were checked. The first socket of a

@@ -35,9 +35,7 @@ impl TestDb {
         let admin = Database::connect(&url).await.expect("connect to RUCHE_TEST_DATABASE_URL");
         admin.execute_unprepared(&format!("CREATE SCHEMA \"{schema}\"")).await.expect("create test schema");
         admin.close().await.ok();
-        let mut options = ConnectOptions::new(url.clone());
-        options.set_schema_search_path(schema.clone()).max_connections(5);
-        let db = Db::connect_with(options).await.expect("postgres test database");
+        let db = Db::connect_with(schema_options(&url, &schema)).await.expect("postgres test database");
         Some(Self { db, cleanup: Cleanup::PostgresSchema { admin_url: url, schema } })
     }
 
@@ -46,11 +44,7 @@ impl TestDb {
     pub async fn connect_again(&self) -> Db {
         match &self.cleanup {
             Cleanup::SqliteFile(path) => Db::connect(&format!("sqlite://{}?mode=rwc", path.display())).await,
-            Cleanup::PostgresSchema { admin_url, schema } => {
-                let mut options = ConnectOptions::new(admin_url.clone());
-                options.set_schema_search_path(schema.clone()).max_connections(5);
-                Db::connect_with(options).await
-            }
+            Cleanup::PostgresSchema { admin_url, schema } => Db::connect_with(schema_options(admin_url, schema)).await,
         }
         .expect("a second connection to the test database")
     }
@@ -75,6 +69,13 @@ impl TestDb {
             }
         }
     }
+}
+
+/// A connection to the test's own schema of the PostgreSQL test database.
+fn schema_options(url: &str, schema: &str) -> ConnectOptions {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options.set_schema_search_path(schema.to_owned()).max_connections(5);
+    options
 }
 
 /// Defines `<name>_sqlite` and `<name>_postgres` tests running `async fn name(db: Db)`.
