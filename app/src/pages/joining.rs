@@ -125,14 +125,16 @@ pub fn ParticipantPage() -> impl IntoView {
                             Some(state) if state.stamp > loaded.stamp => state.view,
                             _ => loaded.view.clone(),
                         });
-                        let open = Memo::new(move |_| public.with(|p| match p {
-                            PublicView::Open { title, slide } => Some((title.clone(), slide.clone())),
+                        let title = Memo::new(move |_| public.with(|p| match p {
+                            PublicView::Open { title, .. } => title.clone(),
+                            PublicView::Closed => String::new(),
+                        }));
+                        let slide = Memo::new(move |_| public.with(|p| match p {
+                            PublicView::Open { slide, .. } => slide.clone(),
                             PublicView::Closed => None,
                         }));
-                        let title = Memo::new(move |_| open.with(|o| o.as_ref().map(|(t, _)| t.clone()).unwrap_or_default()));
-                        let slide = Memo::new(move |_| open.with(|o| o.as_ref().and_then(|(_, s)| s.clone())));
                         view! {
-                            <Show when=move || open.with(Option::is_some) fallback=|| view! { <ClosedNotice/> }>
+                            <Show when=move || public.with(|p| *p != PublicView::Closed) fallback=|| view! { <ClosedNotice/> }>
                                 <ParticipantScreenView session_id=screen.session_id nickname=screen.nickname.clone() title slide set_nickname/>
                             </Show>
                         }.into_any()
