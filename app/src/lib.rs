@@ -14,15 +14,22 @@ pub mod storage;
 
 pub use pages::{shell, App};
 
-/// Makes a domain error enum usable as a server function's error: transport failures become
-/// its `Unreachable` variant, and (on the server) storage failures are logged and become
-/// `Internal`, so no internal detail ever reaches a browser.
+/// Makes a domain error enum usable as a server function's error: on the server, arguments that
+/// do not decode become its `Malformed` variant (400: the caller's mistake, not Ruche's);
+/// transport failures become its `Unreachable` variant; and storage failures are logged and
+/// become `Internal`, so no internal detail ever reaches a browser. Every domain enum names these
+/// variants alike, so an answer made outside its function (the body limit's `"TooLarge"`) reads
+/// as the right sentence whichever function was called.
 #[macro_export]
 macro_rules! server_fn_error {
     ($error:ty) => {
         impl leptos::server_fn::error::FromServerFnError for $error {
             type Encoder = leptos::server_fn::codec::JsonEncoding;
             fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+                #[cfg(feature = "ssr")]
+                if $crate::server::refuse_malformed(&value) {
+                    return Self::Malformed;
+                }
                 Self::Unreachable(value.to_string())
             }
         }

@@ -2,14 +2,13 @@
 //! Leptos context by the `server` crate for both page rendering and server-function calls.
 pub mod auth;
 pub mod client_ip;
+pub mod limits;
 pub mod live;
 pub mod visitor;
 
-use crate::rules::joining::{whole_seconds, FailureLimiter, JoinError};
 use crate::storage::Db;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::Arc;
 
 #[derive(Clone, Debug)]
 pub struct ServerContext {
@@ -18,8 +17,10 @@ pub struct ServerContext {
     pub public_url: Arc<str>,
     /// `TRUSTED_PROXIES`.
     pub trusted_proxies: Arc<[IpAddr]>,
-    /// Failed joins per client address, in this process.
-    pub join_failures: Arc<Mutex<FailureLimiter>>,
+    /// What clients may try now, and the password hashing gate (per process).
+    pub limits: Arc<limits::Limits>,
+    /// `MAX_PARTICIPANTS`: participants one session may hold.
+    pub max_participants: u64,
     /// Wakes the mail worker when something was queued, so mail goes out at once.
     pub mail_wakeup: Arc<tokio::sync::Notify>,
     /// The live channel of this instance: server functions tell it what changed.
@@ -32,7 +33,8 @@ impl ServerContext {
             db,
             public_url: public_url.trim_end_matches('/').into(),
             trusted_proxies: trusted_proxies.into(),
-            join_failures: Arc::default(),
+            limits: Arc::default(),
+            max_participants: crate::rules::joining::DEFAULT_MAX_PARTICIPANTS,
             mail_wakeup: Arc::default(),
             live: live::Live::default(),
         }
@@ -70,18 +72,22 @@ impl ServerContext {
         client_ip::client_ip(peer, &parts.headers, &self.trusted_proxies)
     }
 
-    /// Refuses a lookup from an address that failed too often lately.
-    pub fn check_join_limit(&self, ip: IpAddr) -> Result<(), JoinError> {
-        let mut limiter = self.join_failures.lock().unwrap_or_else(|p| p.into_inner());
-        match limiter.retry_after(ip, Instant::now()) {
-            Some(wait) => Err(JoinError::TooManyAttempts(whole_seconds(wait))),
-            None => Ok(()),
+    /// Whether `visitor` may be one more participant of `session`: always if they joined before.
+    pub async fn has_room_for(&self, session: crate::ids::SessionId, visitor: &str) -> Result<bool, sea_orm::DbErr> {
+        let counts = &self.limits.participants;
+        let count = match counts.recent(session) {
+            Some(count) => count,
+            None => {
+                let count = self.db.participant_count(session).await?;
+                counts.counted(session, count);
+                count
+            }
+        };
+        if count < self.max_participants {
+            counts.add_one(session);
+            return Ok(true);
         }
-    }
-
-    pub fn record_join_failure(&self, ip: IpAddr) {
-        let mut limiter = self.join_failures.lock().unwrap_or_else(|p| p.into_inner());
-        limiter.record_failure(ip, Instant::now());
+        Ok(self.db.participant(session, visitor).await?.is_some())
     }
 
     /// Missing context is a wiring bug in the server, not a user error: it is logged and the
@@ -124,9 +130,27 @@ pub fn reply<T, E: crate::rules::HttpStatus>(result: Result<T, E>) -> Result<T, 
     if let Err(error) = &result {
         if !accepts_html() {
             set_status(status_code(error));
+            if let (Some(seconds), Some(response)) = (error.retry_after(), leptos::prelude::use_context::<leptos_axum::ResponseOptions>()) {
+                response.insert_header(axum::http::header::RETRY_AFTER, seconds.into());
+            }
         }
     }
     result
+}
+
+/// Whether a server function failed before its body ran because of what the caller sent
+/// (arguments that do not decode, a missing one, a body that cannot be read): such a request
+/// answers 400, not the 500 server_fn gives every error by default.
+pub fn refuse_malformed(error: &leptos::server_fn::error::ServerFnErrorErr) -> bool {
+    use leptos::server_fn::error::ServerFnErrorErr as E;
+    let malformed = matches!(error, E::Args(_) | E::MissingArg(_) | E::Deserialization(_));
+    if malformed {
+        tracing::debug!(%error, "malformed server function request");
+        if !accepts_html() {
+            set_status(axum::http::StatusCode::BAD_REQUEST);
+        }
+    }
+    malformed
 }
 
 pub fn status_code(error: &impl crate::rules::HttpStatus) -> axum::http::StatusCode {

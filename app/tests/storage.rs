@@ -38,8 +38,8 @@ test_both_dbs!(login_sessions_live_until_deleted_or_expired);
 
 async fn a_new_session_is_open_with_fresh_ways_in(db: Db) {
     let ada = user(&db, "ada@example.org").await;
-    let a = db.create_session(ada, "Weekly sync").await.unwrap();
-    let b = db.create_session(ada, "Weekly sync").await.unwrap();
+    let a = db.create_session(ada, "Weekly sync").await.unwrap().unwrap();
+    let b = db.create_session(ada, "Weekly sync").await.unwrap().unwrap();
     assert!(a.is_open);
     assert_eq!(a.title, "Weekly sync");
     assert_eq!(a.owner_id, ada);
@@ -55,11 +55,11 @@ test_both_dbs!(a_new_session_is_open_with_fresh_ways_in);
 async fn a_colliding_code_is_drawn_again(db: Db) {
     let ada = user(&db, "ada@example.org").await;
     let code = |s: &str| SessionCode::parse(s).unwrap();
-    let first = db.create_session_drawing_codes(ada, "First", || code("111111")).await.unwrap();
+    let first = db.create_session_drawing_codes(ada, "First", || code("111111")).await.unwrap().unwrap();
     assert_eq!(first.code, code("111111"));
 
     let mut draws = vec![code("222222"), code("111111"), code("111111")];
-    let second = db.create_session_drawing_codes(ada, "Second", || draws.pop().unwrap()).await.unwrap();
+    let second = db.create_session_drawing_codes(ada, "Second", || draws.pop().unwrap()).await.unwrap().unwrap();
     assert_eq!(second.code, code("222222"), "the taken code was skipped");
     assert!(draws.is_empty());
 
@@ -74,10 +74,10 @@ async fn my_sessions_are_mine_and_newest_first(db: Db) {
     let bob = user(&db, "bob@example.org").await;
     let mut made = Vec::new();
     for title in ["One", "Two", "Three"] {
-        made.push(db.create_session(ada, title).await.unwrap().id);
+        made.push(db.create_session(ada, title).await.unwrap().unwrap().id);
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
-    db.create_session(bob, "Bob's").await.unwrap();
+    db.create_session(bob, "Bob's").await.unwrap().unwrap();
     let titles: Vec<String> = db.sessions_hosted_by(ada).await.unwrap().into_iter().map(|(s, _)| s.title).collect();
     assert_eq!(titles, ["Three", "Two", "One"]);
     assert_eq!(db.sessions_hosted_by(bob).await.unwrap().len(), 1);
@@ -87,7 +87,7 @@ test_both_dbs!(my_sessions_are_mine_and_newest_first);
 async fn roles_and_the_padlock(db: Db) {
     let ada = user(&db, "ada@example.org").await;
     let bob = user(&db, "bob@example.org").await;
-    let s = db.create_session(ada, "Class").await.unwrap();
+    let s = db.create_session(ada, "Class").await.unwrap().unwrap();
     assert_eq!(db.role_in_session(s.id, ada).await.unwrap(), Some(Role::Owner));
     assert_eq!(db.role_in_session(s.id, bob).await.unwrap(), None);
     assert_eq!(db.role_in_session(SessionId::new_random(), ada).await.unwrap(), None);
@@ -122,7 +122,7 @@ use app::storage::{WayIn, WayInKind};
 
 async fn a_new_code_retires_the_old_code_and_link_at_once(db: Db) {
     let ada = user(&db, "ada@example.org").await;
-    let old = db.create_session(ada, "Class").await.unwrap();
+    let old = db.create_session(ada, "Class").await.unwrap().unwrap();
     let visitor = "visitor-digest";
     let inside = db.join_session(old.id, visitor).await.unwrap();
 
@@ -143,21 +143,21 @@ test_both_dbs!(a_new_code_retires_the_old_code_and_link_at_once);
 async fn a_new_code_never_takes_another_sessions_code(db: Db) {
     let ada = user(&db, "ada@example.org").await;
     let code = |s: &str| SessionCode::parse(s).unwrap();
-    db.create_session_drawing_codes(ada, "A", || code("333333")).await.unwrap();
-    let b = db.create_session_drawing_codes(ada, "B", || code("444444")).await.unwrap();
+    db.create_session_drawing_codes(ada, "A", || code("333333")).await.unwrap().unwrap();
+    let b = db.create_session_drawing_codes(ada, "B", || code("444444")).await.unwrap().unwrap();
     let mut draws = vec![code("555555"), code("333333")];
     let b = db.rotate_ways_in_drawing_codes(b.id, || draws.pop().unwrap()).await.unwrap().unwrap();
     assert_eq!(b.code, code("555555"));
     // A retired code drawn again for another session belongs to that session now.
-    let c = db.create_session_drawing_codes(ada, "C", || code("444444")).await.unwrap();
+    let c = db.create_session_drawing_codes(ada, "C", || code("444444")).await.unwrap().unwrap();
     assert_eq!(db.find_way_in(WayInKind::Code, "444444").await.unwrap(), WayIn::Current(c));
 }
 test_both_dbs!(a_new_code_never_takes_another_sessions_code);
 
 async fn participants_are_one_per_browser_and_session(db: Db) {
     let ada = user(&db, "ada@example.org").await;
-    let one = db.create_session(ada, "One").await.unwrap();
-    let two = db.create_session(ada, "Two").await.unwrap();
+    let one = db.create_session(ada, "One").await.unwrap().unwrap();
+    let two = db.create_session(ada, "Two").await.unwrap().unwrap();
     let first = db.join_session(one.id, "browser").await.unwrap();
     assert_eq!(db.join_session(one.id, "browser").await.unwrap(), first, "joining again is the same participant");
     assert!(db.participant(two.id, "browser").await.unwrap().is_none());
@@ -170,11 +170,11 @@ test_both_dbs!(participants_are_one_per_browser_and_session);
 
 async fn slides_keep_their_order_and_the_active_one(db: Db) {
     let ada = user(&db, "ada@example.org").await;
-    let s = db.create_session(ada, "Talk").await.unwrap();
-    let other = db.create_session(ada, "Other").await.unwrap();
-    let qr = db.add_slide(s.id, SlideKind::LinkAndQr, "", "").await.unwrap();
-    let intro = db.add_slide(s.id, SlideKind::Text, "Intro", "Hello").await.unwrap();
-    let outro = db.add_slide(s.id, SlideKind::Text, "Outro", "Bye").await.unwrap();
+    let s = db.create_session(ada, "Talk").await.unwrap().unwrap();
+    let other = db.create_session(ada, "Other").await.unwrap().unwrap();
+    let qr = db.add_slide(s.id, SlideKind::LinkAndQr, "", "").await.unwrap().unwrap();
+    let intro = db.add_slide(s.id, SlideKind::Text, "Intro", "Hello").await.unwrap().unwrap();
+    let outro = db.add_slide(s.id, SlideKind::Text, "Outro", "Bye").await.unwrap().unwrap();
     let ids = |slides: Vec<app::storage::SlideRecord>| slides.into_iter().map(|s| s.id).collect::<Vec<_>>();
     assert_eq!(ids(db.slides(s.id).await.unwrap()), [qr.id, intro.id, outro.id]);
     assert_eq!(db.session(s.id).await.unwrap().unwrap().active_slide_id, Some(qr.id), "the first slide is shown");
@@ -197,7 +197,7 @@ async fn slides_keep_their_order_and_the_active_one(db: Db) {
     assert_eq!(db.session(s.id).await.unwrap().unwrap().active_slide_id, None, "a deleted slide is no longer shown");
     assert!(!db.delete_slide(s.id, intro.id).await.unwrap());
     assert_eq!(ids(db.slides(s.id).await.unwrap()), [qr.id, outro.id]);
-    let added = db.add_slide(s.id, SlideKind::Text, "Q&A", "").await.unwrap();
+    let added = db.add_slide(s.id, SlideKind::Text, "Q&A", "").await.unwrap().unwrap();
     assert_eq!(ids(db.slides(s.id).await.unwrap()), [qr.id, outro.id, added.id]);
 }
 test_both_dbs!(slides_keep_their_order_and_the_active_one);
@@ -207,15 +207,15 @@ use app::storage::{AcceptError, NewFacilitator};
 async fn facilitator_invitations_expire_and_are_single_use(db: Db) {
     let ada = user(&db, "ada@example.org").await;
     let carol = db.create_user("carol@example.org", "Carol", "hash").await.unwrap();
-    let s = db.create_session(ada, "Class").await.unwrap();
+    let s = db.create_session(ada, "Class").await.unwrap().unwrap();
     let invite = |token: &str| NewFacilitator { email: "carol@example.org".into(), token: token.into(), token_digest: format!("digest-{token}") };
 
-    db.invite_facilitators(s.id, ada, vec![invite("old")], -1).await.unwrap();
+    db.invite_facilitators(s.id, ada, vec![invite("old")], -1).await.unwrap().unwrap();
     assert_eq!(db.accept_facilitation("digest-old", &carol).await.unwrap(), Err(AcceptError::Expired));
     assert_eq!(db.role_in_session(s.id, carol.id).await.unwrap(), None);
 
-    // Inviting again renews the pending invitation: the old link is dead, the new one works once.
-    db.invite_facilitators(s.id, ada, vec![invite("new")], 3_600_000_000).await.unwrap();
+    // Inviting again renews an expired invitation: the old link is dead, the new one works once.
+    db.invite_facilitators(s.id, ada, vec![invite("new")], 3_600_000_000).await.unwrap().unwrap();
     assert_eq!(db.accept_facilitation("digest-old", &carol).await.unwrap(), Err(AcceptError::Invalid));
     assert_eq!(db.accept_facilitation("digest-new", &carol).await.unwrap(), Ok(s.id));
     assert_eq!(db.accept_facilitation("digest-new", &carol).await.unwrap(), Err(AcceptError::Invalid));
@@ -223,7 +223,7 @@ async fn facilitator_invitations_expire_and_are_single_use(db: Db) {
     let hosted = db.sessions_hosted_by(carol.id).await.unwrap();
     assert_eq!((hosted.len(), hosted[0].1), (1, Role::Facilitator));
     // Someone already active is not invited again.
-    assert!(db.invite_facilitators(s.id, ada, vec![invite("again")], 3_600_000_000).await.unwrap().is_empty());
+    assert!(db.invite_facilitators(s.id, ada, vec![invite("again")], 3_600_000_000).await.unwrap().unwrap().mailed.is_empty());
     assert_eq!(db.unsent_mail_count().await.unwrap(), 2);
 }
 test_both_dbs!(facilitator_invitations_expire_and_are_single_use);

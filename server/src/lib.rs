@@ -27,6 +27,8 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// `MAIL_FROM`: the sender of every mail.
     pub mail_from: String,
+    /// `MAX_PARTICIPANTS`: participants one session may hold.
+    pub max_participants: u64,
 }
 
 impl Config {
@@ -40,6 +42,10 @@ impl Config {
             trusted_proxies: parse_trusted_proxies(&var("TRUSTED_PROXIES", ""))?,
             smtp_url: Some(var("SMTP_URL", "")).filter(|u| !u.is_empty()),
             mail_from: var("MAIL_FROM", "Ruche <ruche@localhost>"),
+            max_participants: match var("MAX_PARTICIPANTS", "") {
+                v if v.is_empty() => app::rules::joining::DEFAULT_MAX_PARTICIPANTS,
+                v => v.parse().ok().filter(|n| *n > 0).ok_or_else(|| format!("MAX_PARTICIPANTS: {v:?} is not a positive number"))?,
+            },
         })
     }
 }
@@ -80,15 +86,15 @@ pub fn router(leptos_options: LeptosOptions, ctx: ServerContext) -> Router {
         .with_state(leptos_options)
 }
 
-/// Hourly: expired logins are removed (they can never be used again), and so are addresses
-/// whose failed joins have all aged out.
+/// Hourly: expired logins are removed (they can never be used again), and the limits forget the
+/// clients whose budgets are whole again (each limit's map is capped as well).
 pub fn spawn_housekeeping(ctx: ServerContext) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
         let db: Db = ctx.db.clone();
         loop {
             tick.tick().await;
-            ctx.join_failures.lock().unwrap_or_else(|p| p.into_inner()).prune(std::time::Instant::now());
+            ctx.limits.prune();
             match db.delete_expired_login_sessions().await {
                 Ok(n) if n > 0 => tracing::info!(removed = n, "expired login sessions removed"),
                 Ok(_) => {}

@@ -27,7 +27,8 @@ async fn run() -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot open the database ({}): {e}", redact(&config.database_url)))?;
     tracing::info!(backend = ?db.backend(), "database ready");
-    let ctx = ServerContext::new(db, &config.public_url, config.trusted_proxies.clone());
+    let mut ctx = ServerContext::new(db, &config.public_url, config.trusted_proxies.clone());
+    ctx.max_participants = config.max_participants;
     spawn_housekeeping(ctx.clone());
     let mail = MailConfig::new(config.smtp_url.as_deref(), &config.mail_from)?;
     match &config.smtp_url {

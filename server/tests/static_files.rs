@@ -26,7 +26,7 @@ async fn static_files_never_carry_another_requests_redirect_or_cookies() {
     let test_db = TestDb::sqlite().await;
     let db = test_db.db.clone();
     let owner = db.create_user("ada@example.org", "Ada", "hash").await.unwrap();
-    let session = db.create_session(owner.id, "Class").await.unwrap();
+    let session = db.create_session(owner.id, "Class").await.unwrap().unwrap();
 
     let site = std::env::temp_dir().join(format!("ruche-site-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(site.join("pkg")).unwrap();

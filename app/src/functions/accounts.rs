@@ -3,7 +3,17 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
-use crate::{rules::accounts::*, server::{auth, reply, ServerContext}};
+use crate::{
+    rules::{accounts::*, limits::whole_seconds},
+    server::{auth, limits::Busy, reply, ServerContext},
+};
+
+#[cfg(feature = "ssr")]
+impl From<Busy> for AccountError {
+    fn from(_: Busy) -> Self {
+        Self::Busy
+    }
+}
 
 impl crate::rules::HttpStatus for AccountError {
     fn http_status(&self) -> u16 {
@@ -11,24 +21,31 @@ impl crate::rules::HttpStatus for AccountError {
             Self::InvalidEmail | Self::InvalidName | Self::WeakPassword => 400,
             Self::EmailTaken => 409,
             Self::WrongCredentials => 401,
+            Self::TooManyLogIns(_) | Self::TooManySignUps(_) => 429,
+            Self::Busy => 503,
+            Self::Malformed => 400,
+            Self::TooLarge => 413,
             Self::Internal | Self::Unreachable(_) => 500,
         }
     }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyLogIns(seconds) | Self::TooManySignUps(seconds) => Some(*seconds),
+            Self::Busy => Some(BUSY_RETRY_SECS),
+            _ => None,
+        }
+    }
 }
+
+/// A hash takes tens of milliseconds: a queue that was full is drained within seconds.
+const BUSY_RETRY_SECS: u64 = 5;
 
 /// The logged-in person, as the pages show them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     pub display_name: String,
     pub email: String,
-}
-
-#[cfg(feature = "ssr")]
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, AccountError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| {
-        tracing::error!(error = %e, "password hashing task failed");
-        AccountError::Internal
-    })
 }
 
 #[server(endpoint = "sign_up")]
@@ -43,7 +60,8 @@ pub async fn sign_up(
         let email = clean_email(&email)?;
         let display_name = clean_display_name(&display_name)?;
         check_password(&password)?;
-        let hash = blocking(move || passwords::hash(&password)).await?.map_err(|e| {
+        ctx.limits.take_signup(ctx.client_ip()).map_err(|wait| AccountError::TooManySignUps(whole_seconds(wait)))?;
+        let hash = ctx.limits.hashes.run(move || passwords::hash(&password)).await?.map_err(|e| {
             tracing::error!(error = %e, "password hashing failed");
             AccountError::Internal
         })?;
@@ -64,11 +82,29 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
     reply(async move {
         let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
         let email = clean_email(&email)?;
-        let found = ctx.db.user_by_email(&email).await?;
-        let stored = found.as_ref().map(|f| f.password_hash.clone());
-        let matches = blocking(move || passwords::verify(&password, stored.as_deref())).await?;
-        let Some(found) = found.filter(|_| matches) else {
-            return Err(AccountError::WrongCredentials);
+        // Taken before the password is checked, so that parallel guesses cannot all pass while the
+        // first are being hashed; a right password gives it back.
+        let attempt = ctx
+            .limits
+            .take_login(&email, ctx.client_ip())
+            .map_err(|wait| AccountError::TooManyLogIns(whole_seconds(wait)))?;
+        let checked = async {
+            let found = ctx.db.user_by_email(&email).await?;
+            let stored = found.as_ref().map(|f| f.password_hash.clone());
+            let matches = ctx.limits.hashes.run(move || passwords::verify(&password, stored.as_deref())).await?;
+            Ok::<_, AccountError>(found.filter(|_| matches))
+        };
+        let found = match checked.await {
+            Ok(Some(found)) => {
+                ctx.limits.give_back_login(attempt);
+                found
+            }
+            Ok(None) => return Err(AccountError::WrongCredentials),
+            Err(e) => {
+                // Busy or broken: no password was judged.
+                ctx.limits.give_back_login(attempt);
+                return Err(e);
+            }
         };
         auth::log_in(&ctx, found.user.id).await?;
         leptos_axum::redirect(safe_next(next.as_deref()));

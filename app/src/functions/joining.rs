@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 use crate::{
-    rules::{joining::clean_nickname, session_code::SessionCode},
+    rules::{joining::clean_nickname, limits::whole_seconds, session_code::SessionCode},
     server::{reply, see_other, visitor, ServerContext},
     storage::{WayIn, WayInKind},
 };
@@ -17,9 +17,18 @@ impl crate::rules::HttpStatus for JoinError {
             Self::MalformedCode | Self::InvalidNickname => 400,
             Self::UnknownCode | Self::UnknownLink => 404,
             Self::Retired => 410,
-            Self::Closed | Self::NotJoined => 403,
+            Self::Closed | Self::NotJoined | Self::Full => 403,
             Self::TooManyAttempts(_) => 429,
+            Self::Malformed => 400,
+            Self::TooLarge => 413,
             Self::Internal | Self::Unreachable(_) => 500,
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyAttempts(seconds) => Some(*seconds),
+            _ => None,
         }
     }
 }
@@ -76,32 +85,56 @@ impl PublicState {
 }
 
 /// Lets the visitor in through a code or a link, then sends them to the participant view.
+///
+/// A code is guessable: a failure is taken from the visitor's and the address's budgets before the
+/// lookup (so a burst of parallel guesses cannot all pass while the first are looked up) and given
+/// back when the code led to a session, open or closed (a closed session tells a guesser nothing
+/// worth limiting, and a room that tried before the host opened must not be slowed). A link is not
+/// guessable: a right one always goes in, and only a wrong one uses the budgets.
 #[cfg(feature = "ssr")]
 async fn enter(kind: WayInKind, value: &str) -> Result<SessionId, JoinError> {
     let ctx = ServerContext::get().ok_or(JoinError::Internal)?;
+    let visitor = visitor::ensure_visitor_digest(ctx.secure_cookies());
     let ip = ctx.client_ip();
-    ctx.check_join_limit(ip)?;
-    match ctx.db.find_way_in(kind, value).await? {
-        WayIn::Current(session) if !session.is_open => Err(JoinError::Closed),
-        WayIn::Current(session) => {
-            let visitor = visitor::ensure_visitor_digest(ctx.secure_cookies());
+    let too_many = |wait| JoinError::TooManyAttempts(whole_seconds(wait));
+    let attempt = match kind {
+        WayInKind::Code => Some(ctx.limits.take_join(&visitor, ip).map_err(too_many)?),
+        WayInKind::Link => None,
+    };
+    let found = ctx.db.find_way_in(kind, value).await;
+    let failure = match found {
+        Ok(WayIn::Current(session)) => {
+            if let Some(attempt) = attempt {
+                ctx.limits.give_back_join(attempt);
+            }
+            if !session.is_open {
+                return Err(JoinError::Closed);
+            }
+            if !ctx.has_room_for(session.id, &visitor).await? {
+                return Err(JoinError::Full);
+            }
             ctx.db.join_session(session.id, &visitor).await?;
             ctx.live.admit(session.id, &visitor);
             see_other(&format!("/p/{}", session.id));
-            Ok(session.id)
+            return Ok(session.id);
         }
-        WayIn::Retired => {
-            ctx.record_join_failure(ip);
-            Err(JoinError::Retired)
+        Ok(WayIn::Retired) => JoinError::Retired,
+        Ok(WayIn::Unknown) => match kind {
+            WayInKind::Code => JoinError::UnknownCode,
+            WayInKind::Link => JoinError::UnknownLink,
+        },
+        Err(e) => {
+            if let Some(attempt) = attempt {
+                ctx.limits.give_back_join(attempt);
+            }
+            return Err(e.into());
         }
-        WayIn::Unknown => {
-            ctx.record_join_failure(ip);
-            Err(match kind {
-                WayInKind::Code => JoinError::UnknownCode,
-                WayInKind::Link => JoinError::UnknownLink,
-            })
-        }
+    };
+    if attempt.is_none() {
+        // A wrong link: kept as a failure, like a wrong code.
+        let _failure = ctx.limits.take_join(&visitor, ip).map_err(too_many)?;
     }
+    Err(failure)
 }
 
 #[server(endpoint = "join_by_code")]

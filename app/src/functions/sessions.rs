@@ -15,6 +15,9 @@ impl crate::rules::HttpStatus for SessionError {
             Self::NoAccess | Self::OwnerOnly | Self::OwnerOnlyCode => 403,
             Self::InvalidTitle | Self::InvalidSlide => 400,
             Self::NoSuchSlide => 404,
+            Self::TooManySessions | Self::TooManySlides => 409,
+            Self::Malformed => 400,
+            Self::TooLarge => 413,
             Self::Internal | Self::Unreachable(_) => 500,
         }
     }
@@ -117,7 +120,7 @@ pub async fn create_session(title: String) -> Result<SessionId, SessionError> {
     reply(async move {
         let (ctx, user) = caller().await?;
         let title = clean_title(&title)?;
-        let session = ctx.db.create_session(user, &title).await?;
+        let session = ctx.db.create_session(user, &title).await?.ok_or(SessionError::TooManySessions)?;
         leptos_axum::redirect(&format!("/s/{}", session.id));
         Ok(session.id)
     }

@@ -87,7 +87,7 @@ pub async fn add_slide(id: SessionId, kind: SlideKind) -> Result<SlideId, Sessio
             SlideKind::LinkAndQr => "",
             SlideKind::Text => "New slide",
         };
-        let slide = ctx.db.add_slide(id, kind, title, "").await?;
+        let slide = ctx.db.add_slide(id, kind, title, "").await?.ok_or(SessionError::TooManySlides)?;
         ctx.live.changed(&ctx, id).await;
         Ok(slide.id)
     }

@@ -71,9 +71,23 @@ pub enum AccountError {
     EmailTaken,
     #[error("The e-mail address or the password is wrong.")]
     WrongCredentials,
+    /// `limits::LOGIN_FAILURES_PER_ADDRESS` or `LOGIN_FAILURES_PER_ACCOUNT` is used up.
+    #[error("Too many failed log-ins. Try again in {0} seconds.")]
+    TooManyLogIns(u64),
+    /// `limits::SIGNUPS_PER_ADDRESS` is used up.
+    #[error("Too many accounts were created from your network lately. Try again in {0} seconds.")]
+    TooManySignUps(u64),
+    /// Every password-hashing slot and its queue are taken (`limits::HASH_QUEUE_PER_CORE`).
+    #[error("Ruche is busy right now. Try again in a few seconds.")]
+    Busy,
     /// Details are in the server log, never shown.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
+    /// Arguments that do not decode: a hand-made or outdated request, never a page of this Ruche.
+    #[error("Ruche could not read this request. Reload the page and try again.")]
+    Malformed,
+    #[error("This is too much to send at once. Shorten it and try again.")]
+    TooLarge,
     #[error("Ruche could not be reached. Check your connection and try again.")]
     Unreachable(String),
 }

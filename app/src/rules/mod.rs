@@ -2,6 +2,7 @@
 //! named after what it governs, with its unit tests beside it.
 pub mod accounts;
 pub mod joining;
+pub mod limits;
 pub mod mail;
 pub mod secrets;
 pub mod session_code;
@@ -14,4 +15,10 @@ pub mod slides;
 /// server functions that return it.
 pub trait HttpStatus {
     fn http_status(&self) -> u16;
+
+    /// Seconds after which trying again makes sense, for a refusal that passes (429, 503): sent
+    /// as `Retry-After`.
+    fn retry_after(&self) -> Option<u64> {
+        None
+    }
 }

@@ -2,6 +2,9 @@
 use serde::{Deserialize, Serialize};
 
 pub const TITLE_MAX_CHARS: usize = 120;
+/// Sessions one account may own. Each holds a code out of a million; without a cap, one account
+/// could hold them all, and nobody could create a session or a new code any more.
+pub const MAX_SESSIONS_PER_ACCOUNT: u64 = 200;
 
 /// A person's part in a session. Anyone without a role gets nothing of the host view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,9 +100,18 @@ pub enum SessionError {
     InvalidSlide,
     #[error("This slide is no longer in the session.")]
     NoSuchSlide,
+    #[error("You already have 200 sessions, the most one account may hold.")]
+    TooManySessions,
+    #[error("A session holds at most 100 slides.")]
+    TooManySlides,
     /// Details are in the server log, never shown.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
+    /// Arguments that do not decode: a hand-made or outdated request, never a page of this Ruche.
+    #[error("Ruche could not read this request. Reload the page and try again.")]
+    Malformed,
+    #[error("This is too much to send at once. Shorten it and try again.")]
+    TooLarge,
     #[error("Ruche could not be reached. Check your connection and try again.")]
     Unreachable(String),
 }
@@ -144,5 +156,7 @@ mod tests {
     #[test]
     fn errors_read_as_sentences() {
         assert_eq!(SessionError::NoAccess.to_string(), "You don't have access to this session.");
+        assert!(SessionError::TooManySessions.to_string().contains(&MAX_SESSIONS_PER_ACCOUNT.to_string()));
+        assert!(SessionError::TooManySlides.to_string().contains(&crate::rules::slides::MAX_SLIDES_PER_SESSION.to_string()));
     }
 }

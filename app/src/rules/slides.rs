@@ -3,6 +3,9 @@ use serde::{Deserialize, Serialize};
 
 pub const SLIDE_TITLE_MAX_CHARS: usize = 120;
 pub const SLIDE_BODY_MAX_CHARS: usize = 2000;
+/// Slides one session may hold: more than any talk needs, few enough that every host and
+/// participant state (which carries them all) stays small.
+pub const MAX_SLIDES_PER_SESSION: u64 = 100;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SlideKind {

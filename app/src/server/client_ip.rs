@@ -1,4 +1,4 @@
-//! Which address a request comes from, for the limit on failed joins. Behind a reverse proxy
+//! Which address a request comes from, for the limits per client address. Behind a reverse proxy
 //! every request comes from the proxy: `X-Forwarded-For` is believed only when the direct peer
 //! is one of `TRUSTED_PROXIES`, and then only its right-most entries, which trusted proxies
 //! wrote (anything to their left the client could have made up).
@@ -22,6 +22,19 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &[IpAddr]) 
         .find(|ip| !trusted_proxies.contains(ip))
         .copied()
         .unwrap_or(peer)
+}
+
+/// The key a client address is counted under by every per-address limit: an IPv4 address as is,
+/// an IPv6 address by its /64, the smallest network a home or an office is given (one machine can
+/// use every address in it).
+pub fn limit_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !(u128::MAX >> 64)).into()),
+        },
+    }
 }
 
 /// Reads `TRUSTED_PROXIES`: addresses separated by commas or spaces.
@@ -56,6 +69,16 @@ mod tests {
         // The client forged the first entry; the proxy appended the real one.
         assert_eq!(client_ip(proxy, &headers("1.2.3.4, 203.0.113.9"), &[proxy]), client);
         assert_eq!(client_ip(proxy, &HeaderMap::new(), &[proxy]), proxy);
+    }
+
+    #[test]
+    fn ipv6_addresses_count_by_their_64() {
+        let key = |s: &str| limit_key(s.parse().unwrap());
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:bbbb::2"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::".parse::<IpAddr>().unwrap());
+        assert_eq!(key("::ffff:203.0.113.9"), key("203.0.113.9"));
+        assert_ne!(key("203.0.113.9"), key("203.0.113.10"));
     }
 
     #[test]

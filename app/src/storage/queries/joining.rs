@@ -6,7 +6,7 @@ use crate::rules::session_code::SessionCode;
 use crate::storage::entities::{participants, retired_ways_in, sessions};
 use crate::storage::{now_micros, Db, SessionRecord};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 
 const MAX_CODE_ATTEMPTS: usize = 20;
@@ -134,6 +134,10 @@ impl Db {
             }
             Err(e) => Err(e),
         }
+    }
+
+    pub async fn participant_count(&self, session: SessionId) -> Result<u64, DbErr> {
+        participants::Entity::find().filter(participants::Column::SessionId.eq(session.0)).count(&self.read).await
     }
 
     pub async fn participant(&self, session: SessionId, visitor_digest: &str) -> Result<Option<Participant>, DbErr> {

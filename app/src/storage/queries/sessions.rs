@@ -2,9 +2,11 @@ use super::is_unique_violation;
 use crate::ids::{SessionId, SlideId, UserId};
 use crate::rules::secrets::new_link_token;
 use crate::rules::session_code::SessionCode;
-use crate::rules::sessions::Role;
+use crate::rules::sessions::{Role, MAX_SESSIONS_PER_ACCOUNT};
 use crate::storage::{entities::sessions, now_micros, Db};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
 
 /// A fresh code colliding with an existing one is rare (one in a million per live session);
 /// this many collisions in a row means something else is wrong.
@@ -39,8 +41,9 @@ impl From<sessions::Model> for SessionRecord {
 
 impl Db {
     /// Creates an open session with a fresh code and link token (the defaults of the help
-    /// article). `title` must already be cleaned (`rules::sessions::clean_title`).
-    pub async fn create_session(&self, owner: UserId, title: &str) -> Result<SessionRecord, DbErr> {
+    /// article). `title` must already be cleaned (`rules::sessions::clean_title`). `None` when the
+    /// owner already has `MAX_SESSIONS_PER_ACCOUNT` sessions.
+    pub async fn create_session(&self, owner: UserId, title: &str) -> Result<Option<SessionRecord>, DbErr> {
         self.create_session_drawing_codes(owner, title, SessionCode::random).await
     }
 
@@ -50,9 +53,17 @@ impl Db {
         owner: UserId,
         title: &str,
         mut draw_code: impl FnMut() -> SessionCode,
-    ) -> Result<SessionRecord, DbErr> {
+    ) -> Result<Option<SessionRecord>, DbErr> {
         let id = SessionId::new_random();
         let created_at = now_micros();
+        // Counted and inserted in one transaction, the owner's row locked, so that parallel
+        // requests cannot pass the cap together.
+        let txn = self.conn.begin().await?;
+        Db::lock_user(&txn, owner).await?;
+        let owned = sessions::Entity::find().filter(sessions::Column::OwnerId.eq(owner.0)).count(&txn).await?;
+        if owned >= MAX_SESSIONS_PER_ACCOUNT {
+            return Ok(None);
+        }
         let mut last_err = None;
         for _ in 0..MAX_CODE_ATTEMPTS {
             let model = sessions::ActiveModel {
@@ -65,9 +76,18 @@ impl Db {
                 created_at: Set(created_at),
                 active_slide_id: Set(None),
             };
-            match sessions::Entity::insert(model).exec_with_returning(&self.conn).await {
-                Ok(m) => return Ok(m.into()),
-                Err(e) if is_unique_violation(&e) => last_err = Some(e),
+            // A savepoint per draw: on PostgreSQL a failed statement spoils its transaction.
+            let attempt = txn.begin().await?;
+            match sessions::Entity::insert(model).exec_with_returning(&attempt).await {
+                Ok(m) => {
+                    attempt.commit().await?;
+                    txn.commit().await?;
+                    return Ok(Some(m.into()));
+                }
+                Err(e) if is_unique_violation(&e) => {
+                    attempt.rollback().await?;
+                    last_err = Some(e);
+                }
                 Err(e) => return Err(e),
             }
         }

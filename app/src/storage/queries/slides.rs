@@ -1,10 +1,11 @@
 //! A session's ordered slides and which one participants see.
 use crate::ids::{SessionId, SlideId};
-use crate::rules::slides::{Move, SlideKind};
+use crate::rules::slides::{Move, SlideKind, MAX_SLIDES_PER_SESSION};
 use crate::storage::entities::{sessions, slides};
 use crate::storage::{now_micros, Db};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
 };
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,8 +42,22 @@ impl Db {
 
     /// Adds a slide at the end. The first slide of a session becomes the active one, so that
     /// participants see something from the start.
-    pub async fn add_slide(&self, session: SessionId, kind: SlideKind, title: &str, body: &str) -> Result<SlideRecord, DbErr> {
+    /// Adds a slide at the end; `None` when the session already has `MAX_SLIDES_PER_SESSION`
+    /// (counted in the same transaction, which runs on the one writer of SQLite, or with the
+    /// session's row locked on PostgreSQL).
+    pub async fn add_slide(&self, session: SessionId, kind: SlideKind, title: &str, body: &str) -> Result<Option<SlideRecord>, DbErr> {
         let txn = self.conn.begin().await?;
+        sessions::Entity::find_by_id(session.0)
+            .select_only()
+            .column(sessions::Column::Id)
+            .lock_exclusive()
+            .into_tuple::<uuid::Uuid>()
+            .one(&txn)
+            .await?;
+        let count = slides::Entity::find().filter(slides::Column::SessionId.eq(session.0)).count(&txn).await?;
+        if count >= MAX_SLIDES_PER_SESSION {
+            return Ok(None);
+        }
         let last: Option<i32> = slides::Entity::find()
             .select_only()
             .column_as(slides::Column::Position.max(), "max")
@@ -70,7 +85,7 @@ impl Db {
             .exec(&txn)
             .await?;
         txn.commit().await?;
-        Ok(SlideRecord { id, kind, title: title.to_owned(), body: body.to_owned() })
+        Ok(Some(SlideRecord { id, kind, title: title.to_owned(), body: body.to_owned() }))
     }
 
     /// `false` when the slide is not (or no longer) in this session.

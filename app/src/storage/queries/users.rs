@@ -1,7 +1,7 @@
 use super::is_unique_violation;
 use crate::ids::UserId;
 use crate::storage::{entities::users, now_micros, Db};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,5 +61,20 @@ impl Db {
 
     pub async fn user(&self, id: UserId) -> Result<Option<User>, DbErr> {
         Ok(users::Entity::find_by_id(id.0).one(&self.read).await?.map(Into::into))
+    }
+
+    /// Locks a user's row until the end of the transaction, so that what the user does in
+    /// parallel (creating sessions, sending mail) is counted and written one request at a time.
+    /// PostgreSQL locks the row (`FOR UPDATE`); SQLite has one writer, whose transactions already
+    /// run one at a time.
+    pub(crate) async fn lock_user<C: ConnectionTrait>(conn: &C, user: UserId) -> Result<(), DbErr> {
+        users::Entity::find_by_id(user.0)
+            .select_only()
+            .column(users::Column::Id)
+            .lock_exclusive()
+            .into_tuple::<uuid::Uuid>()
+            .one(conn)
+            .await?;
+        Ok(())
     }
 }
