@@ -77,11 +77,15 @@ async fn host_socket(ctx: ServerContext, session: String, headers: HeaderMap, ws
         Ok::<_, sea_orm::DbErr>(ctx.db.role_in_session(session, user).await?.map(|_| user))
     };
     match allowed.await {
-        Ok(Some(user)) => upgrade(ws).on_upgrade(move |socket| async move {
-            let subscription = ctx.live.subscribe(&ctx, session, Audience::Hosts);
-            let feed = HostFeed { states: subscription.host_states(), presence: subscription.presence(), user };
-            serve(socket, move |sink, shutdown| write(sink, feed, subscription, shutdown), &ctx).await
-        }),
+        Ok(Some(user)) => {
+            let Some(slot) = ctx.limits.open_host_socket(user) else { return too_many_tabs() };
+            upgrade(ws).on_upgrade(move |socket| async move {
+                let _slot = slot;
+                let subscription = ctx.live.subscribe(&ctx, session, Audience::Hosts);
+                let feed = HostFeed { states: subscription.host_states(), presence: subscription.presence(), user };
+                serve(socket, move |sink, shutdown| write(sink, feed, subscription, shutdown), &ctx).await
+            })
+        }
         Ok(None) => upgrade(ws).on_upgrade(refuse),
         Err(e) => {
             tracing::error!(error = %e, "live: could not check a host socket");
@@ -102,18 +106,29 @@ async fn participant_socket(ctx: ServerContext, session: String, headers: Header
         false => ctx.db.participant(session, &visitor).await.map(|p| p.is_some()),
     };
     match joined {
-        Ok(true) => upgrade(ws).on_upgrade(move |socket| async move {
-            ctx.live.admit(session, &visitor);
-            let subscription = ctx.live.subscribe(&ctx, session, Audience::Participants);
-            let feed = ParticipantFeed { states: subscription.public_states() };
-            serve(socket, move |sink, shutdown| write(sink, feed, subscription, shutdown), &ctx).await
-        }),
+        Ok(true) => {
+            let Some(slot) = ctx.limits.open_participant_socket(&visitor) else { return too_many_tabs() };
+            upgrade(ws).on_upgrade(move |socket| async move {
+                let _slot = slot;
+                ctx.live.admit(session, &visitor);
+                let subscription = ctx.live.subscribe(&ctx, session, Audience::Participants);
+                let feed = ParticipantFeed { states: subscription.public_states() };
+                serve(socket, move |sink, shutdown| write(sink, feed, subscription, shutdown), &ctx).await
+            })
+        }
         Ok(false) => upgrade(ws).on_upgrade(refuse),
         Err(e) => {
             tracing::error!(error = %e, "live: could not check a participant socket");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
+}
+
+/// One browser or one host past its share of sockets (`rules::limits::LIVE_SOCKETS_PER_*`): the tab
+/// keeps retrying with its backoff, and gets in once another tab is closed.
+fn too_many_tabs() -> Response {
+    (StatusCode::TOO_MANY_REQUESTS, "Too many tabs follow sessions from this browser. Close one and this one reconnects.")
+        .into_response()
 }
 
 /// Closed with `CLOSE_DENIED`, so that the tab stops trying.

@@ -212,6 +212,46 @@ async fn only_hosts_and_participants_get_a_socket(db: Db) {
 }
 test_both_dbs!(only_hosts_and_participants_get_a_socket);
 
+async fn a_browser_and_a_host_hold_a_handful_of_sockets(db: Db) {
+    use app::rules::limits::{LIVE_SOCKETS_PER_USER, LIVE_SOCKETS_PER_VISITOR};
+    let instance = Instance::start(db).await;
+    let (ada, id, zoe) = session_with_participant(&instance).await;
+    let connect = |path: String, cookie: String| {
+        let mut request = format!("ws://{}{path}", instance.addr).into_client_request().unwrap();
+        request.headers_mut().insert("cookie", cookie.parse().unwrap());
+        tokio_tungstenite::connect_async(request)
+    };
+    let (phone, host) = (zoe.visitor.clone().unwrap(), ada.cookie.clone().unwrap());
+    let mut tabs = Vec::new();
+    for _ in 0..LIVE_SOCKETS_PER_VISITOR {
+        tabs.push(connect(format!("/live/p/{id}"), phone.clone()).await.expect("within the cap").0);
+    }
+    let refused = connect(format!("/live/p/{id}"), phone.clone()).await.expect_err("one tab too many");
+    assert!(refused.to_string().contains("429"), "{refused}");
+    // A tab closed frees its place.
+    let mut closed = tabs.pop().unwrap();
+    closed.close(None).await.unwrap();
+    while closed.next().await.is_some() {}
+    let mut reopened = None;
+    for _ in 0..50 {
+        if let Ok((socket, _)) = connect(format!("/live/p/{id}"), phone.clone()).await {
+            reopened = Some(socket);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(reopened.is_some(), "a closed tab's place is given back");
+
+    let mut host_tabs = Vec::new();
+    for _ in 0..LIVE_SOCKETS_PER_USER {
+        host_tabs.push(connect(format!("/live/s/{id}"), host.clone()).await.expect("within the cap").0);
+    }
+    let refused = connect(format!("/live/s/{id}"), host.clone()).await.expect_err("one tab too many");
+    assert!(refused.to_string().contains("429"), "{refused}");
+    instance.stop().await;
+}
+test_both_dbs!(a_browser_and_a_host_hold_a_handful_of_sockets);
+
 async fn a_removed_facilitator_loses_the_host_view_in_every_tab(db: Db) {
     let instance = Instance::start(db.clone()).await;
     let mut ada = Client::signed_up(&instance.router, "ada@example.org").await;

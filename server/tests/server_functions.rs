@@ -232,3 +232,51 @@ async fn only_hosts_edit_slides(db: Db) {
     assert!(matches!(&slides[0].content, app::functions::slides::SlideContent::Text { title, .. } if title == "Welcome"));
 }
 test_both_dbs!(only_hosts_edit_slides);
+
+/// Garbage, empty, wrongly typed and oversized arguments, to every server function, logged in or
+/// not: each answers 4xx with a sentence, never 5xx, and nothing stored changes.
+async fn bad_arguments_answer_400_never_500(db: Db) {
+    let router = router(db);
+    let mut ada = Client::signed_up(&router, "ada@example.org").await;
+    let id = create_session(&mut ada, "Class").await;
+    let paths: Vec<&str> = leptos::server_fn::axum::server_fn_paths().map(|(path, _)| path).collect();
+    assert!(paths.len() >= 15, "every server function is registered: {paths:?}");
+    let bodies: [&[u8]; 7] = [
+        b"",
+        b"\xff\xfe\x00garbage",
+        b"id=not-a-uuid&kind=Nonsense&open=maybe&slide=1&facilitator=x&direction=Sideways",
+        b"{\"id\": 1}",
+        b"id=%ZZ&&&===",
+        b"id[][]=1&id[x]=2",
+        b"kind=Text&kind=Text&id=00000000-0000-0000-0000-000000000000&open=2",
+    ];
+    let oversized = format!("addresses={}", "a".repeat(3 * 1024 * 1024));
+    for path in &paths {
+        let name = path.trim_start_matches("/api/");
+        for client in [&mut ada, &mut Client::anonymous(&router)] {
+            if name == "log_out" && client.cookie.is_some() {
+                continue; // takes no arguments: it would just log Ada out
+            }
+            for body in bodies.iter().copied().chain([oversized.as_bytes()]) {
+                let reply = client.post_raw(name, body.to_vec()).await;
+                assert!(
+                    reply.status.is_client_error() || reply.status.is_success(),
+                    "{name} with {:?}: {} {}",
+                    String::from_utf8_lossy(&body[..body.len().min(60)]),
+                    reply.status,
+                    reply.body
+                );
+                if reply.status.is_client_error() {
+                    assert!(!reply.body.contains("Unreachable") && !reply.body.is_empty(), "{name}: {}", reply.body);
+                }
+            }
+        }
+    }
+    // A wrongly typed argument, as the issue found it: an unknown slide kind.
+    let reply = ada.call("add_slide", &[("id", &id), ("kind", "Nonsense")]).await;
+    assert_eq!((reply.status, reply.json::<SessionError>()), (StatusCode::BAD_REQUEST, SessionError::Malformed));
+    // Nothing stored changed: the session is as it was.
+    let host: SessionForHost = ada.call("host_session", &[("id", &id)]).await.json();
+    assert_eq!((host.title.as_str(), host.slides.len(), host.is_open), ("Class", 0, true));
+}
+test_both_dbs!(bad_arguments_answer_400_never_500);

@@ -39,6 +39,12 @@ pub const SIGNUPS_PER_ADDRESS: Budget = Budget { burst: 30, every: Duration::fro
 /// first, then those not being refused; each key costs about 50 bytes.
 pub const MAX_KEYS: usize = 100_000;
 
+/// Live sockets (tabs following a session) one visitor's browser may hold open at once.
+pub const LIVE_SOCKETS_PER_VISITOR: u32 = 8;
+/// Live sockets one logged-in host may hold open at once (host tabs and projection screens of all
+/// their sessions).
+pub const LIVE_SOCKETS_PER_USER: u32 = 20;
+
 /// Password hashes (argon2id, 19 MiB each) that run at once, per CPU core.
 pub const HASHES_PER_CORE: usize = 1;
 /// Requests that may wait for a hash, per CPU core; past that, "Ruche is busy" (503).

@@ -24,6 +24,7 @@ pub struct Limits {
     signup_by_address: Mutex<Limiter<IpAddr>>,
     pub hashes: HashGate,
     pub participants: ParticipantCounts,
+    sockets: Arc<Mutex<HashMap<u64, u32>>>,
 }
 
 impl Default for Limits {
@@ -63,6 +64,7 @@ impl Limits {
             signup_by_address: Mutex::new(Limiter::new(SIGNUPS_PER_ADDRESS)),
             hashes,
             participants: ParticipantCounts::default(),
+            sockets: Arc::default(),
         }
     }
 
@@ -113,6 +115,27 @@ impl Limits {
         lock(&self.signup_by_address).take(limit_key(ip), Instant::now()).map(drop)
     }
 
+    /// A place for one more live socket of a logged-in host, if they have fewer than
+    /// `LIVE_SOCKETS_PER_USER` open; held until the socket ends.
+    pub fn open_host_socket(&self, user: crate::ids::UserId) -> Option<SocketSlot> {
+        self.open_socket(self.hasher.hash_one(("user", user.0)), LIVE_SOCKETS_PER_USER)
+    }
+
+    /// The same for a participant's browser, known by its visitor cookie.
+    pub fn open_participant_socket(&self, visitor_digest: &str) -> Option<SocketSlot> {
+        self.open_socket(self.hasher.hash_one(("visitor", visitor_digest)), LIVE_SOCKETS_PER_VISITOR)
+    }
+
+    fn open_socket(&self, key: u64, max: u32) -> Option<SocketSlot> {
+        let mut open = lock(&self.sockets);
+        let count = open.entry(key).or_default();
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(SocketSlot { sockets: self.sockets.clone(), key })
+    }
+
     /// Keys remembered, over all limiters (the housekeeping prunes them; each map is capped too).
     pub fn keys(&self) -> usize {
         lock(&self.join_by_visitor).len()
@@ -130,6 +153,26 @@ impl Limits {
         lock(&self.login_by_address).prune(now);
         lock(&self.login_by_account).prune(now);
         lock(&self.signup_by_address).prune(now);
+    }
+}
+
+/// One open live socket, counted against its browser or host until dropped. The map holds only
+/// keys with sockets open, so it is bounded by the sockets themselves.
+#[derive(Debug)]
+pub struct SocketSlot {
+    sockets: Arc<Mutex<HashMap<u64, u32>>>,
+    key: u64,
+}
+
+impl Drop for SocketSlot {
+    fn drop(&mut self) {
+        let mut open = lock(&self.sockets);
+        if let Some(count) = open.get_mut(&self.key) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.key);
+            }
+        }
     }
 }
 
@@ -290,6 +333,17 @@ mod tests {
         let passed = (0..1000).filter(|n| limits.take_join(&format!("cookie {n}"), ip).is_ok()).count();
         assert_eq!(passed, JOIN_FAILURES_PER_ADDRESS.burst as usize);
         assert!(limits.take_join("new cookie", next_door).is_err(), "an IPv6 /64 counts as one address");
+    }
+
+    #[test]
+    fn live_sockets_are_capped_per_browser_and_freed_when_they_end() {
+        let limits = Limits::default();
+        let tabs: Vec<_> = (0..LIVE_SOCKETS_PER_VISITOR).map(|_| limits.open_participant_socket("phone").unwrap()).collect();
+        assert!(limits.open_participant_socket("phone").is_none());
+        assert!(limits.open_participant_socket("another phone").is_some());
+        drop(tabs);
+        assert!(limits.open_participant_socket("phone").is_some());
+        assert_eq!(lock(&limits.sockets).len(), 0, "closed sockets leave nothing behind");
     }
 
     #[test]

@@ -65,6 +65,11 @@ impl Client {
             .map(|(k, v)| format!("{k}={}", encode(v)))
             .collect::<Vec<_>>()
             .join("&");
+        self.post_raw(name, body.into_bytes()).await
+    }
+
+    /// Posts any bytes as a form to `/api/<name>`, as a script or an attacker may.
+    pub async fn post_raw(&mut self, name: &str, body: Vec<u8>) -> Reply {
         let mut request = Request::post(format!("/api/{name}"))
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::ACCEPT, "application/json");
