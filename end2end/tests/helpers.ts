@@ -28,6 +28,9 @@ export async function hydrated(page: Page) {
 
 export async function signUp(page: Page, who = 'host'): Promise<string> {
   const email = uniqueEmail(who);
+  // An address of its own: sign-ups are limited per client address, and the whole suite would
+  // otherwise sign up from 127.0.0.1.
+  await page.context().setExtraHTTPHeaders({ 'X-Forwarded-For': fakeClientIp() });
   await page.goto('/signup');
   await hydrated(page);
   await page.getByLabel('E-mail').fill(email);
@@ -89,9 +92,9 @@ export function fakeClientIp(): string {
   return `10.${n()}.${n()}.${n()}`;
 }
 
-export async function newParticipant(browser: Browser): Promise<BrowserContext> {
+export async function newParticipant(browser: Browser, ip = fakeClientIp()): Promise<BrowserContext> {
   const project = test.info().project.use;
-  const context = await browser.newContext({ ...project, extraHTTPHeaders: { 'X-Forwarded-For': fakeClientIp() } });
+  const context = await browser.newContext({ ...project, extraHTTPHeaders: { 'X-Forwarded-For': ip } });
   return context;
 }
 

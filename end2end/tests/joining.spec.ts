@@ -1,5 +1,5 @@
 import { test, expect, type Page } from '@playwright/test';
-import { decodeQr, hostSession, hydrated, jsEnabled, newParticipant, refreshWaysIn, watchConsole } from './helpers';
+import { decodeQr, fakeClientIp, hostSession, hydrated, jsEnabled, newParticipant, refreshWaysIn, watchConsole } from './helpers';
 
 const participantPath = (id: string) => new RegExp(`/p/${id}$`);
 
@@ -129,13 +129,16 @@ test('a closed session lets nobody in; once reopened, joining works again @nojs'
   await expect(inside.getByRole('heading', { name: 'Closed class' })).toBeVisible();
 });
 
-test('unknown codes get a clear answer, and the limit trips after 20 failures @nojs', async ({ browser }) => {
-  const page = await (await newParticipant(browser)).newPage();
+test('a browser that keeps getting codes wrong is slowed after 10, while the room beside it gets in @nojs', async ({ browser }) => {
+  const session = await hostSession('Busy room');
+  const room = fakeClientIp();
+  const page = await (await newParticipant(browser, room)).newPage();
   const unknown = 'No session has this code. Check the code and try again.';
   // Codes with a digit pattern no random draw is likely to hold right now; each is checked.
   let failures = 0;
-  for (let i = 0; failures < 20; i++) {
+  for (let i = 0; failures < 10; i++) {
     const code = String(900000 + i * 7919 % 100000).padStart(6, '0');
+    if (code === session.code.replace(' ', '')) continue;
     const response = await page.goto(`/join?code=${code}`);
     if (response?.status() === 404) {
       failures++;
@@ -145,10 +148,17 @@ test('unknown codes get a clear answer, and the limit trips after 20 failures @n
   const response = await page.goto('/join?code=000 000');
   expect(response?.status()).toBe(429);
   await expect(page.getByRole('alert')).toHaveText(/^Too many attempts\. Try again in \d+ seconds\.$/);
-
   await page.goto('/join?code=12');
-  // A malformed code is answered without a lookup, even while limited.
+  // A malformed code is answered without a lookup, even while slowed.
   await expect(page.getByRole('alert')).toHaveText('A session code has 6 digits, like 123 456.');
+  // The public link cannot be guessed: it always goes in.
+  await page.goto(session.link);
+  await expect(page).toHaveURL(participantPath(session.id));
+
+  // Someone else behind the same address types the right code and gets in.
+  const neighbour = await (await newParticipant(browser, room)).newPage();
+  await joinWithBanner(neighbour, session.code);
+  await expect(neighbour).toHaveURL(participantPath(session.id));
 });
 
 test('the participant view reads on a 360 px phone, with thumb-sized controls @nojs', async ({ browser }) => {
