@@ -56,6 +56,12 @@ struct Bucket {
     at: Instant,
 }
 
+/// The attempts a bucket holds at `now`: what it had, plus what time gave back, up to the burst.
+fn refilled(budget: Budget, bucket: Bucket, now: Instant) -> f64 {
+    let earned = now.saturating_duration_since(bucket.at).as_secs_f64() / budget.every.as_secs_f64();
+    (bucket.tokens + earned).min(f64::from(budget.burst))
+}
+
 /// A budget per key. Memory is bounded by `MAX_KEYS` (or the cap given to `with_cap`).
 #[derive(Debug)]
 pub struct Limiter<K> {
@@ -81,8 +87,7 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
     }
 
     fn refilled(&self, bucket: Bucket, now: Instant) -> f64 {
-        let earned = now.saturating_duration_since(bucket.at).as_secs_f64() / self.budget.every.as_secs_f64();
-        (bucket.tokens + earned).min(f64::from(self.budget.burst))
+        refilled(self.budget, bucket, now)
     }
 
     /// Takes one attempt from `key`'s budget, or says how long until one is free.
@@ -126,12 +131,8 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
 
     /// Forgets the keys whose budget is whole again: they behave exactly as unknown keys.
     pub fn prune(&mut self, now: Instant) {
-        let burst = f64::from(self.budget.burst);
         let budget = self.budget;
-        self.buckets.retain(|_, b| {
-            let earned = now.saturating_duration_since(b.at).as_secs_f64() / budget.every.as_secs_f64();
-            b.tokens + earned < burst
-        });
+        self.buckets.retain(|_, b| refilled(budget, *b, now) < f64::from(budget.burst));
     }
 
     /// Keeps the map under its cap before a new key goes in. Each step frees at least a quarter of
@@ -145,9 +146,7 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
         if self.buckets.len() > target {
             // Only keys being refused right now are worth remembering.
             let budget = self.budget;
-            self.buckets.retain(|_, b| {
-                b.tokens + now.saturating_duration_since(b.at).as_secs_f64() / budget.every.as_secs_f64() < 1.0
-            });
+            self.buckets.retain(|_, b| refilled(budget, *b, now) < 1.0);
         }
         if self.buckets.len() > target {
             // More keys refused at once than the cap: an attack from everywhere. Forgetting them

@@ -5,7 +5,7 @@ use super::client_ip::limit_key;
 use crate::ids::SessionId;
 use crate::rules::limits::*;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, Hash, RandomState};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -36,6 +36,32 @@ impl Default for Limits {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// One attempt from each of two budgets, both or neither: the second refusing gives the first
+/// back, so that a refused request costs nothing.
+fn take_both<A: Hash + Eq + Clone, B: Hash + Eq + Clone>(
+    (first, a): (&Mutex<Limiter<A>>, A),
+    (second, b): (&Mutex<Limiter<B>>, B),
+) -> Result<(Attempt<A>, Attempt<B>), Duration> {
+    let now = Instant::now();
+    let a = lock(first).take(a, now)?;
+    match lock(second).take(b, now) {
+        Ok(b) => Ok((a, b)),
+        Err(wait) => {
+            lock(first).give_back(a, now);
+            Err(wait)
+        }
+    }
+}
+
+fn give_back_both<A: Hash + Eq + Clone, B: Hash + Eq + Clone>(
+    (first, a): (&Mutex<Limiter<A>>, Attempt<A>),
+    (second, b): (&Mutex<Limiter<B>>, Attempt<B>),
+) {
+    let now = Instant::now();
+    lock(first).give_back(a, now);
+    lock(second).give_back(b, now);
 }
 
 /// A failed-join attempt taken from a visitor's and an address's budgets.
@@ -69,45 +95,28 @@ impl Limits {
     }
 
     /// Takes one failure from both budgets before a code is looked up, or says how long to wait.
-    /// Both or neither: an address refused gives the visitor's attempt back.
     pub fn take_join(&self, visitor_digest: &str, ip: IpAddr) -> Result<JoinAttempt, Duration> {
-        let now = Instant::now();
-        let visitor = lock(&self.join_by_visitor).take(self.hasher.hash_one(visitor_digest), now)?;
-        match lock(&self.join_by_address).take(limit_key(ip), now) {
-            Ok(address) => Ok(JoinAttempt { visitor, address }),
-            Err(wait) => {
-                lock(&self.join_by_visitor).give_back(visitor, now);
-                Err(wait)
-            }
-        }
+        let visitor = (&self.join_by_visitor, self.hasher.hash_one(visitor_digest));
+        let (visitor, address) = take_both(visitor, (&self.join_by_address, limit_key(ip)))?;
+        Ok(JoinAttempt { visitor, address })
     }
 
     /// The lookup found an open or a closed session: not a failure.
     pub fn give_back_join(&self, attempt: JoinAttempt) {
-        let now = Instant::now();
-        lock(&self.join_by_visitor).give_back(attempt.visitor, now);
-        lock(&self.join_by_address).give_back(attempt.address, now);
+        give_back_both((&self.join_by_visitor, attempt.visitor), (&self.join_by_address, attempt.address));
     }
 
     /// Takes one failed log-in from the address's and the account's budgets before the password is
     /// checked.
     pub fn take_login(&self, email: &str, ip: IpAddr) -> Result<LoginAttempt, Duration> {
-        let now = Instant::now();
-        let address = lock(&self.login_by_address).take(limit_key(ip), now)?;
-        match lock(&self.login_by_account).take(self.hasher.hash_one(email), now) {
-            Ok(account) => Ok(LoginAttempt { account, address }),
-            Err(wait) => {
-                lock(&self.login_by_address).give_back(address, now);
-                Err(wait)
-            }
-        }
+        let account = (&self.login_by_account, self.hasher.hash_one(email));
+        let (address, account) = take_both((&self.login_by_address, limit_key(ip)), account)?;
+        Ok(LoginAttempt { account, address })
     }
 
     /// The password was right (or was never checked): not a failure.
     pub fn give_back_login(&self, attempt: LoginAttempt) {
-        let now = Instant::now();
-        lock(&self.login_by_address).give_back(attempt.address, now);
-        lock(&self.login_by_account).give_back(attempt.account, now);
+        give_back_both((&self.login_by_address, attempt.address), (&self.login_by_account, attempt.account));
     }
 
     /// Every sign-up that reaches the password hash counts, whatever its outcome.
