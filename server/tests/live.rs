@@ -264,7 +264,7 @@ async fn a_removed_facilitator_loses_the_host_view_in_every_tab(db: Db) {
         token_digest: app::rules::secrets::login_token_digest(&token),
         token: token.clone(),
     };
-    db.invite_facilitators(id.parse().unwrap(), owner, vec![invitee], 3_600_000_000).await.unwrap();
+    db.invite_facilitators(id.parse().unwrap(), owner, vec![invitee], 3_600_000_000).await.unwrap().unwrap();
     let mut owner_tab = instance.socket(&format!("/live/s/{id}"), ada.cookie.as_deref()).await;
     assert!(!next_host_state(&mut owner_tab).await.facilitators[0].active);
     assert_eq!(fac.call("accept_facilitation", &[("token", &token)]).await.json::<String>(), id);

@@ -1,23 +1,26 @@
 //! Sharing over HTTP with a real SMTP server on loopback (Debian's aiosmtpd, writing a
-//! Maildir), on SQLite and PostgreSQL: participant invitations, co-facilitators, the rights
-//! matrix, and mail surviving an SMTP outage.
+//! Maildir, through `smtp_handler.py`), on SQLite and PostgreSQL: participant invitations,
+//! co-facilitators, the rights matrix, the sending limits under parallel requests, and the mail
+//! worker: surviving an SMTP outage, giving up what SMTP refuses for good or what waited too
+//! long, and never sending a mail twice.
 use app::functions::sessions::{SessionForHost, SessionSummary};
 use app::functions::sharing::{FacilitatorView, InvitationReport};
 use app::rules::sessions::{Role, SessionError};
-use app::rules::sharing::SharingError;
+use app::rules::sharing::{SharingError, MAX_FACILITATORS_PER_SESSION, MAX_REFUSED_SHOWN};
 use app::server::ServerContext;
-use app::storage::Db;
+use app::storage::{Db, OutboxMail};
 use app::test_both_dbs;
 use axum::http::StatusCode;
 use common::{create_session, router_with, Client};
-use server::mail::{spawn_mailer, MailConfig};
+use server::mail::{spawn_mailer, MailConfig, GIVE_UP_AFTER};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 mod common;
 
-/// A real SMTP server: `python3 -m aiosmtpd` with the Mailbox handler.
+/// A real SMTP server: `python3 -m aiosmtpd` with the Maildir handler of `smtp_handler.py`
+/// (which refuses `bounce…` recipients for good and answers `slow…` ones late).
 struct Smtp {
     port: u16,
     maildir: PathBuf,
@@ -36,8 +39,9 @@ impl Smtp {
     async fn resume(&mut self) {
         let python = std::env::var("RUCHE_TEST_PYTHON").unwrap_or_else(|_| "/usr/bin/python3".into());
         let child = Command::new(python)
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{}", self.port), "-c", "aiosmtpd.handlers.Mailbox"])
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{}", self.port), "-c", "smtp_handler.Picky"])
             .arg(&self.maildir)
+            .env("PYTHONPATH", concat!(env!("CARGO_MANIFEST_DIR"), "/tests"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -75,6 +79,10 @@ impl Smtp {
         out
     }
 
+    fn messages_to(&self, address: &str) -> usize {
+        self.messages().iter().filter(|m| m.contains(&format!("To: {address}"))).count()
+    }
+
     async fn wait_for(&self, count: usize) -> Vec<String> {
         for _ in 0..300 {
             let messages = self.messages();
@@ -103,8 +111,26 @@ fn link_in(message: &str, path: &str) -> String {
 
 async fn app_with_mail(db: Db, smtp: &Smtp) -> axum::Router {
     let ctx = ServerContext::new(db, "http://127.0.0.1:3000", Vec::new());
-    spawn_mailer(ctx.clone(), MailConfig::new(Some(&smtp.url()), "Ruche <ruche@example.org>").unwrap());
+    start_mailer(&ctx, smtp);
     router_with(ctx)
+}
+
+fn start_mailer(ctx: &ServerContext, smtp: &Smtp) {
+    spawn_mailer(ctx.clone(), MailConfig::new(Some(&smtp.url()), "Ruche <ruche@example.org>").unwrap());
+}
+
+/// The one mail to `address` in the outbox, once the worker has finished with it (sent or
+/// given up).
+async fn settled_mail_to(db: &Db, address: &str) -> OutboxMail {
+    for _ in 0..300 {
+        let mails = db.mail_to(address).await.unwrap();
+        assert_eq!(mails.len(), 1, "one mail to {address}");
+        if mails[0].sent_at.is_some() || mails[0].gave_up_at.is_some() {
+            return mails.into_iter().next().unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the mail to {address} is still waiting");
 }
 
 async fn host(client: &mut Client, id: &str) -> SessionForHost {
@@ -121,7 +147,7 @@ async fn participant_invitations_arrive_with_the_current_link(db: Db) {
         .call("send_invitations", &[("id", &id), ("addresses", "zoe@example.org, max@example.org;not-an-address\nZOE@example.org")])
         .await
         .json();
-    assert_eq!(report, InvitationReport { sent: 2, refused: vec!["not-an-address".into()] });
+    assert_eq!(report, InvitationReport { sent: 2, refused: vec!["not-an-address".into()], ..Default::default() });
     let messages = smtp.wait_for(2).await;
     let link = host(&mut ada, &id).await.state.ways_in.link;
     for message in &messages {
@@ -152,6 +178,12 @@ async fn participant_invitations_arrive_with_the_current_link(db: Db) {
     assert_eq!((reply.status, reply.json::<SharingError>()), (StatusCode::BAD_REQUEST, SharingError::TooManyAddresses(101)));
     let reply = ada.call("send_invitations", &[("id", &id), ("addresses", "  ")]).await;
     assert_eq!(reply.json::<SharingError>(), SharingError::NoAddress);
+
+    // Refusals are listed back capped.
+    let bad: Vec<String> = (0..30).map(|i| format!("bad{i}")).collect();
+    let report: InvitationReport =
+        ada.call("send_invitations", &[("id", &id), ("addresses", &format!("ok@example.org {}", bad.join(" ")))]).await.json();
+    assert_eq!((report.sent, report.refused.as_slice(), report.refused_more), (1, &bad[..MAX_REFUSED_SHOWN], 30 - MAX_REFUSED_SHOWN));
 }
 test_both_dbs!(participant_invitations_arrive_with_the_current_link);
 
@@ -168,6 +200,143 @@ async fn an_account_sends_at_most_500_invitations_a_day(db: Db) {
     assert_eq!((reply.status, reply.json::<SharingError>()), (StatusCode::TOO_MANY_REQUESTS, SharingError::DailyLimit(0)));
 }
 test_both_dbs!(an_account_sends_at_most_500_invitations_a_day);
+
+/// A client of the same account, for requests in parallel.
+fn same_account(client: &Client) -> Client {
+    Client { router: client.router.clone(), cookie: client.cookie.clone(), visitor: None, ip: client.ip }
+}
+
+/// The daily count is checked and consumed in one step: ten sends of 100 at once, with 500 a
+/// day, let exactly five through.
+async fn parallel_sends_cannot_pass_the_daily_limit(db: Db) {
+    let router = router_with(ServerContext::new(db.clone(), "http://127.0.0.1:3000", Vec::new()));
+    let mut ada = Client::signed_up(&router, "ada@example.org").await;
+    let id = create_session(&mut ada, "Big class").await;
+    let sends = (0..10).map(|batch| {
+        let (mut client, id) = (same_account(&ada), id.clone());
+        tokio::spawn(async move {
+            let addresses: Vec<String> = (0..100).map(|i| format!("p{batch}-{i}@example.org")).collect();
+            client.call("send_invitations", &[("id", &id), ("addresses", &addresses.join(","))]).await
+        })
+    });
+    let statuses: Vec<StatusCode> = futures_util::future::join_all(sends).await.into_iter().map(|r| r.unwrap().status).collect();
+    assert_eq!(statuses.iter().filter(|s| s.is_success()).count(), 5, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count(), 5, "{statuses:?}");
+    assert_eq!(db.unsent_mail_count().await.unwrap(), 500);
+}
+test_both_dbs!(parallel_sends_cannot_pass_the_daily_limit);
+
+/// "+Add" has its own limits: co-facilitators per session, invitations per account per day
+/// (checked atomically too), and no second mail for a pending invitation within a day.
+async fn co_facilitator_invitations_are_capped(db: Db) {
+    let router = router_with(ServerContext::new(db.clone(), "http://127.0.0.1:3000", Vec::new()));
+    let mut ada = Client::signed_up(&router, "ada@example.org").await;
+    let id = create_session(&mut ada, "Workshop").await;
+    let add = |n: std::ops::Range<u64>, tag: &str| n.map(|i| format!("{tag}{i}@example.org")).collect::<Vec<_>>().join(" ");
+
+    // Adding an address again within a day mails nothing and keeps its link.
+    let report: InvitationReport = ada.call("add_facilitators", &[("id", &id), ("addresses", "carol@example.org")]).await.json();
+    assert_eq!(report.sent, 1);
+    let first = db.mail_to("carol@example.org").await.unwrap();
+    let report: InvitationReport =
+        ada.call("add_facilitators", &[("id", &id), ("addresses", "Carol@example.org dan@example.org")]).await.json();
+    assert_eq!((report.sent, report.already_invited), (1, vec!["carol@example.org".to_owned()]));
+    assert_eq!(db.mail_to("carol@example.org").await.unwrap(), first, "no new mail, the same token");
+
+    // At most 20 co-facilitators, invited or active: this session has 2.
+    let reply = ada.call("add_facilitators", &[("id", &id), ("addresses", &add(0..19, "f"))]).await;
+    assert_eq!((reply.status, reply.json::<SharingError>()), (StatusCode::CONFLICT, SharingError::TooManyFacilitators(18)));
+    assert_eq!(ada.call("facilitators", &[("id", &id)]).await.json::<Vec<FacilitatorView>>().len(), 2, "all or none");
+    ada.call("add_facilitators", &[("id", &id), ("addresses", &add(0..18, "f"))]).await.json::<InvitationReport>();
+    assert_eq!(ada.call("facilitators", &[("id", &id)]).await.json::<Vec<FacilitatorView>>().len() as u64, MAX_FACILITATORS_PER_SESSION);
+
+    // 50 a day over all the account's sessions: 20 are gone; ten parallel adds of 10, to ten
+    // sessions, let exactly three through.
+    let mut sessions = Vec::new();
+    for i in 0..10 {
+        sessions.push(create_session(&mut ada, &format!("Room {i}")).await);
+    }
+    let adds = sessions.iter().enumerate().map(|(n, session)| {
+        let (mut client, session, addresses) = (same_account(&ada), session.clone(), add(0..10, &format!("s{n}-")));
+        tokio::spawn(async move { client.call("add_facilitators", &[("id", &session), ("addresses", &addresses)]).await })
+    });
+    let replies: Vec<_> = futures_util::future::join_all(adds).await.into_iter().map(Result::unwrap).collect();
+    assert_eq!(replies.iter().filter(|r| r.status.is_success()).count(), 3);
+    for refused in replies.iter().filter(|r| !r.status.is_success()) {
+        assert_eq!((refused.status, refused.json::<SharingError>()), (StatusCode::TOO_MANY_REQUESTS, SharingError::FacilitatorDailyLimit(0)));
+    }
+    assert_eq!(db.unsent_mail_count().await.unwrap(), 50);
+}
+test_both_dbs!(co_facilitator_invitations_are_capped);
+
+/// A 5xx answer is final: the mail is given up after one attempt, the others still go out.
+async fn a_recipient_refused_for_good_is_given_up_after_one_attempt(db: Db) {
+    let smtp = Smtp::start().await;
+    let router = app_with_mail(db.clone(), &smtp).await;
+    let mut ada = Client::signed_up(&router, "ada@example.org").await;
+    let id = create_session(&mut ada, "Class").await;
+    let report: InvitationReport =
+        ada.call("send_invitations", &[("id", &id), ("addresses", "bounce@example.org, zoe@example.org")]).await.json();
+    assert_eq!(report.sent, 2);
+    let bounced = settled_mail_to(&db, "bounce@example.org").await;
+    assert!(bounced.gave_up_at.is_some() && bounced.sent_at.is_none(), "{bounced:?}");
+    assert!(bounced.last_error.as_deref().unwrap_or_default().contains("550"), "{bounced:?}");
+    assert!(settled_mail_to(&db, "zoe@example.org").await.sent_at.is_some());
+    assert_eq!(smtp.messages_to("zoe@example.org"), 1);
+    // Well past the first retry's backoff (2 s): never tried again.
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    assert_eq!(db.mail_to("bounce@example.org").await.unwrap()[0].attempts, 1);
+    assert_eq!(db.unsent_mail_count().await.unwrap(), 0);
+}
+test_both_dbs!(a_recipient_refused_for_good_is_given_up_after_one_attempt);
+
+/// Retries stop two days after the mail was written; and a co-facilitator removed while their
+/// invitation waits gets no mail.
+async fn stale_and_withdrawn_mail_is_never_sent(db: Db) {
+    let smtp = Smtp::start().await;
+    // Mail is queued first, with no worker running, as when SMTP has been down.
+    let ctx = ServerContext::new(db.clone(), "http://127.0.0.1:3000", Vec::new());
+    let router = router_with(ctx.clone());
+    let mut ada = Client::signed_up(&router, "ada@example.org").await;
+    let id = create_session(&mut ada, "Class").await;
+    ada.call("send_invitations", &[("id", &id), ("addresses", "old@example.org, fresh@example.org")]).await.json::<InvitationReport>();
+    db.backdate_mail_for_tests("old@example.org", GIVE_UP_AFTER.as_micros() as i64 + 60_000_000).await.unwrap();
+    ada.call("add_facilitators", &[("id", &id), ("addresses", "dan@example.org, eve@example.org")]).await.json::<InvitationReport>();
+    let dan = ada.call("facilitators", &[("id", &id)]).await.json::<Vec<FacilitatorView>>().into_iter().find(|f| f.email == "dan@example.org").unwrap();
+    ada.call("remove_facilitator", &[("id", &id), ("facilitator", &dan.id.to_string())]).await.json::<()>();
+
+    start_mailer(&ctx, &smtp);
+    assert!(settled_mail_to(&db, "fresh@example.org").await.sent_at.is_some());
+    assert!(settled_mail_to(&db, "eve@example.org").await.sent_at.is_some());
+    for gone in ["old@example.org", "dan@example.org"] {
+        let mail = settled_mail_to(&db, gone).await;
+        assert!(mail.gave_up_at.is_some() && mail.sent_at.is_none() && mail.token.is_none(), "{mail:?}");
+        assert_eq!(smtp.messages_to(gone), 0, "{gone}");
+    }
+    assert_eq!(smtp.messages().len(), 2);
+}
+test_both_dbs!(stale_and_withdrawn_mail_is_never_sent);
+
+/// Two server instances share one outbox. A slow SMTP server (4 s per message) keeps a mail in
+/// flight past the first retry's backoff (2 s): the other instance must not take it and send
+/// it again.
+async fn two_instances_never_send_a_slow_mail_twice(db: Db) {
+    let smtp = Smtp::start().await;
+    let router = app_with_mail(db.clone(), &smtp).await;
+    let other = ServerContext::new(db.clone(), "http://127.0.0.1:3000", Vec::new());
+    start_mailer(&other, &smtp);
+    let mut ada = Client::signed_up(&router, "ada@example.org").await;
+    let id = create_session(&mut ada, "Class").await;
+    ada.call("send_invitations", &[("id", &id), ("addresses", "slow@example.org")]).await.json::<InvitationReport>();
+    smtp.wait_for(1).await;
+    // A second sending would have started by now (every worker looks every second) and would
+    // take 4 s, like the first.
+    tokio::time::sleep(Duration::from_millis(5000)).await;
+    assert_eq!(smtp.messages_to("slow@example.org"), 1);
+    let mail = settled_mail_to(&db, "slow@example.org").await;
+    assert_eq!((mail.attempts, mail.sent_at.is_some()), (1, true));
+}
+test_both_dbs!(two_instances_never_send_a_slow_mail_twice);
 
 async fn a_facilitator_is_invited_accepts_and_can_be_removed(db: Db) {
     let smtp = Smtp::start().await;
@@ -218,8 +387,7 @@ async fn the_rights_matrix(db: Db) {
     let mut owner = Client::signed_up(&router, "owner@example.org").await;
     let id = create_session(&mut owner, "Matrix").await;
     let mut facilitator = Client::signed_up(&router, "fac@example.org").await;
-    owner.call("add_facilitators", &[("id", &id), ("addresses", "fac@example.org")]).await.json::<InvitationReport>();
-    // The mail is not read here: accept through storage with the same rule the link uses.
+    // The mail is not read here: invite and accept through storage with the same rule the link uses.
     let fac_user = db.user_by_email("fac@example.org").await.unwrap().unwrap().user;
     let token = app::rules::secrets::new_login_token();
     db.invite_facilitators(
@@ -229,6 +397,7 @@ async fn the_rights_matrix(db: Db) {
         3_600_000_000,
     )
     .await
+    .unwrap()
     .unwrap();
     assert!(db.accept_facilitation(&app::rules::secrets::login_token_digest(&token), &fac_user).await.unwrap().is_ok());
     let mut stranger = Client::signed_up(&router, "stranger@example.org").await;

@@ -9,17 +9,30 @@ use crate::{
     rules::{
         secrets::{login_token_digest, new_login_token},
         sessions::Role,
-        sharing::{check_send, parse_addresses, AddressList, FACILITATOR_INVITATION_DAYS},
+        sharing::{parse_addresses, shown_refusals, AddressList, FACILITATOR_INVITATION_DAYS},
     },
     server::{auth, reply, see_other, ServerContext},
     storage::{AcceptError, NewFacilitator},
 };
 
 /// What a send of invitations did: who gets a mail, and which addresses were refused.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvitationReport {
     pub sent: usize,
+    /// Addresses that are not valid, the first `rules::sharing::MAX_REFUSED_SHOWN` of them.
     pub refused: Vec<String>,
+    /// How many more were refused than `refused` lists.
+    pub refused_more: usize,
+    /// Co-facilitators whose pending invitation went out less than a day ago: not mailed again.
+    pub already_invited: Vec<String>,
+}
+
+#[cfg(feature = "ssr")]
+impl InvitationReport {
+    fn new(sent: usize, refused: Vec<String>) -> Self {
+        let (refused, refused_more) = shown_refusals(refused);
+        Self { sent, refused, refused_more, already_invited: Vec::new() }
+    }
 }
 
 /// A co-facilitator as the Share dialog lists them.
@@ -52,14 +65,13 @@ fn owner_only(role: Role) -> Result<(), SharingError> {
     if role.may_manage_facilitators() { Ok(()) } else { Err(SharingError::OwnerOnly) }
 }
 
-/// Checks an address list against the per-send limit; returns it parsed.
+/// An address list, parsed within the per-send limit; at least one address.
 #[cfg(feature = "ssr")]
-fn addresses(input: &str, sent_today: u64) -> Result<AddressList, SharingError> {
-    let list = parse_addresses(input);
-    if list.valid.is_empty() && !list.invalid.is_empty() {
-        return Ok(list);
+fn addresses(input: &str) -> Result<AddressList, SharingError> {
+    let list = parse_addresses(input)?;
+    if list.valid.is_empty() && list.invalid.is_empty() {
+        return Err(SharingError::NoAddress);
     }
-    check_send(list.valid.len(), sent_today)?;
     Ok(list)
 }
 
@@ -71,11 +83,12 @@ pub async fn send_invitations(id: SessionId, addresses: String) -> Result<Invita
         if !role.may_invite_participants() {
             return Err(SharingError::NoAccess);
         }
-        let day_ago = crate::storage::now_micros() - 24 * 3600 * 1_000_000;
-        let list = self::addresses(&addresses, ctx.db.invitations_sent_since(user, day_ago).await?)?;
-        ctx.db.queue_participant_invitations(id, user, &list.valid).await?;
-        ctx.wake_mailer();
-        Ok(InvitationReport { sent: list.valid.len(), refused: list.invalid })
+        let list = self::addresses(&addresses)?;
+        if !list.valid.is_empty() {
+            ctx.db.queue_participant_invitations(id, user, &list.valid).await??;
+            ctx.wake_mailer();
+        }
+        Ok(InvitationReport::new(list.valid.len(), list.invalid))
     }
     .await)
 }
@@ -86,9 +99,9 @@ pub async fn add_facilitators(id: SessionId, addresses: String) -> Result<Invita
     reply(async move {
         let (ctx, user, role) = host(id).await?;
         owner_only(role)?;
-        let list = self::addresses(&addresses, 0)?;
+        let list = self::addresses(&addresses)?;
         let me = ctx.db.user(user).await?.ok_or(SharingError::Internal)?;
-        let invitees = list
+        let invitees: Vec<NewFacilitator> = list
             .valid
             .iter()
             .filter(|email| **email != me.email)
@@ -97,11 +110,18 @@ pub async fn add_facilitators(id: SessionId, addresses: String) -> Result<Invita
                 NewFacilitator { email: email.clone(), token_digest: login_token_digest(&token), token }
             })
             .collect();
+        let mut report = InvitationReport::new(0, list.invalid);
+        if invitees.is_empty() {
+            return Ok(report);
+        }
         let lifetime = FACILITATOR_INVITATION_DAYS * 24 * 3600 * 1_000_000;
-        let invited = ctx.db.invite_facilitators(id, user, invitees, lifetime).await?;
-        ctx.wake_mailer();
-        ctx.live.changed(&ctx, id).await;
-        Ok(InvitationReport { sent: invited.len(), refused: list.invalid })
+        let invited = ctx.db.invite_facilitators(id, user, invitees, lifetime).await??;
+        (report.sent, report.already_invited) = (invited.mailed.len(), invited.already_invited);
+        if report.sent > 0 {
+            ctx.wake_mailer();
+            ctx.live.changed(&ctx, id).await;
+        }
+        Ok(report)
     }
     .await)
 }

@@ -168,7 +168,8 @@ fn CloseSwitch(id: crate::ids::SessionId, role: crate::rules::sessions::Role, is
     }
 }
 
-/// What a send did: "Invitation sent to N participants", and each refused address.
+/// What a send did: "Invitation sent to N participants", each refused address (the first few,
+/// then "and N more"), and co-facilitators already invited today.
 #[component]
 fn Report<V>(value: V, noun: (&'static str, &'static str)) -> impl IntoView
 where
@@ -180,7 +181,14 @@ where
                 <p>{format!("Invitation sent to {} {}", report.sent, if report.sent == 1 { noun.0 } else { noun.1 })}</p>
                 {(!report.refused.is_empty()).then(|| view! {
                     <p>"Not sent, not a valid e-mail address:"</p>
-                    <ul>{report.refused.into_iter().map(|a| view! { <li>{a}</li> }).collect_view()}</ul>
+                    <ul>
+                        {report.refused.into_iter().map(|a| view! { <li>{a}</li> }).collect_view()}
+                        {(report.refused_more > 0).then(|| view! { <li>{format!("and {} more", report.refused_more)}</li> })}
+                    </ul>
+                })}
+                {(!report.already_invited.is_empty()).then(|| view! {
+                    <p>"Not sent again, already invited today:"</p>
+                    <ul>{report.already_invited.into_iter().map(|a| view! { <li>{a}</li> }).collect_view()}</ul>
                 })}
             </div>
         }.into_any()),

@@ -22,6 +22,11 @@ pub fn clean_email(input: &str) -> Result<String, AccountError> {
             }
             None => false,
         };
+    // And what lettre's own parser takes, so that no address Ruche accepts is refused later by
+    // the mail worker (quoted or dotted local parts, over-long labels, odd domains). Server
+    // only: the browser never needs to decide.
+    #[cfg(feature = "ssr")]
+    let valid = valid && email.parse::<lettre::Address>().is_ok();
     if valid { Ok(email) } else { Err(AccountError::InvalidEmail) }
 }
 
@@ -109,6 +114,21 @@ mod tests {
                     "a da@example.org", "ada@example..org", "ada@.example.org",
                     "ada@example.org\r\nBcc: x@y.z", "a,b@example.org"] {
             assert_eq!(clean_email(bad), Err(AccountError::InvalidEmail), "{bad:?}");
+        }
+    }
+
+    /// Addresses the simple checks let through but SMTP (lettre's parser) cannot take.
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn addresses_smtp_cannot_take_are_refused() {
+        let long_local = format!("{}@example.org", "a".repeat(65));
+        let long_label = format!("ada@{}.org", "b".repeat(64));
+        for bad in ["ada..lovelace@example.org", ".ada@example.org", "ada.@example.org", "a(b)@example.org",
+                    "ada@-example.org", "ada@example.org:25", long_local.as_str(), long_label.as_str()] {
+            assert_eq!(clean_email(bad), Err(AccountError::InvalidEmail), "{bad:?}");
+        }
+        for good in ["ada.lovelace+ruche@example.org", "o'neil@example.org", "ada@sub.example.co.uk"] {
+            assert_eq!(clean_email(good).as_deref(), Ok(good), "{good:?}");
         }
     }
 

@@ -2,13 +2,27 @@
 //! sign-up from turning Ruche into a spam relay.
 use super::accounts::clean_email;
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 
 /// Addresses one "Send invitations" (or "+Add") may carry.
 pub const MAX_ADDRESSES_PER_SEND: usize = 100;
 /// Participant invitation mails one account may cause per 24 hours.
 pub const MAX_INVITATIONS_PER_DAY: u64 = 500;
+/// Co-facilitators of one session, invited or active: a session is run by a handful of people,
+/// and "+Add" must not become a way to mail a list through one session.
+pub const MAX_FACILITATORS_PER_SESSION: u64 = 20;
+/// Co-facilitator invitation mails one account may cause per 24 hours, over all its sessions.
+pub const MAX_FACILITATOR_INVITATIONS_PER_DAY: u64 = 50;
+/// The window of both daily limits, and how long a pending co-facilitator invitation is not
+/// mailed again when its address is added again.
+pub const DAY_MICROS: i64 = 24 * 3600 * 1_000_000;
 /// A co-facilitator invitation can be accepted for this long.
 pub const FACILITATOR_INVITATION_DAYS: i64 = 14;
+/// Refused addresses a report lists; the others are only counted ("and 12 more").
+pub const MAX_REFUSED_SHOWN: usize = 20;
+/// A refused address longer than this is listed cut short: the reply stays small whatever was
+/// pasted.
+pub const REFUSED_SHOWN_CHARS: usize = 80;
 
 /// An address list as people paste it: separated by commas, semicolons, spaces or new lines.
 /// Valid addresses come back cleaned and once each, in the order given; the others verbatim.
@@ -18,17 +32,49 @@ pub struct AddressList {
     pub invalid: Vec<String>,
 }
 
-pub fn parse_addresses(input: &str) -> AddressList {
+/// Reads an address list. More than `MAX_ADDRESSES_PER_SEND` items is refused after one cheap
+/// pass that only counts them: no address of an oversized paste is lowercased or checked.
+pub fn parse_addresses(input: &str) -> Result<AddressList, SharingError> {
+    parse_with(input, |item| clean_email(item).ok())
+}
+
+fn parse_with(input: &str, mut clean: impl FnMut(&str) -> Option<String>) -> Result<AddressList, SharingError> {
+    let items = || input.split(|c: char| c == ',' || c == ';' || c.is_whitespace()).filter(|s| !s.is_empty());
+    let count = items().count();
+    if count > MAX_ADDRESSES_PER_SEND {
+        return Err(SharingError::TooManyAddresses(count));
+    }
     let mut list = AddressList::default();
-    for item in input.split(|c: char| c == ',' || c == ';' || c.is_whitespace()).filter(|s| !s.is_empty()) {
-        match clean_email(item) {
-            Ok(email) if !list.valid.contains(&email) => list.valid.push(email),
-            Ok(_) => {}
-            Err(_) if !list.invalid.iter().any(|i| i == item) => list.invalid.push(item.to_owned()),
-            Err(_) => {}
+    let (mut valid, mut invalid) = (HashSet::new(), HashSet::new());
+    for item in items() {
+        match clean(item) {
+            Some(email) => {
+                if valid.insert(email.clone()) {
+                    list.valid.push(email);
+                }
+            }
+            None => {
+                if invalid.insert(item) {
+                    list.invalid.push(item.to_owned());
+                }
+            }
         }
     }
-    list
+    Ok(list)
+}
+
+/// The refused addresses a report lists: the first `MAX_REFUSED_SHOWN`, each cut to
+/// `REFUSED_SHOWN_CHARS`; and how many more were refused.
+pub fn shown_refusals(mut refused: Vec<String>) -> (Vec<String>, usize) {
+    let more = refused.len().saturating_sub(MAX_REFUSED_SHOWN);
+    refused.truncate(MAX_REFUSED_SHOWN);
+    for item in &mut refused {
+        if let Some((cut, _)) = item.char_indices().nth(REFUSED_SHOWN_CHARS) {
+            item.truncate(cut);
+            item.push('…');
+        }
+    }
+    (refused, more)
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -45,6 +91,10 @@ pub enum SharingError {
     TooManyAddresses(usize),
     #[error("You can send at most 500 invitations a day; {0} more can go out today.")]
     DailyLimit(u64),
+    #[error("A session can have at most {max} co-facilitators, invited or active; {0} more can be added.", max = MAX_FACILITATORS_PER_SESSION)]
+    TooManyFacilitators(u64),
+    #[error("You can send at most {max} co-facilitator invitations a day; {0} more can go out today.", max = MAX_FACILITATOR_INVITATIONS_PER_DAY)]
+    FacilitatorDailyLimit(u64),
     #[error("This co-facilitator is no longer in the session.")]
     NoSuchFacilitator,
     #[error("This invitation is no longer valid. Ask the session's owner for a new one.")]
@@ -56,6 +106,11 @@ pub enum SharingError {
     /// Details are in the server log, never shown.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
+    /// Arguments that do not decode: a hand-made or outdated request, never a page of this Ruche.
+    #[error("Ruche could not read this request. Reload the page and try again.")]
+    Malformed,
+    #[error("This is too much to send at once. Shorten it and try again.")]
+    TooLarge,
     #[error("Ruche could not be reached. Check your connection and try again.")]
     Unreachable(String),
 }
@@ -68,9 +123,15 @@ impl super::HttpStatus for SharingError {
             Self::NotLoggedIn => 401,
             Self::NoAccess | Self::OwnerOnly | Self::WrongAccount => 403,
             Self::NoAddress | Self::TooManyAddresses(_) => 400,
-            Self::DailyLimit(_) => 429,
+            Self::DailyLimit(_) | Self::FacilitatorDailyLimit(_) => 429,
+            // The request is well formed; the session's present state refuses it, and removing a
+            // co-facilitator changes that. 400 would say the request itself is wrong; 429 that
+            // waiting helps, which it does not.
+            Self::TooManyFacilitators(_) => 409,
             Self::NoSuchFacilitator | Self::InvitationInvalid => 404,
             Self::InvitationExpired => 410,
+            Self::Malformed => 400,
+            Self::TooLarge => 413,
             Self::Internal | Self::Unreachable(_) => 500,
         }
     }
@@ -91,22 +152,86 @@ pub fn check_send(addresses: usize, sent_today: u64) -> Result<(), SharingError>
     Ok(())
 }
 
+/// One "+Add" as its transaction sees it, for the co-facilitator limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FacilitatorSend {
+    /// Co-facilitators the session has, invited or active.
+    pub in_session: u64,
+    /// Addresses this send adds to the session.
+    pub new: u64,
+    /// Invitations it would mail: the new addresses, and pending ones mailed over a day ago.
+    pub mails: u64,
+    /// Co-facilitator invitations the account mailed in the last 24 hours.
+    pub mailed_today: u64,
+}
+
+pub fn check_facilitator_send(send: FacilitatorSend) -> Result<(), SharingError> {
+    if send.in_session + send.new > MAX_FACILITATORS_PER_SESSION {
+        return Err(SharingError::TooManyFacilitators(MAX_FACILITATORS_PER_SESSION.saturating_sub(send.in_session)));
+    }
+    let left = MAX_FACILITATOR_INVITATIONS_PER_DAY.saturating_sub(send.mailed_today);
+    if send.mails > left {
+        return Err(SharingError::FacilitatorDailyLimit(left));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn reads_lists_however_they_are_separated() {
-        let list = parse_addresses("ada@example.org, Bob@Example.org;carl@example.org\n dee@example.org\tada@example.org");
+        let list = parse_addresses("ada@example.org, Bob@Example.org;carl@example.org\n dee@example.org\tada@example.org").unwrap();
         assert_eq!(list.valid, ["ada@example.org", "bob@example.org", "carl@example.org", "dee@example.org"]);
         assert!(list.invalid.is_empty());
     }
 
     #[test]
     fn invalid_addresses_come_back_one_by_one() {
-        let list = parse_addresses("ada@example.org, not-an-address, x@y, not-an-address");
+        let list = parse_addresses("ada@example.org, not-an-address, x@y, not-an-address").unwrap();
         assert_eq!(list.valid, ["ada@example.org"]);
         assert_eq!(list.invalid, ["not-an-address", "x@y"]);
+    }
+
+    #[test]
+    fn an_oversized_list_is_refused_before_any_address_is_checked() {
+        let words: Vec<String> = (0..60_000).map(|i| format!("w{i}@example.org")).collect();
+        let mut checked = 0;
+        let reply = parse_with(&words.join(" "), |item| {
+            checked += 1;
+            clean_email(item).ok()
+        });
+        assert_eq!((reply, checked), (Err(SharingError::TooManyAddresses(60_000)), 0));
+        // Counted as pasted, duplicates and all: the count costs no per-address work.
+        assert_eq!(parse_addresses(&"a@example.org ".repeat(101)), Err(SharingError::TooManyAddresses(101)));
+        let hundred: Vec<String> = (0..100).map(|i| format!("w{i}@example.org")).collect();
+        let list = parse_addresses(&format!(",;\n{}\n", hundred.join(" ,"))).unwrap();
+        assert_eq!(list.valid, hundred);
+    }
+
+    #[test]
+    fn refusals_are_listed_capped() {
+        let refused: Vec<String> = (0..100).map(|i| format!("bad{i}")).collect();
+        let (shown, more) = shown_refusals(refused.clone());
+        assert_eq!((shown.as_slice(), more), (&refused[..MAX_REFUSED_SHOWN], 80));
+        let (shown, more) = shown_refusals(vec!["x".repeat(5000), "é".repeat(REFUSED_SHOWN_CHARS)]);
+        assert_eq!(shown[0], format!("{}…", "x".repeat(REFUSED_SHOWN_CHARS)));
+        assert_eq!((shown[1].chars().count(), more), (REFUSED_SHOWN_CHARS, 0), "a refusal at the limit is shown whole");
+    }
+
+    #[test]
+    fn co_facilitator_limits_per_session_and_per_day() {
+        let send = |in_session, new, mails, mailed_today| check_facilitator_send(FacilitatorSend { in_session, new, mails, mailed_today });
+        assert_eq!(send(0, 20, 20, 0), Ok(()));
+        assert_eq!(send(15, 6, 6, 0), Err(SharingError::TooManyFacilitators(5)));
+        assert_eq!(send(25, 1, 1, 0), Err(SharingError::TooManyFacilitators(0)));
+        // Re-mailing pending invitations adds nobody to the session, but counts as mail.
+        assert_eq!(send(20, 0, 3, 0), Ok(()));
+        assert_eq!(send(0, 10, 10, 45), Err(SharingError::FacilitatorDailyLimit(5)));
+        assert_eq!(send(0, 5, 5, 45), Ok(()));
+        assert_eq!(send(10, 0, 0, 50), Ok(()), "adding nothing new mails nothing");
+        assert_eq!(SharingError::TooManyFacilitators(2).to_string(), "A session can have at most 20 co-facilitators, invited or active; 2 more can be added.");
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub mod testing;
 
 pub use queries::joining::{Participant, WayIn, WayInKind};
 pub use queries::sessions::SessionRecord;
-pub use queries::sharing::{AcceptError, FacilitatorRecord, NewFacilitator, OutboxMail};
+pub use queries::sharing::{AcceptError, FacilitatorInvitations, FacilitatorRecord, NewFacilitator, OutboxMail};
 pub use queries::slides::SlideRecord;
 pub use queries::users::{CreateUserError, User, UserWithPassword};
 

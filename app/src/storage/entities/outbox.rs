@@ -16,6 +16,8 @@ pub struct Model {
     pub attempts: i32,
     pub next_attempt_at: i64,
     pub sent_at: Option<i64>,
+    /// Set when the worker stopped trying (migration m0004): never sent.
+    pub gave_up_at: Option<i64>,
     pub last_error: Option<String>,
 }
 

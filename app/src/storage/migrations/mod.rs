@@ -4,12 +4,18 @@ use sea_orm_migration::prelude::*;
 mod m0001_foundation;
 mod m0002_joining;
 mod m0003_sharing;
+mod m0004_mail_safety;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_foundation::Migration), Box::new(m0002_joining::Migration), Box::new(m0003_sharing::Migration)]
+        vec![
+            Box::new(m0001_foundation::Migration),
+            Box::new(m0002_joining::Migration),
+            Box::new(m0003_sharing::Migration),
+            Box::new(m0004_mail_safety::Migration),
+        ]
     }
 }
