@@ -81,7 +81,7 @@ pub async fn sign_up(
 pub async fn log_in(email: String, password: String, next: Option<String>) -> Result<(), AccountError> {
     reply(async move {
         let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
-        let email = clean_email(&email)?;
+        let email = login_email(&email);
         // Taken before the password is checked, so that parallel guesses cannot all pass while the
         // first are being hashed; a right password gives it back.
         let attempt = ctx

@@ -30,6 +30,12 @@ pub fn clean_email(input: &str) -> Result<String, AccountError> {
     if valid { Ok(email) } else { Err(AccountError::InvalidEmail) }
 }
 
+/// The address a log-in looks up: only trimmed and lower-cased, never judged, so that an account
+/// made under older, looser rules can still log in. Unknown addresses simply find no account.
+pub fn login_email(input: &str) -> String {
+    input.trim().to_lowercase()
+}
+
 pub fn clean_display_name(input: &str) -> Result<String, AccountError> {
     let name = input.trim();
     let chars = name.chars().count();
@@ -130,6 +136,11 @@ mod tests {
         for good in ["ada.lovelace+ruche@example.org", "o'neil@example.org", "ada@sub.example.co.uk"] {
             assert_eq!(clean_email(good).as_deref(), Ok(good), "{good:?}");
         }
+    }
+
+    #[test]
+    fn log_ins_look_up_any_address_as_typed() {
+        assert_eq!(login_email("  A..B@Example.org "), "a..b@example.org");
     }
 
     #[test]
