@@ -7,6 +7,7 @@ pub mod ids;
 pub mod live;
 mod pages;
 pub mod rules;
+pub mod states;
 #[cfg(feature = "ssr")]
 pub mod server;
 #[cfg(feature = "ssr")]

@@ -3,8 +3,8 @@
 //! listens: on every (re)connection the server first sends the whole current state, then each
 //! change as it happens, so a tab that was away (server restart, network change, a phone waking)
 //! is up to date again with its first message.
-use crate::functions::joining::PublicState;
-use crate::functions::sessions::HostState;
+use crate::states::PublicState;
+use crate::states::HostState;
 use crate::ids::SessionId;
 use serde::{Deserialize, Serialize};
 
@@ -41,7 +41,7 @@ pub fn participant_path(session: SessionId) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::functions::joining::PublicView;
+    use crate::states::PublicView;
 
     #[test]
     fn messages_are_small_json_that_reads_back() {

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod client_ip;
 pub mod limits;
 pub mod live;
+pub mod states;
 pub mod visitor;
 
 use crate::storage::Db;

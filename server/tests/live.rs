@@ -1,9 +1,10 @@
 //! The live channel over real WebSockets on loopback, on SQLite and PostgreSQL: what hosts and
 //! participants receive after each change, who is refused, a removed facilitator losing the host
 //! view, reconnecting after a restart, and (PostgreSQL) two instances sharing one database.
-use app::functions::joining::{PublicState, PublicView};
-use app::functions::sessions::{HostState, SessionForHost};
-use app::functions::slides::SlideContent;
+use app::states::{PublicState, PublicView};
+use app::functions::sessions::SessionForHost;
+use app::states::HostState;
+use app::states::SlideContent;
 use app::live::{HostMessage, ParticipantMessage, CLOSE_DENIED, CLOSE_RESTARTING};
 use app::server::ServerContext;
 use app::storage::Db;

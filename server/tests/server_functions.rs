@@ -115,7 +115,8 @@ async fn login_cookie_is_httponly_and_lax(db: Db) {
 }
 test_both_dbs!(login_cookie_is_httponly_and_lax);
 
-use app::functions::joining::{ParticipantScreen, PublicView};
+use app::functions::joining::ParticipantScreen;
+use app::states::PublicView;
 use app::functions::sessions::SessionForHost;
 use app::rules::joining::JoinError;
 
@@ -229,7 +230,7 @@ async fn only_hosts_edit_slides(db: Db) {
     ada.call("update_slide", &[("id", &id), ("slide", &slide), ("title", "Welcome"), ("body", "Hi")]).await.json::<()>();
     let slides = host(&mut ada, &id).await.state.slides;
     assert_eq!(slides.len(), 1);
-    assert!(matches!(&slides[0].content, app::functions::slides::SlideContent::Text { title, .. } if title == "Welcome"));
+    assert!(matches!(&slides[0].content, app::states::SlideContent::Text { title, .. } if title == "Welcome"));
 }
 test_both_dbs!(only_hosts_edit_slides);
 

@@ -4,7 +4,8 @@
 //! worker: surviving an SMTP outage, giving up what SMTP refuses for good or what waited too
 //! long, and never sending a mail twice.
 use app::functions::sessions::{SessionForHost, SessionSummary};
-use app::functions::sharing::{FacilitatorView, InvitationReport};
+use app::functions::sharing::InvitationReport;
+use app::states::FacilitatorView;
 use app::rules::sessions::{Role, SessionError};
 use app::rules::sharing::{SharingError, MAX_FACILITATORS_PER_SESSION, MAX_REFUSED_SHOWN};
 use app::server::ServerContext;

@@ -1,4 +1,4 @@
-use super::slides::SlideView;
+use crate::states::PublicState;
 use crate::ids::SessionId;
 use crate::rules::joining::JoinError;
 use leptos::prelude::*;
@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     rules::{joining::clean_nickname, limits::whole_seconds, session_code::SessionCode},
     server::{reply, see_other, visitor, ServerContext},
+    states::PublicView,
     storage::{WayIn, WayInKind},
 };
 
@@ -41,47 +42,6 @@ pub struct ParticipantScreen {
     /// What every participant of the session sees; always `Open` here, since a closed session
     /// answers `JoinError::Closed`.
     pub public: PublicState,
-}
-
-/// The part of a session every participant sees alike: the live channel sends this same value,
-/// serialized once, to every participant's tab. A closed session shows them nothing.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PublicState {
-    /// When the reads behind it began (µs since the epoch): a tab shows the latest it holds.
-    pub stamp: i64,
-    pub view: PublicView,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum PublicView {
-    Closed,
-    Open { title: String, slide: Option<SlideView> },
-}
-
-impl PublicState {
-    /// What participants see of a session: nothing while it is closed; its title and the slide
-    /// shown while it is open.
-    pub fn new(stamp: i64, is_open: bool, title: &str, slide: Option<SlideView>) -> Self {
-        let view = if is_open { PublicView::Open { title: title.to_owned(), slide } } else { PublicView::Closed };
-        Self { stamp, view }
-    }
-
-    /// The same, from what hosts see (the live hub has read that already).
-    pub fn of_host(host: &crate::functions::sessions::HostState) -> Self {
-        let slide = host.active_slide.and_then(|active| host.slides.iter().find(|s| s.id == active).cloned());
-        Self::new(host.stamp, host.is_open, &host.title, slide)
-    }
-
-    /// `stamp` must be taken before `session` was read.
-    #[cfg(feature = "ssr")]
-    pub async fn load(ctx: &ServerContext, session: &crate::storage::SessionRecord, stamp: i64) -> Result<Self, sea_orm::DbErr> {
-        let slide = match session.active_slide_id {
-            Some(active) if session.is_open => ctx.db.slides(session.id).await?.into_iter().find(|s| s.id == active),
-            _ => None,
-        };
-        let slide = slide.map(|s| SlideView::of(ctx, session, s));
-        Ok(Self::new(stamp, session.is_open, &session.title, slide))
-    }
 }
 
 /// Lets the visitor in through a code or a link, then sends them to the participant view.

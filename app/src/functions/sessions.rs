@@ -1,6 +1,5 @@
-use super::sharing::FacilitatorView;
-use super::slides::{SlideView, WaysIn};
-use crate::ids::{SessionId, SlideId};
+use crate::states::HostState;
+use crate::ids::SessionId;
 use crate::rules::sessions::{Role, SessionError};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -46,49 +45,6 @@ impl std::ops::Deref for SessionForHost {
     type Target = HostState;
     fn deref(&self) -> &HostState {
         &self.state
-    }
-}
-
-/// The session as every host sees it, whatever their role: the live channel sends this same
-/// value, serialized once, to every host's tab.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HostState {
-    /// When the reads behind this state began (µs since the epoch). A tab that holds two states
-    /// (a reload after its own action, a pushed one) shows the later.
-    pub stamp: i64,
-    pub id: SessionId,
-    pub title: String,
-    pub is_open: bool,
-    pub ways_in: WaysIn,
-    pub slides: Vec<SlideView>,
-    pub active_slide: Option<SlideId>,
-    pub facilitators: Vec<FacilitatorView>,
-}
-
-#[cfg(feature = "ssr")]
-impl HostState {
-    /// Reads a session's host state. `stamp` must be taken before `session` was read. Also returns
-    /// who may hold the host view now: the owner and the facilitators who accepted.
-    pub async fn load(
-        ctx: &ServerContext,
-        session: crate::storage::SessionRecord,
-        stamp: i64,
-    ) -> Result<(Self, Vec<crate::ids::UserId>), sea_orm::DbErr> {
-        let slides = ctx.db.slides(session.id).await?;
-        let facilitators = ctx.db.facilitators(session.id).await?;
-        let mut hosts = vec![session.owner_id];
-        hosts.extend(facilitators.iter().filter_map(|f| f.user.as_ref().map(|u| u.id)));
-        let state = Self {
-            stamp,
-            id: session.id,
-            title: session.title.clone(),
-            is_open: session.is_open,
-            ways_in: WaysIn::of(ctx, &session),
-            active_slide: session.active_slide_id,
-            slides: slides.into_iter().map(|s| SlideView::of(ctx, &session, s)).collect(),
-            facilitators: facilitators.into_iter().map(FacilitatorView::from).collect(),
-        };
-        Ok((state, hosts))
     }
 }
 

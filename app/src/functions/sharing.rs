@@ -1,5 +1,6 @@
 use crate::ids::{FacilitatorId, SessionId};
 use crate::rules::sharing::SharingError;
+use crate::states::FacilitatorView;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -32,23 +33,6 @@ impl InvitationReport {
     fn new(sent: usize, refused: Vec<String>) -> Self {
         let (refused, refused_more) = shown_refusals(refused);
         Self { sent, refused, refused_more, already_invited: Vec::new() }
-    }
-}
-
-/// A co-facilitator as the Share dialog lists them.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct FacilitatorView {
-    pub id: FacilitatorId,
-    pub email: String,
-    pub display_name: Option<String>,
-    /// Invited until they accept; Active afterwards.
-    pub active: bool,
-}
-
-#[cfg(feature = "ssr")]
-impl From<crate::storage::FacilitatorRecord> for FacilitatorView {
-    fn from(f: crate::storage::FacilitatorRecord) -> Self {
-        Self { id: f.id, active: f.user.is_some(), display_name: f.user.map(|u| u.display_name), email: f.email }
     }
 }
 

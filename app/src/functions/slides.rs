@@ -2,64 +2,12 @@ use crate::ids::{SessionId, SlideId};
 use crate::rules::sessions::SessionError;
 use crate::rules::slides::{Move, SlideKind};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 use crate::{
     rules::{sessions::require_edit_slides, slides::clean_slide_text},
     server::{reply, ServerContext},
-    storage::{SessionRecord, SlideRecord},
 };
-
-/// A slide as hosts and participants see it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct SlideView {
-    pub id: SlideId,
-    pub content: SlideContent,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum SlideContent {
-    /// Always the session's current code and link.
-    LinkAndQr(WaysIn),
-    Text { title: String, body: String },
-}
-
-/// How to join a session right now.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct WaysIn {
-    /// Grouped for reading aloud: "012 345".
-    pub code: String,
-    /// Absolute, from `PUBLIC_URL`.
-    pub link: String,
-    /// The QR code of `link`, as SVG and PNG downloads.
-    pub qr_svg: String,
-    pub qr_png: String,
-}
-
-#[cfg(feature = "ssr")]
-impl WaysIn {
-    pub fn of(ctx: &ServerContext, session: &SessionRecord) -> Self {
-        let token = &session.link_token;
-        Self {
-            code: session.code.display_grouped(),
-            link: ctx.join_link(token),
-            qr_svg: format!("/j/{token}/qr.svg"),
-            qr_png: format!("/j/{token}/qr.png"),
-        }
-    }
-}
-
-#[cfg(feature = "ssr")]
-impl SlideView {
-    pub fn of(ctx: &ServerContext, session: &SessionRecord, slide: SlideRecord) -> Self {
-        let content = match slide.kind {
-            SlideKind::LinkAndQr => SlideContent::LinkAndQr(WaysIn::of(ctx, session)),
-            SlideKind::Text => SlideContent::Text { title: slide.title, body: slide.body },
-        };
-        Self { id: slide.id, content }
-    }
-}
 
 /// Checks that the caller may edit this session's slides.
 #[cfg(feature = "ssr")]

@@ -3,8 +3,9 @@
 //! here works as plain HTML first.
 use super::live::{use_live, LiveNotice, LiveStatus};
 use super::slides::SlideBody;
-use crate::functions::joining::{join_by_code, join_by_link, participant_view, PublicState, PublicView, SetNickname};
-use crate::functions::slides::SlideView;
+use crate::functions::joining::{join_by_code, join_by_link, participant_view, SetNickname};
+use crate::states::{PublicState, PublicView};
+use crate::states::SlideView;
 use crate::ids::SessionId;
 use crate::live::{participant_path, ParticipantMessage};
 use crate::rules::joining::{JoinError, NICKNAME_MAX_CHARS};

@@ -1,10 +1,12 @@
 use super::slides::{SlideBody, WaysInFigure};
 use super::{sessions::SessionErrorView, FormError};
 use super::live::{use_live, LiveNotice, LiveStatus};
-use crate::functions::sessions::{host_session, GenerateNewCode, HostState, SessionForHost, SetSessionOpen};
+use crate::functions::sessions::{host_session, GenerateNewCode, SessionForHost, SetSessionOpen};
+use crate::states::HostState;
 use crate::live::{host_path, HostMessage};
 use crate::functions::sharing::{AddFacilitators, RemoveFacilitator, SendInvitations};
-use crate::functions::slides::{AddSlide, DeleteSlide, MoveSlide, ShowSlide, SlideContent, SlideView, UpdateSlide, WaysIn};
+use crate::functions::slides::{AddSlide, DeleteSlide, MoveSlide, ShowSlide, UpdateSlide};
+use crate::states::{SlideContent, SlideView, WaysIn};
 use crate::ids::SessionId;
 use crate::rules::sessions::SessionError;
 use crate::rules::slides::{Move, SlideKind, SLIDE_BODY_MAX_CHARS, SLIDE_TITLE_MAX_CHARS};
@@ -210,7 +212,7 @@ pub(super) struct HostParts {
     pub role: crate::rules::sessions::Role,
     pub ways_in: Memo<WaysIn>,
     pub is_open: Memo<bool>,
-    pub facilitators: Memo<Vec<crate::functions::sharing::FacilitatorView>>,
+    pub facilitators: Memo<Vec<crate::states::FacilitatorView>>,
 }
 
 /// The QR code, made to be projected: it fills the screen; Esc or "Close" closes it.

@@ -1,5 +1,5 @@
 //! How a slide looks, for hosts and participants alike.
-use crate::functions::slides::{SlideContent, SlideView, WaysIn};
+use crate::states::{SlideContent, SlideView, WaysIn};
 use leptos::prelude::*;
 
 #[component]

@@ -6,8 +6,8 @@
 //!
 //! States are held in `tokio::sync::watch` channels: a socket always sends the newest state and
 //! skips the ones it had no time to send, so a slow phone never makes the server queue events.
-use crate::functions::joining::{PublicState, PublicView};
-use crate::functions::sessions::HostState;
+use crate::states::{PublicState, PublicView};
+use crate::states::HostState;
 use crate::ids::{SessionId, UserId};
 use crate::live::{HostMessage, ParticipantMessage};
 use crate::server::ServerContext;

@@ -1,0 +1,71 @@
+//! Reading the live states (`crate::states`) from storage, for the server functions and the hub.
+use super::ServerContext;
+use crate::states::{FacilitatorView, HostState, PublicState, SlideContent, SlideView, WaysIn};
+use crate::rules::slides::SlideKind;
+use crate::storage::{SessionRecord, SlideRecord};
+
+impl HostState {
+    /// Reads a session's host state. `stamp` must be taken before `session` was read. Also returns
+    /// who may hold the host view now: the owner and the facilitators who accepted.
+    pub async fn load(
+        ctx: &ServerContext,
+        session: SessionRecord,
+        stamp: i64,
+    ) -> Result<(Self, Vec<crate::ids::UserId>), sea_orm::DbErr> {
+        let slides = ctx.db.slides(session.id).await?;
+        let facilitators = ctx.db.facilitators(session.id).await?;
+        let mut hosts = vec![session.owner_id];
+        hosts.extend(facilitators.iter().filter_map(|f| f.user.as_ref().map(|u| u.id)));
+        let state = Self {
+            stamp,
+            id: session.id,
+            title: session.title.clone(),
+            is_open: session.is_open,
+            ways_in: WaysIn::of(ctx, &session),
+            active_slide: session.active_slide_id,
+            slides: slides.into_iter().map(|s| SlideView::of(ctx, &session, s)).collect(),
+            facilitators: facilitators.into_iter().map(FacilitatorView::from).collect(),
+        };
+        Ok((state, hosts))
+    }
+}
+
+impl PublicState {
+    /// `stamp` must be taken before `session` was read.
+    pub async fn load(ctx: &ServerContext, session: &SessionRecord, stamp: i64) -> Result<Self, sea_orm::DbErr> {
+        let slide = match session.active_slide_id {
+            Some(active) if session.is_open => ctx.db.slides(session.id).await?.into_iter().find(|s| s.id == active),
+            _ => None,
+        };
+        let slide = slide.map(|s| SlideView::of(ctx, session, s));
+        Ok(Self::new(stamp, session.is_open, &session.title, slide))
+    }
+}
+
+impl WaysIn {
+    pub fn of(ctx: &ServerContext, session: &SessionRecord) -> Self {
+        let token = &session.link_token;
+        Self {
+            code: session.code.display_grouped(),
+            link: ctx.join_link(token),
+            qr_svg: format!("/j/{token}/qr.svg"),
+            qr_png: format!("/j/{token}/qr.png"),
+        }
+    }
+}
+
+impl SlideView {
+    pub fn of(ctx: &ServerContext, session: &SessionRecord, slide: SlideRecord) -> Self {
+        let content = match slide.kind {
+            SlideKind::LinkAndQr => SlideContent::LinkAndQr(WaysIn::of(ctx, session)),
+            SlideKind::Text => SlideContent::Text { title: slide.title, body: slide.body },
+        };
+        Self { id: slide.id, content }
+    }
+}
+
+impl From<crate::storage::FacilitatorRecord> for FacilitatorView {
+    fn from(f: crate::storage::FacilitatorRecord) -> Self {
+        Self { id: f.id, active: f.user.is_some(), display_name: f.user.map(|u| u.display_name), email: f.email }
+    }
+}
