@@ -16,6 +16,8 @@ pub enum HostMessage {
     State(HostState),
     /// Participants connected right now, over every server instance.
     Presence { participants: u32 },
+    /// The owner deleted the session: the last message, then the socket closes (`CLOSE_DENIED`).
+    Deleted,
 }
 
 /// What a participant's tab receives (`/live/p/<session>`): never anything host-only.
@@ -53,5 +55,8 @@ mod tests {
         let text = serde_json::to_string(&closed).unwrap();
         assert_eq!(text, r#"{"State":{"stamp":7,"view":"Closed"}}"#);
         assert_eq!(serde_json::from_str::<ParticipantMessage>(&text).unwrap(), closed);
+        assert_eq!(serde_json::to_string(&HostMessage::Deleted).unwrap(), r#""Deleted""#);
+        let deleted = ParticipantMessage::State(PublicState { stamp: 8, view: PublicView::Deleted });
+        assert_eq!(serde_json::to_string(&deleted).unwrap(), r#"{"State":{"stamp":8,"view":"Deleted"}}"#);
     }
 }

@@ -33,6 +33,8 @@ pub struct PublicState {
 pub enum PublicView {
     Closed,
     Open { title: String, slide: Option<SlideView> },
+    /// Its owner deleted it: "This session no longer exists." The last state a session sends.
+    Deleted,
 }
 
 impl PublicState {

@@ -174,6 +174,8 @@ enum Next {
     Send(Utf8Bytes),
     /// This tab may no longer follow the session: a host removed by the owner.
     Deny,
+    /// The session was deleted: this last state, then the socket closes for good.
+    Last(Utf8Bytes),
     End,
 }
 
@@ -184,6 +186,10 @@ trait Feed: Send + 'static {
     fn next(&mut self) -> impl std::future::Future<Output = Next> + Send;
 }
 
+fn sent(frame: &app::server::live::Frame) -> Next {
+    if frame.last { Next::Last(frame.text.clone()) } else { Next::Send(frame.text.clone()) }
+}
+
 /// A participant's socket follows the session's public state.
 struct ParticipantFeed {
     states: watch::Receiver<Option<Arc<PublicFrame>>>,
@@ -191,7 +197,7 @@ struct ParticipantFeed {
 
 impl Feed for ParticipantFeed {
     fn current(&mut self) -> Vec<Next> {
-        self.states.borrow_and_update().as_ref().map(|f| Next::Send(f.frame.text.clone())).into_iter().collect()
+        self.states.borrow_and_update().as_ref().map(|f| sent(&f.frame)).into_iter().collect()
     }
 
     async fn next(&mut self) -> Next {
@@ -200,7 +206,7 @@ impl Feed for ParticipantFeed {
                 return Next::End;
             }
             if let Some(frame) = self.states.borrow_and_update().as_ref() {
-                return Next::Send(frame.frame.text.clone());
+                return sent(&frame.frame);
             }
         }
     }
@@ -220,7 +226,7 @@ impl HostFeed {
         self.states
             .borrow_and_update()
             .as_ref()
-            .map(|f| if f.hosts.contains(&user) { Next::Send(f.frame.text.clone()) } else { Next::Deny })
+            .map(|f| if f.frame.last || f.hosts.contains(&user) { sent(&f.frame) } else { Next::Deny })
     }
 }
 
@@ -263,6 +269,12 @@ async fn write(mut sink: Sink, mut feed: impl Feed, _subscription: Subscription,
                 }
                 Next::Deny => {
                     let _ = sink.send(close(CLOSE_DENIED, "You don't have access to this session.")).await;
+                    return;
+                }
+                Next::Last(text) => {
+                    if sink.send(Message::Text(text)).await.is_ok() {
+                        let _ = sink.send(close(CLOSE_DENIED, "This session no longer exists.")).await;
+                    }
                     return;
                 }
                 Next::End => return,

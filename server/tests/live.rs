@@ -118,7 +118,7 @@ async fn close_code(socket: &mut Socket) -> u16 {
 fn open_title(state: &PublicState) -> Option<&str> {
     match &state.view {
         PublicView::Open { title, .. } => Some(title),
-        PublicView::Closed => None,
+        PublicView::Closed | PublicView::Deleted => None,
     }
 }
 
@@ -186,6 +186,35 @@ async fn every_change_reaches_hosts_and_participants(db: Db) {
     instance.stop().await;
 }
 test_both_dbs!(every_change_reaches_hosts_and_participants);
+
+/// A new title reaches every tab at once; a deletion sends every tab, hosts' and participants',
+/// its last state ("deleted"), then closes their sockets for good.
+async fn a_rename_then_a_deletion_reach_every_tab(db: Db) {
+    let instance = Instance::start(db).await;
+    let (mut ada, id, zoe) = session_with_participant(&instance).await;
+    let mut participant = instance.socket(&format!("/live/p/{id}"), zoe.visitor.as_deref()).await;
+    next_public(&mut participant).await;
+    let mut host = instance.socket(&format!("/live/s/{id}"), ada.cookie.as_deref()).await;
+    next_host_state(&mut host).await;
+
+    assert_eq!(ada.call("rename_session", &[("id", &id), ("title", "  Physics 101 ")]).await.json::<String>(), "Physics 101");
+    assert_eq!(open_title(&next_public(&mut participant).await), Some("Physics 101"));
+    assert_eq!(next_host_state(&mut host).await.title, "Physics 101");
+
+    ada.call("delete_session", &[("id", &id)]).await.json::<()>();
+    assert_eq!(next_public(&mut participant).await.view, PublicView::Deleted);
+    assert_eq!(close_code(&mut participant).await, CLOSE_DENIED);
+    while serde_json::from_str::<HostMessage>(&next_text(&mut host).await).unwrap() != HostMessage::Deleted {}
+    assert_eq!(close_code(&mut host).await, CLOSE_DENIED);
+    // A tab that tries again hears the same, and nothing else.
+    let mut again = instance.socket(&format!("/live/p/{id}"), zoe.visitor.as_deref()).await;
+    assert_eq!(next_public(&mut again).await.view, PublicView::Deleted);
+    assert_eq!(close_code(&mut again).await, CLOSE_DENIED);
+    let mut host_again = instance.socket(&format!("/live/s/{id}"), ada.cookie.as_deref()).await;
+    assert_eq!(close_code(&mut host_again).await, CLOSE_DENIED);
+    instance.stop().await;
+}
+test_both_dbs!(a_rename_then_a_deletion_reach_every_tab);
 
 async fn only_hosts_and_participants_get_a_socket(db: Db) {
     let instance = Instance::start(db).await;

@@ -318,6 +318,31 @@ async fn stale_and_withdrawn_mail_is_never_sent(db: Db) {
 }
 test_both_dbs!(stale_and_withdrawn_mail_is_never_sent);
 
+/// Mail still waiting when its session is deleted (a participant's invitation, a
+/// co-facilitator's) is never sent; another session's mail is.
+async fn mail_of_a_deleted_session_is_never_sent(db: Db) {
+    let smtp = Smtp::start().await;
+    let ctx = ServerContext::new(db.clone(), "http://127.0.0.1:3000", Vec::new());
+    let router = router_with(ctx.clone());
+    let mut ada = Client::signed_up(&router, "ada@example.org").await;
+    let gone = create_session(&mut ada, "Gone").await;
+    let kept = create_session(&mut ada, "Kept").await;
+    ada.call("send_invitations", &[("id", &gone), ("addresses", "pat@example.org")]).await.json::<InvitationReport>();
+    ada.call("add_facilitators", &[("id", &gone), ("addresses", "fay@example.org")]).await.json::<InvitationReport>();
+    ada.call("send_invitations", &[("id", &kept), ("addresses", "kim@example.org")]).await.json::<InvitationReport>();
+    ada.call("delete_session", &[("id", &gone)]).await.json::<()>();
+
+    start_mailer(&ctx, &smtp);
+    assert!(settled_mail_to(&db, "kim@example.org").await.sent_at.is_some());
+    for address in ["pat@example.org", "fay@example.org"] {
+        let mail = settled_mail_to(&db, address).await;
+        assert!(mail.sent_at.is_none() && mail.gave_up_at.is_some(), "{mail:?}");
+        assert_eq!(smtp.messages_to(address), 0, "{address}");
+    }
+    assert_eq!(smtp.messages().len(), 1);
+}
+test_both_dbs!(mail_of_a_deleted_session_is_never_sent);
+
 /// Two server instances share one outbox. A slow SMTP server (4 s per message) keeps a mail in
 /// flight past the first retry's backoff (2 s): the other instance must not take it and send
 /// it again.
@@ -405,6 +430,11 @@ async fn the_rights_matrix(db: Db) {
     let mut nobody = Client::anonymous(&router);
     let slide: String = owner.call("add_slide", &[("id", &id), ("kind", "Text")]).await.json();
 
+    let removal = [("id", id.as_str()), ("facilitator", "00000000-0000-0000-0000-000000000000")];
+    assert_eq!(facilitator.call("remove_facilitator", &removal).await.json::<SharingError>(), SharingError::OwnerOnly);
+    assert_eq!(stranger.call("remove_facilitator", &removal).await.json::<SharingError>(), SharingError::NoAccess);
+    assert_eq!(owner.call("remove_facilitator", &removal).await.json::<SharingError>(), SharingError::NoSuchFacilitator);
+
     // (server function, its form, allowed for: owner, facilitator)
     let actions: Vec<(&str, Vec<(&str, String)>, bool, bool)> = vec![
         ("host_session", vec![("id", id.clone())], true, true),
@@ -417,6 +447,10 @@ async fn the_rights_matrix(db: Db) {
         ("set_session_open", vec![("id", id.clone()), ("open", "true".into())], true, false),
         ("generate_new_code", vec![("id", id.clone())], true, false),
         ("add_facilitators", vec![("id", id.clone()), ("addresses", "x@example.org".into())], true, false),
+        ("rename_session", vec![("id", id.clone()), ("title", "Matrix".into())], true, false),
+        ("duplicate_session", vec![("id", id.clone())], true, false),
+        // Last: once the owner has deleted it, there is nothing left to refuse.
+        ("delete_session", vec![("id", id.clone())], true, false),
     ];
     for (name, form, owner_may, facilitator_may) in actions {
         let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -435,9 +469,5 @@ async fn the_rights_matrix(db: Db) {
             }
         }
     }
-    let removal = [("id", id.as_str()), ("facilitator", "00000000-0000-0000-0000-000000000000")];
-    assert_eq!(facilitator.call("remove_facilitator", &removal).await.json::<SharingError>(), SharingError::OwnerOnly);
-    assert_eq!(stranger.call("remove_facilitator", &removal).await.json::<SharingError>(), SharingError::NoAccess);
-    assert_eq!(owner.call("remove_facilitator", &removal).await.json::<SharingError>(), SharingError::NoSuchFacilitator);
 }
 test_both_dbs!(the_rights_matrix);

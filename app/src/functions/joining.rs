@@ -17,7 +17,7 @@ impl crate::rules::HttpStatus for JoinError {
         match self {
             Self::MalformedCode | Self::InvalidNickname => 400,
             Self::UnknownCode | Self::UnknownLink => 404,
-            Self::Retired => 410,
+            Self::Retired | Self::Deleted => 410,
             Self::Closed | Self::NotJoined | Self::Full => 403,
             Self::TooManyAttempts(_) => 429,
             Self::Malformed => 400,
@@ -79,6 +79,7 @@ async fn enter(kind: WayInKind, value: &str) -> Result<SessionId, JoinError> {
             return Ok(session.id);
         }
         Ok(WayIn::Retired) => JoinError::Retired,
+        Ok(WayIn::Deleted) => JoinError::Deleted,
         Ok(WayIn::Unknown) => match kind {
             WayInKind::Code => JoinError::UnknownCode,
             WayInKind::Link => JoinError::UnknownLink,
@@ -120,7 +121,10 @@ pub async fn participant_view(id: SessionId) -> Result<ParticipantScreen, JoinEr
     reply(async move {
         let ctx = ServerContext::get().ok_or(JoinError::Internal)?;
         let visitor = visitor::visitor_digest().ok_or(JoinError::NotJoined)?;
-        let participant = ctx.db.participant(id, &visitor).await?.ok_or(JoinError::NotJoined)?;
+        let Some(participant) = ctx.db.participant(id, &visitor).await? else {
+            // A deleted session took its participants with it: they are told why.
+            return Err(if ctx.db.session_was_deleted(id).await? { JoinError::Deleted } else { JoinError::NotJoined });
+        };
         let stamp = crate::storage::now_micros();
         let session = ctx.db.session(id).await?.ok_or(JoinError::NotJoined)?;
         let public = PublicState::load(&ctx, &session, stamp).await?;

@@ -12,6 +12,8 @@ impl crate::rules::HttpStatus for SessionError {
         match self {
             Self::NotLoggedIn => 401,
             Self::NoAccess | Self::OwnerOnly | Self::OwnerOnlyCode => 403,
+            Self::OwnerOnlyRename | Self::OwnerOnlyDuplicate | Self::OwnerOnlyDelete => 403,
+            Self::Deleted => 410,
             Self::InvalidTitle | Self::InvalidSlide => 400,
             Self::NoSuchSlide => 404,
             Self::TooManySessions | Self::TooManySlides => 409,
@@ -88,7 +90,10 @@ pub async fn host_session(id: SessionId) -> Result<SessionForHost, SessionError>
     reply(async move {
         let (ctx, user) = caller().await?;
         let stamp = crate::storage::now_micros();
-        let (session, role) = ctx.db.session_with_role(id, user).await?.ok_or(SessionError::NoAccess)?;
+        let Some((session, role)) = ctx.db.session_with_role(id, user).await? else {
+            // A host's tab reloaded after the owner deleted the session is told so.
+            return Err(if ctx.db.session_was_deleted(id).await? { SessionError::Deleted } else { SessionError::NoAccess });
+        };
         let (state, _) = HostState::load(&ctx, session, stamp).await?;
         Ok(SessionForHost { role, state })
     }
@@ -119,6 +124,52 @@ pub async fn set_session_open(id: SessionId, open: bool) -> Result<bool, Session
         ctx.db.set_session_open(id, open).await?;
         ctx.live.changed(&ctx, id).await;
         Ok(open)
+    }
+    .await)
+}
+
+/// Renames a session (same rules as creating one); every host tab and participant screen shows
+/// the new title at once. Returns the title as kept.
+#[server(endpoint = "rename_session")]
+pub async fn rename_session(id: SessionId, title: String) -> Result<String, SessionError> {
+    reply(async move {
+        let (ctx, user) = caller().await?;
+        require_rename(ctx.db.role_in_session(id, user).await?)?;
+        let title = clean_title(&title)?;
+        ctx.db.rename_session(id, &title).await?;
+        ctx.live.changed(&ctx, id).await;
+        Ok(title)
+    }
+    .await)
+}
+
+/// "Duplicate": a new open session "Copy of <title>" with the same slides in the same order, a
+/// fresh code and link, no participants and no facilitators; it counts against the caller's
+/// sessions like any other.
+#[server(endpoint = "duplicate_session")]
+pub async fn duplicate_session(id: SessionId) -> Result<SessionId, SessionError> {
+    reply(async move {
+        let (ctx, user) = caller().await?;
+        let (source, role) = ctx.db.session_with_role(id, user).await?.ok_or(SessionError::NoAccess)?;
+        require_duplicate(Some(role))?;
+        let copy = ctx.db.duplicate_session(user, id, &copy_title(&source.title)).await?.ok_or(SessionError::TooManySessions)?;
+        Ok(copy.id)
+    }
+    .await)
+}
+
+/// Deletes a session for good: every open tab of it, hosts' and participants', switches to
+/// "This session no longer exists.", which its code and link answer for
+/// `DELETED_WAYS_IN_KEPT_DAYS`.
+#[server(endpoint = "delete_session")]
+pub async fn delete_session(id: SessionId) -> Result<(), SessionError> {
+    reply(async move {
+        let (ctx, user) = caller().await?;
+        require_delete(ctx.db.role_in_session(id, user).await?)?;
+        if ctx.db.delete_session(id).await? {
+            ctx.live.changed(&ctx, id).await;
+        }
+        Ok(())
     }
     .await)
 }

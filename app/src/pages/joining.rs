@@ -128,24 +128,49 @@ pub fn ParticipantPage() -> impl IntoView {
                         });
                         let title = Memo::new(move |_| public.with(|p| match p {
                             PublicView::Open { title, .. } => title.clone(),
-                            PublicView::Closed => String::new(),
+                            PublicView::Closed | PublicView::Deleted => String::new(),
                         }));
                         let slide = Memo::new(move |_| public.with(|p| match p {
                             PublicView::Open { slide, .. } => slide.clone(),
-                            PublicView::Closed => None,
+                            PublicView::Closed | PublicView::Deleted => None,
                         }));
+                        let is_open = Memo::new(move |_| public.with(|p| matches!(p, PublicView::Open { .. })));
+                        let deleted = Memo::new(move |_| public.with(|p| *p == PublicView::Deleted));
                         view! {
-                            <Show when=move || public.with(|p| *p != PublicView::Closed) fallback=|| view! { <ClosedNotice/> }>
+                            <Show when=move || is_open.get() fallback=move || view! { <ShutNotice deleted/> }>
                                 <ParticipantScreenView session_id=screen.session_id nickname=screen.nickname.clone() title slide set_nickname/>
                             </Show>
                         }.into_any()
                     }
-                    Err(JoinError::Closed) => view! { <ClosedNotice/> }.into_any(),
+                    // Loaded closed: deleted meanwhile, the page says so.
+                    Err(JoinError::Closed) => {
+                        let deleted = Memo::new(move |_| pushed.with(|p| matches!(p, Some(PublicState { view: PublicView::Deleted, .. }))));
+                        view! { <ShutNotice deleted/> }.into_any()
+                    }
+                    Err(JoinError::Deleted) => view! { <DeletedNotice/> }.into_any(),
                     Err(error) => view! { <JoinRefused error/> }.into_any(),
                 }
             })}
         </Transition>
         <LiveNotice status=live/>
+    }
+}
+
+/// A session participants cannot see: closed, or deleted (which may follow a close).
+#[component]
+fn ShutNotice(deleted: Memo<bool>) -> impl IntoView {
+    move || if deleted.get() { view! { <DeletedNotice/> }.into_any() } else { view! { <ClosedNotice/> }.into_any() }
+}
+
+#[component]
+fn DeletedNotice() -> impl IntoView {
+    super::set_error_status(&JoinError::Deleted);
+    view! {
+        <leptos_meta::Title text="Session deleted · Ruche"/>
+        <section class="card narrow closed-notice" role="status">
+            <h1>"This session no longer exists."</h1>
+            <p>"The host has deleted this session."</p>
+        </section>
     }
 }
 

@@ -1,5 +1,6 @@
 //! Pages and components. Every form is an `ActionForm`, so it also works with JavaScript off.
 mod accounts;
+mod confirm;
 mod home;
 mod joining;
 mod live;

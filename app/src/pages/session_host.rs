@@ -1,14 +1,15 @@
 use super::slides::{SlideBody, WaysInFigure};
 use super::{sessions::SessionErrorView, FormError};
 use super::live::{use_live, LiveNotice, LiveStatus};
-use crate::functions::sessions::{host_session, GenerateNewCode, SessionForHost, SetSessionOpen};
+use crate::functions::sessions::{host_session, GenerateNewCode, RenameSession, SessionForHost, SetSessionOpen};
 use crate::states::HostState;
 use crate::live::{host_path, HostMessage};
 use crate::functions::sharing::{AddFacilitators, RemoveFacilitator, SendInvitations};
 use crate::functions::slides::{AddSlide, DeleteSlide, MoveSlide, ShowSlide, UpdateSlide};
 use crate::states::{SlideContent, SlideView, WaysIn};
 use crate::ids::SessionId;
-use crate::rules::sessions::SessionError;
+use crate::rules::sessions::{SessionError, TITLE_MAX_CHARS};
+use super::confirm::Confirm;
 use crate::rules::slides::{Move, SlideKind, SLIDE_BODY_MAX_CHARS, SLIDE_TITLE_MAX_CHARS};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -26,6 +27,7 @@ pub(super) struct HostActions {
     pub invite: ServerAction<SendInvitations>,
     pub add_facilitators: ServerAction<AddFacilitators>,
     pub remove: ServerAction<RemoveFacilitator>,
+    pub rename: ServerAction<RenameSession>,
 }
 
 impl HostActions {
@@ -41,11 +43,12 @@ impl HostActions {
             invite: ServerAction::new(),
             add_facilitators: ServerAction::new(),
             remove: ServerAction::new(),
+            rename: ServerAction::new(),
         }
     }
 
     /// Sending participant invitations changes nothing on the page, so it is not listed.
-    fn versions(&self) -> [usize; 9] {
+    fn versions(&self) -> [usize; 10] {
         [
             self.set_open.version().get(),
             self.generate.version().get(),
@@ -56,6 +59,7 @@ impl HostActions {
             self.show.version().get(),
             self.add_facilitators.version().get(),
             self.remove.version().get(),
+            self.rename.version().get(),
         ]
     }
 }
@@ -78,10 +82,12 @@ pub fn HostSessionPage() -> impl IntoView {
     // What the live channel pushed: the session as every host sees it, and the participant count.
     let pushed = RwSignal::new(None::<HostState>);
     let presence = RwSignal::new(None::<u32>);
+    let deleted = RwSignal::new(false);
     let live = match id() {
         Some(id) => use_live(host_path(id), move |message| match message {
             HostMessage::State(state) => pushed.set(Some(state)),
             HostMessage::Presence { participants } => presence.set(Some(participants)),
+            HostMessage::Deleted => deleted.set(true),
         }),
         None => signal(LiveStatus::Denied).0,
     };
@@ -121,10 +127,13 @@ pub fn HostSessionPage() -> impl IntoView {
                             newest
                         });
                         view! {
-                            // Removed by the owner while the page was open: the host view goes.
-                            <Show when=move || live.get() != LiveStatus::Denied
-                                fallback=|| view! { <SessionErrorView error=SessionError::NoAccess/> }>
-                                <HostView session=shown actions ui presence/>
+                            // Deleted, or removed by the owner, while the page was open: the
+                            // host view goes.
+                            <Show when=move || !deleted.get() fallback=|| view! { <SessionErrorView error=SessionError::Deleted/> }>
+                                <Show when=move || live.get() != LiveStatus::Denied
+                                    fallback=|| view! { <SessionErrorView error=SessionError::NoAccess/> }>
+                                    <HostView session=shown actions ui presence/>
+                                </Show>
                             </Show>
                         }.into_any()
                     }
@@ -161,7 +170,10 @@ fn HostView(session: Memo<SessionForHost>, actions: HostActions, ui: HostUi, pre
         <leptos_meta::Title text=move || format!("{} · Ruche", title.get())/>
         <section class="session-host">
             <div class="session-bar">
-                <h1>{title}</h1>
+                <div class="session-title">
+                    <h1>{title}</h1>
+                    {role.may_rename().then(|| view! { <RenameTitle id title action=actions.rename/> })}
+                </div>
                 <div class="session-corner">
                     <button type="button" class="primary" on:click=move |_| share_open.set(true)>"Share"</button>
                     <Padlock id role is_open action=actions.set_open/>
@@ -177,22 +189,23 @@ fn HostView(session: Memo<SessionForHost>, actions: HostActions, ui: HostUi, pre
             </div>
             <FormError value=actions.set_open.value()/>
             <FormError value=actions.generate.value()/>
+            <Show when=move || share_open.get()>
+                <super::share::ShareDialog session=parts actions confirm_new_code close=move || share_open.set(false)/>
+            </Show>
+            // After the Share pop-up, and above it: opened from the toolbar or from the pop-up.
             <Show when=move || confirm_new_code.get()>
-                <div class="confirm" role="alertdialog" aria-modal="true" aria-labelledby="new-code-title" aria-describedby="new-code-text">
-                    <h2 id="new-code-title">"Generate a new code?"</h2>
-                    <p id="new-code-text">
-                        "The current code, link and QR code will stop working at once: links already sent will no longer work. "
-                        "Participants already inside stay inside, and invitations still waiting to be mailed go out with the new link."
-                    </p>
+                <Confirm
+                    id="new-code"
+                    title="Generate a new code?"
+                    text="The current code, link and QR code will stop working at once: links already sent will no longer work. \
+                        Participants already inside stay inside, and invitations still waiting to be mailed go out with the new link."
+                    cancel=Callback::new(move |_| confirm_new_code.set(false))
+                >
                     <button type="button" class="primary" on:click=move |_| {
                         actions.generate.dispatch(GenerateNewCode { id });
                         confirm_new_code.set(false);
                     }>"Generate a new code"</button>
-                    <button type="button" on:click=move |_| confirm_new_code.set(false)>"Cancel"</button>
-                </div>
-            </Show>
-            <Show when=move || share_open.get()>
-                <super::share::ShareDialog session=parts actions confirm_new_code close=move || share_open.set(false)/>
+                </Confirm>
             </Show>
             <Show when=move || qr_open.get()>
                 <QrOverlay ways_in close=move || qr_open.set(false)/>
@@ -202,6 +215,45 @@ fn HostView(session: Memo<SessionForHost>, actions: HostActions, ui: HostUi, pre
     }
     // Erased here: the host page's nested view type otherwise overflows the compiler's limits
     // in release builds.
+    .into_any()
+}
+
+/// The owner's "Rename": the title in a field, saved with the rules of creation; every tab of the
+/// session shows the new one at once.
+#[component]
+fn RenameTitle(id: SessionId, title: Memo<String>, action: ServerAction<RenameSession>) -> impl IntoView {
+    let editing = RwSignal::new(false);
+    let field = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(input) = field.get() {
+            let _ = input.focus();
+        }
+    });
+    // Saved: the field closes. A refusal keeps it open with its sentence.
+    Effect::new(move |previous: Option<usize>| {
+        let version = action.version().get();
+        if previous.is_some_and(|p| p != version) && matches!(action.value().get_untracked(), Some(Ok(_))) {
+            editing.set(false);
+        }
+        version
+    });
+    view! {
+        <button type="button" class="rename-toggle" aria-expanded=move || editing.get().to_string()
+            on:click=move |_| editing.update(|e| *e = !*e)>"Rename"</button>
+        <Show when=move || editing.get()>
+            <ActionForm action attr:class="rename-form" attr:novalidate=true>
+                <input type="hidden" name="id" value=id.to_string()/>
+                <label>
+                    "Session title"
+                    <input type="text" name="title" maxlength=TITLE_MAX_CHARS required node_ref=field
+                        value=title.get_untracked()/>
+                </label>
+                <button type="submit" class="primary">"Save the title"</button>
+                <button type="button" on:click=move |_| editing.set(false)>"Cancel"</button>
+            </ActionForm>
+            <FormError value=action.value()/>
+        </Show>
+    }
     .into_any()
 }
 

@@ -1,10 +1,12 @@
 use super::{accounts::urlencode, FormError};
-use crate::functions::sessions::{my_sessions, CreateSession};
-use crate::rules::sessions::{SessionError, TITLE_MAX_CHARS};
+use super::confirm::Confirm;
+use crate::functions::sessions::{my_sessions, CreateSession, DeleteSession, DuplicateSession, SessionSummary, SetSessionOpen};
+use crate::ids::SessionId;
+use crate::rules::sessions::{Role, SessionError, DELETED_WAYS_IN_KEPT_DAYS, TITLE_MAX_CHARS};
 use leptos::prelude::*;
 use leptos_router::{
     components::{Redirect, A},
-    hooks::use_location,
+    hooks::{use_location, use_query_map},
 };
 
 /// Sends an anonymous visitor to log in, and back here afterwards.
@@ -31,9 +33,33 @@ pub(super) fn SessionErrorView(error: SessionError) -> impl IntoView {
     .into_any()
 }
 
+/// The actions of "My sessions", shared by every line's ⋮ menu.
+#[derive(Clone, Copy)]
+struct ListActions {
+    set_open: ServerAction<SetSessionOpen>,
+    duplicate: ServerAction<DuplicateSession>,
+    delete: ServerAction<DeleteSession>,
+}
+
 #[component]
 pub fn MySessionsPage() -> impl IntoView {
-    let sessions = Resource::new_blocking(|| (), |_| my_sessions());
+    let actions = ListActions { set_open: ServerAction::new(), duplicate: ServerAction::new(), delete: ServerAction::new() };
+    let sessions = Resource::new_blocking(
+        move || (actions.set_open.version().get(), actions.duplicate.version().get(), actions.delete.version().get()),
+        |_| my_sessions(),
+    );
+    // The session whose deletion waits for a confirmation. `?delete=<id>` opens it too, so that
+    // the ⋮ menu's "Delete" (a link) works without JavaScript.
+    let to_delete = RwSignal::new(
+        use_query_map().read_untracked().get("delete").and_then(|id| id.parse::<SessionId>().ok()),
+    );
+    Effect::new(move |previous: Option<usize>| {
+        let version = actions.delete.version().get();
+        if previous.is_some_and(|p| p != version) {
+            to_delete.set(None);
+        }
+        version
+    });
     view! {
         <leptos_meta::Title text="My sessions · Ruche"/>
         <section class="page">
@@ -41,33 +67,99 @@ pub fn MySessionsPage() -> impl IntoView {
                 <h1>"My sessions"</h1>
                 <A href="/sessions/new" attr:class="button primary">"Create a session"</A>
             </div>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            <FormError value=actions.set_open.value()/>
+            <FormError value=actions.duplicate.value()/>
+            <FormError value=actions.delete.value()/>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match sessions.await {
                         Ok(list) if list.is_empty() => view! {
                             <p class="empty">"You have no sessions yet: create one to get started."</p>
                         }.into_any(),
-                        Ok(list) => view! {
-                            <ul class="session-list">
-                                {list.into_iter().map(|s| view! {
-                                    <li>
-                                        <A href=format!("/s/{}", s.id)>{s.title}</A>
-                                        {(s.role != crate::rules::sessions::Role::Owner).then(|| view! {
-                                            <span class="badge">{s.role.label()}</span>
-                                        })}
-                                        <span class="status" class:closed=!s.is_open>
-                                            <super::session_host::PadlockIcon open=s.is_open/>
-                                            {if s.is_open { "Open" } else { "Closed" }}
-                                        </span>
-                                    </li>
-                                }).collect_view()}
-                            </ul>
-                        }.into_any(),
+                        Ok(list) => {
+                            let titles: Vec<(SessionId, String)> = list.iter().filter(|s| s.role.may_delete()).map(|s| (s.id, s.title.clone())).collect();
+                            view! {
+                                <ul class="session-list">
+                                    {list.into_iter().map(|s| view! { <SessionLine session=s actions to_delete/> }).collect_view()}
+                                </ul>
+                                {move || {
+                                    let id = to_delete.get()?;
+                                    let title = titles.iter().find(|(s, _)| *s == id)?.1.clone();
+                                    Some(view! { <ConfirmDelete id title actions to_delete/> })
+                                }}
+                            }.into_any()
+                        }
                         Err(e) => view! { <SessionErrorView error=e/> }.into_any(),
                     }
                 })}
-            </Suspense>
+            </Transition>
         </section>
+    }
+    .into_any()
+}
+
+/// A line of "My sessions": the title, the role of a facilitator, the padlock's state, and for
+/// the owner a ⋮ menu (a `<details>`, so that it opens without JavaScript too).
+#[component]
+fn SessionLine(session: SessionSummary, actions: ListActions, to_delete: RwSignal<Option<SessionId>>) -> impl IntoView {
+    let SessionSummary { id, title, is_open, role } = session;
+    let menu = role.may_delete().then(|| {
+        let label = format!("Actions for {title}");
+        view! {
+            <details class="line-menu">
+                <summary role="button" aria-label=label title="Actions">"⋮"</summary>
+                <div class="menu">
+                    <ActionForm action=actions.set_open>
+                        <input type="hidden" name="id" value=id.to_string()/>
+                        <input type="hidden" name="open" value=(!is_open).to_string()/>
+                        <button type="submit">{if is_open { "Close the session" } else { "Open the session" }}</button>
+                    </ActionForm>
+                    <ActionForm action=actions.duplicate>
+                        <input type="hidden" name="id" value=id.to_string()/>
+                        <button type="submit">"Duplicate"</button>
+                    </ActionForm>
+                    <a href=format!("/sessions?delete={id}") role="button" class="button danger-text" on:click=move |ev| {
+                        ev.prevent_default();
+                        to_delete.set(Some(id));
+                    }>"Delete"</a>
+                </div>
+            </details>
+        }
+    });
+    view! {
+        <li>
+            <A href=format!("/s/{id}")>{title.clone()}</A>
+            {(role != Role::Owner).then(|| view! { <span class="badge">{role.label()}</span> })}
+            <span class="status" class:closed=!is_open>
+                <super::session_host::PadlockIcon open=is_open/>
+                {if is_open { "Open" } else { "Closed" }}
+            </span>
+            {menu}
+        </li>
+    }
+    .into_any()
+}
+
+/// "Delete": names the session and says what goes with it.
+#[component]
+fn ConfirmDelete(id: SessionId, title: String, actions: ListActions, to_delete: RwSignal<Option<SessionId>>) -> impl IntoView {
+    view! {
+        <Confirm
+            id="delete-session"
+            title=format!("Delete \u{201c}{title}\u{201d}?")
+            text=format!(
+                "Its slides, participants and co-facilitators go with it, and invitations not yet mailed are not sent. \
+                 Its code and link will answer \u{201c}This session no longer exists.\u{201d} for {DELETED_WAYS_IN_KEPT_DAYS} days. \
+                 This cannot be undone."
+            )
+            cancel=Callback::new(move |_| to_delete.set(None))
+            cancel_href="/sessions"
+        >
+            <ActionForm action=actions.delete attr:class="inline">
+                <input type="hidden" name="id" value=id.to_string()/>
+                <button type="submit" class="danger">"Delete the session"</button>
+            </ActionForm>
+        </Confirm>
     }
 }
 

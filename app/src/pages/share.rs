@@ -16,7 +16,8 @@ pub fn ShareDialog(
     close: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let handle = window_event_listener(leptos::ev::keydown, move |ev| {
-        if ev.key() == "Escape" {
+        // Escape in a confirmation opened from here closes that confirmation alone.
+        if ev.key() == "Escape" && !confirm_new_code.get_untracked() {
             close();
         }
     });

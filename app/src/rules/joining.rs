@@ -21,6 +21,9 @@ pub enum JoinError {
     Retired,
     #[error("This session is closed.")]
     Closed,
+    /// Its owner deleted it: its code and link say so for `sessions::DELETED_WAYS_IN_KEPT_DAYS`.
+    #[error("This session no longer exists.")]
+    Deleted,
     #[error("Too many attempts. Try again in {0} seconds.")]
     TooManyAttempts(u64),
     /// `MAX_PARTICIPANTS`: a session holds at most this many participants.

@@ -5,6 +5,11 @@ pub const TITLE_MAX_CHARS: usize = 120;
 /// Sessions one account may own. Each holds a code out of a million; without a cap, one account
 /// could hold them all, and nobody could create a session or a new code any more.
 pub const MAX_SESSIONS_PER_ACCOUNT: u64 = 200;
+/// A deleted session's code and link answer "This session no longer exists." this long, and its
+/// code is not drawn again meanwhile: an old link or a printed code never leads into another
+/// session that drew the same code later.
+pub const DELETED_WAYS_IN_KEPT_DAYS: i64 = 30;
+pub const DELETED_WAYS_IN_KEPT_MICROS: i64 = DELETED_WAYS_IN_KEPT_DAYS * 24 * 3600 * 1_000_000;
 
 /// A person's part in a session. Anyone without a role gets nothing of the host view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +45,21 @@ impl Role {
         matches!(self, Role::Owner)
     }
 
+    /// The title is the owner's, like opening and closing.
+    pub fn may_rename(self) -> bool {
+        matches!(self, Role::Owner)
+    }
+
+    /// A copy is a new session owned by the caller, counted against their cap: the owner's call.
+    pub fn may_duplicate(self) -> bool {
+        matches!(self, Role::Owner)
+    }
+
+    /// Deleting takes every participant out for good.
+    pub fn may_delete(self) -> bool {
+        matches!(self, Role::Owner)
+    }
+
     /// The name shown in "My sessions".
     pub fn label(self) -> &'static str {
         match self {
@@ -72,6 +92,25 @@ pub fn require_edit_slides(role: Option<Role>) -> Result<Role, SessionError> {
     require(role, Role::may_edit_slides, SessionError::NoAccess)
 }
 
+pub fn require_rename(role: Option<Role>) -> Result<Role, SessionError> {
+    require(role, Role::may_rename, SessionError::OwnerOnlyRename)
+}
+
+pub fn require_duplicate(role: Option<Role>) -> Result<Role, SessionError> {
+    require(role, Role::may_duplicate, SessionError::OwnerOnlyDuplicate)
+}
+
+pub fn require_delete(role: Option<Role>) -> Result<Role, SessionError> {
+    require(role, Role::may_delete, SessionError::OwnerOnlyDelete)
+}
+
+/// The title of a duplicate: "Copy of <title>", cut to the title limit (in characters, and
+/// without a trailing space where the cut falls after one).
+pub fn copy_title(title: &str) -> String {
+    let full = format!("Copy of {title}");
+    full.chars().take(TITLE_MAX_CHARS).collect::<String>().trim_end().to_owned()
+}
+
 /// Trims the title and checks its length in characters, not bytes.
 pub fn clean_title(input: &str) -> Result<String, SessionError> {
     let title = input.trim();
@@ -94,6 +133,15 @@ pub enum SessionError {
     OwnerOnly,
     #[error("Only the owner of the session can generate a new code.")]
     OwnerOnlyCode,
+    #[error("Only the owner of the session can rename it.")]
+    OwnerOnlyRename,
+    #[error("Only the owner of the session can duplicate it.")]
+    OwnerOnlyDuplicate,
+    #[error("Only the owner of the session can delete it.")]
+    OwnerOnlyDelete,
+    /// Deleted by its owner (for `DELETED_WAYS_IN_KEPT_DAYS`, then it is simply unknown).
+    #[error("This session no longer exists.")]
+    Deleted,
     #[error("Give the session a title of 1 to 120 characters.")]
     InvalidTitle,
     #[error("A slide title has at most 120 characters on one line, and its text at most 2000.")]
@@ -135,6 +183,32 @@ mod tests {
         assert_eq!(require_generate_code(Some(Role::Owner)), Ok(Role::Owner));
         assert_eq!(require_generate_code(None), Err(SessionError::NoAccess));
         assert_eq!(require_edit_slides(None), Err(SessionError::NoAccess));
+    }
+
+    #[test]
+    fn only_the_owner_renames_duplicates_or_deletes() {
+        for (require, refused) in [
+            (require_rename as fn(Option<Role>) -> Result<Role, SessionError>, SessionError::OwnerOnlyRename),
+            (require_duplicate, SessionError::OwnerOnlyDuplicate),
+            (require_delete, SessionError::OwnerOnlyDelete),
+        ] {
+            assert_eq!(require(Some(Role::Owner)), Ok(Role::Owner));
+            assert_eq!(require(Some(Role::Facilitator)), Err(refused));
+            assert_eq!(require(None), Err(SessionError::NoAccess));
+        }
+    }
+
+    #[test]
+    fn copies_are_named_after_their_original_within_the_limit() {
+        assert_eq!(copy_title("Weekly sync"), "Copy of Weekly sync");
+        let long = "é".repeat(TITLE_MAX_CHARS);
+        let copy = copy_title(&long);
+        assert_eq!(copy.chars().count(), TITLE_MAX_CHARS);
+        assert!(copy.starts_with("Copy of éé"));
+        assert_eq!(clean_title(&copy).as_deref(), Ok(copy.as_str()));
+        // A cut just after a space leaves no trailing space.
+        let spaced = format!("{} b", "a".repeat(TITLE_MAX_CHARS - 9));
+        assert_eq!(copy_title(&spaced), format!("Copy of {}", "a".repeat(TITLE_MAX_CHARS - 9)));
     }
 
     #[test]

@@ -34,6 +34,8 @@ const REMOTE_PRESENCE_TTL: Duration = Duration::from_secs(16);
 pub struct Frame {
     pub stamp: i64,
     pub text: Utf8Bytes,
+    /// The session is gone: sockets send this frame, then close.
+    pub last: bool,
 }
 
 #[derive(Debug)]
@@ -269,16 +271,20 @@ impl Live {
             let public = PublicState::of_host(&host);
             Ok::<_, sea_orm::DbErr>(Some((host, hosts, public)))
         };
-        let (host, hosts, public) = match loaded.await {
-            Ok(Some(states)) => states,
-            // Deleting sessions comes later; until then a missing one has nothing to show.
-            Ok(None) => return,
+        let (host_frame, public) = match loaded.await {
+            Ok(Some((host, hosts, public))) => (HostFrame { frame: frame(stamp, &HostMessage::State(host)), hosts }, public),
+            // Sockets open only for sessions that exist: one followed and now missing was deleted.
+            Ok(None) => {
+                let mut host_frame = HostFrame { frame: frame(stamp, &HostMessage::Deleted), hosts: Vec::new() };
+                host_frame.frame.last = true;
+                (host_frame, PublicState { stamp, view: PublicView::Deleted })
+            }
             Err(e) => {
                 tracing::error!(error = %e, %session, "live: could not read the session");
                 return;
             }
         };
-        let host_frame = HostFrame { frame: frame(stamp, &HostMessage::State(host)), hosts };
+        let last = host_frame.frame.last;
         topic.host.send_if_modified(|current| {
             if current.as_ref().is_some_and(|c| c.frame.stamp >= stamp) {
                 return false;
@@ -290,7 +296,9 @@ impl Live {
         topic.public.send_if_modified(|current| match current {
             Some(c) if c.frame.stamp >= stamp || c.view == view => false,
             _ => {
-                *current = Some(Arc::new(PublicFrame { frame: frame(stamp, &ParticipantMessage::State(public)), view }));
+                let mut public_frame = frame(stamp, &ParticipantMessage::State(public));
+                public_frame.last = last;
+                *current = Some(Arc::new(PublicFrame { frame: public_frame, view }));
                 true
             }
         });
@@ -387,7 +395,7 @@ impl Live {
 }
 
 fn frame(stamp: i64, message: &impl Serialize) -> Frame {
-    Frame { stamp, text: serde_json::to_string(message).expect("live messages serialize").into() }
+    Frame { stamp, text: serde_json::to_string(message).expect("live messages serialize").into(), last: false }
 }
 
 #[cfg(test)]

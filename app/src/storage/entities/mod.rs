@@ -1,3 +1,4 @@
+pub mod deleted_ways_in;
 pub mod facilitators;
 pub mod login_sessions;
 pub mod outbox;

@@ -5,6 +5,7 @@ mod m0001_foundation;
 mod m0002_joining;
 mod m0003_sharing;
 mod m0004_mail_safety;
+mod m0005_session_life;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_joining::Migration),
             Box::new(m0003_sharing::Migration),
             Box::new(m0004_mail_safety::Migration),
+            Box::new(m0005_session_life::Migration),
         ]
     }
 }

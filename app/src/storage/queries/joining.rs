@@ -3,7 +3,8 @@ use super::is_unique_violation;
 use crate::ids::{ParticipantId, SessionId};
 use crate::rules::secrets::new_link_token;
 use crate::rules::session_code::SessionCode;
-use crate::storage::entities::{participants, retired_ways_in, sessions};
+use crate::rules::sessions::DELETED_WAYS_IN_KEPT_MICROS;
+use crate::storage::entities::{deleted_ways_in, participants, retired_ways_in, sessions};
 use crate::storage::{now_micros, Db, SessionRecord};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
@@ -18,7 +19,7 @@ pub enum WayInKind {
 }
 
 impl WayInKind {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Code => "code",
             Self::Link => "link",
@@ -32,6 +33,8 @@ pub enum WayIn {
     Current(SessionRecord),
     /// It belonged to a session before its owner generated a new code.
     Retired,
+    /// It belonged to a session deleted in the last `DELETED_WAYS_IN_KEPT_DAYS`.
+    Deleted,
     Unknown,
 }
 
@@ -56,6 +59,16 @@ impl Db {
         };
         if let Some(m) = sessions::Entity::find().filter(column.eq(value)).one(&self.read).await? {
             return Ok(WayIn::Current(m.into()));
+        }
+        let since = now_micros() - DELETED_WAYS_IN_KEPT_MICROS;
+        let deleted = deleted_ways_in::Entity::find()
+            .filter(deleted_ways_in::Column::Kind.eq(kind.as_str()))
+            .filter(deleted_ways_in::Column::Value.eq(value))
+            .filter(deleted_ways_in::Column::DeletedAt.gt(since))
+            .one(&self.read)
+            .await?;
+        if deleted.is_some() {
+            return Ok(WayIn::Deleted);
         }
         let retired = retired_ways_in::Entity::find()
             .filter(retired_ways_in::Column::Kind.eq(kind.as_str()))
@@ -95,8 +108,9 @@ impl Db {
                 .exec_without_returning(&txn)
                 .await?;
             }
+            let code = Db::draw_code_not_deleted(&txn, &mut draw_code).await?;
             let result = sessions::Entity::update_many()
-                .col_expr(sessions::Column::Code, draw_code().as_str().into())
+                .col_expr(sessions::Column::Code, code.as_str().into())
                 .col_expr(sessions::Column::LinkToken, new_link_token().into())
                 .filter(sessions::Column::Id.eq(id.0))
                 .exec(&txn)

@@ -2,10 +2,12 @@ use super::is_unique_violation;
 use crate::ids::{SessionId, SlideId, UserId};
 use crate::rules::secrets::new_link_token;
 use crate::rules::session_code::SessionCode;
-use crate::rules::sessions::{Role, MAX_SESSIONS_PER_ACCOUNT};
-use crate::storage::{entities::sessions, now_micros, Db};
+use crate::rules::sessions::{Role, DELETED_WAYS_IN_KEPT_MICROS, MAX_SESSIONS_PER_ACCOUNT};
+use crate::storage::entities::{deleted_ways_in, retired_ways_in, sessions, slides};
+use crate::storage::{now_micros, Db, WayInKind};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 
 /// A fresh code colliding with an existing one is rare (one in a million per live session);
@@ -52,6 +54,23 @@ impl Db {
         &self,
         owner: UserId,
         title: &str,
+        draw_code: impl FnMut() -> SessionCode,
+    ) -> Result<Option<SessionRecord>, DbErr> {
+        self.insert_session(owner, title, None, draw_code).await
+    }
+
+    /// "Duplicate": a new open session owned by `owner`, titled `title` (already cleaned), with
+    /// copies of `source`'s slides in the same order, a fresh code and link, and no participants
+    /// nor facilitators. Counts against the owner's cap like any other session (`None` past it).
+    pub async fn duplicate_session(&self, owner: UserId, source: SessionId, title: &str) -> Result<Option<SessionRecord>, DbErr> {
+        self.insert_session(owner, title, Some(source), SessionCode::random).await
+    }
+
+    async fn insert_session(
+        &self,
+        owner: UserId,
+        title: &str,
+        slides_of: Option<SessionId>,
         mut draw_code: impl FnMut() -> SessionCode,
     ) -> Result<Option<SessionRecord>, DbErr> {
         let id = SessionId::new_random();
@@ -66,12 +85,13 @@ impl Db {
         }
         let mut last_err = None;
         for _ in 0..MAX_CODE_ATTEMPTS {
+            let code = Db::draw_code_not_deleted(&txn, &mut draw_code).await?;
             let model = sessions::ActiveModel {
                 id: Set(id.0),
                 owner_id: Set(owner.0),
                 title: Set(title.to_owned()),
                 is_open: Set(true),
-                code: Set(draw_code().as_str().to_owned()),
+                code: Set(code.as_str().to_owned()),
                 link_token: Set(new_link_token()),
                 created_at: Set(created_at),
                 active_slide_id: Set(None),
@@ -81,8 +101,12 @@ impl Db {
             match sessions::Entity::insert(model).exec_with_returning(&attempt).await {
                 Ok(m) => {
                     attempt.commit().await?;
+                    let mut record: SessionRecord = m.into();
+                    if let Some(source) = slides_of {
+                        record.active_slide_id = Db::copy_slides(&txn, source, id, created_at).await?;
+                    }
                     txn.commit().await?;
-                    return Ok(Some(m.into()));
+                    return Ok(Some(record));
                 }
                 Err(e) if is_unique_violation(&e) => {
                     attempt.rollback().await?;
@@ -92,6 +116,65 @@ impl Db {
             }
         }
         Err(last_err.expect("at least one attempt was made"))
+    }
+
+    /// Copies `source`'s slides into `target`, same order; the first copy is shown, as the first
+    /// slide added to a session is. Returns it.
+    async fn copy_slides(
+        txn: &sea_orm::DatabaseTransaction,
+        source: SessionId,
+        target: SessionId,
+        now: i64,
+    ) -> Result<Option<SlideId>, DbErr> {
+        let originals = slides::Entity::find()
+            .filter(slides::Column::SessionId.eq(source.0))
+            .order_by_asc(slides::Column::Position)
+            .order_by_asc(slides::Column::CreatedAt)
+            .all(txn)
+            .await?;
+        let copies: Vec<slides::ActiveModel> = originals
+            .into_iter()
+            .enumerate()
+            .map(|(position, s)| slides::ActiveModel {
+                id: Set(SlideId::new_random().0),
+                session_id: Set(target.0),
+                position: Set(position as i32),
+                kind: Set(s.kind),
+                title: Set(s.title),
+                body: Set(s.body),
+                created_at: Set(now),
+            })
+            .collect();
+        let Some(first) = copies.first().map(|c| SlideId(*c.id.as_ref())) else { return Ok(None) };
+        slides::Entity::insert_many(copies).exec_without_returning(txn).await?;
+        sessions::Entity::update_many()
+            .col_expr(sessions::Column::ActiveSlideId, Some(first.0).into())
+            .filter(sessions::Column::Id.eq(target.0))
+            .exec(txn)
+            .await?;
+        Ok(Some(first))
+    }
+
+    /// Draws codes until one is not held by a session deleted in the last
+    /// `DELETED_WAYS_IN_KEPT_DAYS` (uniqueness among live sessions is the database's job).
+    pub(crate) async fn draw_code_not_deleted(
+        conn: &impl ConnectionTrait,
+        draw_code: &mut impl FnMut() -> SessionCode,
+    ) -> Result<SessionCode, DbErr> {
+        let since = now_micros() - DELETED_WAYS_IN_KEPT_MICROS;
+        for _ in 0..MAX_CODE_ATTEMPTS {
+            let code = draw_code();
+            let held = deleted_ways_in::Entity::find()
+                .filter(deleted_ways_in::Column::Kind.eq(WayInKind::Code.as_str()))
+                .filter(deleted_ways_in::Column::Value.eq(code.as_str()))
+                .filter(deleted_ways_in::Column::DeletedAt.gt(since))
+                .count(conn)
+                .await?;
+            if held == 0 {
+                return Ok(code);
+            }
+        }
+        Err(DbErr::Custom("every code drawn belongs to a recently deleted session".into()))
     }
 
     pub async fn session(&self, id: SessionId) -> Result<Option<SessionRecord>, DbErr> {
@@ -132,6 +215,61 @@ impl Db {
                 (m.into(), role)
             })
             .collect())
+    }
+
+    /// `title` must already be cleaned (`rules::sessions::clean_title`).
+    pub async fn rename_session(&self, id: SessionId, title: &str) -> Result<(), DbErr> {
+        sessions::Entity::update_many()
+            .col_expr(sessions::Column::Title, title.into())
+            .filter(sessions::Column::Id.eq(id.0))
+            .exec(&self.conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes a session with its slides, participants, facilitators (pending invitations
+    /// included) and retired ways in, by the foreign keys' cascades; mail still waiting for it
+    /// finds no session and is dropped by the mail worker. Its codes and links, current and
+    /// retired, are kept in `deleted_ways_in` in the same transaction. `false` when there was no
+    /// such session.
+    pub async fn delete_session(&self, id: SessionId) -> Result<bool, DbErr> {
+        let txn = self.conn.begin().await?;
+        let Some(session) = sessions::Entity::find_by_id(id.0).lock_exclusive().one(&txn).await? else {
+            return Ok(false);
+        };
+        let now = now_micros();
+        let retired = retired_ways_in::Entity::find().filter(retired_ways_in::Column::SessionId.eq(id.0)).all(&txn).await?;
+        let mut kept = vec![(WayInKind::Code.as_str().to_owned(), session.code), (WayInKind::Link.as_str().to_owned(), session.link_token)];
+        kept.extend(retired.into_iter().map(|r| (r.kind, r.value)));
+        let rows = kept.into_iter().map(|(kind, value)| deleted_ways_in::ActiveModel {
+            session_id: Set(id.0),
+            kind: Set(kind),
+            value: Set(value),
+            deleted_at: Set(now),
+            ..Default::default()
+        });
+        deleted_ways_in::Entity::insert_many(rows).exec_without_returning(&txn).await?;
+        // The shown slide points into the slides about to go: cleared first, so that the order
+        // in which the cascades run does not matter.
+        sessions::Entity::update_many()
+            .col_expr(sessions::Column::ActiveSlideId, Option::<uuid::Uuid>::None.into())
+            .filter(sessions::Column::Id.eq(id.0))
+            .exec(&txn)
+            .await?;
+        sessions::Entity::delete_by_id(id.0).exec(&txn).await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    /// Whether this session was deleted in the last `DELETED_WAYS_IN_KEPT_DAYS`.
+    pub async fn session_was_deleted(&self, id: SessionId) -> Result<bool, DbErr> {
+        let since = now_micros() - DELETED_WAYS_IN_KEPT_MICROS;
+        let rows = deleted_ways_in::Entity::find()
+            .filter(deleted_ways_in::Column::SessionId.eq(id.0))
+            .filter(deleted_ways_in::Column::DeletedAt.gt(since))
+            .count(&self.read)
+            .await?;
+        Ok(rows > 0)
     }
 
     pub async fn set_session_open(&self, id: SessionId, open: bool) -> Result<(), DbErr> {
