@@ -151,7 +151,7 @@ export async function linkFromMail(to: string, path: string): Promise<string> {
         const raw = readFileSync(join(maildir, sub, file), 'utf8');
         if (!raw.includes(`To: ${to}`)) continue;
         const text = raw.replace(/=\r?\n/g, '').replace(/=3D/g, '=');
-        const match = text.match(new RegExp(`https?://[^\\s"<]+/${path}/[0-9a-f]+`));
+        const match = text.match(new RegExp(`https?://[^\\s"<]+/${path}/[0-9A-Za-z_-]+`));
         if (match) return match[0];
       }
     }

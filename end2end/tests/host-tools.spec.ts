@@ -17,7 +17,7 @@ test('the QR code fills the screen, decodes to the public link, and Esc closes i
   const viewport = page.viewportSize()!;
   expect(box!.width).toBeGreaterThan(Math.min(viewport.width, viewport.height) * 0.6);
   const link = decodeQr(await image.screenshot());
-  expect(link).toMatch(/\/j\/[0-9a-f]+$/);
+  expect(link).toMatch(/\/j\/[0-9A-Za-z_-]{22}$/);
   await expect(dialog.getByText(link)).toBeVisible();
   await expect(dialog.getByRole('link', { name: 'Download SVG' })).toHaveAttribute('href', /qr\.svg$/);
   await expect(dialog.getByRole('link', { name: 'Download PNG' })).toHaveAttribute('href', /qr\.png$/);

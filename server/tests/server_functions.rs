@@ -186,6 +186,32 @@ async fn joining_by_code_and_link_and_a_new_code(db: Db) {
 }
 test_both_dbs!(joining_by_code_and_link_and_a_new_code);
 
+/// Links mailed or printed before tokens became base64url (160-bit hex) keep working.
+async fn old_hex_links_still_lead_in(db: Db) {
+    let router = router(db.clone());
+    let mut ada = Client::signed_up(&router, "ada@example.org").await;
+    let id = create_session(&mut ada, "Class").await;
+    let link = host(&mut ada, &id).await.ways_in.link.clone();
+    let token = link.rsplit('/').next().unwrap();
+    assert_eq!(token.len(), 22, "{link}");
+    assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{link}");
+
+    let hex = "0123456789abcdef0123456789abcdef01234567";
+    let sql = format!("UPDATE sessions SET link_token = '{hex}' WHERE link_token = '{token}'");
+    assert_eq!(db.execute_for_tests(&sql).await.unwrap(), 1);
+    assert_eq!(host(&mut ada, &id).await.ways_in.link, format!("http://127.0.0.1:3000/j/{hex}"));
+    let mut zoe = Client::from(&router, [198, 51, 100, 1]);
+    assert_eq!(zoe.call("join_by_link", &[("token", hex)]).await.json::<String>(), id);
+    assert_eq!(get(&router, &format!("/j/{hex}/qr.svg")).await.0, StatusCode::OK);
+
+    // A new code gives a short token and retires the hex one like any other.
+    ada.call("generate_new_code", &[("id", &id)]).await;
+    assert_eq!(host(&mut ada, &id).await.ways_in.link.rsplit('/').next().unwrap().len(), 22);
+    let reply = Client::from(&router, [198, 51, 100, 2]).call("join_by_link", &[("token", hex)]).await;
+    assert_eq!((reply.status, reply.json::<JoinError>()), (StatusCode::GONE, JoinError::Retired));
+}
+test_both_dbs!(old_hex_links_still_lead_in);
+
 async fn a_closed_session_lets_nobody_in_until_reopened(db: Db) {
     let router = router(db);
     let mut ada = Client::signed_up(&router, "ada@example.org").await;

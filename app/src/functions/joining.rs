@@ -110,7 +110,8 @@ pub async fn join_by_code(code: String) -> Result<SessionId, JoinError> {
 #[server(endpoint = "join_by_link")]
 pub async fn join_by_link(token: String) -> Result<SessionId, JoinError> {
     reply(async move {
-        // Tokens are lower-case hex; anything else cannot be one, but counts as a failed guess.
+        // Looked up as given: base64url tokens and the hex ones of old links alike. Anything else
+        // finds nothing and counts as a failed guess.
         enter(WayInKind::Link, token.trim()).await
     }
     .await)

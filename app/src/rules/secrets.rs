@@ -1,8 +1,10 @@
 //! How Ruche's random secrets are made: public-link tokens and login-cookie tokens.
 //! Both come from the operating system's CSPRNG and are unrelated to any id.
 
-/// 160 random bits: far past guessing, short enough for a link people may retype.
-pub const LINK_TOKEN_BYTES: usize = 20;
+/// 128 random bits: far past guessing. Written as base64url without padding (22 characters rather
+/// than hex's 32 or the 40 of the 160-bit hex tokens of old, which stay valid), so the link's QR
+/// code needs fewer modules and reads from further away.
+pub const LINK_TOKEN_BYTES: usize = 16;
 /// A login cookie carries 256 random bits; storage only ever sees its SHA-256.
 pub const LOGIN_TOKEN_BYTES: usize = 32;
 
@@ -16,8 +18,15 @@ pub fn random_hex(bytes: usize) -> String {
 
 #[cfg(feature = "ssr")]
 pub fn new_link_token() -> String {
-    random_hex(LINK_TOKEN_BYTES)
+    use base64::Engine;
+    use rand::RngCore;
+    let mut buf = [0u8; LINK_TOKEN_BYTES];
+    rand::rngs::OsRng.fill_bytes(&mut buf);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
 }
+
+/// How many characters a link token of `LINK_TOKEN_BYTES` takes: 6 bits each.
+pub const LINK_TOKEN_CHARS: usize = (LINK_TOKEN_BYTES * 8).div_ceil(6);
 
 #[cfg(feature = "ssr")]
 pub fn new_login_token() -> String {
@@ -36,10 +45,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn link_tokens_carry_at_least_128_random_bits() {
+    fn link_tokens_carry_at_least_128_random_bits_in_22_url_safe_characters() {
+        assert!(LINK_TOKEN_BYTES * 8 >= 128);
         let token = new_link_token();
-        assert!(token.len() * 4 >= 128);
-        assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(token.len(), LINK_TOKEN_CHARS);
+        assert_eq!(LINK_TOKEN_CHARS, 22);
+        // Nothing a URL path would need to escape, no padding.
+        assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{token}");
         assert_ne!(token, new_link_token());
     }
 

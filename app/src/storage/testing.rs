@@ -71,6 +71,13 @@ impl TestDb {
     }
 }
 
+impl Db {
+    /// Runs SQL no query of the facade would: rows as an earlier version of Ruche wrote them.
+    pub async fn execute_for_tests(&self, sql: &str) -> Result<u64, sea_orm::DbErr> {
+        Ok(self.conn.execute_unprepared(sql).await?.rows_affected())
+    }
+}
+
 /// A connection to the test's own schema of the PostgreSQL test database.
 fn schema_options(url: &str, schema: &str) -> ConnectOptions {
     let mut options = ConnectOptions::new(url.to_owned());
