@@ -50,6 +50,16 @@ impl ServerContext {
         format!("{}/facilitate/{token}", self.public_url)
     }
 
+    /// The link in a password-reset mail.
+    pub fn password_reset_link(&self, token: &str) -> String {
+        format!("{}/account/reset/{token}", self.public_url)
+    }
+
+    /// The link in an address-verification mail.
+    pub fn email_verification_link(&self, token: &str) -> String {
+        format!("{}/account/verify/{token}", self.public_url)
+    }
+
     /// Cookies get `Secure` when Ruche is served over HTTPS.
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")

@@ -4,7 +4,8 @@
 //! participant invitation still waiting after "Generate a new code" carries the new link.
 //! A mail SMTP refuses for good (5xx), one undelivered for `GIVE_UP_AFTER`, and one with nothing
 //! left to invite to (session deleted, co-facilitator removed) is given up, never sent.
-use app::rules::mail::{compose, header_safe, Mail, MailKind};
+use app::rules::accounts::TokenPurpose;
+use app::rules::mail::{compose, compose_account, header_safe, Mail, MailKind};
 use app::rules::secrets::login_token_digest;
 use app::server::ServerContext;
 use app::storage::{now_micros, OutboxMail};
@@ -115,6 +116,9 @@ enum Failure {
 /// invite to: its session was deleted, or the co-facilitator invitation it carries was
 /// withdrawn (the facilitator removed, or invited again with a newer link).
 async fn render(ctx: &ServerContext, mail: &OutboxMail) -> Result<Option<Mail>, app::storage::StorageError> {
+    if let Some(kind @ (MailKind::PasswordReset | MailKind::EmailVerification)) = mail.kind {
+        return render_account_mail(ctx, mail, kind).await;
+    }
     let Some(session) = ctx.db.session(mail.session_id).await? else { return Ok(None) };
     if let (Some(MailKind::FacilitatorInvitation), Some(token)) = (mail.kind, &mail.token) {
         if !ctx.db.facilitation_pending(mail.session_id, &login_token_digest(token)).await? {
@@ -137,6 +141,21 @@ async fn render(ctx: &ServerContext, mail: &OutboxMail) -> Result<Option<Mail>, 
         )),
         _ => None,
     })
+}
+
+/// A mail to an account's own address; `None` once its link no longer works (used, replaced by
+/// a newer one, expired, or the address verified meanwhile).
+async fn render_account_mail(ctx: &ServerContext, mail: &OutboxMail, kind: MailKind) -> Result<Option<Mail>, app::storage::StorageError> {
+    let Some(token) = &mail.token else { return Ok(None) };
+    let (purpose, link) = match kind {
+        MailKind::PasswordReset => (TokenPurpose::PasswordReset, ctx.password_reset_link(token)),
+        _ => (TokenPurpose::EmailVerification, ctx.email_verification_link(token)),
+    };
+    if ctx.db.account_link_works(purpose, &login_token_digest(token)).await?.is_none() {
+        return Ok(None);
+    }
+    let Some(user) = ctx.db.user(mail.sent_by).await? else { return Ok(None) };
+    Ok(Some(compose_account(kind, &user.display_name, &link)))
 }
 
 async fn send(config: &MailConfig, recipient: &str, mail: &Mail) -> Result<(), Failure> {

@@ -20,7 +20,9 @@ impl crate::rules::HttpStatus for AccountError {
         match self {
             Self::InvalidEmail | Self::InvalidName | Self::WeakPassword => 400,
             Self::EmailTaken => 409,
-            Self::WrongCredentials => 401,
+            Self::WrongCredentials | Self::NotLoggedIn => 401,
+            Self::WrongOldPassword => 403,
+            Self::LinkExpired => 410,
             Self::TooManyLogIns(_) | Self::TooManySignUps(_) => 429,
             Self::Busy => 503,
             Self::Malformed => 400,

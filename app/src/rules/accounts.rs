@@ -1,5 +1,67 @@
-//! What makes a valid account: e-mail, display name, password.
+//! What makes a valid account: e-mail, display name, password; the single-use links mailed to
+//! it, and what an account may do before its address is verified.
 use serde::{Deserialize, Serialize};
+
+/// A password-reset link works for an hour: long enough to reach the mailbox, short enough that
+/// a mail read later by someone else is worthless.
+pub const PASSWORD_RESET_LIFETIME_SECS: i64 = 3600;
+/// A verification link works for a week: people sign up and read the mail days later.
+pub const EMAIL_VERIFICATION_LIFETIME_SECS: i64 = 7 * 24 * 3600;
+
+/// The single-use links mailed to an account. One of each per account: asking again replaces the
+/// earlier link; using one ends it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TokenPurpose {
+    PasswordReset,
+    EmailVerification,
+}
+
+impl TokenPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PasswordReset => "password_reset",
+            Self::EmailVerification => "email_verification",
+        }
+    }
+
+    pub fn lifetime_micros(self) -> i64 {
+        1_000_000
+            * match self {
+                Self::PasswordReset => PASSWORD_RESET_LIFETIME_SECS,
+                Self::EmailVerification => EMAIL_VERIFICATION_LIFETIME_SECS,
+            }
+    }
+}
+
+/// Whether a link made to expire at `expires_at` still works at `now` (microseconds).
+pub fn token_works(expires_at: i64, now: i64) -> bool {
+    now < expires_at
+}
+
+/// What an account does that matters to whether its address is its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountAction {
+    CreateSessions,
+    /// By link, code and QR: nothing is sent to anyone's mailbox.
+    ShareSessions,
+    /// "Send invitations": Ruche mails strangers in the account's name.
+    SendInvitations,
+    /// "+Add": Ruche mails an invitation to co-host.
+    AddCoFacilitators,
+    /// Whoever accepts gets the rights meant for the invited address's owner.
+    AcceptCoFacilitation,
+}
+
+/// An unverified account works at once for its own sessions, but cannot make Ruche mail anyone
+/// nor take what was meant for an address (someone could sign up with another person's address).
+pub fn may(action: AccountAction, email_verified: bool) -> bool {
+    match action {
+        AccountAction::CreateSessions | AccountAction::ShareSessions => true,
+        AccountAction::SendInvitations | AccountAction::AddCoFacilitators | AccountAction::AcceptCoFacilitation => {
+            email_verified
+        }
+    }
+}
 
 pub const PASSWORD_MIN_CHARS: usize = 8;
 pub const DISPLAY_NAME_MAX_CHARS: usize = 60;
@@ -82,6 +144,13 @@ pub enum AccountError {
     EmailTaken,
     #[error("The e-mail address or the password is wrong.")]
     WrongCredentials,
+    #[error("The old password is wrong.")]
+    WrongOldPassword,
+    /// A password-reset or verification link used already, replaced by a newer one, or expired.
+    #[error("This link has expired or was already used. Ask for a new one.")]
+    LinkExpired,
+    #[error("Log in first.")]
+    NotLoggedIn,
     /// `limits::LOGIN_FAILURES_PER_ADDRESS` or `LOGIN_FAILURES_PER_ACCOUNT` is used up.
     #[error("Too many failed log-ins. Try again in {0} seconds.")]
     TooManyLogIns(u64),
@@ -155,6 +224,30 @@ mod tests {
         assert_eq!(clean_display_name(" Ada "), Ok("Ada".into()));
         assert_eq!(clean_display_name("  "), Err(AccountError::InvalidName));
         assert_eq!(clean_display_name(&"x".repeat(61)), Err(AccountError::InvalidName));
+    }
+
+    #[test]
+    fn reset_links_last_an_hour_and_verification_links_a_week() {
+        assert_eq!(TokenPurpose::PasswordReset.lifetime_micros(), 3_600_000_000);
+        assert_eq!(TokenPurpose::EmailVerification.lifetime_micros(), 7 * 24 * 3_600_000_000);
+        let made = 1_000;
+        let expires = made + TokenPurpose::PasswordReset.lifetime_micros();
+        assert!(token_works(expires, made));
+        assert!(token_works(expires, expires - 1));
+        assert!(!token_works(expires, expires));
+        assert_ne!(TokenPurpose::PasswordReset.as_str(), TokenPurpose::EmailVerification.as_str());
+    }
+
+    #[test]
+    fn unverified_accounts_share_by_link_but_mail_no_one_and_accept_nothing() {
+        use AccountAction::*;
+        for action in [CreateSessions, ShareSessions] {
+            assert!(may(action, false), "{action:?}");
+        }
+        for action in [SendInvitations, AddCoFacilitators, AcceptCoFacilitation] {
+            assert!(!may(action, false), "{action:?}");
+            assert!(may(action, true), "{action:?}");
+        }
     }
 
     #[test]

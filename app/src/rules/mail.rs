@@ -8,6 +8,10 @@ pub enum MailKind {
     ParticipantInvitation,
     /// "+Add": someone is invited to co-host the session.
     FacilitatorInvitation,
+    /// "Forgot your password?": a single-use link to choose a new one.
+    PasswordReset,
+    /// Sent at sign-up (and on "Send the verification mail again"): proves the address.
+    EmailVerification,
 }
 
 impl MailKind {
@@ -15,6 +19,8 @@ impl MailKind {
         match self {
             Self::ParticipantInvitation => "participant_invitation",
             Self::FacilitatorInvitation => "facilitator_invitation",
+            Self::PasswordReset => "password_reset",
+            Self::EmailVerification => "email_verification",
         }
     }
 
@@ -22,6 +28,8 @@ impl MailKind {
         match s {
             "participant_invitation" => Some(Self::ParticipantInvitation),
             "facilitator_invitation" => Some(Self::FacilitatorInvitation),
+            "password_reset" => Some(Self::PasswordReset),
+            "email_verification" => Some(Self::EmailVerification),
             _ => None,
         }
     }
@@ -57,6 +65,7 @@ pub fn escape_html(s: &str) -> String {
 /// `link` is absolute and made by Ruche (never user text); `inviter` and `title` are user text.
 pub fn compose(kind: MailKind, inviter: &str, title: &str, link: &str) -> Mail {
     let (subject, lead, action) = match kind {
+        MailKind::PasswordReset | MailKind::EmailVerification => return compose_account(kind, inviter, link),
         MailKind::ParticipantInvitation => (
             format!("{} invites you to join \u{201c}{}\u{201d}", header_safe(inviter), header_safe(title)),
             format!("{inviter} invites you to join the session \u{201c}{title}\u{201d} on Ruche."),
@@ -71,12 +80,39 @@ pub fn compose(kind: MailKind, inviter: &str, title: &str, link: &str) -> Mail {
             "Accept the invitation",
         ),
     };
+    layout(subject, &lead, action, link)
+}
+
+/// A mail to the account's own address; `name` is its display name (user text).
+pub fn compose_account(kind: MailKind, name: &str, link: &str) -> Mail {
+    let (subject, lead, action) = match kind {
+        MailKind::PasswordReset => (
+            "Choose a new password for Ruche".to_owned(),
+            format!(
+                "Hello {name}, someone (hopefully you) asked to choose a new password for your Ruche account. \
+                 The link works once, for one hour. If you did not ask, ignore this mail: your password stays as it is."
+            ),
+            "Choose a new password",
+        ),
+        _ => (
+            "Confirm your e-mail address for Ruche".to_owned(),
+            format!(
+                "Hello {name}, confirm that this address is yours to send invitations and co-host sessions on Ruche. \
+                 The link works once, for 7 days."
+            ),
+            "Confirm my address",
+        ),
+    };
+    layout(subject, &lead, action, link)
+}
+
+fn layout(subject: String, lead: &str, action: &str, link: &str) -> Mail {
     let text = format!("{lead}\n\n{action}: {link}\n\n-- \nRuche\n");
     let html = format!(
         "<!DOCTYPE html><html><body style=\"font-family:sans-serif\"><p>{}</p>\
          <p><a href=\"{}\" style=\"display:inline-block;padding:12px 20px;background:#2b2250;color:#fff;text-decoration:none;border-radius:8px\">{action}</a></p>\
          <p style=\"color:#5b5870\">{}</p></body></html>",
-        escape_html(&lead),
+        escape_html(lead),
         escape_html(link),
         escape_html(link)
     );
@@ -98,8 +134,17 @@ mod tests {
     }
 
     #[test]
+    fn account_mails_carry_their_link_and_escape_the_name() {
+        let mail = compose_account(MailKind::PasswordReset, "<b>Ada</b>", "http://127.0.0.1:3000/reset/abc");
+        assert!(mail.text.contains("http://127.0.0.1:3000/reset/abc") && mail.text.contains("one hour"));
+        assert!(mail.html.contains("&lt;b&gt;Ada") && !mail.html.contains("<b>Ada"));
+        let mail = compose_account(MailKind::EmailVerification, "Ada", "http://127.0.0.1:3000/verify/abc");
+        assert!(mail.text.contains("/verify/abc") && mail.subject.contains("Confirm"));
+    }
+
+    #[test]
     fn kinds_round_trip() {
-        for kind in [MailKind::ParticipantInvitation, MailKind::FacilitatorInvitation] {
+        for kind in [MailKind::ParticipantInvitation, MailKind::FacilitatorInvitation, MailKind::PasswordReset, MailKind::EmailVerification] {
             assert_eq!(MailKind::parse(kind.as_str()), Some(kind));
         }
     }

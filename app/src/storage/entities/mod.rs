@@ -1,3 +1,4 @@
+pub mod account_tokens;
 pub mod deleted_ways_in;
 pub mod facilitators;
 pub mod login_sessions;

@@ -8,6 +8,8 @@ pub struct Model {
     /// `rules::mail::MailKind::as_str`.
     pub kind: String,
     pub recipient: String,
+    /// The nil id for account mails (password reset, address verification), which belong to no
+    /// session: SQLite cannot make the column nullable without rebuilding the table.
     pub session_id: Uuid,
     pub sent_by: Uuid,
     /// A facilitator invitation's token, until the mail is sent.

@@ -11,6 +11,8 @@ pub struct Model {
     pub password_hash: String,
     /// Microseconds since the Unix epoch: sorts and compares the same on every back-end.
     pub created_at: i64,
+    /// When the address was proven to reach this account (migration m0007); `None` until then.
+    pub email_verified_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

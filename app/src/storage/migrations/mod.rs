@@ -6,6 +6,7 @@ mod m0002_joining;
 mod m0003_sharing;
 mod m0004_mail_safety;
 mod m0005_session_life;
+mod m0007_accounts;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_sharing::Migration),
             Box::new(m0004_mail_safety::Migration),
             Box::new(m0005_session_life::Migration),
+            Box::new(m0007_accounts::Migration),
         ]
     }
 }

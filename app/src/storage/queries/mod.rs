@@ -1,3 +1,4 @@
+pub mod accounts;
 pub mod joining;
 pub mod live;
 pub mod login_sessions;

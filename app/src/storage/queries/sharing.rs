@@ -78,7 +78,7 @@ pub enum AcceptError {
     WrongAccount,
 }
 
-fn outbox_row(kind: MailKind, recipient: &str, session: SessionId, sender: UserId, token: Option<String>, now: i64) -> outbox::ActiveModel {
+pub(super) fn outbox_row(kind: MailKind, recipient: &str, session: SessionId, sender: UserId, token: Option<String>, now: i64) -> outbox::ActiveModel {
     outbox::ActiveModel {
         id: Set(uuid::Uuid::new_v4()),
         kind: Set(kind.as_str().to_owned()),

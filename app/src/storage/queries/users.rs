@@ -9,6 +9,8 @@ pub struct User {
     pub id: UserId,
     pub email: String,
     pub display_name: String,
+    /// Whether the address is proven to reach this person (`rules::accounts::may`).
+    pub email_verified: bool,
 }
 
 pub struct UserWithPassword {
@@ -24,7 +26,7 @@ pub enum CreateUserError {
 
 impl From<users::Model> for User {
     fn from(m: users::Model) -> Self {
-        Self { id: UserId(m.id), email: m.email, display_name: m.display_name }
+        Self { id: UserId(m.id), email: m.email, display_name: m.display_name, email_verified: m.email_verified_at.is_some() }
     }
 }
 
@@ -43,6 +45,7 @@ impl Db {
             display_name: Set(display_name.to_owned()),
             password_hash: Set(password_hash.to_owned()),
             created_at: Set(now_micros()),
+            email_verified_at: Set(None),
         };
         match users::Entity::insert(model).exec_with_returning(&self.conn).await {
             Ok(m) => Ok(m.into()),

@@ -1,0 +1,127 @@
+//! Accounts on SQLite and PostgreSQL: the single-use links mailed to an account (password
+//! reset, address verification: only digests kept, single use, expiry, a new one replacing the
+//! old), changing the password ending the other logins, and verified addresses.
+use app::ids::UserId;
+use app::rules::accounts::{passwords, TokenPurpose};
+use app::rules::mail::MailKind;
+use app::rules::secrets::{login_token_digest, new_login_token};
+use app::storage::Db;
+use app::test_both_dbs;
+
+async fn user(db: &Db, email: &str) -> UserId {
+    db.create_user(email, "Ada", &passwords::hash("first password").unwrap()).await.unwrap().id
+}
+
+/// Queues the mail with a fresh link, as the server functions do; returns the token it carries.
+async fn mail_link(db: &Db, user: UserId, email: &str, purpose: TokenPurpose) -> String {
+    let token = new_login_token();
+    db.mail_account_link(user, email, purpose, &token, &login_token_digest(&token)).await.unwrap();
+    token
+}
+
+async fn login(db: &Db, user: UserId) -> String {
+    let digest = login_token_digest(&new_login_token());
+    db.create_login_session(user, &digest, 3_600_000_000).await.unwrap();
+    digest
+}
+
+test_both_dbs!(new_accounts_start_unverified_and_a_verification_link_works_once);
+async fn new_accounts_start_unverified_and_a_verification_link_works_once(db: Db) {
+    let ada = user(&db, "ada@example.org").await;
+    assert!(!db.user(ada).await.unwrap().unwrap().email_verified);
+    let token = mail_link(&db, ada, "ada@example.org", TokenPurpose::EmailVerification).await;
+
+    let mails = db.mail_to("ada@example.org").await.unwrap();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].kind, Some(MailKind::EmailVerification));
+    assert_eq!(mails[0].token.as_deref(), Some(token.as_str()), "the outbox holds the token until the mail is sent");
+
+    let digest = login_token_digest(&token);
+    assert_eq!(db.account_link_works(TokenPurpose::EmailVerification, &digest).await.unwrap(), Some(ada));
+    assert_eq!(db.account_link_works(TokenPurpose::PasswordReset, &digest).await.unwrap(), None, "a link has one purpose");
+    assert_eq!(db.account_link_works(TokenPurpose::EmailVerification, &token).await.unwrap(), None, "only the digest opens it");
+    assert_eq!(db.verify_email_with_link(&digest).await.unwrap(), Some(ada));
+    assert!(db.user(ada).await.unwrap().unwrap().email_verified);
+    assert_eq!(db.verify_email_with_link(&digest).await.unwrap(), None, "used once, gone");
+}
+
+test_both_dbs!(asking_again_replaces_the_earlier_link);
+async fn asking_again_replaces_the_earlier_link(db: Db) {
+    let ada = user(&db, "ada@example.org").await;
+    let first = mail_link(&db, ada, "ada@example.org", TokenPurpose::PasswordReset).await;
+    let second = mail_link(&db, ada, "ada@example.org", TokenPurpose::PasswordReset).await;
+    let hash = passwords::hash("second password").unwrap();
+    assert_eq!(db.reset_password_with_link(&login_token_digest(&first), &hash).await.unwrap(), None);
+    assert_eq!(db.account_link_works(TokenPurpose::PasswordReset, &login_token_digest(&second)).await.unwrap(), Some(ada));
+    // A reset link and a verification link of the same account live side by side.
+    let verify = mail_link(&db, ada, "ada@example.org", TokenPurpose::EmailVerification).await;
+    assert_eq!(db.account_link_works(TokenPurpose::PasswordReset, &login_token_digest(&second)).await.unwrap(), Some(ada));
+    assert_eq!(db.account_link_works(TokenPurpose::EmailVerification, &login_token_digest(&verify)).await.unwrap(), Some(ada));
+}
+
+test_both_dbs!(a_reset_link_sets_the_password_once_ends_every_login_and_proves_the_address);
+async fn a_reset_link_sets_the_password_once_ends_every_login_and_proves_the_address(db: Db) {
+    let ada = user(&db, "ada@example.org").await;
+    let logins = [login(&db, ada).await, login(&db, ada).await];
+    let token = mail_link(&db, ada, "ada@example.org", TokenPurpose::PasswordReset).await;
+    let digest = login_token_digest(&token);
+    let hash = passwords::hash("second password").unwrap();
+    assert_eq!(db.reset_password_with_link(&digest, &hash).await.unwrap(), Some(ada));
+    assert_eq!(db.password_hash(ada).await.unwrap(), Some(hash.clone()));
+    for login in &logins {
+        assert_eq!(db.user_for_login_session(login).await.unwrap(), None);
+    }
+    assert!(db.user(ada).await.unwrap().unwrap().email_verified, "the reset mail reached the mailbox");
+    let other = passwords::hash("third password").unwrap();
+    assert_eq!(db.reset_password_with_link(&digest, &other).await.unwrap(), None, "single use");
+    assert_eq!(db.password_hash(ada).await.unwrap(), Some(hash));
+}
+
+test_both_dbs!(links_expire_an_hour_or_a_week_after_they_were_made);
+async fn links_expire_an_hour_or_a_week_after_they_were_made(db: Db) {
+    let ada = user(&db, "ada@example.org").await;
+    let reset = mail_link(&db, ada, "ada@example.org", TokenPurpose::PasswordReset).await;
+    let verify = mail_link(&db, ada, "ada@example.org", TokenPurpose::EmailVerification).await;
+    let minute = 60_000_000;
+    db.backdate_account_links_for_tests(ada, 59 * minute).await.unwrap();
+    assert!(db.account_link_works(TokenPurpose::PasswordReset, &login_token_digest(&reset)).await.unwrap().is_some());
+    db.backdate_account_links_for_tests(ada, 2 * minute).await.unwrap();
+    let hash = passwords::hash("second password").unwrap();
+    assert_eq!(db.reset_password_with_link(&login_token_digest(&reset), &hash).await.unwrap(), None, "past the hour");
+    assert!(db.account_link_works(TokenPurpose::EmailVerification, &login_token_digest(&verify)).await.unwrap().is_some());
+    db.backdate_account_links_for_tests(ada, 7 * 24 * 60 * minute).await.unwrap();
+    assert_eq!(db.verify_email_with_link(&login_token_digest(&verify)).await.unwrap(), None, "past the week");
+    assert!(!db.user(ada).await.unwrap().unwrap().email_verified);
+}
+
+test_both_dbs!(changing_the_password_keeps_this_login_and_ends_the_others);
+async fn changing_the_password_keeps_this_login_and_ends_the_others(db: Db) {
+    let ada = user(&db, "ada@example.org").await;
+    let grace = user(&db, "grace@example.org").await;
+    let (here, elsewhere, hers) = (login(&db, ada).await, login(&db, ada).await, login(&db, grace).await);
+    let reset = mail_link(&db, ada, "ada@example.org", TokenPurpose::PasswordReset).await;
+    let hash = passwords::hash("second password").unwrap();
+    assert_eq!(db.change_password(ada, &hash, &here).await.unwrap(), vec![elsewhere.clone()]);
+    assert!(db.user_for_login_session(&here).await.unwrap().is_some());
+    assert!(db.user_for_login_session(&elsewhere).await.unwrap().is_none());
+    assert!(db.user_for_login_session(&hers).await.unwrap().is_some(), "another account's logins stay");
+    assert_eq!(
+        db.account_link_works(TokenPurpose::PasswordReset, &login_token_digest(&reset)).await.unwrap(),
+        None,
+        "a pending reset link would undo the change"
+    );
+    let again = login(&db, ada).await;
+    assert_eq!(db.end_other_logins(ada, &here).await.unwrap(), vec![again]);
+    assert!(db.user_for_login_session(&here).await.unwrap().is_some());
+}
+
+test_both_dbs!(an_address_proven_otherwise_drops_the_pending_link);
+async fn an_address_proven_otherwise_drops_the_pending_link(db: Db) {
+    let ada = user(&db, "ada@example.org").await;
+    let verify = mail_link(&db, ada, "ada@example.org", TokenPurpose::EmailVerification).await;
+    db.mark_email_verified(ada).await.unwrap();
+    assert!(db.user(ada).await.unwrap().unwrap().email_verified);
+    assert_eq!(db.account_link_works(TokenPurpose::EmailVerification, &login_token_digest(&verify)).await.unwrap(), None);
+    db.set_display_name(ada, "Ada L.").await.unwrap();
+    assert_eq!(db.user(ada).await.unwrap().unwrap().display_name, "Ada L.");
+}
