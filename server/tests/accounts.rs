@@ -7,6 +7,13 @@ use app::rules::mail::MailKind;
 use app::rules::secrets::{login_token_digest, new_login_token};
 use app::storage::Db;
 use app::test_both_dbs;
+use app::functions::accounts::{Account, OTHER_LOGINS_ENDED};
+use app::rules::accounts::AccountError;
+use app::rules::limits::LOGIN_FAILURES_PER_ACCOUNT;
+use axum::http::StatusCode;
+use common::{router, Client};
+
+mod common;
 
 async fn user(db: &Db, email: &str) -> UserId {
     db.create_user(email, "Ada", &passwords::hash("first password").unwrap()).await.unwrap().id
@@ -124,4 +131,79 @@ async fn an_address_proven_otherwise_drops_the_pending_link(db: Db) {
     assert_eq!(db.account_link_works(TokenPurpose::EmailVerification, &login_token_digest(&verify)).await.unwrap(), None);
     db.set_display_name(ada, "Ada L.").await.unwrap();
     assert_eq!(db.user(ada).await.unwrap().unwrap().display_name, "Ada L.");
+}
+
+async fn logged_in_again(router: &axum::Router, email: &str, password: &str, ip: [u8; 4]) -> Client {
+    let mut client = Client::from(router, ip);
+    let reply = client.call("log_in", &[("email", email), ("password", password)]).await;
+    assert!(reply.status.is_success() || reply.status.is_redirection(), "{} {}", reply.status, reply.body);
+    client
+}
+
+async fn me(client: &mut Client) -> Option<Account> {
+    client.call("me", &[]).await.json()
+}
+
+test_both_dbs!(changing_the_password_checks_the_old_one_and_logs_out_every_other_browser);
+async fn changing_the_password_checks_the_old_one_and_logs_out_every_other_browser(db: Db) {
+    let router = router(db.clone());
+    let mut here = Client::signed_up(&router, "ada@example.org").await;
+    let mut elsewhere = logged_in_again(&router, "ada@example.org", "long enough", [192, 0, 2, 7]).await;
+    assert!(me(&mut elsewhere).await.is_some());
+
+    let reply = here.call("change_password", &[("old_password", "not the one"), ("new_password", "brand new one")]).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert_eq!(reply.json::<AccountError>(), AccountError::WrongOldPassword);
+    let reply = here.call("change_password", &[("old_password", "long enough"), ("new_password", "short")]).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(me(&mut elsewhere).await.is_some(), "nothing changed yet");
+
+    let reply = here.call("change_password", &[("old_password", "long enough"), ("new_password", "brand new one")]).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.json::<String>(), OTHER_LOGINS_ENDED);
+    assert_eq!(me(&mut here).await.map(|a| a.email).as_deref(), Some("ada@example.org"), "this browser stays");
+    assert_eq!(me(&mut elsewhere).await, None, "the other browser is logged out");
+
+    let mut stranger = Client::from(&router, [192, 0, 2, 9]);
+    let old = stranger.call("log_in", &[("email", "ada@example.org"), ("password", "long enough")]).await;
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED);
+    logged_in_again(&router, "ada@example.org", "brand new one", [192, 0, 2, 10]).await;
+
+    let reply = Client::anonymous(&router).call("change_password", &[("old_password", "x"), ("new_password", "brand new one")]).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+}
+
+test_both_dbs!(wrong_old_passwords_count_as_failed_log_ins);
+async fn wrong_old_passwords_count_as_failed_log_ins(db: Db) {
+    let router = router(db.clone());
+    let mut here = Client::signed_up(&router, "ada@example.org").await;
+    for _ in 0..LOGIN_FAILURES_PER_ACCOUNT.burst {
+        let reply = here.call("change_password", &[("old_password", "guess guess"), ("new_password", "brand new one")]).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    }
+    let reply = here.call("change_password", &[("old_password", "long enough"), ("new_password", "brand new one")]).await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "{}", reply.body);
+    let mut other = Client::from(&router, [192, 0, 2, 44]);
+    let reply = other.call("log_in", &[("email", "ada@example.org"), ("password", "long enough")]).await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "the same budget as log-ins");
+}
+
+test_both_dbs!(log_out_everywhere_keeps_only_this_browser_and_names_change);
+async fn log_out_everywhere_keeps_only_this_browser_and_names_change(db: Db) {
+    let router = router(db.clone());
+    let mut here = Client::signed_up(&router, "ada@example.org").await;
+    let mut elsewhere = logged_in_again(&router, "ada@example.org", "long enough", [192, 0, 2, 7]).await;
+    let reply = here.call("log_out_everywhere", &[]).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(me(&mut here).await.is_some());
+    assert_eq!(me(&mut elsewhere).await, None);
+    logged_in_again(&router, "ada@example.org", "long enough", [192, 0, 2, 8]).await;
+
+    let reply = here.call("update_display_name", &[("display_name", "  Ada L. ")]).await;
+    assert_eq!(reply.json::<String>(), "Ada L.");
+    assert_eq!(me(&mut here).await.unwrap().display_name, "Ada L.");
+    let reply = here.call("update_display_name", &[("display_name", " ")]).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    let reply = Client::anonymous(&router).call("log_out_everywhere", &[]).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
 }

@@ -48,7 +48,12 @@ const BUSY_RETRY_SECS: u64 = 5;
 pub struct Account {
     pub display_name: String,
     pub email: String,
+    /// Whether the address is proven (`rules::accounts::may`).
+    pub email_verified: bool,
 }
+
+/// What "Change my password" and "Log out everywhere" say when done.
+pub const OTHER_LOGINS_ENDED: &str = "Done. Every other browser logged in to your account is now logged out; this one stays logged in.";
 
 #[server(endpoint = "sign_up")]
 pub async fn sign_up(
@@ -132,7 +137,68 @@ pub async fn me() -> Result<Option<Account>, AccountError> {
         let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
         Ok(auth::current_user(&ctx.db)
             .await?
-            .map(|u| Account { display_name: u.display_name, email: u.email }))
+            .map(|u| Account { display_name: u.display_name, email: u.email, email_verified: u.email_verified }))
+    }
+    .await)
+}
+
+#[server(endpoint = "update_display_name")]
+pub async fn update_display_name(display_name: String) -> Result<String, AccountError> {
+    reply(async move {
+        let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+        let user = auth::current_user(&ctx.db).await?.ok_or(AccountError::NotLoggedIn)?;
+        let display_name = clean_display_name(&display_name)?;
+        ctx.db.set_display_name(user.id, &display_name).await?;
+        Ok(display_name)
+    }
+    .await)
+}
+
+/// Sets a new password after checking the old one, and logs out every other login of the
+/// account: whoever may have learnt the old password is shut out at once.
+#[server(endpoint = "change_password")]
+pub async fn change_password(old_password: String, new_password: String) -> Result<String, AccountError> {
+    reply(async move {
+        let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+        let user = auth::current_user(&ctx.db).await?.ok_or(AccountError::NotLoggedIn)?;
+        let keep = auth::current_login_digest().ok_or(AccountError::NotLoggedIn)?;
+        check_password(&new_password)?;
+        // A stolen login cookie must not become a password guesser: a wrong old password counts
+        // like a failed log-in, taken before it is checked.
+        let attempt = ctx
+            .limits
+            .take_login(&user.email, ctx.client_ip())
+            .map_err(|wait| AccountError::TooManyLogIns(whole_seconds(wait)))?;
+        let checked = async {
+            let stored = ctx.db.password_hash(user.id).await?;
+            Ok::<_, AccountError>(ctx.limits.hashes.run(move || passwords::verify(&old_password, stored.as_deref())).await?)
+        };
+        match checked.await {
+            Ok(true) => ctx.limits.give_back_login(attempt),
+            Ok(false) => return Err(AccountError::WrongOldPassword),
+            Err(e) => {
+                ctx.limits.give_back_login(attempt);
+                return Err(e);
+            }
+        }
+        let hash = ctx.limits.hashes.run(move || passwords::hash(&new_password)).await?.map_err(|e| {
+            tracing::error!(error = %e, "password hashing failed");
+            AccountError::Internal
+        })?;
+        ctx.db.change_password(user.id, &hash, &keep).await?;
+        Ok(OTHER_LOGINS_ENDED.to_owned())
+    }
+    .await)
+}
+
+#[server(endpoint = "log_out_everywhere")]
+pub async fn log_out_everywhere() -> Result<String, AccountError> {
+    reply(async move {
+        let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+        let user = auth::current_user(&ctx.db).await?.ok_or(AccountError::NotLoggedIn)?;
+        let keep = auth::current_login_digest().ok_or(AccountError::NotLoggedIn)?;
+        ctx.db.end_other_logins(user.id, &keep).await?;
+        Ok(OTHER_LOGINS_ENDED.to_owned())
     }
     .await)
 }

@@ -1,6 +1,6 @@
 use super::FormError;
-use crate::functions::accounts::{LogIn, SignUp};
-use crate::rules::accounts::PASSWORD_MIN_CHARS;
+use crate::functions::accounts::{me, ChangePassword, LogIn, LogOutEverywhere, SignUp, UpdateDisplayName};
+use crate::rules::accounts::{DISPLAY_NAME_MAX_CHARS, PASSWORD_MIN_CHARS};
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_query_map};
 
@@ -59,6 +59,61 @@ pub fn LogInPage() -> impl IntoView {
             </ActionForm>
             <p>"New to Ruche? "<A href=signup_href>"Create an account"</A></p>
         </section>
+    }
+}
+
+/// "My account": the name, the address, the password, and logging out every other browser.
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let rename = ServerAction::<UpdateDisplayName>::new();
+    let change = ServerAction::<ChangePassword>::new();
+    let everywhere = ServerAction::<LogOutEverywhere>::new();
+    let account = Resource::new_blocking(move || rename.version().get(), |_| me());
+    view! {
+        <leptos_meta::Title text="My account · Ruche"/>
+        <Transition>
+            {move || Suspend::new(async move {
+                match account.await {
+                    Ok(Some(account)) => view! {
+                        <section class="card narrow">
+                            <h1>"My account"</h1>
+                            <ActionForm action=rename attr:novalidate=true>
+                                <label>
+                                    "Your name"
+                                    <input type="text" name="display_name" autocomplete="name" maxlength=DISPLAY_NAME_MAX_CHARS
+                                        required value=account.display_name.clone()/>
+                                </label>
+                                <FormError value=rename.value()/>
+                                {move || matches!(rename.value().get(), Some(Ok(_))).then(|| view! { <p role="status">"Your name is saved."</p> })}
+                                <button type="submit">"Save my name"</button>
+                            </ActionForm>
+                            <p>"E-mail: "<strong>{account.email.clone()}</strong></p>
+                            <h2>"Username and password"</h2>
+                            <ActionForm action=change attr:novalidate=true>
+                                <label>"Old password"<input type="password" name="old_password" autocomplete="current-password" required/></label>
+                                <label>
+                                    "Your new password"
+                                    <input type="password" name="new_password" autocomplete="new-password" minlength=PASSWORD_MIN_CHARS required/>
+                                    <small>"At least 8 characters."</small>
+                                </label>
+                                <FormError value=change.value()/>
+                                {move || change.value().get().and_then(Result::ok).map(|done| view! { <p role="status">{done}</p> })}
+                                <button type="submit" class="primary">"Change my password"</button>
+                            </ActionForm>
+                            <h2>"Other browsers"</h2>
+                            <p>"Logged in somewhere you no longer use? Log out every other browser; this one stays logged in."</p>
+                            <ActionForm action=everywhere>
+                                <FormError value=everywhere.value()/>
+                                {move || everywhere.value().get().and_then(Result::ok).map(|done| view! { <p role="status">{done}</p> })}
+                                <button type="submit">"Log out everywhere"</button>
+                            </ActionForm>
+                        </section>
+                    }.into_any(),
+                    Ok(None) => view! { <super::sessions::LoginRedirect/> }.into_any(),
+                    Err(e) => view! { <section class="card narrow"><p class="error" role="alert">{e.to_string()}</p></section> }.into_any(),
+                }
+            })}
+        </Transition>
     }
 }
 

@@ -54,6 +54,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=home::HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/signup") view=accounts::SignUpPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=accounts::LogInPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view=accounts::AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/sessions") view=sessions::MySessionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/sessions/new") view=sessions::CreateSessionPage ssr=SsrMode::Async/>
                     <Route path=path!("/s/:id") view=session_host::HostSessionPage ssr=SsrMode::Async/>
@@ -86,7 +87,7 @@ fn Header() -> impl IntoView {
                         match me.await {
                             Ok(Some(me)) => view! {
                                 <A href="/sessions">"My sessions"</A>
-                                <span class="whoami">{me.display_name}</span>
+                                <A href="/account" attr:class="whoami" attr:title="My account">{me.display_name}</A>
                                 <ActionForm action=log_out attr:class="inline">
                                     <button type="submit" class="link">"Log out"</button>
                                 </ActionForm>

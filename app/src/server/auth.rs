@@ -29,6 +29,11 @@ fn request_token() -> Option<String> {
     cookie(&use_context::<Parts>()?.headers, COOKIE_NAME)
 }
 
+/// What storage keeps of this request's login, to tell it from the account's other logins.
+pub fn current_login_digest() -> Option<String> {
+    request_token().map(|token| login_token_digest(&token))
+}
+
 /// The logged-in user making this request, if any.
 pub async fn current_user(db: &Db) -> Result<Option<User>, DbErr> {
     user_for_token(db, request_token()).await
