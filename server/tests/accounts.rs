@@ -207,3 +207,64 @@ async fn log_out_everywhere_keeps_only_this_browser_and_names_change(db: Db) {
     let reply = Client::anonymous(&router).call("log_out_everywhere", &[]).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
 }
+
+fn token_in(mail: &app::storage::OutboxMail) -> String {
+    mail.token.clone().expect("an unsent account mail carries its token")
+}
+
+test_both_dbs!(forgot_password_says_the_same_whatever_the_address_and_its_link_works_once);
+async fn forgot_password_says_the_same_whatever_the_address_and_its_link_works_once(db: Db) {
+    use app::functions::accounts::RESET_MAIL_ON_ITS_WAY;
+    let router = router(db.clone());
+    let mut ada = Client::signed_up(&router, "ada@example.org").await;
+    let mut visitor = Client::from(&router, [192, 0, 2, 20]);
+    for email in ["Ada@Example.org", "nobody@example.org"] {
+        let reply = visitor.call("request_password_reset", &[("email", email)]).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert_eq!(reply.json::<String>(), RESET_MAIL_ON_ITS_WAY);
+    }
+    assert!(db.mail_to("nobody@example.org").await.unwrap().is_empty());
+    let mails: Vec<_> = db.mail_to("ada@example.org").await.unwrap().into_iter().filter(|m| m.kind == Some(MailKind::PasswordReset)).collect();
+    assert_eq!(mails.len(), 1);
+    let token = token_in(&mails[0]);
+
+    let reply = visitor.call("reset_password", &[("token", &token), ("new_password", "short")]).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    let reply = visitor.call("reset_password", &[("token", "made-up"), ("new_password", "brand new one")]).await;
+    assert_eq!(reply.status, StatusCode::GONE);
+    assert_eq!(reply.json::<AccountError>(), AccountError::LinkExpired);
+    let reply = visitor.call("reset_password", &[("token", &token), ("new_password", "brand new one")]).await;
+    assert!(reply.status.is_success() || reply.status.is_redirection(), "{} {}", reply.status, reply.body);
+    assert_eq!(me(&mut visitor).await.map(|a| a.email).as_deref(), Some("ada@example.org"), "logged in");
+    assert_eq!(me(&mut ada).await, None, "every other login ended");
+    let mut again = Client::from(&router, [192, 0, 2, 21]);
+    let reply = again.call("reset_password", &[("token", &token), ("new_password", "another one!")]).await;
+    assert_eq!(reply.status, StatusCode::GONE, "single use");
+    logged_in_again(&router, "ada@example.org", "brand new one", [192, 0, 2, 22]).await;
+}
+
+test_both_dbs!(reset_mails_are_limited_per_recipient_whether_or_not_it_has_an_account);
+async fn reset_mails_are_limited_per_recipient_whether_or_not_it_has_an_account(db: Db) {
+    use app::rules::limits::ACCOUNT_MAILS_PER_RECIPIENT;
+    let router = router(db.clone());
+    Client::signed_up(&router, "ada@example.org").await;
+    for email in ["ada@example.org", "nobody@example.org"] {
+        for i in 0..ACCOUNT_MAILS_PER_RECIPIENT.burst {
+            let mut visitor = Client::from(&router, [192, 0, 2, 30 + i as u8]);
+            assert_eq!(visitor.call("request_password_reset", &[("email", email)]).await.status, StatusCode::OK);
+        }
+        let mut visitor = Client::from(&router, [192, 0, 2, 60]);
+        let reply = visitor.call("request_password_reset", &[("email", email)]).await;
+        assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "{email}");
+    }
+    // Each request replaced the earlier link: only the last mail's works.
+    let mails: Vec<_> = db.mail_to("ada@example.org").await.unwrap().into_iter().filter(|m| m.kind == Some(MailKind::PasswordReset)).collect();
+    assert_eq!(mails.len(), ACCOUNT_MAILS_PER_RECIPIENT.burst as usize);
+    let works = |m: &app::storage::OutboxMail| {
+        let db = db.clone();
+        let digest = login_token_digest(&token_in(m));
+        async move { db.account_link_works(TokenPurpose::PasswordReset, &digest).await.unwrap().is_some() }
+    };
+    assert!(!works(&mails[0]).await);
+    assert!(works(mails.last().unwrap()).await);
+}

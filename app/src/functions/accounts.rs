@@ -23,7 +23,7 @@ impl crate::rules::HttpStatus for AccountError {
             Self::WrongCredentials | Self::NotLoggedIn => 401,
             Self::WrongOldPassword => 403,
             Self::LinkExpired => 410,
-            Self::TooManyLogIns(_) | Self::TooManySignUps(_) => 429,
+            Self::TooManyLogIns(_) | Self::TooManySignUps(_) | Self::TooManyMails(_) => 429,
             Self::Busy => 503,
             Self::Malformed => 400,
             Self::TooLarge => 413,
@@ -33,7 +33,7 @@ impl crate::rules::HttpStatus for AccountError {
 
     fn retry_after(&self) -> Option<u64> {
         match self {
-            Self::TooManyLogIns(seconds) | Self::TooManySignUps(seconds) => Some(*seconds),
+            Self::TooManyLogIns(seconds) | Self::TooManySignUps(seconds) | Self::TooManyMails(seconds) => Some(*seconds),
             Self::Busy => Some(BUSY_RETRY_SECS),
             _ => None,
         }
@@ -51,6 +51,10 @@ pub struct Account {
     /// Whether the address is proven (`rules::accounts::may`).
     pub email_verified: bool,
 }
+
+/// "Forgot your password?" answers this whatever the address, so it tells nobody which
+/// addresses have accounts.
+pub const RESET_MAIL_ON_ITS_WAY: &str = "If an account uses this address, a mail is on its way.";
 
 /// What "Change my password" and "Log out everywhere" say when done.
 pub const OTHER_LOGINS_ENDED: &str = "Done. Every other browser logged in to your account is now logged out; this one stays logged in.";
@@ -199,6 +203,53 @@ pub async fn log_out_everywhere() -> Result<String, AccountError> {
         let keep = auth::current_login_digest().ok_or(AccountError::NotLoggedIn)?;
         ctx.db.end_other_logins(user.id, &keep).await?;
         Ok(OTHER_LOGINS_ENDED.to_owned())
+    }
+    .await)
+}
+
+/// Mails a single-use link to choose a new password, valid one hour; asking again replaces it.
+#[server(endpoint = "request_password_reset")]
+pub async fn request_password_reset(email: String) -> Result<String, AccountError> {
+    reply(async move {
+        let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+        let email = login_email(&email);
+        if email.is_empty() {
+            return Err(AccountError::InvalidEmail);
+        }
+        ctx.limits
+            .take_account_mail(&email, ctx.client_ip())
+            .map_err(|wait| AccountError::TooManyMails(whole_seconds(wait)))?;
+        if let Some(found) = ctx.db.user_by_email(&email).await? {
+            let token = crate::rules::secrets::new_login_token();
+            let digest = crate::rules::secrets::login_token_digest(&token);
+            ctx.db.mail_account_link(found.user.id, &found.user.email, TokenPurpose::PasswordReset, &token, &digest).await?;
+            ctx.wake_mailer();
+        }
+        Ok(RESET_MAIL_ON_ITS_WAY.to_owned())
+    }
+    .await)
+}
+
+/// Sets a new password through the mailed link, logs this browser in and every other login of
+/// the account out.
+#[server(endpoint = "reset_password")]
+pub async fn reset_password(token: String, new_password: String) -> Result<(), AccountError> {
+    reply(async move {
+        let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+        check_password(&new_password)?;
+        let digest = crate::rules::secrets::login_token_digest(&token);
+        // Checked before hashing, so that made-up links cost no hash.
+        if ctx.db.account_link_works(TokenPurpose::PasswordReset, &digest).await?.is_none() {
+            return Err(AccountError::LinkExpired);
+        }
+        let hash = ctx.limits.hashes.run(move || passwords::hash(&new_password)).await?.map_err(|e| {
+            tracing::error!(error = %e, "password hashing failed");
+            AccountError::Internal
+        })?;
+        let user = ctx.db.reset_password_with_link(&digest, &hash).await?.ok_or(AccountError::LinkExpired)?;
+        auth::log_in(&ctx, user).await?;
+        leptos_axum::redirect("/sessions");
+        Ok(())
     }
     .await)
 }

@@ -1,8 +1,13 @@
 use super::FormError;
-use crate::functions::accounts::{me, ChangePassword, LogIn, LogOutEverywhere, SignUp, UpdateDisplayName};
+use crate::functions::accounts::{
+    me, ChangePassword, LogIn, LogOutEverywhere, RequestPasswordReset, ResetPassword, SignUp, UpdateDisplayName,
+};
 use crate::rules::accounts::{DISPLAY_NAME_MAX_CHARS, PASSWORD_MIN_CHARS};
 use leptos::prelude::*;
-use leptos_router::{components::A, hooks::use_query_map};
+use leptos_router::{
+    components::A,
+    hooks::{use_params_map, use_query_map},
+};
 
 /// Where to return after logging in, carried through the forms as a hidden field.
 fn next_param() -> Option<String> {
@@ -57,7 +62,52 @@ pub fn LogInPage() -> impl IntoView {
                 <FormError value=action.value()/>
                 <button type="submit" class="primary">"Log in"</button>
             </ActionForm>
+            <p><A href="/forgot-password">"Forgot your password?"</A></p>
             <p>"New to Ruche? "<A href=signup_href>"Create an account"</A></p>
+        </section>
+    }
+}
+
+#[component]
+pub fn ForgotPasswordPage() -> impl IntoView {
+    let action = ServerAction::<RequestPasswordReset>::new();
+    view! {
+        <leptos_meta::Title text="Forgot your password · Ruche"/>
+        <section class="card narrow">
+            <h1>"Forgot your password?"</h1>
+            <p>"Enter the e-mail address of your account: we mail you a link to choose a new password. It works once, for one hour."</p>
+            <ActionForm action=action attr:novalidate=true>
+                <label>"E-mail"<input type="email" name="email" autocomplete="email" required/></label>
+                <FormError value=action.value()/>
+                {move || action.value().get().and_then(Result::ok).map(|done| view! { <p role="status">{done}</p> })}
+                <button type="submit" class="primary">"Send me a link"</button>
+            </ActionForm>
+            <p><A href="/login">"Back to log in"</A></p>
+        </section>
+    }
+}
+
+/// Opened from the password-reset mail.
+#[component]
+pub fn ResetPasswordPage() -> impl IntoView {
+    let action = ServerAction::<ResetPassword>::new();
+    let token = use_params_map().read_untracked().get("token").unwrap_or_default();
+    view! {
+        <leptos_meta::Title text="Choose a new password · Ruche"/>
+        <section class="card narrow">
+            <h1>"Choose a new password"</h1>
+            <p>"Every other browser logged in to your account will be logged out."</p>
+            <ActionForm action=action attr:novalidate=true>
+                <input type="hidden" name="token" value=token/>
+                <label>
+                    "Your new password"
+                    <input type="password" name="new_password" autocomplete="new-password" minlength=PASSWORD_MIN_CHARS required/>
+                    <small>"At least 8 characters."</small>
+                </label>
+                <FormError value=action.value()/>
+                <button type="submit" class="primary">"Save and log in"</button>
+            </ActionForm>
+            <p><A href="/forgot-password">"Ask for a new link"</A></p>
         </section>
     }
 }

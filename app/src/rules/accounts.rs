@@ -151,6 +151,9 @@ pub enum AccountError {
     LinkExpired,
     #[error("Log in first.")]
     NotLoggedIn,
+    /// `limits::ACCOUNT_MAILS_PER_RECIPIENT` or `ACCOUNT_MAILS_PER_ADDRESS` is used up.
+    #[error("Too many mails were asked for lately. Try again in {0} seconds.")]
+    TooManyMails(u64),
     /// `limits::LOGIN_FAILURES_PER_ADDRESS` or `LOGIN_FAILURES_PER_ACCOUNT` is used up.
     #[error("Too many failed log-ins. Try again in {0} seconds.")]
     TooManyLogIns(u64),

@@ -35,6 +35,12 @@ pub const LOGIN_FAILURES_PER_ADDRESS: Budget = Budget { burst: 20, every: Durati
 pub const LOGIN_FAILURES_PER_ACCOUNT: Budget = Budget { burst: 10, every: Duration::from_secs(60) };
 /// Sign-ups one client address may make: a school's staff signing up on the same morning fits.
 pub const SIGNUPS_PER_ADDRESS: Budget = Budget { burst: 30, every: Duration::from_secs(120) };
+/// Account mails (password reset, "Send the verification mail again") to one address, whether it
+/// has an account or not: 3 at once, then one every 20 minutes, so nobody's mailbox can be
+/// flooded through Ruche.
+pub const ACCOUNT_MAILS_PER_RECIPIENT: Budget = Budget { burst: 3, every: Duration::from_secs(20 * 60) };
+/// Account mails one client address may ask for, to any addresses.
+pub const ACCOUNT_MAILS_PER_ADDRESS: Budget = Budget { burst: 20, every: Duration::from_secs(3 * 60) };
 /// Keys a limiter remembers at most. Beyond it, the keys whose budget is whole again are forgotten
 /// first, then those not being refused; each key costs about 50 bytes.
 pub const MAX_KEYS: usize = 100_000;

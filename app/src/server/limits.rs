@@ -22,6 +22,8 @@ pub struct Limits {
     login_by_address: Mutex<Limiter<IpAddr>>,
     login_by_account: Mutex<Limiter<u64>>,
     signup_by_address: Mutex<Limiter<IpAddr>>,
+    account_mail_by_recipient: Mutex<Limiter<u64>>,
+    account_mail_by_address: Mutex<Limiter<IpAddr>>,
     pub hashes: HashGate,
     pub participants: ParticipantCounts,
     sockets: Arc<Mutex<HashMap<u64, u32>>>,
@@ -88,6 +90,8 @@ impl Limits {
             login_by_address: Mutex::new(Limiter::new(LOGIN_FAILURES_PER_ADDRESS)),
             login_by_account: Mutex::new(Limiter::new(LOGIN_FAILURES_PER_ACCOUNT)),
             signup_by_address: Mutex::new(Limiter::new(SIGNUPS_PER_ADDRESS)),
+            account_mail_by_recipient: Mutex::new(Limiter::new(ACCOUNT_MAILS_PER_RECIPIENT)),
+            account_mail_by_address: Mutex::new(Limiter::new(ACCOUNT_MAILS_PER_ADDRESS)),
             hashes,
             participants: ParticipantCounts::default(),
             sockets: Arc::default(),
@@ -124,6 +128,13 @@ impl Limits {
         lock(&self.signup_by_address).take(limit_key(ip), Instant::now()).map(drop)
     }
 
+    /// Every account mail asked for counts, whether the address has an account or not (so the
+    /// answer tells nothing), against the recipient's and the client address's budgets.
+    pub fn take_account_mail(&self, email: &str, ip: IpAddr) -> Result<(), Duration> {
+        let recipient = (&self.account_mail_by_recipient, self.hasher.hash_one(("mail", email)));
+        take_both((&self.account_mail_by_address, limit_key(ip)), recipient).map(drop)
+    }
+
     /// A place for one more live socket of a logged-in host, if they have fewer than
     /// `LIVE_SOCKETS_PER_USER` open; held until the socket ends.
     pub fn open_host_socket(&self, user: crate::ids::UserId) -> Option<SocketSlot> {
@@ -152,6 +163,8 @@ impl Limits {
             + lock(&self.login_by_address).len()
             + lock(&self.login_by_account).len()
             + lock(&self.signup_by_address).len()
+            + lock(&self.account_mail_by_recipient).len()
+            + lock(&self.account_mail_by_address).len()
     }
 
     /// Forgets every key whose budget is whole again.
@@ -162,6 +175,8 @@ impl Limits {
         lock(&self.login_by_address).prune(now);
         lock(&self.login_by_account).prune(now);
         lock(&self.signup_by_address).prune(now);
+        lock(&self.account_mail_by_recipient).prune(now);
+        lock(&self.account_mail_by_address).prune(now);
     }
 }
 
