@@ -4,6 +4,7 @@ mod confirm;
 mod home;
 mod joining;
 mod live;
+mod screen;
 mod session_host;
 mod sessions;
 mod share;
@@ -60,6 +61,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sessions") view=sessions::MySessionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/sessions/new") view=sessions::CreateSessionPage ssr=SsrMode::Async/>
                     <Route path=path!("/s/:id") view=session_host::HostSessionPage ssr=SsrMode::Async/>
+                    <Route path=path!("/s/:id/screen") view=screen::ScreenPage ssr=SsrMode::Async/>
                     <Route path=path!("/join") view=joining::JoinPage ssr=SsrMode::Async/>
                     <Route path=path!("/j/:token") view=joining::LinkPage ssr=SsrMode::Async/>
                     <Route path=path!("/p/:id") view=joining::ParticipantPage ssr=SsrMode::Async/>

@@ -183,6 +183,8 @@ fn HostView(session: Memo<SessionForHost>, actions: HostActions, ui: HostUi, pre
                 <span class="code-chip">"Code "<strong>{move || ways_in.read().code.clone()}</strong></span>
                 <span class="presence" role="status">{move || presence.get().map(presence_text)}</span>
                 <button type="button" on:click=move |_| qr_open.set(true)>"QR code"</button>
+                // A window of its own, to drag onto the projector.
+                <a class="button" href=format!("/s/{id}/screen") target="_blank" rel="noopener">"Projection screen"</a>
                 {role.may_generate_code().then(|| view! {
                     <button type="button" on:click=move |_| confirm_new_code.set(true)>"Generate a new code"</button>
                 })}

@@ -1,0 +1,159 @@
+//! The projection screen (`/s/<id>/screen`, hosts only): the active slide alone, filling a
+//! second screen or a projector, without the host's tools. It follows the host live channel, so
+//! another slide, a new code, closing and deletion show at once.
+use super::live::{use_live, LiveNotice, LiveStatus};
+use super::sessions::SessionErrorView;
+use super::slides::SlideBody;
+use crate::functions::sessions::host_session;
+use crate::ids::SessionId;
+use crate::live::{host_path, HostMessage};
+use crate::rules::sessions::SessionError;
+use crate::states::{HostState, SlideContent, SlideView, WaysIn};
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+/// What the screen shows, derived from the newest host state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Shown {
+    Closed,
+    /// No slide yet: the title, as participants see it.
+    Title(String),
+    Slide(SlideView),
+}
+
+fn shown(state: &HostState) -> Shown {
+    if !state.is_open {
+        return Shown::Closed;
+    }
+    match state.active_slide.and_then(|active| state.slides.iter().find(|s| s.id == active)) {
+        Some(slide) => Shown::Slide(slide.clone()),
+        None => Shown::Title(state.title.clone()),
+    }
+}
+
+#[component]
+pub fn ScreenPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").and_then(|s| s.parse::<SessionId>().ok());
+    let pushed = RwSignal::new(None::<HostState>);
+    let deleted = RwSignal::new(false);
+    let live = match id() {
+        Some(id) => use_live(host_path(id), move |message| match message {
+            HostMessage::State(state) => pushed.set(Some(state)),
+            HostMessage::Deleted => deleted.set(true),
+            // The room sees no count.
+            HostMessage::Presence { .. } => {}
+        }),
+        None => signal(LiveStatus::Denied).0,
+    };
+    // Only hosts may follow the session: the same check and refusal as the host page.
+    let session = Resource::new_blocking(id, |id| async move {
+        match id {
+            Some(id) => host_session(id).await,
+            None => Err(SessionError::NoAccess),
+        }
+    });
+    view! {
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match session.await {
+                    Ok(loaded) => {
+                        let loaded = loaded.state;
+                        let state = Memo::new(move |_| match pushed.get() {
+                            Some(state) if state.stamp > loaded.stamp => state,
+                            _ => loaded.clone(),
+                        });
+                        view! {
+                            <Show when=move || !deleted.get() fallback=|| view! { <SessionErrorView error=SessionError::Deleted/> }>
+                                <Show when=move || live.get() != LiveStatus::Denied
+                                    fallback=|| view! { <SessionErrorView error=SessionError::NoAccess/> }>
+                                    <Screen state/>
+                                </Show>
+                            </Show>
+                        }.into_any()
+                    }
+                    Err(e) => view! { <SessionErrorView error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
+        <LiveNotice status=live/>
+    }
+    .into_any()
+}
+
+#[component]
+fn Screen(state: Memo<HostState>) -> impl IntoView {
+    let title = Memo::new(move |_| state.with(|s| s.title.clone()));
+    let shown = Memo::new(move |_| state.with(shown));
+    let full = RwSignal::new(false);
+    fullscreen::follow(full);
+    let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+        let typing = ev.ctrl_key() || ev.meta_key() || ev.alt_key();
+        if !typing && (ev.key() == "f" || ev.key() == "F") {
+            fullscreen::toggle();
+        }
+    });
+    on_cleanup(move || handle.remove());
+    view! {
+        <leptos_meta::Title text=move || format!("Projection screen · {}", title.get())/>
+        <section class="projection" aria-label="Projection screen">
+            {move || match shown.get() {
+                Shown::Closed => view! { <p class="projection-closed" role="status">"This session is closed."</p> }.into_any(),
+                Shown::Title(title) => view! { <h1 class="projection-title">{title}</h1> }.into_any(),
+                Shown::Slide(SlideView { content: SlideContent::LinkAndQr(ways_in), .. }) => view! { <RoomWaysIn ways_in/> }.into_any(),
+                Shown::Slide(slide) => view! { <div class="projection-slide"><SlideBody slide/></div> }.into_any(),
+            }}
+            <button type="button" class="projection-full" on:click=move |_| fullscreen::toggle()
+                title="Full screen (F)" aria-keyshortcuts="F">
+                {move || if full.get() { "Exit full screen" } else { "Full screen" }}
+            </button>
+        </section>
+    }
+    .into_any()
+}
+
+/// The "Link and QR code" slide as the back of a room reads it: the QR code over most of the
+/// screen's height, the code in large digits, the link under them.
+#[component]
+fn RoomWaysIn(ways_in: WaysIn) -> impl IntoView {
+    let WaysIn { code, link, qr_svg, .. } = ways_in;
+    view! {
+        <figure class="projection-ways-in">
+            <img class="projection-qr" src=qr_svg alt=format!("QR code to join this session: {link}")/>
+            <p class="projection-code">{code}</p>
+            <p class="projection-link">{link}</p>
+        </figure>
+    }
+}
+
+/// The browser's Fullscreen API, on the whole page.
+mod fullscreen {
+    use leptos::prelude::*;
+
+    /// Keeps `full` in step with the browser, which also leaves full screen on Esc.
+    pub fn follow(full: RwSignal<bool>) {
+        #[cfg(feature = "hydrate")]
+        {
+            let handle = window_event_listener_untyped("fullscreenchange", move |_| {
+                full.set(document().fullscreen_element().is_some());
+            });
+            on_cleanup(move || handle.remove());
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = full;
+    }
+
+    pub fn toggle() {
+        #[cfg(feature = "hydrate")]
+        {
+            let document = document();
+            if document.fullscreen_element().is_some() {
+                document.exit_fullscreen();
+            } else if let Some(root) = document.document_element() {
+                if let Err(e) = root.request_fullscreen() {
+                    leptos::logging::warn!("full screen refused: {e:?}");
+                }
+            }
+        }
+    }
+}
