@@ -105,8 +105,16 @@ fn SessionLine(session: SessionSummary, actions: ListActions, to_delete: RwSigna
     let SessionSummary { id, title, is_open, role } = session;
     let menu = role.may_delete().then(|| {
         let label = format!("Actions for {title}");
+        let details = NodeRef::<leptos::html::Details>::new();
+        // The list is redrawn in place after an action: the menu closes itself, or it would
+        // stay open on the redrawn line.
+        let close_menu = move |_| {
+            if let Some(details) = details.get_untracked() {
+                let _ = details.remove_attribute("open");
+            }
+        };
         view! {
-            <details class="line-menu">
+            <details class="line-menu" node_ref=details on:submit=close_menu>
                 <summary role="button" aria-label=label title="Actions">"⋮"</summary>
                 <div class="menu">
                     <ActionForm action=actions.set_open>
