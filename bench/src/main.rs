@@ -13,14 +13,14 @@
 use axum::extract::ws::{Message as AxumMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::Query;
 use axum::routing::{get, post};
+use bench::{arg, connect, exchange, list, ms, percentile, post_request, rss_kib, Error, Reply};
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -28,7 +28,6 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 type Socket = WebSocketStream<TcpStream>;
-type Error = Box<dyn std::error::Error + Send + Sync>;
 
 const SOURCE_ADDRESSES: u8 = 16;
 const JOIN_CONCURRENCY: usize = 256;
@@ -43,21 +42,6 @@ fn main() -> Result<(), Error> {
         Some("run") => runtime.block_on(run(&args)),
         _ => Err("usage: live-bench baseline --addr A | live-bench run --ruche A[,B] --ruche-pids P[,Q] --baseline A --baseline-pid P --participants N[,N…] [--rounds R]".into()),
     }
-}
-
-fn arg(args: &[String], name: &str) -> Result<String, Error> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-        .ok_or_else(|| format!("missing {name}").into())
-}
-
-fn list<T: std::str::FromStr>(value: &str) -> Result<Vec<T>, Error>
-where
-    T::Err: std::fmt::Display,
-{
-    value.split(',').map(|v| v.trim().parse::<T>().map_err(|e| format!("{v}: {e}").into())).collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -117,7 +101,7 @@ async fn baseline_socket(socket: WebSocket, tx: broadcast::Sender<Utf8Bytes>) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Plain HTTP/1.1 over one TCP connection per request, as a phone's first request would be.
+// Server function calls, each from the next of the source addresses.
 
 static NEXT_SOURCE: AtomicUsize = AtomicUsize::new(0);
 
@@ -126,68 +110,10 @@ fn next_source() -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + n as u8))
 }
 
-async fn connect(target: SocketAddr, source: IpAddr) -> Result<TcpStream, Error> {
-    let socket = TcpSocket::new_v4()?;
-    socket.bind(SocketAddr::new(source, 0))?;
-    socket.set_nodelay(true)?;
-    Ok(socket.connect(target).await?)
-}
-
-struct Reply {
-    status: u16,
-    cookies: Vec<String>,
-    body: String,
-}
-
 async fn http_post(target: SocketAddr, path: &str, form: &[(&str, &str)], cookie: Option<&str>) -> Result<Reply, Error> {
-    let body: String = form.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&");
-    let cookie = cookie.map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default();
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {target}\r\nContent-Type: application/x-www-form-urlencoded\r\nAccept: application/json\r\nContent-Length: {}\r\nConnection: close\r\n{cookie}\r\n{body}",
-        body.len()
-    );
-    let mut stream = connect(target, next_source()).await?;
-    stream.write_all(request.as_bytes()).await?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text.split_once("\r\n\r\n").ok_or("no HTTP header end")?;
-    let mut lines = head.lines();
-    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).ok_or("no status")?;
-    let mut cookies = Vec::new();
-    let mut chunked = false;
-    for line in lines {
-        let Some((name, value)) = line.split_once(':') else { continue };
-        match name.trim().to_ascii_lowercase().as_str() {
-            "set-cookie" => cookies.push(value.trim().split(';').next().unwrap_or_default().to_owned()),
-            "transfer-encoding" if value.contains("chunked") => chunked = true,
-            _ => {}
-        }
-    }
-    let body = if chunked { dechunk(body) } else { body.to_owned() };
-    Ok(Reply { status, cookies, body })
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size.trim(), 16) else { break };
-        if size == 0 || rest.len() < size {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        body = rest[size..].trim_start_matches("\r\n");
-    }
-    out
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    let headers: Vec<(&str, &str)> = cookie.map(|c| ("Cookie", c)).into_iter().collect();
+    let request = post_request(target, path, form, &headers);
+    exchange(connect(target, next_source()).await?, &request).await
 }
 
 /// The owner, through the same server functions the pages call.
@@ -350,25 +276,6 @@ where
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     Ok(joined.arrivals.at.iter().map(|a| a.load(Ordering::Relaxed).saturating_sub(t0)).collect())
-}
-
-fn percentile(sorted: &[u64], p: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn ms(nanos: u64) -> f64 {
-    nanos as f64 / 1e6
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
-        .unwrap_or(0)
 }
 
 /// What one kind of event measured: every delivery, and the last participant of each round.
