@@ -1,6 +1,7 @@
 #![recursion_limit = "512"]
 //! The Ruche server: configuration, and the axum router that serves the Leptos app and its
 //! server functions. `main.rs` only wires these to a socket.
+pub mod guard;
 pub mod live;
 pub mod mail;
 pub mod qr;
@@ -58,10 +59,16 @@ pub fn router(leptos_options: LeptosOptions, ctx: ServerContext) -> Router {
     // is current on the worker thread, and so can hand another request's pending redirect and
     // cookies to a CSS response (seen under parallel load). Only unknown paths reach Leptos,
     // which renders the "Page not found" page under a fresh root owner.
-    let not_found = any(leptos_axum::file_and_error_handler::<LeptosOptions, _>(shell)).with_state(leptos_options.clone());
+    let not_found_ctx = ctx.clone();
+    let not_found_context = move || {
+        provide_context(not_found_ctx.clone());
+        guard::provide_request_nonce();
+    };
+    let not_found = any(leptos_axum::file_and_error_handler_with_context::<LeptosOptions, _>(not_found_context, shell))
+        .with_state(leptos_options.clone());
     let files = ServeDir::new(&*leptos_options.site_root).not_found_service(not_found);
-    let (svg_ctx, png_ctx, live_ctx, page_ctx) = (ctx.clone(), ctx.clone(), ctx.clone(), ctx);
-    Router::new()
+    let (svg_ctx, png_ctx, live_ctx, page_ctx) = (ctx.clone(), ctx.clone(), ctx.clone(), ctx.clone());
+    let router = Router::new()
         .merge(live::routes(live_ctx))
         .route(
             "/j/{token}/qr.svg",
@@ -74,14 +81,18 @@ pub fn router(leptos_options: LeptosOptions, ctx: ServerContext) -> Router {
         .leptos_routes_with_context(
             &leptos_options,
             routes,
-            move || provide_context(page_ctx.clone()),
+            move || {
+                provide_context(page_ctx.clone());
+                guard::provide_request_nonce();
+            },
             {
                 let options = leptos_options.clone();
                 move || shell(options.clone())
             },
         )
         .fallback_service(files)
-        .layer(CompressionLayer::new())
+        .layer(CompressionLayer::new());
+    guard::protect(router, &ctx, &leptos_options)
         .layer(TraceLayer::new_for_http())
         .with_state(leptos_options)
 }

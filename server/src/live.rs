@@ -12,7 +12,7 @@ use app::server::live::{Audience, HostFrame, Notice, PublicFrame, Subscription};
 use app::server::{auth, visitor, ServerContext};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::Path;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -54,15 +54,7 @@ fn upgrade(ws: WebSocketUpgrade) -> WebSocketUpgrade {
 /// Only pages of this Ruche may open its sockets: the login cookie would otherwise let another
 /// site follow a host's session in their name.
 fn same_origin(ctx: &ServerContext, headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
-        // Not a browser (browsers always send Origin on a WebSocket handshake).
-        return true;
-    };
-    if origin == &*ctx.public_url {
-        return true;
-    }
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
-    origin.split_once("://").is_some_and(|(_, rest)| rest == host)
+    crate::guard::same_origin(&ctx.public_url, headers)
 }
 
 async fn host_socket(ctx: ServerContext, session: String, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
