@@ -25,3 +25,10 @@ export SMTP_URL="smtp://127.0.0.1:$smtp_port" RUCHE_TEST_MAILDIR="$e2e_data/mail
 # X-Forwarded-For address, so one test's failed joins never lock out another's.
 DATABASE_URL="sqlite://$e2e_data/ruche.db?mode=rwc" RUST_LOG="${RUST_LOG:-warn}" TRUSTED_PROXIES="127.0.0.1" \
   cargo leptos end-to-end --release
+
+# Every benchmark once, tiny: a change that breaks one fails here. Figures from these runs mean
+# nothing; the full runs are on demand (README, Benchmarks).
+say "Benchmarks in smoke mode"
+BENCH_PARTICIPANTS=50 BENCH_SPREAD=50 BENCH_ROUNDS=1 "$ROOT/scripts/bench-live.sh"
+BENCH_RUNS=1 "$ROOT/scripts/bench-participant.sh"
+BENCH_LOGINS=20 "$ROOT/scripts/bench-login.sh"

@@ -25,7 +25,7 @@ const host = await browser.newContext();
 await call(host, 'sign_up', { email: `bench-${Date.now()}@example.org`, display_name: 'Bench', password: 'benchmark password' });
 const id = await call(host, 'create_session', { title: 'Benchmark session' });
 await call(host, 'add_slide', { id, kind: 'LinkAndQr' });
-const link = (await call(host, 'host_session', { id })).ways_in.link;
+const link = (await call(host, 'host_session', { id })).state.ways_in.link;
 
 const times = [];
 let sizes;
