@@ -12,7 +12,7 @@ use app::{shell, App};
 use axum::{extract::Path, routing::{any, get}, Router};
 use std::net::IpAddr;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tower_http::{compression::CompressionLayer, services::ServeDir, trace::TraceLayer};
 
 /// Ruche's own settings, from the environment (and `.env`). Every variable is in the README.
@@ -53,7 +53,11 @@ impl Config {
 
 /// The whole HTTP surface: pages, server functions under /api, static files.
 pub fn router(leptos_options: LeptosOptions, ctx: ServerContext) -> Router {
-    let routes = generate_route_list(App);
+    // Generated once per process: while a route list is generated, leptos_server suppresses
+    // resource loads with one process-global flag, and a resource first polled meanwhile (a page
+    // rendering for another router, as the tests build many) never resolves (leptos issue 4773).
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    let routes = ROUTES.get_or_init(|| generate_route_list(App)).clone();
     // Built files (wasm, JS, CSS, favicon) are served by tower-http. leptos_axum's
     // file_and_error_handler serves them under `Owner::new()`, a child of whatever reactive owner
     // is current on the worker thread, and so can hand another request's pending redirect and

@@ -50,24 +50,48 @@ impl TestDb {
     }
 
     /// Removes what the test made. Not called when a test panics, so a failure's data stays for
-    /// a look.
+    /// a look. Best effort and bounded: sqlx's `Pool::close` can wait forever for a connection a
+    /// racing return put back after it drained the pool (sqlx issues 1773 and 3217); that hung a
+    /// CI run for its whole 90 minutes.
     pub async fn finish(self) {
-        self.db.close().await.ok();
-        match self.cleanup {
-            Cleanup::SqliteFile(path) => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let mut p = path.clone().into_os_string();
-                    p.push(suffix);
-                    std::fs::remove_file(p).ok();
-                }
-            }
-            Cleanup::PostgresSchema { admin_url, schema } => {
-                if let Ok(admin) = Database::connect(&admin_url).await {
-                    admin.execute_unprepared(&format!("DROP SCHEMA \"{schema}\" CASCADE")).await.ok();
-                    admin.close().await.ok();
-                }
-            }
+        if tokio::time::timeout(CLEANUP_WITHIN, self.db.close()).await.is_err() {
+            eprintln!("the test database did not close within {CLEANUP_WITHIN:?}; left as it is");
         }
+        let cleanup = async {
+            match self.cleanup {
+                Cleanup::SqliteFile(path) => {
+                    for suffix in ["", "-wal", "-shm"] {
+                        let mut p = path.clone().into_os_string();
+                        p.push(suffix);
+                        std::fs::remove_file(p).ok();
+                    }
+                }
+                Cleanup::PostgresSchema { admin_url, schema } => {
+                    if let Ok(admin) = Database::connect(&admin_url).await {
+                        // A connection left open holds locks the drop would wait for.
+                        let drop = format!("SET lock_timeout = '5s'; DROP SCHEMA \"{schema}\" CASCADE");
+                        admin.execute_unprepared(&drop).await.ok();
+                        admin.close().await.ok();
+                    }
+                }
+            }
+        };
+        if tokio::time::timeout(CLEANUP_WITHIN, cleanup).await.is_err() {
+            eprintln!("the test database was not removed within {CLEANUP_WITHIN:?}");
+        }
+    }
+}
+
+const CLEANUP_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The longest any storage test may take: one that hangs fails with this instead of running
+/// until CI's own limit, which names no test.
+pub const TEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(180);
+
+/// Runs a test body under `TEST_DEADLINE`.
+pub async fn within_deadline(name: &str, body: impl std::future::Future<Output = ()>) {
+    if tokio::time::timeout(TEST_DEADLINE, body).await.is_err() {
+        panic!("{name} did not finish within {TEST_DEADLINE:?}: it hangs");
     }
 }
 
@@ -101,14 +125,14 @@ macro_rules! __paste_both_dbs {
             #[tokio::test]
             async fn sqlite() {
                 let test_db = $crate::storage::testing::TestDb::sqlite().await;
-                super::$name(test_db.db.clone()).await;
+                $crate::storage::testing::within_deadline(stringify!($name), super::$name(test_db.db.clone())).await;
                 test_db.finish().await;
             }
 
             #[tokio::test]
             async fn postgres() {
                 let Some(test_db) = $crate::storage::testing::TestDb::postgres().await else { return };
-                super::$name(test_db.db.clone()).await;
+                $crate::storage::testing::within_deadline(stringify!($name), super::$name(test_db.db.clone())).await;
                 test_db.finish().await;
             }
         }
