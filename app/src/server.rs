@@ -22,6 +22,8 @@ pub struct ServerContext {
     pub limits: Arc<limits::Limits>,
     /// `MAX_PARTICIPANTS`: participants one session may hold.
     pub max_participants: u64,
+    /// `AUTO_CLOSE_DAYS`: when forgotten sessions close by themselves.
+    pub auto_close: crate::rules::sessions::AutoClose,
     /// Wakes the mail worker when something was queued, so mail goes out at once.
     pub mail_wakeup: Arc<tokio::sync::Notify>,
     /// The live channel of this instance: server functions tell it what changed.
@@ -36,6 +38,7 @@ impl ServerContext {
             trusted_proxies: trusted_proxies.into(),
             limits: Arc::default(),
             max_participants: crate::rules::joining::DEFAULT_MAX_PARTICIPANTS,
+            auto_close: crate::rules::sessions::AutoClose::default(),
             mail_wakeup: Arc::default(),
             live: live::Live::default(),
         }

@@ -30,6 +30,8 @@ pub struct Config {
     pub mail_from: String,
     /// `MAX_PARTICIPANTS`: participants one session may hold.
     pub max_participants: u64,
+    /// `AUTO_CLOSE_DAYS`: days without a host after which a session closes by itself; 0, never.
+    pub auto_close_days: u32,
 }
 
 impl Config {
@@ -46,6 +48,10 @@ impl Config {
             max_participants: match var("MAX_PARTICIPANTS", "") {
                 v if v.is_empty() => app::rules::joining::DEFAULT_MAX_PARTICIPANTS,
                 v => v.parse().ok().filter(|n| *n > 0).ok_or_else(|| format!("MAX_PARTICIPANTS: {v:?} is not a positive number"))?,
+            },
+            auto_close_days: match var("AUTO_CLOSE_DAYS", "") {
+                v if v.is_empty() => app::rules::sessions::DEFAULT_AUTO_CLOSE_DAYS,
+                v => v.parse().map_err(|_| format!("AUTO_CLOSE_DAYS: {v:?} is not a number of days (0 for never)"))?,
             },
         })
     }
@@ -101,8 +107,9 @@ pub fn router(leptos_options: LeptosOptions, ctx: ServerContext) -> Router {
         .with_state(leptos_options)
 }
 
-/// Hourly: expired logins are removed (they can never be used again), and the limits forget the
-/// clients whose budgets are whole again (each limit's map is capped as well).
+/// Hourly: forgotten sessions close by themselves, expired logins are removed (they can never be
+/// used again), and the limits forget the clients whose budgets are whole again (each limit's map
+/// is capped as well).
 pub fn spawn_housekeeping(ctx: ServerContext) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
@@ -110,6 +117,11 @@ pub fn spawn_housekeeping(ctx: ServerContext) {
         loop {
             tick.tick().await;
             ctx.limits.prune();
+            match close_forgotten_sessions(&ctx, app::storage::now_micros()).await {
+                Ok(n) if n > 0 => tracing::info!(closed = n, "sessions nobody hosted for a while closed"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not close forgotten sessions"),
+            }
             match db.delete_expired_login_sessions().await {
                 Ok(n) if n > 0 => tracing::info!(removed = n, "expired login sessions removed"),
                 Ok(_) => {}
@@ -117,4 +129,24 @@ pub fn spawn_housekeeping(ctx: ServerContext) {
             }
         }
     });
+}
+
+/// Closes the open sessions no host has had in hand for `AUTO_CLOSE_DAYS` at `now` (tests move
+/// `now`), each as the padlock would: committed, then every tab told. Returns how many closed.
+pub async fn close_forgotten_sessions(ctx: &ServerContext, now: i64) -> Result<usize, app::storage::StorageError> {
+    // In batches, so that a first run after a long pause neither holds thousands of ids nor
+    // keeps the writer from requests for long.
+    const BATCH: u64 = 500;
+    let Some(cutoff) = ctx.auto_close.cutoff(now) else { return Ok(0) };
+    let mut total = 0;
+    loop {
+        let closed = ctx.db.close_sessions_hosted_before(cutoff, BATCH).await?;
+        for &session in &closed {
+            ctx.live.changed(ctx, session).await;
+        }
+        total += closed.len();
+        if (closed.len() as u64) < BATCH {
+            return Ok(total);
+        }
+    }
 }

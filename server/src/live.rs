@@ -74,6 +74,12 @@ async fn host_socket(ctx: ServerContext, session: String, headers: HeaderMap, ws
             upgrade(ws).on_upgrade(move |socket| async move {
                 let _slot = slot;
                 let subscription = ctx.live.subscribe(&ctx, session, Audience::Hosts);
+                // A host tab (re)connecting has the session in hand, as a page load does.
+                match ctx.db.record_host_activity(session, app::storage::now_micros()).await {
+                    Ok(true) => ctx.live.changed(&ctx, session).await,
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "live: could not record host activity"),
+                }
                 let feed = HostFeed { states: subscription.host_states(), presence: subscription.presence(), user };
                 serve(socket, move |sink, shutdown| write(sink, feed, subscription, shutdown), &ctx).await
             })

@@ -216,6 +216,28 @@ async fn a_rename_then_a_deletion_reach_every_tab(db: Db) {
 }
 test_both_dbs!(a_rename_then_a_deletion_reach_every_tab);
 
+/// Closing by itself is the padlock's close: every tab sees it at once, and the owner's reopening.
+async fn a_session_closing_by_itself_reaches_every_tab(db: Db) {
+    let instance = Instance::start(db).await;
+    let (mut ada, id, zoe) = session_with_participant(&instance).await;
+    let mut participant = instance.socket(&format!("/live/p/{id}"), zoe.visitor.as_deref()).await;
+    assert!(open_title(&next_public(&mut participant).await).is_some());
+    let mut host = instance.socket(&format!("/live/s/{id}"), ada.cookie.as_deref()).await;
+    assert!(next_host_state(&mut host).await.closes_by_itself_on.is_some());
+
+    let month_later = app::storage::now_micros() + 31 * 24 * 3600 * 1_000_000;
+    assert_eq!(server::close_forgotten_sessions(&instance.ctx, month_later).await.unwrap(), 1);
+    assert_eq!(next_public(&mut participant).await.view, PublicView::Closed);
+    let closed = next_host_state(&mut host).await;
+    assert_eq!((closed.is_open, closed.closes_by_itself_on), (false, None));
+
+    assert!(ada.call("set_session_open", &[("id", &id), ("open", "true")]).await.json::<bool>());
+    assert_eq!(open_title(&next_public(&mut participant).await), Some("Class"));
+    assert!(next_host_state(&mut host).await.closes_by_itself_on.is_some());
+    instance.stop().await;
+}
+test_both_dbs!(a_session_closing_by_itself_reaches_every_tab);
+
 async fn only_hosts_and_participants_get_a_socket(db: Db) {
     let instance = Instance::start(db).await;
     let (_ada, id, zoe) = session_with_participant(&instance).await;

@@ -241,3 +241,75 @@ async fn deleted_codes_are_not_drawn_again(db: Db) {
     assert_eq!(db.find_way_in(WayInKind::Code, deleted.as_str()).await.unwrap(), WayIn::Deleted);
 }
 test_both_dbs!(deleted_codes_are_not_drawn_again);
+
+const DAY: i64 = 24 * 3600 * 1_000_000;
+
+async fn last_hosted_at(db: &Db, id: &str) -> i64 {
+    db.session(id.parse().unwrap()).await.unwrap().unwrap().last_hosted_at
+}
+
+/// As if nobody had hosted the session titled `title` for `days` days.
+async fn forget_for(db: &Db, title: &str, days: i64) {
+    let at = app::storage::now_micros() - days * DAY;
+    let sql = format!("UPDATE sessions SET last_hosted_at = {at} WHERE title = '{title}'");
+    assert_eq!(db.execute_for_tests(&sql).await.unwrap(), 1);
+}
+
+/// `AUTO_CLOSE_DAYS` after the last host activity, a session closes by itself as the padlock
+/// would; the host page says when; hosting moves the day on; the owner can open it again.
+async fn forgotten_sessions_close_by_themselves(db: Db) {
+    let ctx = app::server::ServerContext::new(db.clone(), "http://127.0.0.1:3000", Vec::new());
+    let router = common::router_with(ctx.clone());
+    let mut ada = Client::signed_up(&router, "ada@example.org").await;
+    let id = create_session(&mut ada, "Class").await;
+    let other = create_session(&mut ada, "Other").await;
+    let mut fay = Client::signed_up(&router, "fay@example.org").await;
+    add_facilitator(&db, &id, "ada@example.org", "fay@example.org").await;
+    let created = last_hosted_at(&db, &id).await;
+    let now = app::storage::now_micros();
+    assert!(now - created < DAY, "a new session counts from its creation");
+    let day = app::rules::sessions::day_in_words(created + 30 * DAY);
+    assert_eq!(host(&mut ada, &id).await.closes_by_itself_on.as_deref(), Some(day.as_str()));
+    // Hosting writes at most once an hour: a page load just after creation writes nothing.
+    assert_eq!(last_hosted_at(&db, &id).await, created);
+    assert_eq!(server::close_forgotten_sessions(&ctx, now + 29 * DAY).await.unwrap(), 0);
+    assert!(host(&mut ada, &id).await.is_open);
+
+    // Participants coming and going is not hosting.
+    forget_for(&db, "Class", 31).await;
+    forget_for(&db, "Other", 31).await;
+    let mut zoe = Client::from(&router, [198, 51, 100, 1]);
+    let code = db.session(id.parse().unwrap()).await.unwrap().unwrap().code;
+    assert_eq!(zoe.call("join_by_code", &[("code", code.as_str())]).await.json::<String>(), id);
+    // A co-facilitator opening the host page is: `id` stays open, `other` closes.
+    let seen = host(&mut fay, &id).await;
+    assert!(last_hosted_at(&db, &id).await >= now);
+    assert_eq!(seen.closes_by_itself_on, Some(app::rules::sessions::day_in_words(last_hosted_at(&db, &id).await + 30 * DAY)));
+    assert_eq!(server::close_forgotten_sessions(&ctx, app::storage::now_micros()).await.unwrap(), 1);
+    assert!(host(&mut ada, &id).await.is_open);
+    let closed = host(&mut ada, &other).await;
+    assert!(!closed.is_open, "closed by itself");
+    assert_eq!(closed.closes_by_itself_on, None, "a closed session has nothing to close");
+    let mine: Vec<SessionSummary> = ada.call("my_sessions", &[]).await.json();
+    assert!(mine.iter().any(|s| s.title == "Other" && !s.is_open));
+    let screen: ParticipantScreen = zoe.call("participant_view", &[("id", &id)]).await.json();
+    assert!(matches!(screen.public.view, PublicView::Open { .. }));
+
+    // Closed as the padlock closes: the owner opens it again, and it counts from then.
+    forget_for(&db, "Other", 40).await;
+    assert!(ada.call("set_session_open", &[("id", &other), ("open", "true")]).await.json::<bool>());
+    let reopened = last_hosted_at(&db, &other).await;
+    assert!(reopened >= now);
+    assert_eq!(server::close_forgotten_sessions(&ctx, reopened + 29 * DAY).await.unwrap(), 0);
+    assert_eq!(server::close_forgotten_sessions(&ctx, reopened + 30 * DAY + 1).await.unwrap(), 2);
+    assert!(!host(&mut ada, &other).await.is_open);
+
+    // `AUTO_CLOSE_DAYS=0`: never.
+    assert!(ada.call("set_session_open", &[("id", &other), ("open", "true")]).await.json::<bool>());
+    let mut never = ctx.clone();
+    never.auto_close = app::rules::sessions::AutoClose { after_days: 0 };
+    assert_eq!(server::close_forgotten_sessions(&never, i64::MAX).await.unwrap(), 0);
+    let mut ada_never = Client { router: common::router_with(never), cookie: ada.cookie.clone(), visitor: None, ip: ada.ip };
+    assert_eq!(host(&mut ada_never, &other).await.closes_by_itself_on, None);
+}
+test_both_dbs!(forgotten_sessions_close_by_themselves);

@@ -90,11 +90,19 @@ pub async fn host_session(id: SessionId) -> Result<SessionForHost, SessionError>
     reply(async move {
         let (ctx, user) = caller().await?;
         let stamp = crate::storage::now_micros();
-        let Some((session, role)) = ctx.db.session_with_role(id, user).await? else {
+        let Some((mut session, role)) = ctx.db.session_with_role(id, user).await? else {
             // A host's tab reloaded after the owner deleted the session is told so.
             return Err(if ctx.db.session_was_deleted(id).await? { SessionError::Deleted } else { SessionError::NoAccess });
         };
+        // A host has it in hand: its closing by itself moves on, in the other host tabs too.
+        let moved = ctx.db.record_host_activity(id, stamp).await?;
+        if moved {
+            session.last_hosted_at = stamp;
+        }
         let (state, _) = HostState::load(&ctx, session, stamp).await?;
+        if moved {
+            ctx.live.changed(&ctx, id).await;
+        }
         Ok(SessionForHost { role, state })
     }
     .await)

@@ -165,6 +165,7 @@ fn HostView(session: Memo<SessionForHost>, actions: HostActions, ui: HostUi, pre
     let is_open = Memo::new(move |_| session.with(|s| s.is_open));
     let slides = Memo::new(move |_| session.with(|s| (s.slides.clone(), s.active_slide)));
     let facilitators = Memo::new(move |_| session.with(|s| s.facilitators.clone()));
+    let closes_on = Memo::new(move |_| session.with(|s| s.closes_by_itself_on.clone()));
     let parts = HostParts { id, role, ways_in, is_open, facilitators };
     view! {
         <leptos_meta::Title text=move || format!("{} · Ruche", title.get())/>
@@ -191,6 +192,9 @@ fn HostView(session: Memo<SessionForHost>, actions: HostActions, ui: HostUi, pre
             </div>
             <FormError value=actions.set_open.value()/>
             <FormError value=actions.generate.value()/>
+            {move || closes_on.get().map(|day| view! {
+                <p class="auto-close-note">{format!("This session closes by itself on {day} if no host opens it before then.")}</p>
+            })}
             <Show when=move || share_open.get()>
                 <super::share::ShareDialog session=parts actions confirm_new_code close=move || share_open.set(false)/>
             </Show>

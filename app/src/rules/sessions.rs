@@ -11,6 +11,70 @@ pub const MAX_SESSIONS_PER_ACCOUNT: u64 = 200;
 pub const DELETED_WAYS_IN_KEPT_DAYS: i64 = 30;
 pub const DELETED_WAYS_IN_KEPT_MICROS: i64 = DELETED_WAYS_IN_KEPT_DAYS * 24 * 3600 * 1_000_000;
 
+const DAY_MICROS: i64 = 24 * 3600 * 1_000_000;
+
+/// A session nobody has hosted for this many days closes by itself (`AUTO_CLOSE_DAYS`), so a
+/// forgotten session is not open to the world for ever.
+pub const DEFAULT_AUTO_CLOSE_DAYS: u32 = 30;
+
+/// Host activity (the host page, a host socket, reopening) is written at most this often per
+/// session: closing counts in days, and a write per page load would cost every host a write.
+pub const HOST_ACTIVITY_EVERY_MICROS: i64 = 3600 * 1_000_000;
+
+/// When sessions close by themselves: `after_days` days after their last host activity, or
+/// never when it is 0. Closing this way is the padlock's close: the owner can open it again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AutoClose {
+    pub after_days: u32,
+}
+
+impl Default for AutoClose {
+    fn default() -> Self {
+        Self { after_days: DEFAULT_AUTO_CLOSE_DAYS }
+    }
+}
+
+impl AutoClose {
+    /// When an open session last hosted at `last_hosted_at` closes, if ever.
+    pub fn closes_at(self, last_hosted_at: i64) -> Option<i64> {
+        (self.after_days > 0).then(|| last_hosted_at.saturating_add(i64::from(self.after_days).saturating_mul(DAY_MICROS)))
+    }
+
+    /// Open sessions last hosted before this instant are due to close at `now`.
+    pub fn cutoff(self, now: i64) -> Option<i64> {
+        (self.after_days > 0).then(|| now.saturating_sub(i64::from(self.after_days).saturating_mul(DAY_MICROS)))
+    }
+
+    pub fn is_due(self, is_open: bool, last_hosted_at: i64, now: i64) -> bool {
+        is_open && self.closes_at(last_hosted_at).is_some_and(|at| at <= now)
+    }
+}
+
+/// Whether host activity at `now` is worth writing over the `last_hosted_at` stored.
+pub fn host_activity_is_news(last_hosted_at: i64, now: i64) -> bool {
+    now - last_hosted_at >= HOST_ACTIVITY_EVERY_MICROS
+}
+
+/// A day as the host page writes it ("31 December 2026"), in UTC: the server's clock and the
+/// host's may disagree by a time zone, never by more than the day shown.
+pub fn day_in_words(micros: i64) -> String {
+    const MONTHS: [&str; 12] = [
+        "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+        "December",
+    ];
+    // Howard Hinnant's days-to-civil: the proleptic Gregorian calendar without a date crate.
+    let z = micros.div_euclid(DAY_MICROS) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{day} {} {year}", MONTHS[(month - 1) as usize])
+}
+
 /// A person's part in a session. Anyone without a role gets nothing of the host view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Role {
@@ -169,6 +233,40 @@ crate::server_fn_error!(SessionError);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sessions_close_by_themselves_after_the_days_set_or_never() {
+        let day = 24 * 3600 * 1_000_000;
+        let thirty = AutoClose::default();
+        assert_eq!(thirty.after_days, 30);
+        assert_eq!(thirty.closes_at(0), Some(30 * day));
+        assert!(!thirty.is_due(true, 0, 30 * day - 1));
+        assert!(thirty.is_due(true, 0, 30 * day));
+        assert!(!thirty.is_due(false, 0, 300 * day), "a closed session has nothing to close");
+        assert_eq!(thirty.cutoff(31 * day), Some(day));
+        let never = AutoClose { after_days: 0 };
+        assert_eq!((never.closes_at(0), never.cutoff(i64::MAX)), (None, None));
+        assert!(!never.is_due(true, 0, i64::MAX));
+        assert_eq!(AutoClose { after_days: u32::MAX }.closes_at(i64::MAX - 1), Some(i64::MAX), "no overflow");
+    }
+
+    #[test]
+    fn host_activity_is_written_at_most_hourly() {
+        let hour = 3600 * 1_000_000;
+        assert!(!host_activity_is_news(0, hour - 1));
+        assert!(host_activity_is_news(0, hour));
+    }
+
+    #[test]
+    fn days_read_as_words_in_utc() {
+        let day = 24 * 3600 * 1_000_000;
+        assert_eq!(day_in_words(0), "1 January 1970");
+        assert_eq!(day_in_words(day - 1), "1 January 1970");
+        // 2024-02-29 is day 19,782; 2026-12-31 is day 20,818.
+        assert_eq!(day_in_words(19_782 * day), "29 February 2024");
+        assert_eq!(day_in_words(20_818 * day + 5), "31 December 2026");
+        assert_eq!(day_in_words(20_819 * day), "1 January 2027");
+    }
 
     #[test]
     fn only_the_owner_may_open_or_close() {

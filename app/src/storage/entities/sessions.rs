@@ -14,6 +14,7 @@ pub struct Model {
     pub link_token: String,
     pub created_at: i64,
     pub active_slide_id: Option<Uuid>,
+    pub last_hosted_at: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -7,6 +7,7 @@ mod m0003_sharing;
 mod m0004_mail_safety;
 mod m0005_session_life;
 mod m0007_accounts;
+mod m0008_auto_close;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_mail_safety::Migration),
             Box::new(m0005_session_life::Migration),
             Box::new(m0007_accounts::Migration),
+            Box::new(m0008_auto_close::Migration),
         ]
     }
 }

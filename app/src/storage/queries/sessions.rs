@@ -2,7 +2,7 @@ use super::is_unique_violation;
 use crate::ids::{SessionId, SlideId, UserId};
 use crate::rules::secrets::new_link_token;
 use crate::rules::session_code::SessionCode;
-use crate::rules::sessions::{Role, DELETED_WAYS_IN_KEPT_MICROS, MAX_SESSIONS_PER_ACCOUNT};
+use crate::rules::sessions::{Role, DELETED_WAYS_IN_KEPT_MICROS, HOST_ACTIVITY_EVERY_MICROS, MAX_SESSIONS_PER_ACCOUNT};
 use crate::storage::entities::{deleted_ways_in, retired_ways_in, sessions, slides};
 use crate::storage::{now_micros, Db, WayInKind};
 use sea_orm::{
@@ -24,6 +24,8 @@ pub struct SessionRecord {
     pub link_token: String,
     pub created_at: i64,
     pub active_slide_id: Option<SlideId>,
+    /// When a host last had it in hand (µs): it closes by itself some days after.
+    pub last_hosted_at: i64,
 }
 
 impl From<sessions::Model> for SessionRecord {
@@ -37,6 +39,7 @@ impl From<sessions::Model> for SessionRecord {
             link_token: m.link_token,
             created_at: m.created_at,
             active_slide_id: m.active_slide_id.map(SlideId),
+            last_hosted_at: m.last_hosted_at,
         }
     }
 }
@@ -95,6 +98,7 @@ impl Db {
                 link_token: Set(new_link_token()),
                 created_at: Set(created_at),
                 active_slide_id: Set(None),
+                last_hosted_at: Set(created_at),
             };
             // A savepoint per draw: on PostgreSQL a failed statement spoils its transaction.
             let attempt = txn.begin().await?;
@@ -272,12 +276,55 @@ impl Db {
         Ok(rows > 0)
     }
 
+    /// Opening counts as host activity: a session reopened after closing by itself must not
+    /// close again at the next housekeeping.
     pub async fn set_session_open(&self, id: SessionId, open: bool) -> Result<(), DbErr> {
-        sessions::Entity::update_many()
-            .col_expr(sessions::Column::IsOpen, open.into())
+        let mut update = sessions::Entity::update_many().col_expr(sessions::Column::IsOpen, open.into());
+        if open {
+            update = update.col_expr(sessions::Column::LastHostedAt, now_micros().into());
+        }
+        update.filter(sessions::Column::Id.eq(id.0)).exec(&self.conn).await?;
+        Ok(())
+    }
+
+    /// A host had the session in hand at `now`. Written at most once per
+    /// `HOST_ACTIVITY_EVERY_MICROS` (the condition is in the update, so parallel page loads write
+    /// once); `true` when it was written.
+    pub async fn record_host_activity(&self, id: SessionId, now: i64) -> Result<bool, DbErr> {
+        let written = sessions::Entity::update_many()
+            .col_expr(sessions::Column::LastHostedAt, now.into())
             .filter(sessions::Column::Id.eq(id.0))
+            .filter(sessions::Column::LastHostedAt.lte(now - HOST_ACTIVITY_EVERY_MICROS))
             .exec(&self.conn)
             .await?;
-        Ok(())
+        Ok(written.rows_affected > 0)
+    }
+
+    /// Closes up to `limit` open sessions last hosted before `cutoff`, and returns them. Each is
+    /// closed only if still forgotten when written, so a host coming back meanwhile keeps it open.
+    pub async fn close_sessions_hosted_before(&self, cutoff: i64, limit: u64) -> Result<Vec<SessionId>, DbErr> {
+        let due: Vec<uuid::Uuid> = sessions::Entity::find()
+            .select_only()
+            .column(sessions::Column::Id)
+            .filter(sessions::Column::IsOpen.eq(true))
+            .filter(sessions::Column::LastHostedAt.lt(cutoff))
+            .limit(limit)
+            .into_tuple()
+            .all(&self.read)
+            .await?;
+        let mut closed = Vec::with_capacity(due.len());
+        for id in due {
+            let written = sessions::Entity::update_many()
+                .col_expr(sessions::Column::IsOpen, false.into())
+                .filter(sessions::Column::Id.eq(id))
+                .filter(sessions::Column::IsOpen.eq(true))
+                .filter(sessions::Column::LastHostedAt.lt(cutoff))
+                .exec(&self.conn)
+                .await?;
+            if written.rows_affected > 0 {
+                closed.push(SessionId(id));
+            }
+        }
+        Ok(closed)
     }
 }
