@@ -268,3 +268,108 @@ async fn reset_mails_are_limited_per_recipient_whether_or_not_it_has_an_account(
     assert!(!works(&mails[0]).await);
     assert!(works(mails.last().unwrap()).await);
 }
+
+/// The newest unsent verification mail to `email`, its link's token.
+async fn verification_token(db: &Db, email: &str) -> String {
+    let mails = db.mail_to(email).await.unwrap();
+    token_in(mails.iter().rev().find(|m| m.kind == Some(MailKind::EmailVerification)).expect("a verification mail"))
+}
+
+test_both_dbs!(sign_up_mails_a_verification_link_that_works_once_from_any_browser);
+async fn sign_up_mails_a_verification_link_that_works_once_from_any_browser(db: Db) {
+    use app::functions::accounts::EMAIL_VERIFIED;
+    let router = router(db.clone());
+    let mut ada = Client::signed_up(&router, "ada@example.org").await;
+    assert_eq!(me(&mut ada).await.map(|a| a.email_verified), Some(false));
+    let mails = db.mail_to("ada@example.org").await.unwrap();
+    assert_eq!(mails.iter().map(|m| m.kind).collect::<Vec<_>>(), [Some(MailKind::EmailVerification)], "one mail, through the outbox");
+    let token = token_in(&mails[0]);
+    assert!(db.account_link_works(TokenPurpose::EmailVerification, &token).await.unwrap().is_none(), "only the digest is stored");
+
+    let mut visitor = Client::from(&router, [192, 0, 2, 70]);
+    let reply = visitor.call("verify_email", &[("token", "made-up")]).await;
+    assert_eq!((reply.status, reply.json::<AccountError>()), (StatusCode::GONE, AccountError::LinkExpired));
+    // The page a mail link opens, without JavaScript: a sentence and its status.
+    let page = visitor.page("/account/verify/made-up").await;
+    assert_eq!(page.status, StatusCode::GONE);
+    assert!(page.body.contains("This link has expired or was already used."), "{}", page.body);
+
+    let page = visitor.page(&format!("/account/verify/{token}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(EMAIL_VERIFIED), "{}", page.body);
+    assert_eq!(me(&mut ada).await.map(|a| a.email_verified), Some(true), "the account, whoever opened the link");
+    assert_eq!(me(&mut visitor).await, None, "opening it logs no one in");
+
+    let page = visitor.page(&format!("/account/verify/{token}")).await;
+    assert_eq!(page.status, StatusCode::GONE, "single use");
+    let reply = ada.call("verify_email", &[("token", &token)]).await;
+    assert_eq!(reply.status, StatusCode::GONE);
+}
+
+test_both_dbs!(a_verification_link_ends_after_a_week);
+async fn a_verification_link_ends_after_a_week(db: Db) {
+    let router = router(db.clone());
+    let mut ada = Client::signed_up(&router, "ada@example.org").await;
+    let token = verification_token(&db, "ada@example.org").await;
+    let user = db.user_by_email("ada@example.org").await.unwrap().unwrap().user.id;
+    db.backdate_account_links_for_tests(user, 7 * 24 * 3_600_000_000).await.unwrap();
+    let reply = ada.call("verify_email", &[("token", &token)]).await;
+    assert_eq!((reply.status, reply.json::<AccountError>()), (StatusCode::GONE, AccountError::LinkExpired));
+    assert_eq!(me(&mut ada).await.map(|a| a.email_verified), Some(false));
+    // A new link works.
+    assert_eq!(ada.call("resend_verification", &[]).await.status, StatusCode::OK);
+    let fresh = verification_token(&db, "ada@example.org").await;
+    assert_eq!(ada.call("verify_email", &[("token", &fresh)]).await.status, StatusCode::OK);
+    assert_eq!(me(&mut ada).await.map(|a| a.email_verified), Some(true));
+}
+
+test_both_dbs!(sending_the_verification_mail_again_is_limited_and_replaces_the_link);
+async fn sending_the_verification_mail_again_is_limited_and_replaces_the_link(db: Db) {
+    use app::functions::accounts::{verification_mail_on_its_way, ALREADY_VERIFIED};
+    use app::rules::limits::ACCOUNT_MAILS_PER_RECIPIENT;
+    let router = router(db.clone());
+    let mut ada = Client::signed_up(&router, "ada@example.org").await;
+    let first = verification_token(&db, "ada@example.org").await;
+    for _ in 0..ACCOUNT_MAILS_PER_RECIPIENT.burst {
+        let reply = ada.call("resend_verification", &[]).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert_eq!(reply.json::<String>(), verification_mail_on_its_way("ada@example.org"));
+    }
+    // Per account, wherever it asks from.
+    ada.ip = [192, 0, 2, 80].into();
+    let reply = ada.call("resend_verification", &[]).await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "{}", reply.body);
+    assert!(matches!(reply.json::<AccountError>(), AccountError::TooManyMails(_)));
+    assert!(reply.headers.contains_key("retry-after"));
+    let mails: Vec<_> = db.mail_to("ada@example.org").await.unwrap().into_iter().filter(|m| m.kind == Some(MailKind::EmailVerification)).collect();
+    assert_eq!(mails.len(), 1 + ACCOUNT_MAILS_PER_RECIPIENT.burst as usize);
+    // Each new link replaced the earlier: only the last works.
+    assert_eq!(ada.call("verify_email", &[("token", &first)]).await.status, StatusCode::GONE);
+    let last = verification_token(&db, "ada@example.org").await;
+    assert_eq!(ada.call("verify_email", &[("token", &last)]).await.status, StatusCode::OK);
+    // Verified, it mails nothing more and says so.
+    ada.ip = [192, 0, 2, 81].into();
+    assert_eq!(ada.call("resend_verification", &[]).await.json::<String>(), ALREADY_VERIFIED);
+    let reply = Client::anonymous(&router).call("resend_verification", &[]).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+}
+
+test_both_dbs!(sending_the_verification_mail_again_is_limited_per_client_address);
+async fn sending_the_verification_mail_again_is_limited_per_client_address(db: Db) {
+    use app::rules::limits::ACCOUNT_MAILS_PER_ADDRESS;
+    let router = router(db.clone());
+    // Accounts logged in straight through storage: a sign-up per account would hash a password.
+    let hash = passwords::hash("first password").unwrap();
+    let ip = [192, 0, 2, 90];
+    for i in 0..=ACCOUNT_MAILS_PER_ADDRESS.burst {
+        let email = format!("u{i}@example.org");
+        let id = db.create_user(&email, "U", &hash).await.unwrap().id;
+        let token = new_login_token();
+        db.create_login_session(id, &login_token_digest(&token), 3_600_000_000).await.unwrap();
+        let mut client = Client::from(&router, ip);
+        client.cookie = Some(format!("ruche_login={token}"));
+        let reply = client.call("resend_verification", &[]).await;
+        let expected = if i < ACCOUNT_MAILS_PER_ADDRESS.burst { StatusCode::OK } else { StatusCode::TOO_MANY_REQUESTS };
+        assert_eq!(reply.status, expected, "{email}: {}", reply.body);
+    }
+}

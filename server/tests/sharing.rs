@@ -68,12 +68,18 @@ impl Smtp {
         format!("smtp://127.0.0.1:{}", self.port)
     }
 
+    /// The sharing mails received. Verification mails are left out: every sign-up queues one,
+    /// and whether it goes out before the test verifies the owner is a race these tests are
+    /// not about (tests/accounts.rs is).
     fn messages(&self) -> Vec<String> {
         let mut out = Vec::new();
         for sub in ["new", "cur"] {
             if let Ok(entries) = std::fs::read_dir(self.maildir.join(sub)) {
                 for entry in entries.flatten() {
-                    out.push(std::fs::read_to_string(entry.path()).unwrap_or_default());
+                    let message = std::fs::read_to_string(entry.path()).unwrap_or_default();
+                    if !message.contains("Subject: Confirm your e-mail address for Ruche") {
+                        out.push(message);
+                    }
                 }
             }
         }
@@ -140,8 +146,8 @@ async fn host(client: &mut Client, id: &str) -> SessionForHost {
 
 async fn participant_invitations_arrive_with_the_current_link(db: Db) {
     let mut smtp = Smtp::start().await;
-    let router = app_with_mail(db, &smtp).await;
-    let mut ada = Client::signed_up(&router, "ada@example.org").await;
+    let router = app_with_mail(db.clone(), &smtp).await;
+    let mut ada = Client::signed_up_verified(&router, &db, "ada@example.org").await;
     let id = create_session(&mut ada, "Maths <3").await;
 
     let report: InvitationReport = ada
@@ -190,8 +196,8 @@ test_both_dbs!(participant_invitations_arrive_with_the_current_link);
 
 async fn an_account_sends_at_most_500_invitations_a_day(db: Db) {
     // Queued only: the limit is about what an account may cause, whether or not SMTP is up.
-    let router = router_with(ServerContext::new(db, "http://127.0.0.1:3000", Vec::new()));
-    let mut ada = Client::signed_up(&router, "ada@example.org").await;
+    let router = router_with(ServerContext::new(db.clone(), "http://127.0.0.1:3000", Vec::new()));
+    let mut ada = Client::signed_up_verified(&router, &db, "ada@example.org").await;
     let id = create_session(&mut ada, "Big class").await;
     for batch in 0..5 {
         let addresses: Vec<String> = (0..100).map(|i| format!("p{batch}-{i}@example.org")).collect();
@@ -211,7 +217,7 @@ fn same_account(client: &Client) -> Client {
 /// day, let exactly five through.
 async fn parallel_sends_cannot_pass_the_daily_limit(db: Db) {
     let router = router_with(ServerContext::new(db.clone(), "http://127.0.0.1:3000", Vec::new()));
-    let mut ada = Client::signed_up(&router, "ada@example.org").await;
+    let mut ada = Client::signed_up_verified(&router, &db, "ada@example.org").await;
     let id = create_session(&mut ada, "Big class").await;
     let sends = (0..10).map(|batch| {
         let (mut client, id) = (same_account(&ada), id.clone());
@@ -231,7 +237,7 @@ test_both_dbs!(parallel_sends_cannot_pass_the_daily_limit);
 /// (checked atomically too), and no second mail for a pending invitation within a day.
 async fn co_facilitator_invitations_are_capped(db: Db) {
     let router = router_with(ServerContext::new(db.clone(), "http://127.0.0.1:3000", Vec::new()));
-    let mut ada = Client::signed_up(&router, "ada@example.org").await;
+    let mut ada = Client::signed_up_verified(&router, &db, "ada@example.org").await;
     let id = create_session(&mut ada, "Workshop").await;
     let add = |n: std::ops::Range<u64>, tag: &str| n.map(|i| format!("{tag}{i}@example.org")).collect::<Vec<_>>().join(" ");
 
@@ -274,7 +280,7 @@ test_both_dbs!(co_facilitator_invitations_are_capped);
 async fn a_recipient_refused_for_good_is_given_up_after_one_attempt(db: Db) {
     let smtp = Smtp::start().await;
     let router = app_with_mail(db.clone(), &smtp).await;
-    let mut ada = Client::signed_up(&router, "ada@example.org").await;
+    let mut ada = Client::signed_up_verified(&router, &db, "ada@example.org").await;
     let id = create_session(&mut ada, "Class").await;
     let report: InvitationReport =
         ada.call("send_invitations", &[("id", &id), ("addresses", "bounce@example.org, zoe@example.org")]).await.json();
@@ -298,7 +304,7 @@ async fn stale_and_withdrawn_mail_is_never_sent(db: Db) {
     // Mail is queued first, with no worker running, as when SMTP has been down.
     let ctx = ServerContext::new(db.clone(), "http://127.0.0.1:3000", Vec::new());
     let router = router_with(ctx.clone());
-    let mut ada = Client::signed_up(&router, "ada@example.org").await;
+    let mut ada = Client::signed_up_verified(&router, &db, "ada@example.org").await;
     let id = create_session(&mut ada, "Class").await;
     ada.call("send_invitations", &[("id", &id), ("addresses", "old@example.org, fresh@example.org")]).await.json::<InvitationReport>();
     db.backdate_mail_for_tests("old@example.org", GIVE_UP_AFTER.as_micros() as i64 + 60_000_000).await.unwrap();
@@ -324,7 +330,7 @@ async fn mail_of_a_deleted_session_is_never_sent(db: Db) {
     let smtp = Smtp::start().await;
     let ctx = ServerContext::new(db.clone(), "http://127.0.0.1:3000", Vec::new());
     let router = router_with(ctx.clone());
-    let mut ada = Client::signed_up(&router, "ada@example.org").await;
+    let mut ada = Client::signed_up_verified(&router, &db, "ada@example.org").await;
     let gone = create_session(&mut ada, "Gone").await;
     let kept = create_session(&mut ada, "Kept").await;
     ada.call("send_invitations", &[("id", &gone), ("addresses", "pat@example.org")]).await.json::<InvitationReport>();
@@ -351,7 +357,7 @@ async fn two_instances_never_send_a_slow_mail_twice(db: Db) {
     let router = app_with_mail(db.clone(), &smtp).await;
     let other = ServerContext::new(db.clone(), "http://127.0.0.1:3000", Vec::new());
     start_mailer(&other, &smtp);
-    let mut ada = Client::signed_up(&router, "ada@example.org").await;
+    let mut ada = Client::signed_up_verified(&router, &db, "ada@example.org").await;
     let id = create_session(&mut ada, "Class").await;
     ada.call("send_invitations", &[("id", &id), ("addresses", "slow@example.org")]).await.json::<InvitationReport>();
     smtp.wait_for(1).await;
@@ -366,8 +372,8 @@ test_both_dbs!(two_instances_never_send_a_slow_mail_twice);
 
 async fn a_facilitator_is_invited_accepts_and_can_be_removed(db: Db) {
     let smtp = Smtp::start().await;
-    let router = app_with_mail(db, &smtp).await;
-    let mut ada = Client::signed_up(&router, "ada@example.org").await;
+    let router = app_with_mail(db.clone(), &smtp).await;
+    let mut ada = Client::signed_up_verified(&router, &db, "ada@example.org").await;
     let id = create_session(&mut ada, "Workshop").await;
     let report: InvitationReport = ada.call("add_facilitators", &[("id", &id), ("addresses", "carol@example.org")]).await.json();
     assert_eq!(report.sent, 1);
@@ -410,7 +416,7 @@ test_both_dbs!(a_facilitator_is_invited_accepts_and_can_be_removed);
 async fn the_rights_matrix(db: Db) {
     let ctx = ServerContext::new(db.clone(), "http://127.0.0.1:3000", Vec::new());
     let router = router_with(ctx);
-    let mut owner = Client::signed_up(&router, "owner@example.org").await;
+    let mut owner = Client::signed_up_verified(&router, &db, "owner@example.org").await;
     let id = create_session(&mut owner, "Matrix").await;
     let mut facilitator = Client::signed_up(&router, "fac@example.org").await;
     // The mail is not read here: invite and accept through storage with the same rule the link uses.
@@ -471,3 +477,96 @@ async fn the_rights_matrix(db: Db) {
     }
 }
 test_both_dbs!(the_rights_matrix);
+
+/// The token of the last unsent mail of `kind` to `address`, as its link carries it.
+async fn token_of_last_mail(db: &Db, address: &str, kind: app::rules::mail::MailKind) -> String {
+    let mails = db.mail_to(address).await.unwrap();
+    let mail = mails.iter().rev().find(|m| m.kind == Some(kind)).unwrap_or_else(|| panic!("a {kind:?} mail to {address}"));
+    mail.token.clone().expect("an unsent mail keeps its token")
+}
+
+async fn me(client: &mut Client) -> app::functions::accounts::Account {
+    client.call("me", &[]).await.json::<Option<app::functions::accounts::Account>>().expect("logged in")
+}
+
+/// An unverified account creates and shares its sessions by link and code at once, but Ruche
+/// mails no one in its name ("Send invitations", "+Add") until its address is proven; then it may.
+async fn unverified_accounts_share_by_link_but_mail_no_one(db: Db) {
+    use app::rules::mail::MailKind;
+    let router = router_with(ServerContext::new(db.clone(), "http://127.0.0.1:3000", Vec::new()));
+    let mut ada = Client::signed_up(&router, "ada@example.org").await;
+    assert!(!me(&mut ada).await.email_verified);
+    let id = create_session(&mut ada, "Class").await;
+    let ways_in = host(&mut ada, &id).await.state.ways_in;
+    assert!(!ways_in.link.is_empty() && !ways_in.code.is_empty(), "shared by link and code at once");
+
+    for (name, addresses) in [("send_invitations", "zoe@example.org"), ("add_facilitators", "carol@example.org")] {
+        let reply = ada.call(name, &[("id", &id), ("addresses", addresses)]).await;
+        assert_eq!((reply.status, reply.json::<SharingError>()), (StatusCode::FORBIDDEN, SharingError::EmailUnverified), "{name}");
+        assert_eq!(
+            SharingError::EmailUnverified.to_string(),
+            "Verify your e-mail address first: we sent you a link."
+        );
+        assert!(db.mail_to(addresses).await.unwrap().is_empty(), "{name}: nothing queued");
+    }
+    assert!(ada.call("facilitators", &[("id", &id)]).await.json::<Vec<FacilitatorView>>().is_empty());
+    // Someone without access is told that first: verifying would not help them.
+    let mut eve = Client::signed_up(&router, "eve@example.org").await;
+    let reply = eve.call("send_invitations", &[("id", &id), ("addresses", "zoe@example.org")]).await;
+    assert_eq!(reply.json::<SharingError>(), SharingError::NoAccess);
+
+    // The link of the sign-up mail, opened in another browser: the address is proven.
+    let token = token_of_last_mail(&db, "ada@example.org", MailKind::EmailVerification).await;
+    let reply = Client::from(&router, [192, 0, 2, 50]).call("verify_email", &[("token", &token)]).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(me(&mut ada).await.email_verified);
+    let report: InvitationReport = ada.call("send_invitations", &[("id", &id), ("addresses", "zoe@example.org")]).await.json();
+    assert_eq!(report.sent, 1);
+    let report: InvitationReport = ada.call("add_facilitators", &[("id", &id), ("addresses", "carol@example.org")]).await.json();
+    assert_eq!(report.sent, 1);
+}
+test_both_dbs!(unverified_accounts_share_by_link_but_mail_no_one);
+
+/// An unverified account cannot take what was meant for an address, except through the
+/// invitation link mailed to its own address: that proves the mailbox, so accepting verifies it.
+async fn accepting_an_invitation_through_its_link_verifies_the_address(db: Db) {
+    use app::rules::mail::MailKind;
+    let router = router_with(ServerContext::new(db.clone(), "http://127.0.0.1:3000", Vec::new()));
+    let mut ada = Client::signed_up_verified(&router, &db, "ada@example.org").await;
+    let id = create_session(&mut ada, "Workshop").await;
+    let report: InvitationReport = ada.call("add_facilitators", &[("id", &id), ("addresses", "carol@example.org, dan@example.org")]).await.json();
+    assert_eq!(report.sent, 2);
+    let carols = token_of_last_mail(&db, "carol@example.org", MailKind::FacilitatorInvitation).await;
+    let dans = token_of_last_mail(&db, "dan@example.org", MailKind::FacilitatorInvitation).await;
+
+    // Someone else's link proves nothing about this account's address.
+    let mut bob = Client::signed_up(&router, "bob@example.org").await;
+    let reply = bob.call("accept_facilitation", &[("token", &carols)]).await;
+    assert_eq!((reply.status, reply.json::<SharingError>()), (StatusCode::FORBIDDEN, SharingError::WrongAccount));
+    assert!(!me(&mut bob).await.email_verified);
+
+    // An expired link is refused, and verifies nothing.
+    let mut dan = Client::signed_up(&router, "dan@example.org").await;
+    db.execute_for_tests("UPDATE facilitators SET expires_at = 0 WHERE email = 'dan@example.org'").await.unwrap();
+    let reply = dan.call("accept_facilitation", &[("token", &dans)]).await;
+    assert_eq!((reply.status, reply.json::<SharingError>()), (StatusCode::GONE, SharingError::InvitationExpired));
+    assert!(!me(&mut dan).await.email_verified);
+
+    // Carol, unverified, opens her own invitation: accepted, and her address is verified; the
+    // sign-up mail's link is no longer needed, nor its mail sent.
+    let mut carol = Client::signed_up(&router, "carol@example.org").await;
+    let verification = token_of_last_mail(&db, "carol@example.org", MailKind::EmailVerification).await;
+    assert_eq!(carol.call("accept_facilitation", &[("token", &carols)]).await.json::<String>(), id);
+    assert!(me(&mut carol).await.email_verified);
+    assert_eq!(host(&mut carol, &id).await.role, Role::Facilitator);
+    let reply = carol.call("verify_email", &[("token", &verification)]).await;
+    assert_eq!(reply.status, StatusCode::GONE);
+    let mails = db.mail_to("carol@example.org").await.unwrap();
+    let pending = mails.iter().find(|m| m.kind == Some(MailKind::EmailVerification)).unwrap();
+    assert!(pending.gave_up_at.is_some() && pending.token.is_none(), "{pending:?}");
+    // Verified, she may now mail people herself in a session of her own.
+    let hers = create_session(&mut carol, "Carol's").await;
+    let report: InvitationReport = carol.call("send_invitations", &[("id", &hers), ("addresses", "zoe@example.org")]).await.json();
+    assert_eq!(report.sent, 1);
+}
+test_both_dbs!(accepting_an_invitation_through_its_link_verifies_the_address);

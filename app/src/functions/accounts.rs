@@ -56,6 +56,17 @@ pub struct Account {
 /// addresses have accounts.
 pub const RESET_MAIL_ON_ITS_WAY: &str = "If an account uses this address, a mail is on its way.";
 
+/// What the verification link says once it has done its work.
+pub const EMAIL_VERIFIED: &str = "Your e-mail address is verified. You can now send e-mail invitations and add co-facilitators.";
+
+/// What "Send the verification mail again" says when the address needs no more proof.
+pub const ALREADY_VERIFIED: &str = "Your e-mail address is already verified.";
+
+/// What "Send the verification mail again" says when a mail is queued.
+pub fn verification_mail_on_its_way(email: &str) -> String {
+    format!("A new verification mail is on its way to {email}. The link in any earlier one no longer works.")
+}
+
 /// What "Change my password" and "Log out everywhere" say when done.
 pub const OTHER_LOGINS_ENDED: &str = "Done. Every other browser logged in to your account is now logged out; this one stays logged in.";
 
@@ -81,6 +92,12 @@ pub async fn sign_up(
             Err(crate::storage::CreateUserError::EmailTaken) => return Err(AccountError::EmailTaken),
             Err(crate::storage::CreateUserError::Db(e)) => return Err(e.into()),
         };
+        // Not counted against the account-mail budgets: one per new account, and sign-ups have
+        // their own. The account exists whatever happens here; if the mail cannot be queued,
+        // "Send the verification mail again" (on the banner) makes another.
+        if let Err(e) = mail_verification_link(&ctx, user.id, &email).await {
+            tracing::error!(error = %e, "queueing the verification mail failed");
+        }
         auth::log_in(&ctx, user.id).await?;
         leptos_axum::redirect(safe_next(next.as_deref()));
         Ok(())
@@ -250,6 +267,49 @@ pub async fn reset_password(token: String, new_password: String) -> Result<(), A
         auth::log_in(&ctx, user).await?;
         leptos_axum::redirect("/sessions");
         Ok(())
+    }
+    .await)
+}
+
+/// Queues a verification mail with a fresh single-use link, which replaces any earlier one.
+#[cfg(feature = "ssr")]
+async fn mail_verification_link(ctx: &ServerContext, user: crate::ids::UserId, email: &str) -> Result<(), sea_orm::DbErr> {
+    let token = crate::rules::secrets::new_login_token();
+    let digest = crate::rules::secrets::login_token_digest(&token);
+    ctx.db.mail_account_link(user, email, TokenPurpose::EmailVerification, &token, &digest).await?;
+    ctx.wake_mailer();
+    Ok(())
+}
+
+/// The link in the verification mail: proves the address of the account it was made for,
+/// whoever is logged in (or nobody). Used once; a newer link, or a week, ends it.
+#[server(endpoint = "verify_email")]
+pub async fn verify_email(token: String) -> Result<String, AccountError> {
+    reply(async move {
+        let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+        let digest = crate::rules::secrets::login_token_digest(token.trim());
+        ctx.db.verify_email_with_link(&digest).await?.ok_or(AccountError::LinkExpired)?;
+        Ok(EMAIL_VERIFIED.to_owned())
+    }
+    .await)
+}
+
+/// "Send the verification mail again": a new link to the account's address, replacing the
+/// earlier one. Limited like the reset mail, per recipient (this account's address) and per
+/// client address, so it cannot flood a mailbox.
+#[server(endpoint = "resend_verification")]
+pub async fn resend_verification() -> Result<String, AccountError> {
+    reply(async move {
+        let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+        let user = auth::current_user(&ctx.db).await?.ok_or(AccountError::NotLoggedIn)?;
+        if user.email_verified {
+            return Ok(ALREADY_VERIFIED.to_owned());
+        }
+        ctx.limits
+            .take_account_mail(&user.email, ctx.client_ip())
+            .map_err(|wait| AccountError::TooManyMails(whole_seconds(wait)))?;
+        mail_verification_link(&ctx, user.id, &user.email).await?;
+        Ok(verification_mail_on_its_way(&user.email))
     }
     .await)
 }

@@ -6,14 +6,14 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 use crate::{
-    ids::UserId,
     rules::{
+        accounts::{may, AccountAction},
         secrets::{login_token_digest, new_login_token},
         sessions::Role,
         sharing::{parse_addresses, shown_refusals, AddressList, FACILITATOR_INVITATION_DAYS},
     },
     server::{auth, reply, see_other, ServerContext},
-    storage::{AcceptError, NewFacilitator},
+    storage::{AcceptError, NewFacilitator, User},
 };
 
 /// What a send of invitations did: who gets a mail, and which addresses were refused.
@@ -37,11 +37,18 @@ impl InvitationReport {
 }
 
 #[cfg(feature = "ssr")]
-async fn host(id: SessionId) -> Result<(ServerContext, UserId, Role), SharingError> {
+async fn host(id: SessionId) -> Result<(ServerContext, User, Role), SharingError> {
     let ctx = ServerContext::get().ok_or(SharingError::Internal)?;
-    let user = auth::current_user_id(&ctx.db).await?.ok_or(SharingError::NotLoggedIn)?;
-    let role = ctx.db.role_in_session(id, user).await?.ok_or(SharingError::NoAccess)?;
+    let user = auth::current_user(&ctx.db).await?.ok_or(SharingError::NotLoggedIn)?;
+    let role = ctx.db.role_in_session(id, user.id).await?.ok_or(SharingError::NoAccess)?;
     Ok((ctx, user, role))
+}
+
+/// Refuses what an account may not do before its address is proven: checked after its role, so
+/// that only someone who could do it is told to verify.
+#[cfg(feature = "ssr")]
+fn verified_for(action: AccountAction, user: &User) -> Result<(), SharingError> {
+    if may(action, user.email_verified) { Ok(()) } else { Err(SharingError::EmailUnverified) }
 }
 
 #[cfg(feature = "ssr")]
@@ -67,9 +74,10 @@ pub async fn send_invitations(id: SessionId, addresses: String) -> Result<Invita
         if !role.may_invite_participants() {
             return Err(SharingError::NoAccess);
         }
+        verified_for(AccountAction::SendInvitations, &user)?;
         let list = self::addresses(&addresses)?;
         if !list.valid.is_empty() {
-            ctx.db.queue_participant_invitations(id, user, &list.valid).await??;
+            ctx.db.queue_participant_invitations(id, user.id, &list.valid).await??;
             ctx.wake_mailer();
         }
         Ok(InvitationReport::new(list.valid.len(), list.invalid))
@@ -83,12 +91,12 @@ pub async fn add_facilitators(id: SessionId, addresses: String) -> Result<Invita
     reply(async move {
         let (ctx, user, role) = host(id).await?;
         owner_only(role)?;
+        verified_for(AccountAction::AddCoFacilitators, &user)?;
         let list = self::addresses(&addresses)?;
-        let me = ctx.db.user(user).await?.ok_or(SharingError::Internal)?;
         let invitees: Vec<NewFacilitator> = list
             .valid
             .iter()
-            .filter(|email| **email != me.email)
+            .filter(|email| **email != user.email)
             .map(|email| {
                 let token = new_login_token();
                 NewFacilitator { email: email.clone(), token_digest: login_token_digest(&token), token }
@@ -99,7 +107,7 @@ pub async fn add_facilitators(id: SessionId, addresses: String) -> Result<Invita
             return Ok(report);
         }
         let lifetime = FACILITATOR_INVITATION_DAYS * 24 * 3600 * 1_000_000;
-        let invited = ctx.db.invite_facilitators(id, user, invitees, lifetime).await??;
+        let invited = ctx.db.invite_facilitators(id, user.id, invitees, lifetime).await??;
         (report.sent, report.already_invited) = (invited.mailed.len(), invited.already_invited);
         if report.sent > 0 {
             ctx.wake_mailer();
@@ -135,7 +143,9 @@ pub async fn remove_facilitator(id: SessionId, facilitator: FacilitatorId) -> Re
     .await)
 }
 
-/// Opening an invitation link: binds it to the logged-in account if its address matches.
+/// Opening an invitation link: binds it to the logged-in account if its address matches. An
+/// unverified account may accept only this way: the link, mailed to its address, proves it, and
+/// storage verifies the address as it accepts (see `Db::accept_facilitation`).
 #[server(endpoint = "accept_facilitation")]
 pub async fn accept_facilitation(token: String) -> Result<SessionId, SharingError> {
     reply(async move {

@@ -1,6 +1,7 @@
 use super::FormError;
 use crate::functions::accounts::{
-    me, ChangePassword, LogIn, LogOutEverywhere, RequestPasswordReset, ResetPassword, SignUp, UpdateDisplayName,
+    me, verify_email, ChangePassword, LogIn, LogOutEverywhere, RequestPasswordReset, ResendVerification, ResetPassword,
+    SignUp, UpdateDisplayName,
 };
 use crate::rules::accounts::{DISPLAY_NAME_MAX_CHARS, PASSWORD_MIN_CHARS};
 use leptos::prelude::*;
@@ -112,6 +113,69 @@ pub fn ResetPasswordPage() -> impl IntoView {
     }
 }
 
+/// `/account/verify/<token>`: the link in the verification mail. Opening it is the proof (the
+/// mail reached the mailbox), so it verifies at once, like the co-facilitator invitation link:
+/// one click from the mail, and the same page with JavaScript off.
+#[component]
+pub fn VerifyEmailPage() -> impl IntoView {
+    let token = use_params_map().read_untracked().get("token").unwrap_or_default();
+    let verified = Resource::new_blocking(move || token.clone(), verify_email);
+    view! {
+        <leptos_meta::Title text="Verify your e-mail address · Ruche"/>
+        <Suspense>
+            {move || Suspend::new(async move {
+                match verified.await {
+                    Ok(done) => view! {
+                        <section class="card narrow">
+                            <h1>"E-mail address verified"</h1>
+                            <p role="status">{done}</p>
+                            <p><A href="/sessions">"Go to my sessions"</A></p>
+                        </section>
+                    }.into_any(),
+                    Err(error) => {
+                        super::set_error_status(&error);
+                        view! {
+                            <section class="card narrow">
+                                <h1>"Verify your e-mail address"</h1>
+                                <p class="error" role="alert">{error.to_string()}</p>
+                                <p>"Log in and open "<A href="/account">"My account"</A>" to get a new link."</p>
+                            </section>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// What an unverified account is waiting for, and "Send the verification mail again". Shown on
+/// My account and My sessions, and in the Share pop-up when sharing by e-mail is refused.
+#[component]
+pub(super) fn VerifyBanner(email: String) -> impl IntoView {
+    view! {
+        <div class="banner" role="region" aria-label="E-mail verification">
+            <p>
+                "Your e-mail address "<strong>{email}</strong>" is waiting for verification: open the link in the mail "
+                "we sent you. Until then, you cannot send e-mail invitations or add co-facilitators."
+            </p>
+            <SendVerificationAgain/>
+        </div>
+    }
+}
+
+/// The button alone, for where the refusal's sentence already says what is waiting.
+#[component]
+pub(super) fn SendVerificationAgain() -> impl IntoView {
+    let resend = ServerAction::<ResendVerification>::new();
+    view! {
+        <ActionForm action=resend attr:class="inline">
+            <button type="submit">"Send the verification mail again"</button>
+        </ActionForm>
+        <FormError value=resend.value()/>
+        {move || resend.value().get().and_then(Result::ok).map(|done| view! { <p role="status">{done}</p> })}
+    }
+}
+
 /// "My account": the name, the address, the password, and logging out every other browser.
 #[component]
 pub fn AccountPage() -> impl IntoView {
@@ -138,6 +202,7 @@ pub fn AccountPage() -> impl IntoView {
                                 <button type="submit">"Save my name"</button>
                             </ActionForm>
                             <p>"E-mail: "<strong>{account.email.clone()}</strong></p>
+                            {(!account.email_verified).then(|| view! { <VerifyBanner email=account.email.clone()/> })}
                             <h2>"Username and password"</h2>
                             <ActionForm action=change attr:novalidate=true>
                                 <label>"Old password"<input type="password" name="old_password" autocomplete="current-password" required/></label>

@@ -58,6 +58,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account") view=accounts::AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/forgot-password") view=accounts::ForgotPasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/account/reset/:token") view=accounts::ResetPasswordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/verify/:token") view=accounts::VerifyEmailPage ssr=SsrMode::Async/>
                     <Route path=path!("/sessions") view=sessions::MySessionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/sessions/new") view=sessions::CreateSessionPage ssr=SsrMode::Async/>
                     <Route path=path!("/s/:id") view=session_host::HostSessionPage ssr=SsrMode::Async/>

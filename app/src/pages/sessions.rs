@@ -60,6 +60,8 @@ pub fn MySessionsPage() -> impl IntoView {
         }
         version
     });
+    // Where a new account lands after signing up: the first place to say its address waits.
+    let account = Resource::new_blocking(|| (), |_| crate::functions::accounts::me());
     view! {
         <leptos_meta::Title text="My sessions · Ruche"/>
         <section class="page">
@@ -67,6 +69,11 @@ pub fn MySessionsPage() -> impl IntoView {
                 <h1>"My sessions"</h1>
                 <A href="/sessions/new" attr:class="button primary">"Create a session"</A>
             </div>
+            <Transition>
+                {move || Suspend::new(async move {
+                    account.await.ok().flatten().filter(|a| !a.email_verified).map(|a| view! { <super::accounts::VerifyBanner email=a.email/> })
+                })}
+            </Transition>
             <FormError value=actions.set_open.value()/>
             <FormError value=actions.duplicate.value()/>
             <FormError value=actions.delete.value()/>

@@ -1,6 +1,7 @@
 //! The Share pop-up (top right of a session), and accepting a co-facilitator invitation.
 //! Wording follows the help article the product was specified from.
 use super::session_host::{HostActions, HostParts};
+use super::accounts::SendVerificationAgain;
 use super::sessions::LoginRedirect;
 use super::FormError;
 use crate::functions::sharing::{accept_facilitation, InvitationReport};
@@ -191,6 +192,13 @@ where
                     <p>"Not sent again, already invited today:"</p>
                     <ul>{report.already_invited.into_iter().map(|a| view! { <li>{a}</li> }).collect_view()}</ul>
                 })}
+            </div>
+        }.into_any()),
+        // The sentence says what to do; the button is beside it.
+        Some(Err(e @ SharingError::EmailUnverified)) => Some(view! {
+            <div class="report">
+                <p class="error" role="alert">{e.to_string()}</p>
+                <SendVerificationAgain/>
             </div>
         }.into_any()),
         Some(Err(e)) => Some(view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any()),

@@ -103,6 +103,10 @@ pub enum SharingError {
     InvitationExpired,
     #[error("This invitation was sent to another e-mail address: log in with that address to accept it.")]
     WrongAccount,
+    /// The account's address is not proven yet (`rules::accounts::may`): anyone can sign up with
+    /// someone else's address, so Ruche mails no one in its name until it is.
+    #[error("Verify your e-mail address first: we sent you a link.")]
+    EmailUnverified,
     /// Details are in the server log, never shown.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
@@ -121,7 +125,8 @@ impl super::HttpStatus for SharingError {
     fn http_status(&self) -> u16 {
         match self {
             Self::NotLoggedIn => 401,
-            Self::NoAccess | Self::OwnerOnly | Self::WrongAccount => 403,
+            // Who is asking is known; they may not, yet. Verifying lifts it.
+            Self::NoAccess | Self::OwnerOnly | Self::WrongAccount | Self::EmailUnverified => 403,
             Self::NoAddress | Self::TooManyAddresses(_) => 400,
             Self::DailyLimit(_) | Self::FacilitatorDailyLimit(_) => 429,
             // The request is well formed; the session's present state refuses it, and removing a
@@ -232,6 +237,13 @@ mod tests {
         assert_eq!(send(0, 5, 5, 45), Ok(()));
         assert_eq!(send(10, 0, 0, 50), Ok(()), "adding nothing new mails nothing");
         assert_eq!(SharingError::TooManyFacilitators(2).to_string(), "A session can have at most 20 co-facilitators, invited or active; 2 more can be added.");
+    }
+
+    #[test]
+    fn unverified_accounts_are_told_what_to_do_with_a_403() {
+        use super::super::HttpStatus;
+        assert_eq!(SharingError::EmailUnverified.to_string(), "Verify your e-mail address first: we sent you a link.");
+        assert_eq!(SharingError::EmailUnverified.http_status(), 403);
     }
 
     #[test]

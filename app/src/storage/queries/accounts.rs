@@ -184,11 +184,13 @@ async fn set_password<C: ConnectionTrait>(conn: &C, user: UserId, password_hash:
     Ok(())
 }
 
-/// Marks the address verified (keeping the first time it was) and drops a pending verification
-/// link.
-async fn verify<C: ConnectionTrait>(conn: &C, user: UserId) -> Result<(), DbErr> {
+/// Marks the address verified (keeping the first time it was), drops a pending verification
+/// link, and gives up its mail if still unsent: it could only lead to "already used", and the
+/// outbox need not keep its token any longer.
+pub(super) async fn verify<C: ConnectionTrait>(conn: &C, user: UserId) -> Result<(), DbErr> {
+    let now = now_micros();
     users::Entity::update_many()
-        .col_expr(users::Column::EmailVerifiedAt, Some(now_micros()).into())
+        .col_expr(users::Column::EmailVerifiedAt, Some(now).into())
         .filter(users::Column::Id.eq(user.0))
         .filter(users::Column::EmailVerifiedAt.is_null())
         .exec(conn)
@@ -196,6 +198,16 @@ async fn verify<C: ConnectionTrait>(conn: &C, user: UserId) -> Result<(), DbErr>
     account_tokens::Entity::delete_many()
         .filter(account_tokens::Column::UserId.eq(user.0))
         .filter(account_tokens::Column::Purpose.eq(TokenPurpose::EmailVerification.as_str()))
+        .exec(conn)
+        .await?;
+    outbox::Entity::update_many()
+        .col_expr(outbox::Column::GaveUpAt, Some(now).into())
+        .col_expr(outbox::Column::Token, Option::<String>::None.into())
+        .col_expr(outbox::Column::LastError, Some("the address was verified meanwhile".to_owned()).into())
+        .filter(outbox::Column::SentBy.eq(user.0))
+        .filter(outbox::Column::Kind.eq(MailKind::EmailVerification.as_str()))
+        .filter(outbox::Column::SentAt.is_null())
+        .filter(outbox::Column::GaveUpAt.is_null())
         .exec(conn)
         .await?;
     Ok(())

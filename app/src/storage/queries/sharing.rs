@@ -1,5 +1,6 @@
 //! Co-facilitators and the mail outbox.
 use crate::ids::{FacilitatorId, SessionId, UserId};
+use crate::rules::accounts::{may, AccountAction};
 use crate::rules::mail::MailKind;
 use crate::rules::sharing::{check_facilitator_send, check_send, FacilitatorSend, SharingError, DAY_MICROS};
 use crate::storage::entities::{facilitators, outbox, users};
@@ -233,6 +234,9 @@ impl Db {
     }
 
     /// Accepts an invitation for `user`: only an account with the invited address may, once.
+    /// An unverified account may not take what was meant for an address (`may`), but this link
+    /// was mailed to that very address: having it proves the mailbox, so the address is verified
+    /// in the same transaction as the invitation is accepted.
     pub async fn accept_facilitation(&self, token_digest: &str, user: &User) -> Result<Result<SessionId, AcceptError>, DbErr> {
         let txn = self.conn.begin().await?;
         let Some(invitation) = facilitators::Entity::find()
@@ -256,8 +260,15 @@ impl Db {
             .filter(facilitators::Column::TokenDigest.eq(token_digest))
             .exec(&txn)
             .await?;
+        if accepted.rows_affected != 1 {
+            txn.commit().await?;
+            return Ok(Err(AcceptError::Invalid));
+        }
+        if !may(AccountAction::AcceptCoFacilitation, user.email_verified) {
+            super::accounts::verify(&txn, user.id).await?;
+        }
         txn.commit().await?;
-        Ok(if accepted.rows_affected == 1 { Ok(SessionId(invitation.session_id)) } else { Err(AcceptError::Invalid) })
+        Ok(Ok(SessionId(invitation.session_id)))
     }
 
     /// Sessions a user co-hosts, for "My sessions" and for rights.
