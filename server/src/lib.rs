@@ -5,6 +5,7 @@ pub mod guard;
 pub mod live;
 pub mod mail;
 pub mod qr;
+pub mod static_files;
 
 use app::server::{client_ip::parse_trusted_proxies, ServerContext};
 use app::storage::{Db, DEFAULT_DATABASE_URL};
@@ -13,7 +14,7 @@ use axum::{extract::Path, routing::{any, get}, Router};
 use std::net::IpAddr;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
-use tower_http::{compression::CompressionLayer, services::ServeDir, trace::TraceLayer};
+use tower_http::{compression::CompressionLayer, trace::TraceLayer};
 
 /// Ruche's own settings, from the environment (and `.env`). Every variable is in the README.
 #[derive(Clone, Debug)]
@@ -76,7 +77,13 @@ pub fn router(leptos_options: LeptosOptions, ctx: ServerContext) -> Router {
     };
     let not_found = any(leptos_axum::file_and_error_handler_with_context::<LeptosOptions, _>(not_found_context, shell))
         .with_state(leptos_options.clone());
-    let files = ServeDir::new(&*leptos_options.site_root).not_found_service(not_found);
+    // Names carry no content hash: browsers revalidate (304 when unchanged) rather than keep a
+    // wasm that a new build replaced.
+    let files = tower_http::set_header::SetResponseHeader::if_not_present(
+        static_files::serve_dir(std::path::Path::new(&*leptos_options.site_root)).not_found_service(not_found),
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-cache"),
+    );
     let (svg_ctx, png_ctx, live_ctx, page_ctx) = (ctx.clone(), ctx.clone(), ctx.clone(), ctx.clone());
     let router = Router::new()
         .merge(live::routes(live_ctx))

@@ -67,3 +67,46 @@ async fn static_files_never_carry_another_requests_redirect_or_cookies() {
     std::fs::remove_dir_all(site).ok();
     test_db.finish().await;
 }
+
+/// Release builds write brotli and gzip copies beside the built files (`--precompress`): they
+/// are served as they are, never recompressed, and only while they are as new as their files.
+#[tokio::test]
+async fn built_files_go_out_precompressed_while_the_copies_are_current() {
+    use axum::body::Body;
+    use axum::http::{header, Request};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    let test_db = TestDb::sqlite().await;
+    let site = std::env::temp_dir().join(format!("ruche-site-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(site.join("pkg")).unwrap();
+    let wasm = "\0asm".repeat(1000);
+    std::fs::write(site.join("pkg/ruche.wasm"), &wasm).unwrap();
+    std::fs::write(site.join("pkg/ruche.wasm.br"), "brotli bytes").unwrap();
+    std::fs::write(site.join("pkg/ruche.wasm.gz"), "gzip bytes").unwrap();
+    let options = LeptosOptions::builder().output_name("ruche").site_root(site.to_string_lossy().to_string()).build();
+    let get = |app: axum::Router, accept: &'static str| async move {
+        let request = Request::get("/pkg/ruche.wasm").header(header::ACCEPT_ENCODING, accept).body(Body::empty()).unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        let encoding = response.headers().get(header::CONTENT_ENCODING).map(|v| v.to_str().unwrap().to_owned());
+        let cache = response.headers().get(header::CACHE_CONTROL).map(|v| v.to_str().unwrap().to_owned());
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (encoding, cache, String::from_utf8_lossy(&body).into_owned())
+    };
+    let ctx = ServerContext::new(test_db.db.clone(), "http://127.0.0.1:3000", Vec::new());
+    let app = server::router(options.clone(), ctx.clone());
+    let no_cache = Some("no-cache".to_owned());
+    assert_eq!(get(app.clone(), "gzip, deflate, br").await, (Some("br".into()), no_cache.clone(), "brotli bytes".into()));
+    assert_eq!(get(app.clone(), "gzip").await, (Some("gzip".into()), no_cache.clone(), "gzip bytes".into()));
+    assert_eq!(get(app.clone(), "identity").await, (None, no_cache.clone(), wasm.clone()));
+
+    // A later build rewrote the wasm but not its copies: compressed on the fly from the file.
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+    std::fs::File::options().write(true).open(site.join("pkg/ruche.wasm")).unwrap().set_modified(later).unwrap();
+    let app = server::router(options, ctx);
+    let (encoding, _, body) = get(app, "br").await;
+    assert_eq!(encoding.as_deref(), Some("br"));
+    assert_ne!(body, "brotli bytes");
+    std::fs::remove_dir_all(site).ok();
+    test_db.finish().await;
+}
