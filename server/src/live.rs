@@ -20,7 +20,7 @@ use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 /// Keeps NAT mappings and proxies from dropping a quiet socket, and tells dead peers apart.
 const PING_EVERY: Duration = Duration::from_secs(25);
@@ -64,12 +64,14 @@ async fn host_socket(ctx: ServerContext, session: String, headers: HeaderMap, ws
     let Ok(session) = session.parse::<SessionId>() else {
         return upgrade(ws).on_upgrade(refuse);
     };
+    // Subscribed before the login is checked, so that a logout committed meanwhile is heard.
+    let ended_logins = ctx.live.ended_logins();
     let allowed = async {
         let Some(user) = auth::user_id_from_headers(&ctx.db, &headers).await? else { return Ok(None) };
         Ok::<_, sea_orm::DbErr>(ctx.db.role_in_session(session, user).await?.map(|_| user))
     };
-    match allowed.await {
-        Ok(Some(user)) => {
+    match (allowed.await, auth::login_digest_from_headers(&headers)) {
+        (Ok(Some(user)), Some(login)) => {
             let Some(slot) = ctx.limits.open_host_socket(user) else { return too_many_tabs() };
             upgrade(ws).on_upgrade(move |socket| async move {
                 let _slot = slot;
@@ -80,12 +82,12 @@ async fn host_socket(ctx: ServerContext, session: String, headers: HeaderMap, ws
                     Ok(false) => {}
                     Err(e) => tracing::warn!(error = %e, "live: could not record host activity"),
                 }
-                let feed = HostFeed { states: subscription.host_states(), presence: subscription.presence(), user };
+                let feed = HostFeed { states: subscription.host_states(), presence: subscription.presence(), user, login, ended_logins };
                 serve(socket, move |sink, shutdown| write(sink, feed, subscription, shutdown), &ctx).await
             })
         }
-        Ok(None) => upgrade(ws).on_upgrade(refuse),
-        Err(e) => {
+        (Ok(_), _) => upgrade(ws).on_upgrade(refuse),
+        (Err(e), _) => {
             tracing::error!(error = %e, "live: could not check a host socket");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
@@ -172,6 +174,11 @@ enum Next {
     Send(Utf8Bytes),
     /// This tab may no longer follow the session: a host removed by the owner.
     Deny,
+    /// The login this tab's socket was opened with ended.
+    LoggedOut,
+    /// This socket cannot tell whether its login still holds (it fell behind on logouts): the
+    /// tab reconnects, and its login is checked again.
+    Recheck,
     /// The session was deleted: this last state, then the socket closes for good.
     Last(Utf8Bytes),
     End,
@@ -210,12 +217,15 @@ impl Feed for ParticipantFeed {
     }
 }
 
-/// A host's socket follows the host state (as long as its user is among the hosts) and the
-/// participant count.
+/// A host's socket follows the host state (as long as its user is among the hosts and its login
+/// holds) and the participant count.
 struct HostFeed {
     states: watch::Receiver<Option<Arc<HostFrame>>>,
     presence: watch::Receiver<(u32, Utf8Bytes)>,
     user: UserId,
+    /// The digest of the login the socket was opened with.
+    login: String,
+    ended_logins: broadcast::Receiver<Arc<[String]>>,
 }
 
 impl HostFeed {
@@ -247,6 +257,11 @@ impl Feed for HostFeed {
                     if changed.is_err() { return Next::End }
                     return Next::Send(self.presence.borrow_and_update().1.clone());
                 }
+                ended = self.ended_logins.recv() => match ended {
+                    Ok(digests) => if digests.contains(&self.login) { return Next::LoggedOut },
+                    Err(broadcast::error::RecvError::Lagged(_)) => return Next::Recheck,
+                    Err(broadcast::error::RecvError::Closed) => return Next::End,
+                },
             }
         }
     }
@@ -267,6 +282,14 @@ async fn write(mut sink: Sink, mut feed: impl Feed, _subscription: Subscription,
                 }
                 Next::Deny => {
                     let _ = sink.send(close(CLOSE_DENIED, "You don't have access to this session.")).await;
+                    return;
+                }
+                Next::LoggedOut => {
+                    let _ = sink.send(close(CLOSE_DENIED, "You were logged out.")).await;
+                    return;
+                }
+                Next::Recheck => {
+                    let _ = sink.send(close(CLOSE_RESTARTING, "Reconnect")).await;
                     return;
                 }
                 Next::Last(text) => {

@@ -238,6 +238,51 @@ async fn a_session_closing_by_itself_reaches_every_tab(db: Db) {
 }
 test_both_dbs!(a_session_closing_by_itself_reaches_every_tab);
 
+/// Another login of the same account, as another browser makes.
+async fn log_in_again(instance: &Instance, email: &str) -> Client {
+    let mut client = Client::anonymous(&instance.router);
+    let reply = client.call("log_in", &[("email", email), ("password", "long enough")]).await;
+    assert!(reply.status.is_success() && client.cookie.is_some(), "{} {}", reply.status, reply.body);
+    client
+}
+
+/// A login that ends ("Log out everywhere", a new password, logging out) closes the host sockets
+/// opened with it, and only those: other browsers' tabs stop following the session.
+async fn ended_logins_close_their_host_sockets(db: Db) {
+    let instance = Instance::start(db).await;
+    let (mut ada, id, _zoe) = session_with_participant(&instance).await;
+    let path = format!("/live/s/{id}");
+    let (laptop, phone) = (log_in_again(&instance, "ada@example.org").await, log_in_again(&instance, "ada@example.org").await);
+    let mut laptop_tab = instance.socket(&path, laptop.cookie.as_deref()).await;
+    let mut phone_tab = instance.socket(&path, phone.cookie.as_deref()).await;
+    let mut own_tab = instance.socket(&path, ada.cookie.as_deref()).await;
+    for tab in [&mut laptop_tab, &mut phone_tab, &mut own_tab] {
+        next_host_state(tab).await;
+    }
+
+    ada.call("log_out_everywhere", &[]).await.json::<String>();
+    assert_eq!(close_code(&mut laptop_tab).await, CLOSE_DENIED);
+    assert_eq!(close_code(&mut phone_tab).await, CLOSE_DENIED);
+    // The login kept keeps its tab.
+    ada.call("rename_session", &[("id", &id), ("title", "Still here")]).await.json::<String>();
+    assert_eq!(next_host_state(&mut own_tab).await.title, "Still here");
+
+    let mut tablet = log_in_again(&instance, "ada@example.org").await;
+    let mut tablet_tab = instance.socket(&path, tablet.cookie.as_deref()).await;
+    next_host_state(&mut tablet_tab).await;
+    let reply = tablet.call("change_password", &[("old_password", "long enough"), ("new_password", "another long one")]).await;
+    reply.json::<String>();
+    assert_eq!(close_code(&mut own_tab).await, CLOSE_DENIED, "a new password shuts out the other logins");
+    tablet.call("rename_session", &[("id", &id), ("title", "Tablet")]).await.json::<String>();
+    assert_eq!(next_host_state(&mut tablet_tab).await.title, "Tablet");
+
+    // Logging out closes this browser's own tabs too: they share its cookie.
+    tablet.call("log_out", &[]).await;
+    assert_eq!(close_code(&mut tablet_tab).await, CLOSE_DENIED);
+    instance.stop().await;
+}
+test_both_dbs!(ended_logins_close_their_host_sockets);
+
 async fn only_hosts_and_participants_get_a_socket(db: Db) {
     let instance = Instance::start(db).await;
     let (_ada, id, zoe) = session_with_participant(&instance).await;
@@ -408,6 +453,13 @@ async fn two_instances_share_events_through_postgres() {
 
     on_b.send(Message::Close(None)).await.ok();
     presence_reaches(&mut host_on_a, 1).await;
+
+    // A logout everywhere through A closes the host tabs of the ended logins on B.
+    let mut laptop = log_in_again(&a, "ada@example.org").await;
+    let mut laptop_on_b = b.socket(&format!("/live/s/{id}"), laptop.cookie.as_deref()).await;
+    next_host_state(&mut laptop_on_b).await;
+    laptop.call("log_out_everywhere", &[]).await.json::<String>();
+    assert_eq!(close_code(&mut host_on_b).await, CLOSE_DENIED, "the logout on A reaches B");
     a.stop().await;
     b.stop().await;
     second_db.close().await.ok();

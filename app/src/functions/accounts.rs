@@ -206,7 +206,8 @@ pub async fn change_password(old_password: String, new_password: String) -> Resu
             tracing::error!(error = %e, "password hashing failed");
             AccountError::Internal
         })?;
-        ctx.db.change_password(user.id, &hash, &keep).await?;
+        let ended = ctx.db.change_password(user.id, &hash, &keep).await?;
+        ctx.live.logins_ended(&ctx, ended).await;
         Ok(OTHER_LOGINS_ENDED.to_owned())
     }
     .await)
@@ -218,7 +219,8 @@ pub async fn log_out_everywhere() -> Result<String, AccountError> {
         let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
         let user = auth::current_user(&ctx.db).await?.ok_or(AccountError::NotLoggedIn)?;
         let keep = auth::current_login_digest().ok_or(AccountError::NotLoggedIn)?;
-        ctx.db.end_other_logins(user.id, &keep).await?;
+        let ended = ctx.db.end_other_logins(user.id, &keep).await?;
+        ctx.live.logins_ended(&ctx, ended).await;
         Ok(OTHER_LOGINS_ENDED.to_owned())
     }
     .await)
@@ -263,7 +265,8 @@ pub async fn reset_password(token: String, new_password: String) -> Result<(), A
             tracing::error!(error = %e, "password hashing failed");
             AccountError::Internal
         })?;
-        let user = ctx.db.reset_password_with_link(&digest, &hash).await?.ok_or(AccountError::LinkExpired)?;
+        let (user, ended) = ctx.db.reset_password_with_link(&digest, &hash).await?.ok_or(AccountError::LinkExpired)?;
+        ctx.live.logins_ended(&ctx, ended).await;
         auth::log_in(&ctx, user).await?;
         leptos_axum::redirect("/sessions");
         Ok(())

@@ -44,6 +44,11 @@ pub async fn user_id_from_headers(db: &Db, headers: &HeaderMap) -> Result<Option
     Ok(user_for_token(db, cookie(headers, COOKIE_NAME)).await?.map(|u| u.id))
 }
 
+/// What storage keeps of the login a request handled outside Leptos carries.
+pub fn login_digest_from_headers(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, COOKIE_NAME).map(|token| login_token_digest(&token))
+}
+
 async fn user_for_token(db: &Db, token: Option<String>) -> Result<Option<User>, DbErr> {
     match token {
         Some(token) => db.user_for_login_session(&login_token_digest(&token)).await,
@@ -68,7 +73,10 @@ pub async fn log_in(ctx: &ServerContext, user: UserId) -> Result<(), DbErr> {
 /// Ends this browser's login, in storage and in the browser.
 pub async fn log_out(ctx: &ServerContext) -> Result<(), DbErr> {
     if let Some(token) = request_token() {
-        ctx.db.delete_login_session(&login_token_digest(&token)).await?;
+        let digest = login_token_digest(&token);
+        ctx.db.delete_login_session(&digest).await?;
+        // The browser's other tabs share the cookie: their host sockets close too.
+        ctx.live.logins_ended(ctx, vec![digest]).await;
     }
     set_cookie(ctx, "", 0);
     Ok(())

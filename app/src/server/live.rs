@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
 /// Hosts hear of the participant count at most this often per session, however fast people
@@ -124,7 +124,17 @@ pub enum NoticeKind {
     /// The sender just started following the session: announce your counts.
     #[serde(rename = "q")]
     AskPresence,
+    /// These logins ended (digests): close the host sockets they opened. About no session (the
+    /// notice's `s` is nil).
+    #[serde(rename = "l")]
+    LoginsEnded(Vec<String>),
 }
+
+/// Digests per `LoginsEnded` notice: PostgreSQL's NOTIFY payload stays under its 8,000 bytes.
+const LOGINS_PER_NOTICE: usize = 64;
+/// Logins-ended events a host socket may fall behind on before it must reconnect (and have its
+/// login checked again).
+const LOGINS_ENDED_BUFFER: usize = 256;
 
 #[derive(Clone)]
 pub struct Live {
@@ -139,6 +149,9 @@ struct Inner {
     /// entry stays true; the set is simply emptied when it grows past `ADMITTED_MAX`.
     admitted: Mutex<std::collections::HashSet<(SessionId, String)>>,
     shutdown: watch::Sender<bool>,
+    /// Digests of logins that just ended (logged out, everywhere, a password changed or reset):
+    /// host sockets opened with one of them close.
+    logins_ended: broadcast::Sender<Arc<[String]>>,
 }
 
 const ADMITTED_MAX: usize = 200_000;
@@ -157,6 +170,7 @@ impl Default for Live {
                 topics: Mutex::default(),
                 admitted: Mutex::default(),
                 shutdown: watch::Sender::new(false),
+                logins_ended: broadcast::Sender::new(LOGINS_ENDED_BUFFER),
             }),
         }
     }
@@ -326,6 +340,23 @@ impl Live {
         });
     }
 
+    /// After logins ended (their rows deleted and committed): the host sockets they opened close,
+    /// here and in the other instances, so a tab of a browser logged out stops following.
+    pub async fn logins_ended(&self, ctx: &ServerContext, digests: Vec<String>) {
+        if digests.is_empty() {
+            return;
+        }
+        // No receiver (no host socket here) is not an error.
+        let _ = self.inner.logins_ended.send(digests.clone().into());
+        for chunk in digests.chunks(LOGINS_PER_NOTICE) {
+            self.notify(ctx, SessionId(Uuid::nil()), NoticeKind::LoginsEnded(chunk.to_vec())).await;
+        }
+    }
+
+    pub fn ended_logins(&self) -> broadcast::Receiver<Arc<[String]>> {
+        self.inner.logins_ended.subscribe()
+    }
+
     async fn notify(&self, ctx: &ServerContext, session: SessionId, kind: NoticeKind) {
         if !ctx.db.is_shared() {
             return;
@@ -349,6 +380,9 @@ impl Live {
                     lock(&topic.remote).insert(notice.i, (n, Instant::now()));
                     topic.publish_presence(Instant::now());
                 }
+            }
+            NoticeKind::LoginsEnded(digests) => {
+                let _ = self.inner.logins_ended.send(digests.into());
             }
             NoticeKind::AskPresence => {
                 if let Some(topic) = self.topic(notice.s) {
@@ -407,6 +441,11 @@ mod tests {
         let notice = Notice { i: Uuid::new_v4(), s: SessionId(Uuid::new_v4()), k: NoticeKind::Presence(19_500) };
         let text = serde_json::to_string(&notice).unwrap();
         assert!(text.len() < 120, "{text}");
+        assert_eq!(serde_json::from_str::<Notice>(&text).unwrap(), notice);
+        let digests = vec![crate::rules::secrets::login_token_digest(&crate::rules::secrets::new_login_token()); LOGINS_PER_NOTICE];
+        let notice = Notice { i: Uuid::new_v4(), s: SessionId(Uuid::nil()), k: NoticeKind::LoginsEnded(digests) };
+        let text = serde_json::to_string(&notice).unwrap();
+        assert!(text.len() < 8000, "NOTIFY takes at most 8,000 bytes: {}", text.len());
         assert_eq!(serde_json::from_str::<Notice>(&text).unwrap(), notice);
     }
 

@@ -66,9 +66,10 @@ impl Db {
     }
 
     /// Sets a new password through a reset link, which is used up, and ends every login of the
-    /// account: the caller logs this browser in afresh. `None` when the link does not work. The
-    /// mail proved the mailbox, so the address counts as verified too.
-    pub async fn reset_password_with_link(&self, digest: &str, password_hash: &str) -> Result<Option<UserId>, DbErr> {
+    /// account: the caller logs this browser in afresh. Returns the account and the digests of
+    /// the logins ended; `None` when the link does not work. The mail proved the mailbox, so the
+    /// address counts as verified too.
+    pub async fn reset_password_with_link(&self, digest: &str, password_hash: &str) -> Result<Option<(UserId, Vec<String>)>, DbErr> {
         let txn = self.conn.begin().await?;
         let Some(user) = take_link(&txn, TokenPurpose::PasswordReset, digest).await? else {
             txn.commit().await?;
@@ -76,9 +77,9 @@ impl Db {
         };
         set_password(&txn, user, password_hash).await?;
         verify(&txn, user).await?;
-        login_sessions::Entity::delete_many().filter(login_sessions::Column::UserId.eq(user.0)).exec(&txn).await?;
+        let ended = end_logins(&txn, user, None).await?;
         txn.commit().await?;
-        Ok(Some(user))
+        Ok(Some((user, ended)))
     }
 
     /// Verifies the address through the link mailed to it, which is used up. `None` when the
