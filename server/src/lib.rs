@@ -114,8 +114,8 @@ pub fn router(leptos_options: LeptosOptions, ctx: ServerContext) -> Router {
         .with_state(leptos_options)
 }
 
-/// Hourly: forgotten sessions close by themselves, expired logins are removed (they can never be
-/// used again), and the limits forget the clients whose budgets are whole again (each limit's map
+/// Hourly: forgotten sessions close by themselves, the codes and links of sessions deleted over
+/// 30 days ago and expired logins are removed (they can never be used again), and the limits forget the clients whose budgets are whole again (each limit's map
 /// is capped as well).
 pub fn spawn_housekeeping(ctx: ServerContext) {
     tokio::spawn(async move {
@@ -128,6 +128,11 @@ pub fn spawn_housekeeping(ctx: ServerContext) {
                 Ok(n) if n > 0 => tracing::info!(closed = n, "sessions nobody hosted for a while closed"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "could not close forgotten sessions"),
+            }
+            match db.forget_deleted_ways_in(app::storage::now_micros()).await {
+                Ok(n) if n > 0 => tracing::info!(removed = n, "codes and links of sessions deleted long ago forgotten"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not forget old deleted codes and links"),
             }
             match db.delete_expired_login_sessions().await {
                 Ok(n) if n > 0 => tracing::info!(removed = n, "expired login sessions removed"),

@@ -239,6 +239,17 @@ async fn deleted_codes_are_not_drawn_again(db: Db) {
     let rotated = db.rotate_ways_in_drawing_codes(created.id, draws(vec![deleted.clone(), other.clone()])).await.unwrap().unwrap();
     assert_eq!(rotated.code, other);
     assert_eq!(db.find_way_in(WayInKind::Code, deleted.as_str()).await.unwrap(), WayIn::Deleted);
+    assert_eq!(db.forget_deleted_ways_in(app::storage::now_micros()).await.unwrap(), 0, "kept for 30 days");
+
+    // 30 days on, the code is free again: unknown, drawn for a new session, and its rows gone.
+    let kept = app::rules::sessions::DELETED_WAYS_IN_KEPT_MICROS;
+    let aged = format!("UPDATE deleted_ways_in SET deleted_at = deleted_at - {}", kept + 1);
+    assert_eq!(db.execute_for_tests(&aged).await.unwrap(), 2, "its code and its link");
+    assert_eq!(db.find_way_in(WayInKind::Code, deleted.as_str()).await.unwrap(), WayIn::Unknown);
+    let again = db.create_session_drawing_codes(owner, "Again", draws(vec![deleted.clone()])).await.unwrap().unwrap();
+    assert_eq!(again.code, deleted);
+    assert_eq!(db.forget_deleted_ways_in(app::storage::now_micros()).await.unwrap(), 2);
+    assert_eq!(db.find_way_in(WayInKind::Code, deleted.as_str()).await.unwrap(), WayIn::Current(again));
 }
 test_both_dbs!(deleted_codes_are_not_drawn_again);
 

@@ -265,6 +265,17 @@ impl Db {
         Ok(true)
     }
 
+    /// Removes the codes and links of sessions deleted more than `DELETED_WAYS_IN_KEPT_DAYS`
+    /// before `now`: they answer "Unknown" already, and the table would otherwise grow with
+    /// every deletion for ever. Returns how many went.
+    pub async fn forget_deleted_ways_in(&self, now: i64) -> Result<u64, DbErr> {
+        let old = deleted_ways_in::Entity::delete_many()
+            .filter(deleted_ways_in::Column::DeletedAt.lte(now - DELETED_WAYS_IN_KEPT_MICROS))
+            .exec(&self.conn)
+            .await?;
+        Ok(old.rows_affected)
+    }
+
     /// Whether this session was deleted in the last `DELETED_WAYS_IN_KEPT_DAYS`.
     pub async fn session_was_deleted(&self, id: SessionId) -> Result<bool, DbErr> {
         let since = now_micros() - DELETED_WAYS_IN_KEPT_MICROS;
