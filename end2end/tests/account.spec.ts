@@ -1,5 +1,8 @@
 import { expect, test } from '@playwright/test';
-import { baseURL, fakeClientIp, hydrated, linkFromMail, logIn, PASSWORD, signUp, uniqueEmail } from './helpers';
+import {
+  baseURL, createSession, EMAIL_VERIFIED, fakeClientIp, hydrated, inviteFacilitator, linkFromMail, logIn, openShare, PASSWORD, signUp,
+  uniqueEmail, verifyFromMail, VERIFY_FIRST,
+} from './helpers';
 
 // Each test goes through a dozen pages in two browsers, each with its password hashes.
 test.describe.configure({ timeout: 120_000 });
@@ -71,4 +74,71 @@ test('Forgot your password: the same answer for any address; the mailed link wor
   await logIn(second, email, 'chosen after forgetting');
   await expect(second.getByRole('heading', { name: 'My sessions' })).toBeVisible();
   await again.close();
+});
+
+test('an unverified account is refused "Send invitations" and "+Add" with the sentence, then verifies from the mail and may', async ({ page }) => {
+  const email = await signUp(page, 'newcomer');
+  const banner = page.getByRole('region', { name: 'E-mail verification' });
+  await expect(banner).toContainText(`Your e-mail address ${email} is waiting for verification`);
+  const path = await createSession(page, 'Before verifying');
+  await hydrated(page);
+
+  let dialog = await openShare(page);
+  await dialog.getByLabel('E-mail addresses, separated by commas').fill(uniqueEmail('zoe'));
+  await dialog.getByRole('button', { name: 'Send invitations' }).click();
+  await expect(dialog.getByRole('alert')).toHaveText(VERIFY_FIRST);
+  await inviteFacilitator(dialog);
+  await expect(dialog.getByRole('alert')).toHaveText([VERIFY_FIRST, VERIFY_FIRST]);
+  await expect(dialog.getByRole('listitem')).toHaveCount(0);
+
+  // Asked again from where it was refused: a new mail, whose link replaces the sign-up mail's.
+  const first = await linkFromMail(email, 'account/verify');
+  await dialog.getByRole('button', { name: 'Send the verification mail again' }).first().click();
+  await expect(dialog.getByRole('status')).toHaveText(
+    `A new verification mail is on its way to ${email}. The link in any earlier one no longer works.`,
+  );
+  await verifyFromMail(page, email, 2);
+  await expect(banner).toHaveCount(0);
+  expect((await page.goto(first))?.status()).toBe(410);
+
+  await page.goto(path);
+  await hydrated(page);
+  dialog = await openShare(page);
+  await dialog.getByLabel('E-mail addresses, separated by commas').fill(uniqueEmail('zoe'));
+  await dialog.getByRole('button', { name: 'Send invitations' }).click();
+  await expect(dialog.getByRole('status')).toContainText('Invitation sent to 1 participant');
+  const carol = await inviteFacilitator(dialog);
+  await expect(dialog.getByRole('status').last()).toContainText('Invitation sent to 1 co-facilitator');
+  await expect(dialog.getByRole('listitem').filter({ hasText: carol })).toContainText('Invited');
+  await expect(dialog.getByRole('alert')).toHaveCount(0);
+});
+
+test('the verification link works once, without JavaScript too; My account asks for another @nojs', async ({ page, browser }) => {
+  const email = await signUp(page, 'checker');
+  await page.goto('/account');
+  const banner = page.getByRole('region', { name: 'E-mail verification' });
+  await expect(banner).toContainText('is waiting for verification');
+  await hydrated(page);
+  await banner.getByRole('button', { name: 'Send the verification mail again' }).click();
+  await expect(page.getByRole('heading', { name: 'My account' })).toBeVisible();
+
+  // Opened in another browser, logged in or not: the link is what proves the address.
+  const context = await browser.newContext({ ...test.info().project.use, extraHTTPHeaders: { 'X-Forwarded-For': fakeClientIp() } });
+  const elsewhere = await context.newPage();
+  const link = await linkFromMail(email, 'account/verify', 2);
+  expect(link.startsWith(baseURL())).toBeTruthy();
+  const response = await elsewhere.goto(link);
+  expect(response?.status()).toBe(200);
+  await expect(elsewhere.getByRole('status')).toHaveText(EMAIL_VERIFIED);
+  const again = await elsewhere.goto(link);
+  expect(again?.status()).toBe(410);
+  await expect(elsewhere.getByRole('alert')).toHaveText('This link has expired or was already used. Ask for a new one.');
+  // An unknown link: the same sentence.
+  expect((await elsewhere.goto(link.replace(/[^/]+$/, 'made-up-link')))?.status()).toBe(410);
+  await expect(elsewhere.getByRole('alert')).toHaveText('This link has expired or was already used. Ask for a new one.');
+  await context.close();
+
+  await page.goto('/account');
+  await expect(page.getByRole('heading', { name: 'My account' })).toBeVisible();
+  await expect(banner).toHaveCount(0);
 });

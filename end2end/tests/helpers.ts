@@ -136,14 +136,16 @@ export function decodeQr(png: Buffer): string {
   return execFileSync('zbarimg', ['--quiet', '--raw', '--nodbus', file]).toString().trim();
 }
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 
 /** Waits for a mail to `to` in the test SMTP server's Maildir and returns the link in it that
- * starts with `${baseURL}/${path}/`. */
-export async function linkFromMail(to: string, path: string): Promise<string> {
+ * starts with `${baseURL}/${path}/`. With `count`, waits for that many such mails and returns
+ * the newest one's link (an earlier link may have been replaced by asking again). */
+export async function linkFromMail(to: string, path: string, count = 1): Promise<string> {
   const maildir = process.env.RUCHE_TEST_MAILDIR;
   if (!maildir) throw new Error('RUCHE_TEST_MAILDIR is not set: run the suite through scripts/test.sh');
   for (let i = 0; i < 150; i++) {
+    const found: { at: number; link: string }[] = [];
     for (const sub of ['new', 'cur']) {
       let files: string[] = [];
       try { files = readdirSync(join(maildir, sub)); } catch { continue; }
@@ -152,10 +154,25 @@ export async function linkFromMail(to: string, path: string): Promise<string> {
         if (!raw.includes(`To: ${to}`)) continue;
         const text = raw.replace(/=\r?\n/g, '').replace(/=3D/g, '=');
         const match = text.match(new RegExp(`https?://[^\\s"<]+/${path}/[0-9A-Za-z_-]+`));
-        if (match) return match[0];
+        if (match) found.push({ at: statSync(join(maildir, sub, file)).mtimeMs, link: match[0] });
       }
     }
+    if (found.length >= count) return found.sort((a, b) => a.at - b.at)[found.length - 1].link;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  throw new Error(`no mail to ${to} with a /${path}/ link`);
+  throw new Error(`no ${count} mail(s) to ${to} with a /${path}/ link`);
+}
+
+export const EMAIL_VERIFIED = 'Your e-mail address is verified. You can now send e-mail invitations and add co-facilitators.';
+export const VERIFY_FIRST = 'Verify your e-mail address first: we sent you a link.';
+
+/** Opens the link of the newest verification mail to `email` (the `count`th, when it was asked
+ * for again) in this page, checks it worked, and comes back to "My sessions". */
+export async function verifyFromMail(page: Page, email: string, count = 1) {
+  const link = await linkFromMail(email, 'account/verify', count);
+  const response = await page.goto(link);
+  expect(response?.status()).toBe(200);
+  await expect(page.getByRole('status')).toHaveText(EMAIL_VERIFIED);
+  await page.goto('/sessions');
+  await expect(page.getByRole('heading', { name: 'My sessions' })).toBeVisible();
 }

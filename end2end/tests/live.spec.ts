@@ -1,5 +1,5 @@
 import { test, expect, devices, type Browser, type Page } from '@playwright/test';
-import { createSession, fakeClientIp, hydrated, inviteFacilitator, linkFromMail, openShare, PASSWORD, signUp, watchConsole } from './helpers';
+import { createSession, fakeClientIp, hydrated, inviteFacilitator, linkFromMail, openShare, PASSWORD, signUp, verifyFromMail, watchConsole } from './helpers';
 
 // Live updates need the wasm: these run in the JavaScript projects only.
 
@@ -113,7 +113,7 @@ test('two host tabs and three phones see every change live, without a reload', a
 
 test('the facilitator list is live, and a removed facilitator loses the host view at once', async ({ page, browser }) => {
   test.setTimeout(120_000);
-  await signUp(page, 'owner');
+  await verifyFromMail(page, await signUp(page, 'owner'));
   const path = await createSession(page, 'Co-hosted live');
   await hydrated(page);
   const tabB = await page.context().newPage();

@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { createSession, hydrated, inviteFacilitator, linkFromMail, newParticipant, openShare, PASSWORD, signUp, uniqueEmail, watchConsole } from './helpers';
+import { createSession, hydrated, inviteFacilitator, linkFromMail, newParticipant, openShare, PASSWORD, signUp, uniqueEmail, verifyFromMail, watchConsole } from './helpers';
 
 test('Share: the link copies to the clipboard, focus stays inside, Esc closes', async ({ page }) => {
   const errors = watchConsole(page);
@@ -29,7 +29,8 @@ test('Share: the link copies to the clipboard, focus stays inside, Esc closes', 
 });
 
 test('e-mail invitations: one mail per valid address, invalid ones listed, the mailed link joins', async ({ page, browser }) => {
-  await signUp(page, 'inviter');
+  // Ruche mails strangers only for a proven address.
+  await verifyFromMail(page, await signUp(page, 'inviter'));
   await createSession(page, 'Invited class');
   await hydrated(page);
   await page.getByRole('button', { name: 'Share', exact: true }).click();
@@ -51,7 +52,7 @@ test('e-mail invitations: one mail per valid address, invalid ones listed, the m
 });
 
 test('a co-facilitator accepts with a second account, co-hosts, and cannot close the session', async ({ page, browser }) => {
-  await signUp(page, 'owner');
+  await verifyFromMail(page, await signUp(page, 'owner'));
   const path = await createSession(page, 'Co-hosted');
   await hydrated(page);
   const dialog = await openShare(page);
@@ -90,6 +91,10 @@ test('a co-facilitator accepts with a second account, co-hosts, and cannot close
 
   await other.goto('/sessions');
   await expect(other.getByRole('listitem').filter({ hasText: 'Co-hosted' })).toContainText('Facilitator');
+  // Accepting through the mailed link proved Carol's address: nothing waits for verification.
+  await other.goto('/account');
+  await expect(other.getByRole('heading', { name: 'My account' })).toBeVisible();
+  await expect(other.getByRole('region', { name: 'E-mail verification' })).toHaveCount(0);
 
   // The owner sees Carol active, and closes the session from the switch.
   await page.reload();

@@ -149,14 +149,15 @@ pub fn VerifyEmailPage() -> impl IntoView {
 }
 
 /// What an unverified account is waiting for, and "Send the verification mail again". Shown on
-/// My account and My sessions, and in the Share pop-up when sharing by e-mail is refused.
+/// My sessions (naming the address) and My account (where the address is just above it).
 #[component]
-pub(super) fn VerifyBanner(email: String) -> impl IntoView {
+pub(super) fn VerifyBanner(#[prop(optional)] email: Option<String>) -> impl IntoView {
     view! {
         <div class="banner" role="region" aria-label="E-mail verification">
             <p>
-                "Your e-mail address "<strong>{email}</strong>" is waiting for verification: open the link in the mail "
-                "we sent you. Until then, you cannot send e-mail invitations or add co-facilitators."
+                "Your e-mail address "{email.map(|email| view! { <strong>{email}</strong>" " })}
+                "is waiting for verification: open the link in the mail we sent you. Until then, you cannot send "
+                "e-mail invitations or add co-facilitators."
             </p>
             <SendVerificationAgain/>
         </div>
@@ -202,7 +203,7 @@ pub fn AccountPage() -> impl IntoView {
                                 <button type="submit">"Save my name"</button>
                             </ActionForm>
                             <p>"E-mail: "<strong>{account.email.clone()}</strong></p>
-                            {(!account.email_verified).then(|| view! { <VerifyBanner email=account.email.clone()/> })}
+                            {(!account.email_verified).then(|| view! { <VerifyBanner/> })}
                             <h2>"Username and password"</h2>
                             <ActionForm action=change attr:novalidate=true>
                                 <label>"Old password"<input type="password" name="old_password" autocomplete="current-password" required/></label>
