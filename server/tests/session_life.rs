@@ -324,3 +324,29 @@ async fn forgotten_sessions_close_by_themselves(db: Db) {
     assert_eq!(host(&mut ada_never, &other).await.closes_by_itself_on, None);
 }
 test_both_dbs!(forgotten_sessions_close_by_themselves);
+
+/// "Generate a new code" in a loop keeps the latest old codes and links only: storage stays
+/// bounded, and the oldest lead nowhere (as codes never drawn).
+async fn old_codes_are_kept_within_a_bound(db: Db) {
+    let owner = db.create_user("ada@example.org", "Ada", "hash").await.unwrap();
+    let session = db.create_session(owner.id, "Class").await.unwrap().unwrap();
+    let kept = app::rules::sessions::RETIRED_WAYS_IN_KEPT_PER_SESSION as usize / 2;
+    let mut codes = vec![session.code.clone()];
+    for _ in 0..kept + 3 {
+        codes.push(db.rotate_ways_in(session.id).await.unwrap().unwrap().code);
+    }
+    let current = codes.pop().unwrap();
+    let answer = |code: &SessionCode| {
+        let db = db.clone();
+        let code = code.clone();
+        async move { db.find_way_in(WayInKind::Code, code.as_str()).await.unwrap() }
+    };
+    assert!(matches!(answer(&current).await, WayIn::Current(_)));
+    for old in &codes[codes.len() - kept..] {
+        assert_eq!(answer(old).await, WayIn::Retired, "the latest {kept} old codes say so");
+    }
+    for old in &codes[..codes.len() - kept] {
+        assert_eq!(answer(old).await, WayIn::Unknown, "older ones are forgotten");
+    }
+}
+test_both_dbs!(old_codes_are_kept_within_a_bound);

@@ -13,6 +13,11 @@ pub const DELETED_WAYS_IN_KEPT_MICROS: i64 = DELETED_WAYS_IN_KEPT_DAYS * 24 * 36
 
 const DAY_MICROS: i64 = 24 * 3600 * 1_000_000;
 
+/// Old codes and links a session keeps after "Generate a new code" (two per generation), which
+/// answer "This code is no longer valid." (410); older ones are forgotten (404), so that
+/// generating in a loop cannot grow storage without bound.
+pub const RETIRED_WAYS_IN_KEPT_PER_SESSION: u64 = 100;
+
 /// A session nobody has hosted for this many days closes by itself (`AUTO_CLOSE_DAYS`), so a
 /// forgotten session is not open to the world for ever.
 pub const DEFAULT_AUTO_CLOSE_DAYS: u32 = 30;

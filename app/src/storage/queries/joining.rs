@@ -3,11 +3,12 @@ use super::is_unique_violation;
 use crate::ids::{ParticipantId, SessionId};
 use crate::rules::secrets::new_link_token;
 use crate::rules::session_code::SessionCode;
-use crate::rules::sessions::DELETED_WAYS_IN_KEPT_MICROS;
+use crate::rules::sessions::{DELETED_WAYS_IN_KEPT_MICROS, RETIRED_WAYS_IN_KEPT_PER_SESSION};
 use crate::storage::entities::{deleted_ways_in, participants, retired_ways_in, sessions};
 use crate::storage::{now_micros, Db, SessionRecord};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
 };
 
 const MAX_CODE_ATTEMPTS: usize = 20;
@@ -108,6 +109,20 @@ impl Db {
                 .exec_without_returning(&txn)
                 .await?;
             }
+            let kept: Vec<i32> = retired_ways_in::Entity::find()
+                .select_only()
+                .column(retired_ways_in::Column::Id)
+                .filter(retired_ways_in::Column::SessionId.eq(id.0))
+                .order_by_desc(retired_ways_in::Column::Id)
+                .limit(RETIRED_WAYS_IN_KEPT_PER_SESSION)
+                .into_tuple()
+                .all(&txn)
+                .await?;
+            retired_ways_in::Entity::delete_many()
+                .filter(retired_ways_in::Column::SessionId.eq(id.0))
+                .filter(retired_ways_in::Column::Id.is_not_in(kept))
+                .exec(&txn)
+                .await?;
             let code = Db::draw_code_not_deleted(&txn, &mut draw_code).await?;
             let result = sessions::Entity::update_many()
                 .col_expr(sessions::Column::Code, code.as_str().into())
