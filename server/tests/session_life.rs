@@ -161,6 +161,7 @@ async fn a_deleted_session_is_gone_and_says_so(db: Db) {
     ada.call("add_slide", &[("id", &id), ("kind", "Text")]).await.json::<String>();
     let mut fay = Client::signed_up(&router, "fay@example.org").await;
     add_facilitator(&db, &id, "ada@example.org", "fay@example.org").await;
+    common::verify(&db, "ada@example.org").await; // "+Add" needs a proven address
     ada.call("add_facilitators", &[("id", &id), ("addresses", "pending@example.org")]).await;
     let retired = host(&mut ada, &id).await;
     ada.call("generate_new_code", &[("id", &id)]).await.json::<String>();
