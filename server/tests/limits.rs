@@ -118,7 +118,7 @@ test_both_dbs!(an_ipv6_network_counts_as_one_address);
 /// A router whose hashing gate lets a test's whole burst through, whatever the machine's cores.
 fn roomy_router(db: Db) -> axum::Router {
     let mut ctx = ServerContext::new(db, "http://127.0.0.1:3000", Vec::new());
-    ctx.limits = Arc::new(Limits::with_hash_gate(HashGate::new(2, 100)));
+    ctx.limits = Arc::new(Limits::with_hash_gate(HashGate::new(2, 100)).with_frozen_clock());
     router_with(ctx)
 }
 
@@ -185,7 +185,7 @@ test_both_dbs!(sign_ups_are_limited_per_address);
 async fn password_hashing_is_bounded_and_says_when_busy(db: Db) {
     let mut ctx = ServerContext::new(db, "http://127.0.0.1:3000", Vec::new());
     // One hash at a time, one waiting: a burst of log-ins from many addresses meets the gate.
-    ctx.limits = Arc::new(Limits::with_hash_gate(HashGate::new(1, 1)));
+    ctx.limits = Arc::new(Limits::with_hash_gate(HashGate::new(1, 1)).with_frozen_clock());
     let router = router_with(ctx);
     let mut clients: Vec<Client> = (0..20).map(|n| Client::from(&router, [198, 18, 0, n])).collect();
     let replies = join_all(clients.iter_mut().enumerate().map(|(n, c)| {

@@ -27,6 +27,9 @@ pub struct Limits {
     pub hashes: HashGate,
     pub participants: ParticipantCounts,
     sockets: Arc<Mutex<HashMap<u64, u32>>>,
+    /// Set by tests: the budgets' clock stands still, so that a slow machine's requests do not
+    /// refill a budget in the middle of a test (200 lookups have taken over the 3 s refill).
+    frozen_at: Option<Instant>,
 }
 
 impl Default for Limits {
@@ -43,10 +46,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// One attempt from each of two budgets, both or neither: the second refusing gives the first
 /// back, so that a refused request costs nothing.
 fn take_both<A: Hash + Eq + Clone, B: Hash + Eq + Clone>(
+    now: Instant,
     (first, a): (&Mutex<Limiter<A>>, A),
     (second, b): (&Mutex<Limiter<B>>, B),
 ) -> Result<(Attempt<A>, Attempt<B>), Duration> {
-    let now = Instant::now();
     let a = lock(first).take(a, now)?;
     match lock(second).take(b, now) {
         Ok(b) => Ok((a, b)),
@@ -58,10 +61,10 @@ fn take_both<A: Hash + Eq + Clone, B: Hash + Eq + Clone>(
 }
 
 fn give_back_both<A: Hash + Eq + Clone, B: Hash + Eq + Clone>(
+    now: Instant,
     (first, a): (&Mutex<Limiter<A>>, Attempt<A>),
     (second, b): (&Mutex<Limiter<B>>, Attempt<B>),
 ) {
-    let now = Instant::now();
     lock(first).give_back(a, now);
     lock(second).give_back(b, now);
 }
@@ -95,44 +98,55 @@ impl Limits {
             hashes,
             participants: ParticipantCounts::default(),
             sockets: Arc::default(),
+            frozen_at: None,
         }
+    }
+
+    /// These budgets with their clock stopped: for tests, where an emptied budget must stay
+    /// empty however slow the machine.
+    pub fn with_frozen_clock(self) -> Self {
+        Self { frozen_at: Some(Instant::now()), ..self }
+    }
+
+    fn now(&self) -> Instant {
+        self.frozen_at.unwrap_or_else(Instant::now)
     }
 
     /// Takes one failure from both budgets before a code is looked up, or says how long to wait.
     pub fn take_join(&self, visitor_digest: &str, ip: IpAddr) -> Result<JoinAttempt, Duration> {
         let visitor = (&self.join_by_visitor, self.hasher.hash_one(visitor_digest));
-        let (visitor, address) = take_both(visitor, (&self.join_by_address, limit_key(ip)))?;
+        let (visitor, address) = take_both(self.now(), visitor, (&self.join_by_address, limit_key(ip)))?;
         Ok(JoinAttempt { visitor, address })
     }
 
     /// The lookup found an open or a closed session: not a failure.
     pub fn give_back_join(&self, attempt: JoinAttempt) {
-        give_back_both((&self.join_by_visitor, attempt.visitor), (&self.join_by_address, attempt.address));
+        give_back_both(self.now(), (&self.join_by_visitor, attempt.visitor), (&self.join_by_address, attempt.address));
     }
 
     /// Takes one failed log-in from the address's and the account's budgets before the password is
     /// checked.
     pub fn take_login(&self, email: &str, ip: IpAddr) -> Result<LoginAttempt, Duration> {
         let account = (&self.login_by_account, self.hasher.hash_one(email));
-        let (address, account) = take_both((&self.login_by_address, limit_key(ip)), account)?;
+        let (address, account) = take_both(self.now(), (&self.login_by_address, limit_key(ip)), account)?;
         Ok(LoginAttempt { account, address })
     }
 
     /// The password was right (or was never checked): not a failure.
     pub fn give_back_login(&self, attempt: LoginAttempt) {
-        give_back_both((&self.login_by_address, attempt.address), (&self.login_by_account, attempt.account));
+        give_back_both(self.now(), (&self.login_by_address, attempt.address), (&self.login_by_account, attempt.account));
     }
 
     /// Every sign-up that reaches the password hash counts, whatever its outcome.
     pub fn take_signup(&self, ip: IpAddr) -> Result<(), Duration> {
-        lock(&self.signup_by_address).take(limit_key(ip), Instant::now()).map(drop)
+        lock(&self.signup_by_address).take(limit_key(ip), self.now()).map(drop)
     }
 
     /// Every account mail asked for counts, whether the address has an account or not (so the
     /// answer tells nothing), against the recipient's and the client address's budgets.
     pub fn take_account_mail(&self, email: &str, ip: IpAddr) -> Result<(), Duration> {
         let recipient = (&self.account_mail_by_recipient, self.hasher.hash_one(("mail", email)));
-        take_both((&self.account_mail_by_address, limit_key(ip)), recipient).map(drop)
+        take_both(self.now(), (&self.account_mail_by_address, limit_key(ip)), recipient).map(drop)
     }
 
     /// A place for one more live socket of a logged-in host, if they have fewer than
@@ -169,7 +183,7 @@ impl Limits {
 
     /// Forgets every key whose budget is whole again.
     pub fn prune(&self) {
-        let now = Instant::now();
+        let now = self.now();
         lock(&self.join_by_visitor).prune(now);
         lock(&self.join_by_address).prune(now);
         lock(&self.login_by_address).prune(now);
@@ -244,6 +258,9 @@ pub struct HashGate {
     running: Arc<Semaphore>,
     queue: usize,
     waiting: AtomicUsize,
+    /// When "busy" was last logged (seconds since the epoch): once a minute at most, however
+    /// many requests are turned away.
+    busy_logged_at: std::sync::atomic::AtomicU64,
 }
 
 /// No room in the queue: the request should be retried in a few seconds.
@@ -261,7 +278,20 @@ impl Drop for Waiting<'_> {
 
 impl HashGate {
     pub fn new(running: usize, queue: usize) -> Self {
-        Self { running: Arc::new(Semaphore::new(running.max(1))), queue, waiting: AtomicUsize::new(0) }
+        Self {
+            running: Arc::new(Semaphore::new(running.max(1))),
+            queue,
+            waiting: AtomicUsize::new(0),
+            busy_logged_at: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    fn report_busy(&self) {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
+        let last = self.busy_logged_at.load(Ordering::Relaxed);
+        if now >= last + 60 && self.busy_logged_at.compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+            tracing::warn!("password hashing is saturated: log-ins and sign-ups are answered \"Ruche is busy\" (503)");
+        }
     }
 
     /// Runs `hash` on the blocking pool once a slot is free. The slot is held until the hash ends,
@@ -272,6 +302,7 @@ impl HashGate {
             Err(_) => {
                 if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.queue {
                     self.waiting.fetch_sub(1, Ordering::AcqRel);
+                    self.report_busy();
                     return Err(Busy);
                 }
                 let _waiting = Waiting(&self.waiting);
