@@ -110,8 +110,20 @@ pub fn router(leptos_options: LeptosOptions, ctx: ServerContext) -> Router {
         .fallback_service(files)
         .layer(CompressionLayer::new());
     guard::protect(router, &ctx, &leptos_options)
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().on_failure(log_failure))
         .with_state(leptos_options)
+}
+
+/// Server errors are logged at ERROR, except "Ruche is busy" (503): a flood of log-ins answered
+/// with it must not fill the disk with a line each. The busy gate reports itself (`limits.rs`).
+fn log_failure(failure: tower_http::classify::ServerErrorsFailureClass, latency: std::time::Duration, _span: &tracing::Span) {
+    use tower_http::classify::ServerErrorsFailureClass::StatusCode;
+    match failure {
+        StatusCode(code) if code == axum::http::StatusCode::SERVICE_UNAVAILABLE => {
+            tracing::debug!(latency_ms = latency.as_millis() as u64, "busy: 503")
+        }
+        failure => tracing::error!(classification = %failure, latency_ms = latency.as_millis() as u64, "response failed"),
+    }
 }
 
 /// Hourly: forgotten sessions close by themselves, the codes and links of sessions deleted over
