@@ -70,6 +70,20 @@ pub fn verification_mail_on_its_way(email: &str) -> String {
 /// What "Change my password" and "Log out everywhere" say when done.
 pub const OTHER_LOGINS_ENDED: &str = "Done. Every other browser logged in to your account is now logged out; this one stays logged in.";
 
+/// A form posted without JavaScript comes back to its page through the `Referer`, which cannot
+/// say that it worked: on success, the account forms send it back with `?done=<what>` instead,
+/// and the page says the sentence the hydrated app shows. The hydrated app, which has the
+/// answer itself, is not redirected.
+#[cfg(feature = "ssr")]
+fn plain_form_done(page: &str, what: &str) {
+    let plain = use_context::<axum::http::request::Parts>()
+        .and_then(|p| p.headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")))
+        .unwrap_or(false);
+    if plain {
+        crate::server::see_other(&format!("{page}?done={what}"));
+    }
+}
+
 #[server(endpoint = "sign_up")]
 pub async fn sign_up(
     email: String,
@@ -170,6 +184,7 @@ pub async fn update_display_name(display_name: String) -> Result<String, Account
         let user = auth::current_user(&ctx.db).await?.ok_or(AccountError::NotLoggedIn)?;
         let display_name = clean_display_name(&display_name)?;
         ctx.db.set_display_name(user.id, &display_name).await?;
+        plain_form_done("/account", "name");
         Ok(display_name)
     }
     .await)
@@ -208,6 +223,7 @@ pub async fn change_password(old_password: String, new_password: String) -> Resu
         })?;
         let ended = ctx.db.change_password(user.id, &hash, &keep).await?;
         ctx.live.logins_ended(&ctx, ended).await;
+        plain_form_done("/account", "password");
         Ok(OTHER_LOGINS_ENDED.to_owned())
     }
     .await)
@@ -221,6 +237,7 @@ pub async fn log_out_everywhere() -> Result<String, AccountError> {
         let keep = auth::current_login_digest().ok_or(AccountError::NotLoggedIn)?;
         let ended = ctx.db.end_other_logins(user.id, &keep).await?;
         ctx.live.logins_ended(&ctx, ended).await;
+        plain_form_done("/account", "everywhere");
         Ok(OTHER_LOGINS_ENDED.to_owned())
     }
     .await)
@@ -244,6 +261,7 @@ pub async fn request_password_reset(email: String) -> Result<String, AccountErro
             ctx.db.mail_account_link(found.user.id, &found.user.email, TokenPurpose::PasswordReset, &token, &digest).await?;
             ctx.wake_mailer();
         }
+        plain_form_done("/forgot-password", "sent");
         Ok(RESET_MAIL_ON_ITS_WAY.to_owned())
     }
     .await)

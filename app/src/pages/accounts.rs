@@ -1,9 +1,9 @@
 use super::FormError;
 use crate::functions::accounts::{
     me, verify_email, ChangePassword, LogIn, LogOutEverywhere, RequestPasswordReset, ResendVerification, ResetPassword,
-    SignUp, UpdateDisplayName,
+    SignUp, UpdateDisplayName, OTHER_LOGINS_ENDED, RESET_MAIL_ON_ITS_WAY,
 };
-use crate::rules::accounts::{DISPLAY_NAME_MAX_CHARS, PASSWORD_MIN_CHARS};
+use crate::rules::accounts::{AccountError, DISPLAY_NAME_MAX_CHARS, PASSWORD_MIN_CHARS};
 use leptos::prelude::*;
 use leptos_router::{
     components::A,
@@ -13,6 +13,39 @@ use leptos_router::{
 /// Where to return after logging in, carried through the forms as a hidden field.
 fn next_param() -> Option<String> {
     use_query_map().read_untracked().get("next")
+}
+
+/// `?done=<what>`: where a form posted without JavaScript lands when it worked
+/// (`functions::accounts`), since the page cannot learn it otherwise.
+fn done_param() -> Option<String> {
+    use_query_map().read_untracked().get("done")
+}
+
+/// A form's success sentence: the hydrated app's answer, or, without JavaScript, the sentence
+/// the page was sent back with `?done=<what>` for. An error hides it.
+fn done_sentence<T: 'static>(
+    value: impl Get<Value = Option<Result<T, AccountError>>> + Send + Sync + 'static,
+    what: &str,
+    sentence: &'static str,
+) -> impl Fn() -> Option<AnyView> + Send + Sync + 'static {
+    let landed = done_param().as_deref() == Some(what);
+    move || {
+        let done = match value.get() {
+            Some(Ok(_)) => true,
+            Some(Err(_)) => false,
+            None => landed,
+        };
+        done.then(|| view! { <p role="status">{sentence}</p> }.into_any())
+    }
+}
+
+/// Without JavaScript, a refused form comes back to its page with the error in the URL: the page
+/// answers with that error's status (a used reset link: 410), as the server function did for the
+/// hydrated app.
+fn answer_with_error_status<T>(value: impl GetUntracked<Value = Option<Result<T, AccountError>>>) {
+    if let Some(Err(error)) = value.get_untracked() {
+        super::set_error_status(&error);
+    }
 }
 
 #[component]
@@ -72,6 +105,8 @@ pub fn LogInPage() -> impl IntoView {
 #[component]
 pub fn ForgotPasswordPage() -> impl IntoView {
     let action = ServerAction::<RequestPasswordReset>::new();
+    answer_with_error_status(action.value());
+    let sent = done_sentence(action.value(), "sent", RESET_MAIL_ON_ITS_WAY);
     view! {
         <leptos_meta::Title text="Forgot your password · Ruche"/>
         <section class="card narrow">
@@ -80,7 +115,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
             <ActionForm action=action attr:novalidate=true>
                 <label>"E-mail"<input type="email" name="email" autocomplete="email" required/></label>
                 <FormError value=action.value()/>
-                {move || action.value().get().and_then(Result::ok).map(|done| view! { <p role="status">{done}</p> })}
+                {sent}
                 <button type="submit" class="primary">"Send me a link"</button>
             </ActionForm>
             <p><A href="/login">"Back to log in"</A></p>
@@ -92,6 +127,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
 #[component]
 pub fn ResetPasswordPage() -> impl IntoView {
     let action = ServerAction::<ResetPassword>::new();
+    answer_with_error_status(action.value());
     let token = use_params_map().read_untracked().get("token").unwrap_or_default();
     view! {
         <leptos_meta::Title text="Choose a new password · Ruche"/>
@@ -184,6 +220,9 @@ pub fn AccountPage() -> impl IntoView {
     let change = ServerAction::<ChangePassword>::new();
     let everywhere = ServerAction::<LogOutEverywhere>::new();
     let account = Resource::new_blocking(move || rename.version().get(), |_| me());
+    answer_with_error_status(rename.value());
+    answer_with_error_status(change.value());
+    answer_with_error_status(everywhere.value());
     view! {
         <leptos_meta::Title text="My account · Ruche"/>
         <Transition>
@@ -199,7 +238,7 @@ pub fn AccountPage() -> impl IntoView {
                                         required value=account.display_name.clone()/>
                                 </label>
                                 <FormError value=rename.value()/>
-                                {move || matches!(rename.value().get(), Some(Ok(_))).then(|| view! { <p role="status">"Your name is saved."</p> })}
+                                {done_sentence(rename.value(), "name", "Your name is saved.")}
                                 <button type="submit">"Save my name"</button>
                             </ActionForm>
                             <p>"E-mail: "<strong>{account.email.clone()}</strong></p>
@@ -213,14 +252,14 @@ pub fn AccountPage() -> impl IntoView {
                                     <small>"At least 8 characters."</small>
                                 </label>
                                 <FormError value=change.value()/>
-                                {move || change.value().get().and_then(Result::ok).map(|done| view! { <p role="status">{done}</p> })}
+                                {done_sentence(change.value(), "password", OTHER_LOGINS_ENDED)}
                                 <button type="submit" class="primary">"Change my password"</button>
                             </ActionForm>
                             <h2>"Other browsers"</h2>
                             <p>"Logged in somewhere you no longer use? Log out every other browser; this one stays logged in."</p>
                             <ActionForm action=everywhere>
                                 <FormError value=everywhere.value()/>
-                                {move || everywhere.value().get().and_then(Result::ok).map(|done| view! { <p role="status">{done}</p> })}
+                                {done_sentence(everywhere.value(), "everywhere", OTHER_LOGINS_ENDED)}
                                 <button type="submit">"Log out everywhere"</button>
                             </ActionForm>
                         </section>
