@@ -61,6 +61,8 @@ setup_test_tools() {
   command -v zbarimg >/dev/null || apt_install zbar-tools
   # A real SMTP server on loopback for the mail tests (Debian's python, not a pyenv one).
   /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || apt_install python3-aiosmtpd
+  # The SQLite shell: a browser test ages a reset link in the server's database.
+  command -v sqlite3 >/dev/null || apt_install sqlite3
 
   # The PostgreSQL half of the storage tests. These machines normally run it on 127.0.0.1:5432;
   # otherwise install and start Debian's, as ../shared/machine-notes.md describes.

@@ -1,4 +1,5 @@
 import { expect, test, type Locator, type Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
 import {
   baseURL, createSession, EMAIL_VERIFIED, fakeClientIp, hydrated, inviteFacilitator, jsEnabled, linkFromMail, logIn, openShare,
   PASSWORD, signUp, uniqueEmail, verifyFromMail, VERIFY_FIRST,
@@ -98,6 +99,45 @@ test('Forgot your password: the same answer for any address; the mailed link wor
   await logIn(second, email, 'chosen after forgetting');
   await expect(second.getByRole('heading', { name: 'My sessions' })).toBeVisible();
   await again.close();
+});
+
+/** The SQLite file of the server under test, from the DATABASE_URL scripts/test.sh gives both. */
+function sqliteFile(): string | null {
+  const url = process.env.DATABASE_URL ?? '';
+  return url.startsWith('sqlite://') ? url.slice('sqlite://'.length).replace(/\?.*$/, '') : null;
+}
+
+test('an expired reset link is refused, and the password stays as it was @nojs', async ({ page }) => {
+  // The server's clock cannot move: the link is aged in its row, as the Rust tests do.
+  const database = sqliteFile();
+  test.skip(!database, 'needs DATABASE_URL=sqlite://… of the server under test (scripts/test.sh sets it) to age the link');
+  const email = await signUp(page, 'late');
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await expect(page.getByRole('link', { name: 'Log in' })).toBeVisible();
+  await page.goto('/forgot-password');
+  await hydrated(page);
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByRole('button', { name: 'Send me a link' }).click();
+  await expect(page.getByRole('status')).toHaveText('If an account uses this address, a mail is on its way.');
+  const link = await linkFromMail(email, 'account/reset');
+
+  // sqlite3 writes through the WAL while the server runs; the address is the test's own.
+  const aged = execFileSync('sqlite3', [database!,
+    `UPDATE account_tokens SET expires_at = 0 WHERE purpose = 'password_reset'
+       AND user_id IN (SELECT id FROM users WHERE email = '${email}'); SELECT changes();`]).toString().trim();
+  expect(aged).toBe('1');
+
+  await page.goto(link);
+  await hydrated(page);
+  await page.getByLabel('Your new password').fill('too late for this');
+  await submitRefused(page, page.getByRole('button', { name: 'Save and log in' }), 410);
+  await expect(page.getByRole('alert')).toHaveText(LINK_EXPIRED);
+  await page.goto('/login');
+  await hydrated(page);
+  await logIn(page, email, 'too late for this');
+  await expect(page.getByRole('alert')).toHaveText('The e-mail address or the password is wrong.');
+  await logIn(page, email);
+  await expect(page.getByRole('heading', { name: 'My sessions' })).toBeVisible();
 });
 
 test('an unverified account is refused "Send invitations" and "+Add" with the sentence, then verifies from the mail and may', async ({ page }) => {
