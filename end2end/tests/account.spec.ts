@@ -59,6 +59,21 @@ test('My account: changing the password logs out every other browser; the old on
   await other.close();
 });
 
+test('My account: a new name shows in the top bar at once, without reloading the page @nojs', async ({ page }) => {
+  await signUp(page, 'renamed');
+  await page.getByRole('link', { name: 'renamed name' }).click();
+  await expect(page.getByRole('heading', { name: 'My account' })).toBeVisible();
+  await hydrated(page);
+  // Gone if the page were loaded again: the top bar must follow without a reload.
+  if (jsEnabled()) await page.evaluate(() => { (window as any).__samePage = true; });
+  await page.getByLabel('Your name').fill('Ada Lovelace');
+  await page.getByRole('button', { name: 'Save my name' }).click();
+  await expect(page.getByRole('status')).toHaveText('Your name is saved.');
+  await expect(page.getByRole('banner').getByRole('link', { name: 'Ada Lovelace' })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'renamed name' })).toHaveCount(0);
+  if (jsEnabled()) expect(await page.evaluate(() => (window as any).__samePage)).toBe(true);
+});
+
 test('Forgot your password: the same answer for any address; the mailed link works once @nojs', async ({ page, browser }) => {
   const email = await signUp(page, 'grace');
   await page.getByRole('button', { name: 'Log out' }).click();

@@ -223,6 +223,10 @@ pub fn AccountPage() -> impl IntoView {
     answer_with_error_status(rename.value());
     answer_with_error_status(change.value());
     answer_with_error_status(everywhere.value());
+    // The top bar shows the name too: it reads it again once a new one is saved.
+    if let Some(super::NameSaved(saved)) = use_context::<super::NameSaved>() {
+        Effect::watch(move || rename.version().get(), move |_, _, _| saved.update(|n| *n += 1), false);
+    }
     view! {
         <leptos_meta::Title text="My account · Ruche"/>
         <Transition>

@@ -41,6 +41,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_context(NameSaved(RwSignal::new(0)));
     view! {
         <Stylesheet id="leptos" href="/pkg/ruche.css"/>
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
@@ -73,14 +74,20 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// Counts the names saved on My account, so that the top bar reads the name again.
+#[derive(Clone, Copy)]
+struct NameSaved(RwSignal<usize>);
+
 #[component]
 fn Header() -> impl IntoView {
     let log_out = ServerAction::<LogOut>::new();
     let location = use_location();
-    // Who is logged in changes on logging in, signing up (both navigate) and logging out.
+    let NameSaved(name_saved) = expect_context();
+    // Who is logged in changes on logging in, signing up (both navigate) and logging out; the
+    // name shown, when My account saves a new one.
     // Blocking: without JavaScript, a streamed-in header would never appear.
     let me = Resource::new_blocking(
-        move || (location.pathname.get(), log_out.version().get()),
+        move || (location.pathname.get(), log_out.version().get(), name_saved.get()),
         |_| me(),
     );
     view! {
