@@ -117,7 +117,7 @@ impl ServerContext {
 
 /// Whether the request comes from a browser wanting a page (a page load, or a form posted
 /// without JavaScript) rather than from the hydrated app's server-function client.
-fn accepts_html() -> bool {
+pub(crate) fn accepts_html() -> bool {
     leptos::prelude::use_context::<axum::http::request::Parts>()
         .and_then(|p| p.headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")))
         .unwrap_or(false)

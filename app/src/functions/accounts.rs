@@ -76,10 +76,7 @@ pub const OTHER_LOGINS_ENDED: &str = "Done. Every other browser logged in to you
 /// answer itself, is not redirected.
 #[cfg(feature = "ssr")]
 fn plain_form_done(page: &str, what: &str) {
-    let plain = use_context::<axum::http::request::Parts>()
-        .and_then(|p| p.headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")))
-        .unwrap_or(false);
-    if plain {
+    if crate::server::accepts_html() {
         crate::server::see_other(&format!("{page}?done={what}"));
     }
 }
@@ -109,7 +106,7 @@ pub async fn sign_up(
         // Not counted against the account-mail budgets: one per new account, and sign-ups have
         // their own. The account exists whatever happens here; if the mail cannot be queued,
         // "Send the verification mail again" (on the banner) makes another.
-        if let Err(e) = mail_verification_link(&ctx, user.id, &email).await {
+        if let Err(e) = mail_account_link(&ctx, user.id, &email, TokenPurpose::EmailVerification).await {
             tracing::error!(error = %e, "queueing the verification mail failed");
         }
         auth::log_in(&ctx, user.id).await?;
@@ -256,10 +253,7 @@ pub async fn request_password_reset(email: String) -> Result<String, AccountErro
             .take_account_mail(&email, ctx.client_ip())
             .map_err(|wait| AccountError::TooManyMails(whole_seconds(wait)))?;
         if let Some(found) = ctx.db.user_by_email(&email).await? {
-            let token = crate::rules::secrets::new_login_token();
-            let digest = crate::rules::secrets::login_token_digest(&token);
-            ctx.db.mail_account_link(found.user.id, &found.user.email, TokenPurpose::PasswordReset, &token, &digest).await?;
-            ctx.wake_mailer();
+            mail_account_link(&ctx, found.user.id, &found.user.email, TokenPurpose::PasswordReset).await?;
         }
         plain_form_done("/forgot-password", "sent");
         Ok(RESET_MAIL_ON_ITS_WAY.to_owned())
@@ -292,12 +286,18 @@ pub async fn reset_password(token: String, new_password: String) -> Result<(), A
     .await)
 }
 
-/// Queues a verification mail with a fresh single-use link, which replaces any earlier one.
+/// Queues an account mail (reset, verification) with a fresh single-use link, which replaces any
+/// earlier one of the same purpose.
 #[cfg(feature = "ssr")]
-async fn mail_verification_link(ctx: &ServerContext, user: crate::ids::UserId, email: &str) -> Result<(), sea_orm::DbErr> {
+async fn mail_account_link(
+    ctx: &ServerContext,
+    user: crate::ids::UserId,
+    email: &str,
+    purpose: TokenPurpose,
+) -> Result<(), sea_orm::DbErr> {
     let token = crate::rules::secrets::new_login_token();
     let digest = crate::rules::secrets::login_token_digest(&token);
-    ctx.db.mail_account_link(user, email, TokenPurpose::EmailVerification, &token, &digest).await?;
+    ctx.db.mail_account_link(user, email, purpose, &token, &digest).await?;
     ctx.wake_mailer();
     Ok(())
 }
@@ -329,7 +329,7 @@ pub async fn resend_verification() -> Result<String, AccountError> {
         ctx.limits
             .take_account_mail(&user.email, ctx.client_ip())
             .map_err(|wait| AccountError::TooManyMails(whole_seconds(wait)))?;
-        mail_verification_link(&ctx, user.id, &user.email).await?;
+        mail_account_link(&ctx, user.id, &user.email, TokenPurpose::EmailVerification).await?;
         Ok(verification_mail_on_its_way(&user.email))
     }
     .await)
