@@ -8,7 +8,7 @@ pub mod qr;
 pub mod static_files;
 
 use app::server::{client_ip::parse_trusted_proxies, ServerContext};
-use app::storage::{Db, DEFAULT_DATABASE_URL};
+use app::storage::DEFAULT_DATABASE_URL;
 use app::{shell, App};
 use axum::{extract::Path, routing::{any, get}, Router};
 use std::net::IpAddr;
@@ -127,37 +127,38 @@ fn log_failure(failure: tower_http::classify::ServerErrorsFailureClass, latency:
 }
 
 /// Hourly: forgotten sessions close by themselves, the codes and links of sessions deleted over
-/// 30 days ago and expired logins are removed (they can never be used again), and the limits forget the clients whose budgets are whole again (each limit's map
-/// is capped as well).
+/// 30 days ago and expired logins are removed (they can never be used again), and the limits
+/// forget the clients whose budgets are whole again (each limit's map is capped as well).
 pub fn spawn_housekeeping(ctx: ServerContext) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
-        let db: Db = ctx.db.clone();
         loop {
             tick.tick().await;
             ctx.limits.prune();
-            match close_forgotten_sessions(&ctx, app::storage::now_micros()).await {
-                Ok(n) if n > 0 => tracing::info!(closed = n, "sessions nobody hosted for a while closed"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "could not close forgotten sessions"),
-            }
-            match db.forget_deleted_ways_in(app::storage::now_micros()).await {
-                Ok(n) if n > 0 => tracing::info!(removed = n, "codes and links of sessions deleted long ago forgotten"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "could not forget old deleted codes and links"),
-            }
-            match db.delete_expired_login_sessions().await {
-                Ok(n) if n > 0 => tracing::info!(removed = n, "expired login sessions removed"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "could not remove expired login sessions"),
-            }
+            let now = app::storage::now_micros();
+            let closed = close_forgotten_sessions(&ctx, now).await;
+            report(closed, "sessions nobody hosted for a while closed", "closing forgotten sessions");
+            let forgotten = ctx.db.forget_deleted_ways_in(now).await;
+            report(forgotten, "codes and links of sessions deleted long ago forgotten", "forgetting deleted codes");
+            let expired = ctx.db.delete_expired_login_sessions().await;
+            report(expired, "expired login sessions removed", "removing expired login sessions");
         }
     });
 }
 
+/// One housekeeping chore's outcome in the log: a line when it did something, a warning when it
+/// failed, nothing otherwise.
+fn report<N: Into<u64>>(chore: Result<N, app::storage::StorageError>, done: &str, doing: &str) {
+    match chore.map(Into::into) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(count = n, "{done}"),
+        Err(e) => tracing::warn!(error = %e, "housekeeping failed: {doing}"),
+    }
+}
+
 /// Closes the open sessions no host has had in hand for `AUTO_CLOSE_DAYS` at `now` (tests move
 /// `now`), each as the padlock would: committed, then every tab told. Returns how many closed.
-pub async fn close_forgotten_sessions(ctx: &ServerContext, now: i64) -> Result<usize, app::storage::StorageError> {
+pub async fn close_forgotten_sessions(ctx: &ServerContext, now: i64) -> Result<u64, app::storage::StorageError> {
     // In batches, so that a first run after a long pause neither holds thousands of ids nor
     // keeps the writer from requests for long.
     const BATCH: u64 = 500;
@@ -168,7 +169,7 @@ pub async fn close_forgotten_sessions(ctx: &ServerContext, now: i64) -> Result<u
         for &session in &closed {
             ctx.live.changed(ctx, session).await;
         }
-        total += closed.len();
+        total += closed.len() as u64;
         if (closed.len() as u64) < BATCH {
             return Ok(total);
         }
