@@ -14,6 +14,7 @@ DATABASE_URL="sqlite://$data/ruche.db?mode=rwc" PUBLIC_URL="http://127.0.0.1:$po
 server=$!
 trap 'kill $server; rm -rf "$data"' EXIT
 for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.2; done
-wasm=target/site/pkg/ruche.wasm
+# Named after its content (hash-files): ruche.<hash>.wasm.
+wasm="$(ls target/site/pkg/ruche.*wasm | head -n1)"
 echo "wasm on disk: $(stat -c %s $wasm) bytes raw, $(stat -c %s $wasm.gz 2>/dev/null || echo ?) gzip and $(stat -c %s $wasm.br 2>/dev/null || echo ?) brotli as served (precompressed)"
 node end2end/bench/participant-load.mjs "http://127.0.0.1:$port" "${BENCH_RUNS:-5}"

@@ -4,7 +4,8 @@
 // - bytes transferred per kind (as sent on the wire: brotli where the browser takes it);
 // - the first contentful paint (the session title or the banner: server-rendered) and the
 //   moment the page is hydrated (live updates, forms), median and p90;
-// then a second visit from the same phone to another session's link: what it transfers again.
+// and for the host page, opened by its owner on the same profile; then a second visit from the
+// same phone to another session's link: what it transfers again.
 // Runs Debian's Chromium against a running Ruche.
 //
 //   node end2end/bench/participant-load.mjs [base URL] [runs]
@@ -30,13 +31,15 @@ const browser = await chromium.launch({
 });
 const host = await browser.newContext();
 await call(host, 'sign_up', { email: `bench-${Date.now()}@example.org`, display_name: 'Bench', password: 'benchmark password' });
-async function sessionLink(title) {
+async function session(title) {
   const id = await call(host, 'create_session', { title });
   await call(host, 'add_slide', { id, kind: 'LinkAndQr' });
-  return (await call(host, 'host_session', { id })).state.ways_in.link;
+  return { id, link: (await call(host, 'host_session', { id })).state.ways_in.link };
 }
-const link = await sessionLink('Benchmark session');
-const otherLink = await sessionLink('Another session');
+const benchSession = await session('Benchmark session');
+const link = benchSession.link;
+const otherLink = (await session('Another session')).link;
+const hostLogin = await host.storageState();
 
 function kindOf(url) {
   return /\.wasm$/.test(url) ? 'wasm' : /\.js$/.test(url) ? 'js' : /\.css$/.test(url) ? 'css'
@@ -65,9 +68,11 @@ async function visit(page, cdp, url) {
   return { kinds, paint, hydrated };
 }
 
-async function phone(run) {
+async function phone(run, storageState) {
   // A fresh phone each run: empty cache, new participant, no connection reuse.
-  const context = await browser.newContext({ ...devices['Pixel 7'], extraHTTPHeaders: { 'X-Forwarded-For': `10.200.${run >> 8}.${run & 255}` } });
+  const context = await browser.newContext({
+    ...devices['Pixel 7'], storageState, extraHTTPHeaders: { 'X-Forwarded-For': `10.200.${run >> 8}.${run & 255}` },
+  });
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
   await cdp.send('Network.enable');
@@ -91,19 +96,26 @@ function spread(values) {
 
 console.log(`Pixel 7 emulation, ${throttled ? 'slow 4G (150 ms RTT, 1.6 Mbit/s down, CPU 4x slower)' : 'bare loopback'}, empty cache, ${runs} runs`);
 let next = 1;
-for (const [name, url] of [['Participant page, from the public link', link], ['Home page (join banner)', `${base}/`]]) {
+// The host page too, logged in as its owner on the same profile: it may load more than a
+// participant's, but must not load slower than it did.
+const pages = [
+  ['Participant page, from the public link', link],
+  ['Home page (join banner)', `${base}/`],
+  ['Host page (the owner, logged in)', `${base}/s/${benchSession.id}`, hostLogin],
+];
+for (const [name, url, login] of pages) {
   const paints = [];
   const hydrations = [];
   let first;
-  let second;
+  let second = null;
   for (let run = 0; run < runs; run++) {
-    const { context, page, cdp } = await phone(next++);
+    const { context, page, cdp } = await phone(next++, login);
     const seen = await visit(page, cdp, url);
     paints.push(seen.paint);
     hydrations.push(seen.hydrated);
     first = seen.kinds;
     // The same phone, another session: only what the cache does not hold goes again.
-    if (run === 0) second = (await visit(page, cdp, otherLink)).kinds;
+    if (run === 0 && !login) second = (await visit(page, cdp, otherLink)).kinds;
     await context.close();
   }
   console.log(name);
@@ -111,6 +123,6 @@ for (const [name, url] of [['Participant page, from the public link', link], ['H
   console.log(`  HTML+CSS+JS+WASM: ${kb(sum(first, CODE))} transferred; all requests: ${kb(sum(first, [...CODE, 'images']))}`);
   console.log(`  first contentful paint (${name.startsWith('Home') ? 'the banner' : 'the session title'}): ${spread(paints)}`);
   console.log(`  hydrated: ${spread(hydrations)}`);
-  console.log(`  then another session's link on the same phone: CSS+JS+WASM ${kb(sum(second, ['css', 'js', 'wasm']))}, all requests ${kb(sum(second, [...CODE, 'images']))}`);
+  if (second) console.log(`  then another session's link on the same phone: CSS+JS+WASM ${kb(sum(second, ['css', 'js', 'wasm']))}, all requests ${kb(sum(second, [...CODE, 'images']))}`);
 }
 await browser.close();

@@ -77,13 +77,7 @@ pub fn router(leptos_options: LeptosOptions, ctx: ServerContext) -> Router {
     };
     let not_found = any(leptos_axum::file_and_error_handler_with_context::<LeptosOptions, _>(not_found_context, shell))
         .with_state(leptos_options.clone());
-    // Names carry no content hash: browsers revalidate (304 when unchanged) rather than keep a
-    // wasm that a new build replaced.
-    let files = tower_http::set_header::SetResponseHeader::if_not_present(
-        static_files::serve_dir(std::path::Path::new(&*leptos_options.site_root)).not_found_service(not_found),
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-cache"),
-    );
+    let files = static_files::service(&leptos_options, not_found);
     let (svg_ctx, png_ctx, live_ctx, page_ctx) = (ctx.clone(), ctx.clone(), ctx.clone(), ctx.clone());
     let router = Router::new()
         .merge(live::routes(live_ctx))

@@ -22,7 +22,8 @@ async fn main() {
 }
 
 async fn run() -> Result<(), String> {
-    let leptos = get_configuration(None).map_err(|e| format!("Leptos configuration: {e}"))?;
+    let mut leptos = get_configuration(None).map_err(|e| format!("Leptos configuration: {e}"))?;
+    server::static_files::follow_hash_file(&mut leptos.leptos_options);
     let config = Config::from_env()?;
     let db = Db::connect(&config.database_url)
         .await

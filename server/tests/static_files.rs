@@ -113,3 +113,58 @@ async fn built_files_go_out_precompressed_while_the_copies_are_current() {
     std::fs::remove_dir_all(site).ok();
     test_db.finish().await;
 }
+
+/// Built files named after their content are cached for a year without revalidation, and pages
+/// link those names; the rest (the favicon, a page) are revalidated.
+#[tokio::test]
+async fn content_named_files_are_cached_for_good_and_pages_link_them() {
+    use axum::body::Body;
+    use axum::http::{header, Request};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    let test_db = TestDb::sqlite().await;
+    let site = std::env::temp_dir().join(format!("ruche-site-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(site.join("pkg")).unwrap();
+    let (js, wasm, css) = ("JsJsJsJsJsJsJsJsJsJs01", "WasmWasmWasmWasmWasm02", "CssCssCssCssCssCssCs03");
+    std::fs::write(site.join(format!("pkg/ruche.{js}.js")), "export default 1").unwrap();
+    std::fs::write(site.join(format!("pkg/ruche.{wasm}.wasm")), "\0asm").unwrap();
+    std::fs::write(site.join(format!("pkg/ruche.{css}.css")), "body{}").unwrap();
+    std::fs::write(site.join("favicon.svg"), "<svg/>").unwrap();
+    // An absolute path: leptos joins it to the binary's folder, which leaves it as it is.
+    let hash_file = site.join("hash.txt");
+    std::fs::write(&hash_file, format!("js: {js}\nwasm: {wasm}\ncss: {css}\n")).unwrap();
+    let options = LeptosOptions::builder()
+        .output_name("ruche")
+        .site_root(site.to_string_lossy().to_string())
+        .hash_files(true)
+        .hash_file(hash_file.to_string_lossy().into())
+        .build();
+    let app = server::router(options, ServerContext::new(test_db.db.clone(), "http://127.0.0.1:3000", Vec::new()));
+    let get = |path: String| {
+        let app = app.clone();
+        async move {
+            let request = Request::get(&path).header(header::ACCEPT, "text/html").body(Body::empty()).unwrap();
+            let response = app.oneshot(request).await.unwrap();
+            let status = response.status().as_u16();
+            let cache = response.headers().get(header::CACHE_CONTROL).map(|v| v.to_str().unwrap().to_owned());
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            (status, cache.unwrap_or_default(), String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    for file in [format!("/pkg/ruche.{js}.js"), format!("/pkg/ruche.{wasm}.wasm"), format!("/pkg/ruche.{css}.css")] {
+        let (status, cache, _) = get(file.clone()).await;
+        assert_eq!((status, cache.as_str()), (200, "public, max-age=31536000, immutable"), "{file}");
+    }
+    assert_eq!(get("/favicon.svg".into()).await.1, "no-cache");
+    // A missing file is the app's "Page not found", never cached for good.
+    let (status, cache, _) = get(format!("/pkg/ruche.{js}.map")).await;
+    assert_eq!((status, cache.as_str()), (404, "no-cache"));
+    let (status, _, page) = get("/".into()).await;
+    assert_eq!(status, 200);
+    for name in [format!("/pkg/ruche.{js}.js"), format!("/pkg/ruche.{wasm}.wasm"), format!("/pkg/ruche.{css}.css")] {
+        assert!(page.contains(&name), "the page does not link {name}");
+    }
+    std::fs::remove_dir_all(site).ok();
+    test_db.finish().await;
+}

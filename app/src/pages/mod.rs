@@ -12,7 +12,7 @@ mod slides;
 
 use crate::functions::accounts::{me, LogOut};
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, Link, Meta, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
     SsrMode,
@@ -28,6 +28,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
+                // Named after its content in release builds (`hash-files`), read from the hash file.
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -43,7 +45,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_context(NameSaved(RwSignal::new(0)));
     view! {
-        <Stylesheet id="leptos" href="/pkg/ruche.css"/>
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
         <Meta name="description" content="Ruche: live interactive sessions."/>
         <Title text="Ruche"/>
