@@ -11,7 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 setup_build_tools
 setup_test_tools
 cd "$ROOT"
-cargo leptos build --release --precompress
+cargo leptos build --release --precompress --split
 RUSTFLAGS="--cfg erase_components" cargo build --release -p bench   # shares the release build of the dependencies
 bench="$CARGO_TARGET_DIR/release/live-bench"
 

@@ -10,7 +10,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 setup_build_tools
 cd "$ROOT"
-cargo leptos build --release --precompress
+cargo leptos build --release --precompress --split
 RUSTFLAGS="--cfg erase_components" cargo build --release -p bench   # shares the release build of the dependencies
 flood="$CARGO_TARGET_DIR/release/login-flood"
 logins="${BENCH_LOGINS:-1000}"

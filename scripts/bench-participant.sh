@@ -5,7 +5,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 setup_build_tools
 setup_test_tools
 cd "$ROOT"
-cargo leptos build --release --precompress
+cargo leptos build --release --precompress --split
 data="$(mktemp -d)"
 port="${BENCH_PORT:-3900}"
 DATABASE_URL="sqlite://$data/ruche.db?mode=rwc" PUBLIC_URL="http://127.0.0.1:$port" LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT="target/site" \

@@ -4,4 +4,4 @@
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 setup_build_tools
 cd "$ROOT"
-exec cargo leptos serve --release --precompress "$@"
+exec cargo leptos serve --release --precompress --split "$@"

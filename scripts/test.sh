@@ -24,7 +24,7 @@ export SMTP_URL="smtp://127.0.0.1:$smtp_port" RUCHE_TEST_MAILDIR="$e2e_data/mail
 # Every browser is on 127.0.0.1: trusting it as a proxy lets each test context bring its own
 # X-Forwarded-For address, so one test's failed joins never lock out another's.
 DATABASE_URL="sqlite://$e2e_data/ruche.db?mode=rwc" RUST_LOG="${RUST_LOG:-warn}" TRUSTED_PROXIES="127.0.0.1" \
-  cargo leptos end-to-end --release --precompress
+  cargo leptos end-to-end --release --precompress --split
 
 # Every benchmark once, tiny: a change that breaks one fails here. Figures from these runs mean
 # nothing; the full runs are on demand (README, Benchmarks).

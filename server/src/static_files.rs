@@ -31,7 +31,7 @@ use tower_http::services::ServeDir;
 pub fn service(options: &LeptosOptions, not_found: MethodRouter) -> Router {
     let site_root = Path::new(&*options.site_root);
     let named = Arc::new(if options.hash_files {
-        content_named(site_root, &options.site_pkg_dir, &hash_file(options))
+        content_named(site_root, &options.site_pkg_dir)
     } else {
         HashSet::new()
     });
@@ -111,26 +111,44 @@ pub fn follow_hash_file(options: &mut LeptosOptions) {
     options.hash_files = present;
 }
 
-/// The URL paths of the built files named after their content: the files under `pkg_dir` whose
-/// name holds one of the hashes `hash_file` lists (`js: <hash>` lines, as cargo-leptos writes
-/// them). Empty when there is no hash file: names then carry no hash.
-pub fn content_named(site_root: &Path, pkg_dir: &str, hash_file: &Path) -> HashSet<String> {
-    let Ok(listing) = std::fs::read_to_string(hash_file) else { return HashSet::new() };
-    let hashes: Vec<String> = listing
-        .lines()
-        .filter_map(|line| line.split_once(':'))
-        .map(|(_, hash)| hash.trim())
-        // A hash too short to be one could match any name.
-        .filter(|hash| hash.len() >= 8)
-        .map(|hash| format!(".{hash}."))
-        .collect();
+/// The file name wasm-split's loader has until `--split` writes it (and `hash-files` renames it).
+const SPLIT_LOADER_PLACEHOLDER: &str = "__wasm_split.______________________.js";
+
+/// The built JS file that imports a split loader the build never wrote: a build made without
+/// `--split`, whose pages would never become interactive (the lazy pages need the loader).
+pub fn built_without_split(site_root: &Path, pkg_dir: &str) -> Option<PathBuf> {
+    let pkg = site_root.join(pkg_dir);
+    if pkg.join(SPLIT_LOADER_PLACEHOLDER).is_file() {
+        return None;
+    }
+    std::fs::read_dir(&pkg).ok()?.flatten().map(|entry| entry.path()).find(|path| {
+        path.extension().is_some_and(|e| e == "js")
+            && std::fs::read_to_string(path).is_ok_and(|js| js.contains(SPLIT_LOADER_PLACEHOLDER))
+    })
+}
+
+/// The URL paths of the built files under `pkg_dir` whose name holds the digest of their own
+/// content, as cargo-leptos names them (`ruche.<md5 in base64url>.wasm`). cargo-leptos rewrites
+/// some files after naming them (with `--split`, the main JS and the chunks get the split
+/// loader's final name patched in): their names do not pin their content, so they fail this
+/// check and are revalidated like any other file.
+pub fn content_named(site_root: &Path, pkg_dir: &str) -> HashSet<String> {
     let Ok(entries) = std::fs::read_dir(site_root.join(pkg_dir)) else { return HashSet::new() };
     entries
         .flatten()
-        .filter_map(|entry| entry.file_name().into_string().ok())
-        .filter(|name| hashes.iter().any(|hash| name.contains(hash.as_str())))
-        .map(|name| format!("/{}/{name}", pkg_dir.trim_matches('/')))
+        .filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            let content = std::fs::read(entry.path()).ok()?;
+            name.contains(&format!(".{}.", content_digest(&content))).then(|| format!("/{}/{name}", pkg_dir.trim_matches('/')))
+        })
         .collect()
+}
+
+/// The digest cargo-leptos puts in a built file's name.
+pub fn content_digest(content: &[u8]) -> String {
+    use base64::Engine;
+    use md5::Digest;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(md5::Md5::digest(content))
 }
 
 /// `Cache-Control` for a built file at `path`: a year, never revalidated, for content-named
@@ -176,25 +194,52 @@ mod tests {
     }
 
     #[test]
-    fn only_files_named_after_a_listed_hash_are_cached_for_good() {
+    fn only_files_named_after_their_own_content_are_cached_for_good() {
         let site = std::env::temp_dir().join(format!("ruche-hashed-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(site.join("pkg")).unwrap();
-        for name in ["ruche.Ab12Cd34Ef56.wasm", "ruche.Ab12Cd34Ef56.wasm.br", "ruche.Zz99Yy88Xx77.js", "ruche.css", "ruche.Old0Old0Old0.js"] {
-            std::fs::write(site.join("pkg").join(name), "x").unwrap();
-        }
+        let wasm = format!("ruche.{}.wasm", content_digest(b"wasm"));
+        let js = format!("ruche.{}.js", content_digest(b"js"));
+        std::fs::write(site.join("pkg").join(&wasm), "wasm").unwrap();
+        // The copy is not what is named: the request is for the file.
+        std::fs::write(site.join("pkg").join(format!("{wasm}.br")), "brotli").unwrap();
+        std::fs::write(site.join("pkg").join(&js), "js").unwrap();
+        std::fs::write(site.join("pkg/ruche.css"), "css").unwrap();
+        // Named, then rewritten (as `--split` does to chunks): its name no longer pins it.
+        std::fs::write(site.join("pkg").join(format!("chunk_1.{}.wasm", content_digest(b"before"))), "after").unwrap();
         std::fs::write(site.join("favicon.svg"), "<svg/>").unwrap();
-        let hash_file = site.join("hash.txt");
-        assert!(content_named(&site, "pkg", &hash_file).is_empty(), "no hash file: nothing is content-named");
-        std::fs::write(&hash_file, "js: Zz99Yy88Xx77\nwasm: Ab12Cd34Ef56\ncss: \n").unwrap();
-        let named = content_named(&site, "pkg", &hash_file);
+        let named = content_named(&site, "pkg");
         let mut sorted: Vec<_> = named.iter().map(String::as_str).collect();
         sorted.sort();
-        assert_eq!(sorted, ["/pkg/ruche.Ab12Cd34Ef56.wasm", "/pkg/ruche.Ab12Cd34Ef56.wasm.br", "/pkg/ruche.Zz99Yy88Xx77.js"]);
-        assert_eq!(cache_control(&named, "/pkg/ruche.Ab12Cd34Ef56.wasm"), "public, max-age=31536000, immutable");
-        // An earlier build's file, the unhashed CSS and the favicon can change under their names.
-        for path in ["/pkg/ruche.Old0Old0Old0.js", "/pkg/ruche.css", "/favicon.svg"] {
-            assert_eq!(cache_control(&named, path), "no-cache", "{path}");
+        let mut expected = [format!("/pkg/{js}"), format!("/pkg/{wasm}")];
+        expected.sort();
+        assert_eq!(sorted, expected);
+        assert_eq!(cache_control(&named, &format!("/pkg/{wasm}")), "public, max-age=31536000, immutable");
+        for path in [format!("/pkg/chunk_1.{}.wasm", content_digest(b"before")), "/pkg/ruche.css".into(), "/favicon.svg".into()] {
+            assert_eq!(cache_control(&named, &path), "no-cache", "{path}");
         }
         std::fs::remove_dir_all(site).ok();
+    }
+
+    #[test]
+    fn a_build_without_split_is_told_apart() {
+        let site = std::env::temp_dir().join(format!("ruche-split-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(site.join("pkg")).unwrap();
+        assert_eq!(built_without_split(&site, "pkg"), None, "nothing built yet");
+        let js = site.join("pkg/ruche.js");
+        std::fs::write(&js, format!("import {{ load }} from './{SPLIT_LOADER_PLACEHOLDER}';")).unwrap();
+        assert_eq!(built_without_split(&site, "pkg"), Some(js.clone()));
+        // `--split` wrote the loader (under its hashed name the import is rewritten too).
+        std::fs::write(site.join("pkg").join(SPLIT_LOADER_PLACEHOLDER), "export {}").unwrap();
+        assert_eq!(built_without_split(&site, "pkg"), None);
+        std::fs::write(&js, "import { load } from './__wasm_split.a0jd-WomFdklYHGwItZDWQ.js';").unwrap();
+        std::fs::remove_file(site.join("pkg").join(SPLIT_LOADER_PLACEHOLDER)).unwrap();
+        assert_eq!(built_without_split(&site, "pkg"), None);
+        std::fs::remove_dir_all(site).ok();
+    }
+
+    #[test]
+    fn the_digest_is_cargo_leptos_md5_in_base64url() {
+        // `printf hello | md5sum` is 5d41402abc4b2a76b9719d911017c592.
+        assert_eq!(content_digest(b"hello"), "XUFAKrxLKna5cZ2REBfFkg");
     }
 }

@@ -126,7 +126,8 @@ async fn content_named_files_are_cached_for_good_and_pages_link_them() {
     let test_db = TestDb::sqlite().await;
     let site = std::env::temp_dir().join(format!("ruche-site-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(site.join("pkg")).unwrap();
-    let (js, wasm, css) = ("JsJsJsJsJsJsJsJsJsJs01", "WasmWasmWasmWasmWasm02", "CssCssCssCssCssCssCs03");
+    let digest = server::static_files::content_digest;
+    let (js, wasm, css) = (digest(b"export default 1"), digest(b"\0asm"), digest(b"body{}"));
     std::fs::write(site.join(format!("pkg/ruche.{js}.js")), "export default 1").unwrap();
     std::fs::write(site.join(format!("pkg/ruche.{wasm}.wasm")), "\0asm").unwrap();
     std::fs::write(site.join(format!("pkg/ruche.{css}.css")), "body{}").unwrap();

@@ -17,7 +17,7 @@ use leptos_router::{
     components::{Route, Router, Routes, A},
     SsrMode,
     hooks::use_location,
-    path,
+    lazy_route, path, Lazy, LazyRoute,
 };
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -55,24 +55,61 @@ pub fn App() -> impl IntoView {
                 // redirects and status codes work) the same with JavaScript off.
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=home::HomePage ssr=SsrMode::Async/>
-                    <Route path=path!("/signup") view=accounts::SignUpPage ssr=SsrMode::Async/>
-                    <Route path=path!("/login") view=accounts::LogInPage ssr=SsrMode::Async/>
-                    <Route path=path!("/account") view=accounts::AccountPage ssr=SsrMode::Async/>
-                    <Route path=path!("/forgot-password") view=accounts::ForgotPasswordPage ssr=SsrMode::Async/>
-                    <Route path=path!("/account/reset/:token") view=accounts::ResetPasswordPage ssr=SsrMode::Async/>
-                    <Route path=path!("/account/verify/:token") view=accounts::VerifyEmailPage ssr=SsrMode::Async/>
-                    <Route path=path!("/sessions") view=sessions::MySessionsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/sessions/new") view=sessions::CreateSessionPage ssr=SsrMode::Async/>
-                    <Route path=path!("/s/:id") view=session_host::HostSessionPage ssr=SsrMode::Async/>
-                    <Route path=path!("/s/:id/screen") view=screen::ScreenPage ssr=SsrMode::Async/>
+                    <Route path=path!("/signup") view={Lazy::<SignUp>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view={Lazy::<LogIn>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view={Lazy::<Account>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/forgot-password") view={Lazy::<ForgotPassword>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/account/reset/:token") view={Lazy::<ResetPassword>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/account/verify/:token") view={Lazy::<VerifyEmail>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/sessions") view={Lazy::<MySessions>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/sessions/new") view={Lazy::<CreateSession>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/s/:id") view={Lazy::<HostSession>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/s/:id/screen") view={Lazy::<Screen>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/join") view=joining::JoinPage ssr=SsrMode::Async/>
                     <Route path=path!("/j/:token") view=joining::LinkPage ssr=SsrMode::Async/>
                     <Route path=path!("/p/:id") view=joining::ParticipantPage ssr=SsrMode::Async/>
-                    <Route path=path!("/facilitate/:token") view=share::FacilitatePage ssr=SsrMode::Async/>
+                    <Route path=path!("/facilitate/:token") view={Lazy::<Facilitate>::new()} ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>
     }
+}
+
+/// The pages no participant opens: with `cargo leptos build --split`, each one's code is a wasm
+/// chunk of its own, fetched when its route is visited (and preloaded by the server-rendered
+/// page that needs it), so a phone joining a session downloads only the participant and home
+/// pages and what they share.
+macro_rules! lazy_pages {
+    ($($route:ident => $page:ident),* $(,)?) => {$(
+        struct $route;
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+            fn view(_this: Self) -> AnyView {
+                view! { <$page/> }.into_any()
+            }
+        }
+    )*};
+}
+use accounts::{AccountPage, ForgotPasswordPage, LogInPage, ResetPasswordPage, SignUpPage, VerifyEmailPage};
+use screen::ScreenPage;
+use session_host::HostSessionPage;
+use sessions::{CreateSessionPage, MySessionsPage};
+use share::FacilitatePage;
+lazy_pages! {
+    SignUp => SignUpPage,
+    LogIn => LogInPage,
+    Account => AccountPage,
+    ForgotPassword => ForgotPasswordPage,
+    ResetPassword => ResetPasswordPage,
+    VerifyEmail => VerifyEmailPage,
+    MySessions => MySessionsPage,
+    CreateSession => CreateSessionPage,
+    HostSession => HostSessionPage,
+    Screen => ScreenPage,
+    Facilitate => FacilitatePage,
 }
 
 /// Counts the names saved on My account, so that the top bar reads the name again.
