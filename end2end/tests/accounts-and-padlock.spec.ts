@@ -32,6 +32,11 @@ test('sign up, create a session, close it with the padlock, and it stays closed 
   await hydrated(page);
   await page.getByRole('button', { name: 'Session closed' }).click();
   await expect(page.getByRole('button', { name: 'Session open' })).toBeVisible();
+  // Logging out from the host page: the server ends its live connection, and the page lets go of
+  // the socket without a console error.
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await expect(page.getByRole('link', { name: 'Log in' })).toBeVisible();
+  await page.waitForTimeout(500);
   expect(errors).toEqual([]);
 });
 

@@ -102,6 +102,7 @@ mod browser {
             let mut conn = conn.borrow_mut();
             conn.stopped = true;
             if let Some(socket) = conn.socket.take() {
+                detach(&socket);
                 let _ = socket.close();
             }
             conn.handlers.clear();
@@ -113,6 +114,10 @@ mod browser {
         let mut c = conn.borrow_mut();
         if c.stopped || c.socket.as_ref().is_some_and(|s| s.ready_state() <= WebSocket::OPEN) {
             return;
+        }
+        // A closing socket's events would call the handlers dropped below.
+        if let Some(old) = c.socket.take() {
+            detach(&old);
         }
         let Ok(socket) = WebSocket::new(&c.url) else {
             drop(c);
@@ -159,6 +164,15 @@ mod browser {
         socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
         c.handlers = vec![Box::new(on_message), Box::new(on_open), Box::new(on_close)];
         c.socket = Some(socket);
+    }
+
+    /// Unhooks a socket from its handlers before they are dropped: its close event comes later,
+    /// and would otherwise call a dropped closure (a console error on every log-out from a host
+    /// page, whose socket the server then closes).
+    fn detach(socket: &WebSocket) {
+        socket.set_onmessage(None);
+        socket.set_onopen(None);
+        socket.set_onclose(None);
     }
 
     /// Waits 0.5 s, 1 s, 2 s… up to 15 s, each between half and all of it, so that a room of
