@@ -10,10 +10,11 @@
 //! build (a debug build over a release one, say) and would hand the browser the wrong wasm: then
 //! none is used.
 //!
-//! Builds also name the wasm, JS and CSS after their content (`hash-files`: `ruche.<hash>.wasm`,
-//! with the hashes in `hash.txt` beside the server binary). A name that cannot change content
-//! is cached for a year without revalidation, so a phone opening a second session sends no
-//! request for the code at all; every other file (favicon, an unhashed build) is revalidated.
+//! Builds also name the built files after their content (`hash-files`: `ruche.<md5>.wasm`, with
+//! the main hashes in `hash.txt` beside the server binary). A file whose name is the digest of
+//! what it holds is cached for a year without revalidation, so a phone opening a second session
+//! sends no request for it at all; every other file (the favicon, a file cargo-leptos patched
+//! after naming it) is revalidated.
 use axum::extract::Request;
 use axum::http::{header::CACHE_CONTROL, HeaderValue};
 use axum::middleware::Next;
@@ -129,9 +130,9 @@ pub fn built_without_split(site_root: &Path, pkg_dir: &str) -> Option<PathBuf> {
 
 /// The URL paths of the built files under `pkg_dir` whose name holds the digest of their own
 /// content, as cargo-leptos names them (`ruche.<md5 in base64url>.wasm`). cargo-leptos rewrites
-/// some files after naming them (with `--split`, the main JS and the chunks get the split
-/// loader's final name patched in): their names do not pin their content, so they fail this
-/// check and are revalidated like any other file.
+/// some files after naming them (with `--split`, the main JS and wasm get the split loader's
+/// final name patched in): their names do not pin their content, so they fail this check and
+/// are revalidated like any other file.
 pub fn content_named(site_root: &Path, pkg_dir: &str) -> HashSet<String> {
     let Ok(entries) = std::fs::read_dir(site_root.join(pkg_dir)) else { return HashSet::new() };
     entries
@@ -204,7 +205,7 @@ mod tests {
         std::fs::write(site.join("pkg").join(format!("{wasm}.br")), "brotli").unwrap();
         std::fs::write(site.join("pkg").join(&js), "js").unwrap();
         std::fs::write(site.join("pkg/ruche.css"), "css").unwrap();
-        // Named, then rewritten (as `--split` does to chunks): its name no longer pins it.
+        // Named, then rewritten (as `--split` does to the main wasm): its name no longer pins it.
         std::fs::write(site.join("pkg").join(format!("chunk_1.{}.wasm", content_digest(b"before"))), "after").unwrap();
         std::fs::write(site.join("favicon.svg"), "<svg/>").unwrap();
         let named = content_named(&site, "pkg");
