@@ -95,7 +95,7 @@ pub async fn host_session(id: SessionId) -> Result<SessionForHost, SessionError>
             return Err(if ctx.db.session_was_deleted(id).await? { SessionError::Deleted } else { SessionError::NoAccess });
         };
         // A host has it in hand: its closing by itself moves on, in the other host tabs too.
-        let moved = ctx.db.record_host_activity(id, stamp).await?;
+        let moved = host_activity_is_news(session.last_hosted_at, stamp) && ctx.db.record_host_activity(id, stamp).await?;
         if moved {
             session.last_hosted_at = stamp;
         }

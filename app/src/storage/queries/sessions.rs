@@ -2,7 +2,7 @@ use super::is_unique_violation;
 use crate::ids::{SessionId, SlideId, UserId};
 use crate::rules::secrets::new_link_token;
 use crate::rules::session_code::SessionCode;
-use crate::rules::sessions::{Role, DELETED_WAYS_IN_KEPT_MICROS, HOST_ACTIVITY_EVERY_MICROS, MAX_SESSIONS_PER_ACCOUNT};
+use crate::rules::sessions::{host_activity_is_news, Role, DELETED_WAYS_IN_KEPT_MICROS, HOST_ACTIVITY_EVERY_MICROS, MAX_SESSIONS_PER_ACCOUNT};
 use crate::storage::entities::{deleted_ways_in, retired_ways_in, sessions, slides};
 use crate::storage::{now_micros, Db, WayInKind};
 use sea_orm::{
@@ -302,6 +302,17 @@ impl Db {
     /// `HOST_ACTIVITY_EVERY_MICROS` (the condition is in the update, so parallel page loads write
     /// once); `true` when it was written.
     pub async fn record_host_activity(&self, id: SessionId, now: i64) -> Result<bool, DbErr> {
+        // Read first, on a reader: within the hour, as nearly always, nothing is written, and
+        // SQLite's single writer stays free for the writes.
+        let last: Option<i64> = sessions::Entity::find_by_id(id.0)
+            .select_only()
+            .column(sessions::Column::LastHostedAt)
+            .into_tuple()
+            .one(&self.read)
+            .await?;
+        if !last.is_some_and(|last| host_activity_is_news(last, now)) {
+            return Ok(false);
+        }
         let written = sessions::Entity::update_many()
             .col_expr(sessions::Column::LastHostedAt, now.into())
             .filter(sessions::Column::Id.eq(id.0))
