@@ -104,17 +104,22 @@ test('Forgot your password: the same answer for any address; the mailed link wor
   // Another browser, with JavaScript as this project has it.
   const again = await browser.newContext({ ...test.info().project.use, extraHTTPHeaders: { 'X-Forwarded-For': fakeClientIp() } });
   const second = await again.newPage();
-  await second.goto(link);
-  await hydrated(second);
-  await second.getByLabel('Your new password').fill('someone else trying');
-  await submitRefused(second, second.getByRole('button', { name: 'Save and log in' }), 410);
-  await expect(second.getByRole('alert')).toHaveText(LINK_EXPIRED);
+  await resetRefused(second, link, 'someone else trying');
   await second.goto('/login');
   await hydrated(second);
   await logIn(second, email, 'chosen after forgetting');
   await expect(second.getByRole('heading', { name: 'My sessions' })).toBeVisible();
   await again.close();
 });
+
+/** Opens a used or expired reset link and tries `password` there: refused with 410 and the sentence. */
+async function resetRefused(page: Page, link: string, password: string) {
+  await page.goto(link);
+  await hydrated(page);
+  await page.getByLabel('Your new password').fill(password);
+  await submitRefused(page, page.getByRole('button', { name: 'Save and log in' }), 410);
+  await expect(page.getByRole('alert')).toHaveText(LINK_EXPIRED);
+}
 
 /** The SQLite file of the server under test, from the DATABASE_URL scripts/test.sh gives both. */
 function sqliteFile(): string | null {
@@ -142,11 +147,7 @@ test('an expired reset link is refused, and the password stays as it was @nojs',
        AND user_id IN (SELECT id FROM users WHERE email = '${email}'); SELECT changes();`]).toString().trim();
   expect(aged).toBe('1');
 
-  await page.goto(link);
-  await hydrated(page);
-  await page.getByLabel('Your new password').fill('too late for this');
-  await submitRefused(page, page.getByRole('button', { name: 'Save and log in' }), 410);
-  await expect(page.getByRole('alert')).toHaveText(LINK_EXPIRED);
+  await resetRefused(page, link, 'too late for this');
   await page.goto('/login');
   await hydrated(page);
   await logIn(page, email, 'too late for this');

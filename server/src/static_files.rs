@@ -105,9 +105,10 @@ pub fn hash_file(options: &LeptosOptions) -> PathBuf {
 /// beside it, however the binary is started (cargo-leptos, a script, by hand after a copy):
 /// `LEPTOS_HASH_FILES` alone would let a page link files that do not exist.
 pub fn follow_hash_file(options: &mut LeptosOptions) {
-    let present = hash_file(options).is_file();
+    let file = hash_file(options);
+    let present = file.is_file();
     if options.hash_files && !present {
-        tracing::warn!(file = %hash_file(options).display(), "no hash file beside the binary: pages link the built files by their plain names");
+        tracing::warn!(file = %file.display(), "no hash file beside the binary: pages link the built files by their plain names");
     }
     options.hash_files = present;
 }
@@ -137,6 +138,9 @@ pub fn content_named(site_root: &Path, pkg_dir: &str) -> HashSet<String> {
     let Ok(entries) = std::fs::read_dir(site_root.join(pkg_dir)) else { return HashSet::new() };
     entries
         .flatten()
+        // A precompressed copy is never asked for by its own name (`ServeDir` sends it for its
+        // file's), and its digest is not the one in that name: not worth reading at start-up.
+        .filter(|entry| !matches!(entry.path().extension().and_then(|e| e.to_str()), Some("br" | "gz")))
         .filter_map(|entry| {
             let name = entry.file_name().into_string().ok()?;
             let content = std::fs::read(entry.path()).ok()?;
