@@ -13,7 +13,7 @@ pub mod server;
 #[cfg(feature = "ssr")]
 pub mod storage;
 
-pub use pages::{shell, App};
+pub use pages::{islands::page_started, shell, App};
 
 /// Makes a domain error enum usable as a server function's error: on the server, arguments that
 /// do not decode become its `Malformed` variant (400: the caller's mistake, not Ruche's);

@@ -117,7 +117,7 @@ pub fn follow_hash_file(options: &mut LeptosOptions) {
 const SPLIT_LOADER_PLACEHOLDER: &str = "__wasm_split.______________________.js";
 
 /// The built JS file that imports a split loader the build never wrote: a build made without
-/// `--split`, whose pages would never become interactive (the lazy pages need the loader).
+/// `--split`, whose pages would never become interactive (the lazy islands need the loader).
 pub fn built_without_split(site_root: &Path, pkg_dir: &str) -> Option<PathBuf> {
     let pkg = site_root.join(pkg_dir);
     if pkg.join(SPLIT_LOADER_PLACEHOLDER).is_file() {

@@ -1,6 +1,6 @@
 use super::FormError;
 use crate::functions::accounts::{
-    me, verify_email, ChangePassword, LogIn, LogOutEverywhere, RequestPasswordReset, ResendVerification, ResetPassword,
+    me, verify_email, Account, ChangePassword, LogIn, LogOutEverywhere, RequestPasswordReset, ResendVerification, ResetPassword,
     SignUp, UpdateDisplayName, OTHER_LOGINS_ENDED, RESET_MAIL_ON_ITS_WAY,
 };
 use crate::rules::accounts::{AccountError, DISPLAY_NAME_MAX_CHARS, PASSWORD_MIN_CHARS};
@@ -21,14 +21,14 @@ fn done_param() -> Option<String> {
     use_query_map().read_untracked().get("done")
 }
 
-/// A form's success sentence: the hydrated app's answer, or, without JavaScript, the sentence
-/// the page was sent back with `?done=<what>` for. An error hides it.
+/// A form's success sentence: the island's answer, or, where the form was posted without
+/// JavaScript, the sentence the page was sent back with `?done=<what>` for (`landed`). An error
+/// hides it.
 fn done_sentence<T: 'static>(
     value: impl Get<Value = Option<Result<T, AccountError>>> + Send + Sync + 'static,
-    what: &str,
+    landed: bool,
     sentence: &'static str,
 ) -> impl Fn() -> Option<AnyView> + Send + Sync + 'static {
-    let landed = done_param().as_deref() == Some(what);
     move || {
         let done = match value.get() {
             Some(Ok(_)) => true,
@@ -106,7 +106,7 @@ pub fn LogInPage() -> impl IntoView {
 pub fn ForgotPasswordPage() -> impl IntoView {
     let action = ServerAction::<RequestPasswordReset>::new();
     answer_with_error_status(action.value());
-    let sent = done_sentence(action.value(), "sent", RESET_MAIL_ON_ITS_WAY);
+    let sent = done_sentence(action.value(), done_param().as_deref() == Some("sent"), RESET_MAIL_ON_ITS_WAY);
     view! {
         <leptos_meta::Title text="Forgot your password · Ruche"/>
         <section class="card narrow">
@@ -216,64 +216,101 @@ pub(super) fn SendVerificationAgain() -> impl IntoView {
 /// "My account": the name, the address, the password, and logging out every other browser.
 #[component]
 pub fn AccountPage() -> impl IntoView {
+    let account = Resource::new_blocking(|| (), |_| me());
+    let done = done_param();
+    super::islands::preload_lazy_island("AccountIsland");
+    view! {
+        <leptos_meta::Title text="My account · Ruche"/>
+        <Suspense>
+            {move || {
+                let done = done.clone();
+                Suspend::new(async move {
+                    match account.await {
+                        Ok(Some(account)) => view! { <AccountIsland account done/> }.into_any(),
+                        Ok(None) => view! { <super::sessions::LoginRedirect/> }.into_any(),
+                        Err(e) => view! { <section class="card narrow"><p class="error" role="alert">{e.to_string()}</p></section> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// My account's forms, answered in place; `done` is the page's `?done=<what>`.
+#[island(lazy)]
+fn AccountIsland(account: Account, done: Option<String>) -> impl IntoView {
+    super::islands::island_started();
     let rename = ServerAction::<UpdateDisplayName>::new();
     let change = ServerAction::<ChangePassword>::new();
     let everywhere = ServerAction::<LogOutEverywhere>::new();
-    let account = Resource::new_blocking(move || rename.version().get(), |_| me());
     answer_with_error_status(rename.value());
     answer_with_error_status(change.value());
     answer_with_error_status(everywhere.value());
-    // The top bar shows the name too: it reads it again once a new one is saved.
-    if let Some(super::NameSaved(saved)) = use_context::<super::NameSaved>() {
-        Effect::watch(move || rename.version().get(), move |_, _, _| saved.update(|n| *n += 1), false);
-    }
-    view! {
-        <leptos_meta::Title text="My account · Ruche"/>
-        <Transition>
-            {move || Suspend::new(async move {
-                match account.await {
-                    Ok(Some(account)) => view! {
-                        <section class="card narrow">
-                            <h1>"My account"</h1>
-                            <ActionForm action=rename attr:novalidate=true>
-                                <label>
-                                    "Your name"
-                                    <input type="text" name="display_name" autocomplete="name" maxlength=DISPLAY_NAME_MAX_CHARS
-                                        required value=account.display_name.clone()/>
-                                </label>
-                                <FormError value=rename.value()/>
-                                {done_sentence(rename.value(), "name", "Your name is saved.")}
-                                <button type="submit">"Save my name"</button>
-                            </ActionForm>
-                            <p>"E-mail: "<strong>{account.email.clone()}</strong></p>
-                            {(!account.email_verified).then(|| view! { <VerifyBanner/> })}
-                            <h2>"Username and password"</h2>
-                            <ActionForm action=change attr:novalidate=true>
-                                <label>"Old password"<input type="password" name="old_password" autocomplete="current-password" required/></label>
-                                <label>
-                                    "Your new password"
-                                    <input type="password" name="new_password" autocomplete="new-password" minlength=PASSWORD_MIN_CHARS required/>
-                                    <small>"At least 8 characters."</small>
-                                </label>
-                                <FormError value=change.value()/>
-                                {done_sentence(change.value(), "password", OTHER_LOGINS_ENDED)}
-                                <button type="submit" class="primary">"Change my password"</button>
-                            </ActionForm>
-                            <h2>"Other browsers"</h2>
-                            <p>"Logged in somewhere you no longer use? Log out every other browser; this one stays logged in."</p>
-                            <ActionForm action=everywhere>
-                                <FormError value=everywhere.value()/>
-                                {done_sentence(everywhere.value(), "everywhere", OTHER_LOGINS_ENDED)}
-                                <button type="submit">"Log out everywhere"</button>
-                            </ActionForm>
-                        </section>
-                    }.into_any(),
-                    Ok(None) => view! { <super::sessions::LoginRedirect/> }.into_any(),
-                    Err(e) => view! { <section class="card narrow"><p class="error" role="alert">{e.to_string()}</p></section> }.into_any(),
+    let landed = move |what: &str| done.as_deref() == Some(what);
+    let (name_done, password_done, everywhere_done) = (landed("name"), landed("password"), landed("everywhere"));
+    let account = RwSignal::new(account);
+    Effect::watch(
+        move || rename.version().get(),
+        move |_, _, _| {
+            leptos::task::spawn_local(async move {
+                if let Ok(Some(again)) = me().await {
+                    show_name_in_top_bar(&again.display_name);
+                    account.set(again);
                 }
-            })}
-        </Transition>
+            })
+        },
+        false,
+    );
+    move || {
+        let account = account.get();
+        view! {
+            <section class="card narrow">
+                <h1>"My account"</h1>
+                <ActionForm action=rename attr:novalidate=true>
+                    <label>
+                        "Your name"
+                        <input type="text" name="display_name" autocomplete="name" maxlength=DISPLAY_NAME_MAX_CHARS
+                            required value=account.display_name.clone()/>
+                    </label>
+                    <FormError value=rename.value()/>
+                    {done_sentence(rename.value(), name_done, "Your name is saved.")}
+                    <button type="submit">"Save my name"</button>
+                </ActionForm>
+                <p>"E-mail: "<strong>{account.email.clone()}</strong></p>
+                {(!account.email_verified).then(|| view! { <VerifyBanner/> })}
+                <h2>"Username and password"</h2>
+                <ActionForm action=change attr:novalidate=true>
+                    <label>"Old password"<input type="password" name="old_password" autocomplete="current-password" required/></label>
+                    <label>
+                        "Your new password"
+                        <input type="password" name="new_password" autocomplete="new-password" minlength=PASSWORD_MIN_CHARS required/>
+                        <small>"At least 8 characters."</small>
+                    </label>
+                    <FormError value=change.value()/>
+                    {done_sentence(change.value(), password_done, OTHER_LOGINS_ENDED)}
+                    <button type="submit" class="primary">"Change my password"</button>
+                </ActionForm>
+                <h2>"Other browsers"</h2>
+                <p>"Logged in somewhere you no longer use? Log out every other browser; this one stays logged in."</p>
+                <ActionForm action=everywhere>
+                    <FormError value=everywhere.value()/>
+                    {done_sentence(everywhere.value(), everywhere_done, OTHER_LOGINS_ENDED)}
+                    <button type="submit">"Log out everywhere"</button>
+                </ActionForm>
+            </section>
+        }
     }
+}
+
+/// The top bar is rendered on the server, outside any island: a name saved here is written into
+/// it, so that it reads right without loading the page again.
+fn show_name_in_top_bar(name: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Ok(Some(link)) = document().query_selector("header .whoami") {
+        link.set_text_content(Some(name));
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = name;
 }
 
 /// Percent-encodes a path for a query string value.

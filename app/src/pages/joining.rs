@@ -1,9 +1,9 @@
 //! The participant side: the join banner, joining by code or link, the participant view.
 //! Participants are on phones, often on slow networks or without JavaScript yet: every page
 //! here works as plain HTML first.
-use super::live::{use_live, LiveNotice, LiveStatus};
+use super::live::{use_live, LiveNotice};
 use super::slides::SlideBody;
-use crate::functions::joining::{join_by_code, join_by_link, participant_view, SetNickname};
+use crate::functions::joining::{join_by_code, join_by_link, participant_view, ParticipantScreen, SetNickname};
 use crate::states::{PublicState, PublicView};
 use crate::states::SlideView;
 use crate::ids::SessionId;
@@ -85,73 +85,87 @@ fn Joining(id: SessionId) -> impl IntoView {
     view! { <p class="card narrow">"You are in. "<a href=format!("/p/{id}")>"Go to the session"</a></p> }
 }
 
-/// `/p/<session id>`: what a participant sees. They are known by their visitor cookie. With
-/// JavaScript, the live channel keeps it current: closing, reopening, the shown slide, a new code.
+/// `/p/<session id>`: what a participant sees. They are known by their visitor cookie. The
+/// view is loaded here, on the server; with JavaScript, its island follows the live channel:
+/// closing, reopening, the shown slide, a new code.
 #[component]
 pub fn ParticipantPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.read().get("id").and_then(|s| s.parse::<SessionId>().ok());
-    let set_nickname = ServerAction::<SetNickname>::new();
-    let pushed = RwSignal::new(None::<PublicState>);
-    let live = match id() {
-        Some(id) => use_live(participant_path(id), move |ParticipantMessage::State(state)| pushed.set(Some(state))),
-        None => signal(LiveStatus::Denied).0,
+    let Some(id) = use_params_map().read_untracked().get("id").and_then(|s| s.parse::<SessionId>().ok()) else {
+        return view! { <JoinRefused error=JoinError::NotJoined/> }.into_any();
     };
-    // Reopened while this page was loaded closed: it loads again (nickname included).
-    let reopened = RwSignal::new(0u32);
-    let screen = Resource::new_blocking(
-        move || (id(), set_nickname.version().get(), reopened.get()),
-        |(id, _, _)| async move {
-            match id {
-                Some(id) => participant_view(id).await,
-                None => Err(JoinError::NotJoined),
-            }
-        },
-    );
-    Effect::new(move |_| {
-        let open = pushed.with(|p| matches!(p, Some(PublicState { view: PublicView::Open { .. }, .. })));
-        if open && matches!(screen.get_untracked(), Some(Err(JoinError::Closed))) {
-            reopened.update(|n| *n += 1);
-        }
-    });
+    let screen = Resource::new_blocking(move || id, participant_view);
     view! {
-        <Transition>
+        <Suspense>
             {move || Suspend::new(async move {
                 match screen.await {
-                    Ok(screen) => {
-                        // Whichever is later of the loaded and the pushed state is shown; the
-                        // slide follows it, the nickname form is left as it is.
-                        let loaded = screen.public.clone();
-                        let public = Memo::new(move |_| match pushed.get() {
-                            Some(state) if state.stamp > loaded.stamp => state.view,
-                            _ => loaded.view.clone(),
-                        });
-                        let title = Memo::new(move |_| public.with(|p| match p {
-                            PublicView::Open { title, .. } => title.clone(),
-                            PublicView::Closed | PublicView::Deleted => String::new(),
-                        }));
-                        let slide = Memo::new(move |_| public.with(|p| match p {
-                            PublicView::Open { slide, .. } => slide.clone(),
-                            PublicView::Closed | PublicView::Deleted => None,
-                        }));
-                        let is_open = Memo::new(move |_| public.with(|p| matches!(p, PublicView::Open { .. })));
-                        let deleted = Memo::new(move |_| public.with(|p| *p == PublicView::Deleted));
-                        view! {
-                            <Show when=move || is_open.get() fallback=move || view! { <ShutNotice deleted/> }>
-                                <ParticipantScreenView session_id=screen.session_id nickname=screen.nickname.clone() title slide set_nickname/>
-                            </Show>
-                        }.into_any()
-                    }
-                    // Loaded closed: deleted meanwhile, the page says so.
-                    Err(JoinError::Closed) => {
-                        let deleted = Memo::new(move |_| pushed.with(|p| matches!(p, Some(PublicState { view: PublicView::Deleted, .. }))));
-                        view! { <ShutNotice deleted/> }.into_any()
-                    }
+                    // Loaded closed, it may reopen while shown: the island waits for that too.
+                    loaded @ (Ok(_) | Err(JoinError::Closed)) => view! { <ParticipantIsland id loaded/> }.into_any(),
                     Err(JoinError::Deleted) => view! { <DeletedNotice/> }.into_any(),
                     Err(error) => view! { <JoinRefused error/> }.into_any(),
                 }
             })}
-        </Transition>
+        </Suspense>
+    }
+    .into_any()
+}
+
+#[island]
+fn ParticipantIsland(id: SessionId, loaded: Result<ParticipantScreen, JoinError>) -> impl IntoView {
+    super::islands::island_started();
+    let set_nickname = ServerAction::<SetNickname>::new();
+    let pushed = RwSignal::new(None::<PublicState>);
+    let live = use_live(participant_path(id), move |ParticipantMessage::State(state)| pushed.set(Some(state)));
+    let screen = RwSignal::new(loaded);
+    // Read again after a saved nickname, and when a session loaded closed reopens (nickname
+    // included).
+    let reload = move || {
+        leptos::task::spawn_local(async move {
+            let again = participant_view(id).await;
+            screen.set(again);
+        })
+    };
+    Effect::watch(move || set_nickname.version().get(), move |_, _, _| reload(), false);
+    Effect::new(move |_| {
+        let open = pushed.with(|p| matches!(p, Some(PublicState { view: PublicView::Open { .. }, .. })));
+        if open && screen.with_untracked(|s| matches!(s, Err(JoinError::Closed))) {
+            reload();
+        }
+    });
+    let shown = move || match screen.get() {
+        Ok(screen) => {
+            // Whichever is later of the loaded and the pushed state is shown; the slide follows
+            // it, the nickname form is left as it is.
+            let loaded = screen.public.clone();
+            let public = Memo::new(move |_| match pushed.get() {
+                Some(state) if state.stamp > loaded.stamp => state.view,
+                _ => loaded.view.clone(),
+            });
+            let title = Memo::new(move |_| public.with(|p| match p {
+                PublicView::Open { title, .. } => title.clone(),
+                PublicView::Closed | PublicView::Deleted => String::new(),
+            }));
+            let slide = Memo::new(move |_| public.with(|p| match p {
+                PublicView::Open { slide, .. } => slide.clone(),
+                PublicView::Closed | PublicView::Deleted => None,
+            }));
+            let is_open = Memo::new(move |_| public.with(|p| matches!(p, PublicView::Open { .. })));
+            let deleted = Memo::new(move |_| public.with(|p| *p == PublicView::Deleted));
+            view! {
+                <Show when=move || is_open.get() fallback=move || view! { <ShutNotice deleted/> }>
+                    <ParticipantScreenView session_id=screen.session_id nickname=screen.nickname.clone() title slide set_nickname/>
+                </Show>
+            }.into_any()
+        }
+        // Loaded closed: deleted meanwhile, the page says so.
+        Err(JoinError::Closed) => {
+            let deleted = Memo::new(move |_| pushed.with(|p| matches!(p, Some(PublicState { view: PublicView::Deleted, .. }))));
+            view! { <ShutNotice deleted/> }.into_any()
+        }
+        Err(JoinError::Deleted) => view! { <DeletedNotice/> }.into_any(),
+        Err(error) => view! { <JoinRefused error/> }.into_any(),
+    };
+    view! {
+        {shown}
         <LiveNotice status=live/>
     }
 }

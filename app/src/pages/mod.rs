@@ -1,7 +1,13 @@
 //! Pages and components. Every form is an `ActionForm`, so it also works with JavaScript off.
+//!
+//! Pages are rendered on the server only. What the browser runs are islands (`islands.rs`): the
+//! participant view, and, fetched only where they are shown, the host view, the projection
+//! screen, "My sessions" and "My account". Everything else is plain HTML whose forms post and
+//! whose links load the next page, with or without JavaScript.
 mod accounts;
 mod confirm;
 mod home;
+pub mod islands;
 mod joining;
 mod live;
 mod screen;
@@ -16,8 +22,7 @@ use leptos_meta::{provide_meta_context, HashedStylesheet, Link, Meta, MetaTags, 
 use leptos_router::{
     components::{Route, Router, Routes, A},
     SsrMode,
-    hooks::use_location,
-    lazy_route, path, Lazy, LazyRoute,
+    path,
 };
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -30,7 +35,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone()/>
                 // Named after its content in release builds (`hash-files`), read from the hash file.
                 <HashedStylesheet options=options.clone() id="leptos"/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -43,7 +48,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    provide_context(NameSaved(RwSignal::new(0)));
     view! {
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
         <Meta name="description" content="Ruche: live interactive sessions."/>
@@ -55,79 +59,33 @@ pub fn App() -> impl IntoView {
                 // redirects and status codes work) the same with JavaScript off.
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=home::HomePage ssr=SsrMode::Async/>
-                    <Route path=path!("/signup") view={Lazy::<SignUp>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/login") view={Lazy::<LogIn>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/account") view={Lazy::<Account>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/forgot-password") view={Lazy::<ForgotPassword>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/account/reset/:token") view={Lazy::<ResetPassword>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/account/verify/:token") view={Lazy::<VerifyEmail>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/sessions") view={Lazy::<MySessions>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/sessions/new") view={Lazy::<CreateSession>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/s/:id") view={Lazy::<HostSession>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/s/:id/screen") view={Lazy::<Screen>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/signup") view=accounts::SignUpPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=accounts::LogInPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view=accounts::AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/forgot-password") view=accounts::ForgotPasswordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/reset/:token") view=accounts::ResetPasswordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/verify/:token") view=accounts::VerifyEmailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/sessions") view=sessions::MySessionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/sessions/new") view=sessions::CreateSessionPage ssr=SsrMode::Async/>
+                    <Route path=path!("/s/:id") view=session_host::HostSessionPage ssr=SsrMode::Async/>
+                    <Route path=path!("/s/:id/screen") view=screen::ScreenPage ssr=SsrMode::Async/>
                     <Route path=path!("/join") view=joining::JoinPage ssr=SsrMode::Async/>
                     <Route path=path!("/j/:token") view=joining::LinkPage ssr=SsrMode::Async/>
                     <Route path=path!("/p/:id") view=joining::ParticipantPage ssr=SsrMode::Async/>
-                    <Route path=path!("/facilitate/:token") view={Lazy::<Facilitate>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/facilitate/:token") view=share::FacilitatePage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>
     }
 }
 
-/// The pages no participant opens: with `cargo leptos build --split`, each one's code is a wasm
-/// chunk of its own, fetched when its route is visited (and preloaded by the server-rendered
-/// page that needs it), so a phone joining a session downloads only the participant and home
-/// pages and what they share.
-macro_rules! lazy_pages {
-    ($($route:ident => $page:ident),* $(,)?) => {$(
-        struct $route;
-        #[lazy_route]
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                Self
-            }
-            fn view(_this: Self) -> AnyView {
-                view! { <$page/> }.into_any()
-            }
-        }
-    )*};
-}
-use accounts::{AccountPage, ForgotPasswordPage, LogInPage, ResetPasswordPage, SignUpPage, VerifyEmailPage};
-use screen::ScreenPage;
-use session_host::HostSessionPage;
-use sessions::{CreateSessionPage, MySessionsPage};
-use share::FacilitatePage;
-lazy_pages! {
-    SignUp => SignUpPage,
-    LogIn => LogInPage,
-    Account => AccountPage,
-    ForgotPassword => ForgotPasswordPage,
-    ResetPassword => ResetPasswordPage,
-    VerifyEmail => VerifyEmailPage,
-    MySessions => MySessionsPage,
-    CreateSession => CreateSessionPage,
-    HostSession => HostSessionPage,
-    Screen => ScreenPage,
-    Facilitate => FacilitatePage,
-}
-
-/// Counts the names saved on My account, so that the top bar reads the name again.
-#[derive(Clone, Copy)]
-struct NameSaved(RwSignal<usize>);
-
 #[component]
 fn Header() -> impl IntoView {
+    // Rendered on the server only: logging in or out loads another page, which reads it again.
+    // My account's island writes a newly saved name into it (`accounts::show_name_in_top_bar`).
     let log_out = ServerAction::<LogOut>::new();
-    let location = use_location();
-    let NameSaved(name_saved) = expect_context();
-    // Who is logged in changes on logging in, signing up (both navigate) and logging out; the
-    // name shown, when My account saves a new one.
-    // Blocking: without JavaScript, a streamed-in header would never appear.
-    let me = Resource::new_blocking(
-        move || (location.pathname.get(), log_out.version().get(), name_saved.get()),
-        |_| me(),
-    );
+    // Blocking: a streamed-in header would never appear.
+    let me = Resource::new_blocking(|| (), |_| me());
     view! {
         <header class="topbar">
             <A href="/" attr:class="brand">"Ruche"</A>

@@ -2,7 +2,7 @@
 //! second screen or a projector, without the host's tools. It follows the host live channel, so
 //! another slide, a new code, closing and deletion show at once.
 use super::live::{use_live, LiveNotice, LiveStatus};
-use super::sessions::SessionErrorView;
+use super::sessions::{SessionErrorView, SessionRefused};
 use super::slides::SlideBody;
 use crate::functions::sessions::host_session;
 use crate::ids::SessionId;
@@ -33,49 +33,54 @@ fn shown(state: &HostState) -> Shown {
 
 #[component]
 pub fn ScreenPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.read().get("id").and_then(|s| s.parse::<SessionId>().ok());
-    let pushed = RwSignal::new(None::<HostState>);
-    let deleted = RwSignal::new(false);
-    let live = match id() {
-        Some(id) => use_live(host_path(id), move |message| match message {
-            HostMessage::State(state) => pushed.set(Some(state)),
-            HostMessage::Deleted => deleted.set(true),
-            // The room sees no count.
-            HostMessage::Presence { .. } => {}
-        }),
-        None => signal(LiveStatus::Denied).0,
-    };
+    let id = use_params_map().read_untracked().get("id").and_then(|s| s.parse::<SessionId>().ok());
     // Only hosts may follow the session: the same check and refusal as the host page.
-    let session = Resource::new_blocking(id, |id| async move {
-        match id {
-            Some(id) => host_session(id).await,
-            None => Err(SessionError::NoAccess),
-        }
-    });
+    let session = Resource::new_blocking(
+        move || id,
+        |id| async move {
+            match id {
+                Some(id) => host_session(id).await,
+                None => Err(SessionError::NoAccess),
+            }
+        },
+    );
+    super::islands::preload_lazy_island("ScreenIsland");
     view! {
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+        <Suspense>
             {move || Suspend::new(async move {
                 match session.await {
-                    Ok(loaded) => {
-                        let loaded = loaded.state;
-                        let state = Memo::new(move |_| match pushed.get() {
-                            Some(state) if state.stamp > loaded.stamp => state,
-                            _ => loaded.clone(),
-                        });
-                        view! {
-                            <Show when=move || !deleted.get() fallback=|| view! { <SessionErrorView error=SessionError::Deleted/> }>
-                                <Show when=move || live.get() != LiveStatus::Denied
-                                    fallback=|| view! { <SessionErrorView error=SessionError::NoAccess/> }>
-                                    <Screen state/>
-                                </Show>
-                            </Show>
-                        }.into_any()
-                    }
+                    Ok(loaded) => view! { <ScreenIsland loaded=loaded.state/> }.into_any(),
                     Err(e) => view! { <SessionErrorView error=e/> }.into_any(),
                 }
             })}
-        </Transition>
+        </Suspense>
+    }
+    .into_any()
+}
+
+/// The screen's part that follows the session, fetched only by the projection screen.
+#[island(lazy)]
+fn ScreenIsland(loaded: HostState) -> impl IntoView {
+    super::islands::island_started();
+    let pushed = RwSignal::new(None::<HostState>);
+    let deleted = RwSignal::new(false);
+    let live = use_live(host_path(loaded.id), move |message| match message {
+        HostMessage::State(state) => pushed.set(Some(state)),
+        HostMessage::Deleted => deleted.set(true),
+        // The room sees no count.
+        HostMessage::Presence { .. } => {}
+    });
+    let state = Memo::new(move |_| match pushed.get() {
+        Some(state) if state.stamp > loaded.stamp => state,
+        _ => loaded.clone(),
+    });
+    view! {
+        <Show when=move || !deleted.get() fallback=|| view! { <SessionRefused error=SessionError::Deleted/> }>
+            <Show when=move || live.get() != LiveStatus::Denied
+                fallback=|| view! { <SessionRefused error=SessionError::NoAccess/> }>
+                <Screen state/>
+            </Show>
+        </Show>
         <LiveNotice status=live/>
     }
     .into_any()

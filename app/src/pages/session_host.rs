@@ -1,5 +1,5 @@
 use super::slides::{SlideBody, WaysInFigure};
-use super::{sessions::SessionErrorView, FormError};
+use super::{sessions::{SessionErrorView, SessionRefused}, FormError};
 use super::live::{use_live, LiveNotice, LiveStatus};
 use crate::functions::sessions::{host_session, GenerateNewCode, RenameSession, SessionForHost, SetSessionOpen};
 use crate::states::HostState;
@@ -73,76 +73,84 @@ pub(super) struct HostUi {
     confirm_new_code: RwSignal<bool>,
 }
 
+/// `/s/<id>`: the host page. The session is loaded here, on the server; the host view is a lazy
+/// island, so that participants' phones never download it.
 #[component]
 pub fn HostSessionPage() -> impl IntoView {
+    // A malformed id names no session: the same answer as someone else's session.
+    let id = use_params_map().read_untracked().get("id").and_then(|s| s.parse::<SessionId>().ok());
+    let session = Resource::new_blocking(
+        move || id,
+        |id| async move {
+            match id {
+                Some(id) => host_session(id).await,
+                None => Err(SessionError::NoAccess),
+            }
+        },
+    );
+    super::islands::preload_lazy_island("HostIsland");
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                match session.await {
+                    Ok(loaded) => view! { <HostIsland loaded/> }.into_any(),
+                    Err(e) => view! { <SessionErrorView error=e/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[island(lazy)]
+fn HostIsland(loaded: SessionForHost) -> impl IntoView {
+    super::islands::island_started();
     let ui = HostUi { qr_open: RwSignal::new(false), share_open: RwSignal::new(false), confirm_new_code: RwSignal::new(false) };
-    let params = use_params_map();
-    let id = move || params.read().get("id").and_then(|s| s.parse::<SessionId>().ok());
+    let id = loaded.state.id;
     let actions = HostActions::new();
     // What the live channel pushed: the session as every host sees it, and the participant count.
     let pushed = RwSignal::new(None::<HostState>);
     let presence = RwSignal::new(None::<u32>);
     let deleted = RwSignal::new(false);
-    let live = match id() {
-        Some(id) => use_live(host_path(id), move |message| match message {
-            HostMessage::State(state) => pushed.set(Some(state)),
-            HostMessage::Presence { participants } => presence.set(Some(participants)),
-            HostMessage::Deleted => deleted.set(true),
-        }),
-        None => signal(LiveStatus::Denied).0,
-    };
+    let live = use_live(host_path(id), move |message| match message {
+        HostMessage::State(state) => pushed.set(Some(state)),
+        HostMessage::Presence { participants } => presence.set(Some(participants)),
+        HostMessage::Deleted => deleted.set(true),
+    });
     // Loaded once. Afterwards the view follows the newest of: what the live channel pushed, and
     // (in case the socket is down) the session read again after each of this tab's own actions.
-    let session = Resource::new_blocking(id, |id| async move {
-        match id {
-            Some(id) => host_session(id).await,
-            // A malformed id names no session: the same answer as someone else's session.
-            None => Err(SessionError::NoAccess),
-        }
-    });
     let reread = RwSignal::new(None::<SessionForHost>);
-    Effect::new(move |previous: Option<()>| {
-        actions.versions();
-        if let (Some(()), Some(id)) = (previous, id()) {
+    Effect::watch(
+        move || actions.versions(),
+        move |_, _, _| {
             leptos::task::spawn_local(async move {
                 if let Ok(session) = host_session(id).await {
                     reread.set(Some(session));
                 }
             });
+        },
+        false,
+    );
+    let shown = Memo::new(move |_| {
+        let mut newest = loaded.clone();
+        if let Some(again) = reread.get().filter(|s| s.stamp > newest.stamp) {
+            newest = again;
         }
+        if let Some(state) = pushed.get().filter(|s| s.stamp > newest.stamp) {
+            newest = SessionForHost { role: newest.role, state };
+        }
+        newest
     });
     view! {
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match session.await {
-                    Ok(loaded) => {
-                        let shown = Memo::new(move |_| {
-                            let mut newest = loaded.clone();
-                            if let Some(again) = reread.get().filter(|s| s.stamp > newest.stamp) {
-                                newest = again;
-                            }
-                            if let Some(state) = pushed.get().filter(|s| s.stamp > newest.stamp) {
-                                newest = SessionForHost { role: newest.role, state };
-                            }
-                            newest
-                        });
-                        view! {
-                            // Deleted, or removed by the owner, while the page was open: the
-                            // host view goes.
-                            <Show when=move || !deleted.get() fallback=|| view! { <SessionErrorView error=SessionError::Deleted/> }>
-                                <Show when=move || live.get() != LiveStatus::Denied
-                                    fallback=|| view! { <SessionErrorView error=SessionError::NoAccess/> }>
-                                    <HostView session=shown actions ui presence/>
-                                </Show>
-                            </Show>
-                        }.into_any()
-                    }
-                    Err(e) => view! { <SessionErrorView error=e/> }.into_any(),
-                }
-            })}
-        </Transition>
+        // Deleted, or removed by the owner, while the page was open: the host view goes.
+        <Show when=move || !deleted.get() fallback=|| view! { <SessionRefused error=SessionError::Deleted/> }>
+            <Show when=move || live.get() != LiveStatus::Denied
+                fallback=|| view! { <SessionRefused error=SessionError::NoAccess/> }>
+                <HostView session=shown actions ui presence/>
+            </Show>
+        </Show>
         <LiveNotice status=live/>
     }
+    .into_any()
 }
 
 /// The toolbar's live count, once the live channel has given one.

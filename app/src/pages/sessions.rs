@@ -17,20 +17,26 @@ pub(super) fn LoginRedirect() -> impl IntoView {
     view! { <Redirect path=format!("/login?next={}", urlencode(&here))/> }
 }
 
-/// A session error as the page shows it; sets the matching HTTP status when rendered on the server.
+/// A session error as a page loaded on the server shows it: logged out, the visitor is sent to
+/// log in; otherwise the sentence, with the matching HTTP status.
 #[component]
 pub(super) fn SessionErrorView(error: SessionError) -> impl IntoView {
     if error == SessionError::NotLoggedIn {
         return view! { <LoginRedirect/> }.into_any();
     }
+    view! { <SessionRefused error/> }.into_any()
+}
+
+/// The sentence alone, as an island shows it too (the session deleted while open, say).
+#[component]
+pub(super) fn SessionRefused(error: SessionError) -> impl IntoView {
     super::set_error_status(&error);
     view! {
         <section class="card narrow">
             <p class="error" role="alert">{error.to_string()}</p>
-            <p><A href="/sessions">"Back to my sessions"</A></p>
+            <p><a href="/sessions">"Back to my sessions"</a></p>
         </section>
     }
-    .into_any()
 }
 
 /// The actions of "My sessions", shared by every line's ⋮ menu.
@@ -43,25 +49,13 @@ struct ListActions {
 
 #[component]
 pub fn MySessionsPage() -> impl IntoView {
-    let actions = ListActions { set_open: ServerAction::new(), duplicate: ServerAction::new(), delete: ServerAction::new() };
-    let sessions = Resource::new_blocking(
-        move || (actions.set_open.version().get(), actions.duplicate.version().get(), actions.delete.version().get()),
-        |_| my_sessions(),
-    );
-    // The session whose deletion waits for a confirmation. `?delete=<id>` opens it too, so that
-    // the ⋮ menu's "Delete" (a link) works without JavaScript.
-    let to_delete = RwSignal::new(
-        use_query_map().read_untracked().get("delete").and_then(|id| id.parse::<SessionId>().ok()),
-    );
-    Effect::new(move |previous: Option<usize>| {
-        let version = actions.delete.version().get();
-        if previous.is_some_and(|p| p != version) {
-            to_delete.set(None);
-        }
-        version
-    });
+    let sessions = Resource::new_blocking(|| (), |_| my_sessions());
+    // `?delete=<id>` opens the confirmation, so that the ⋮ menu's "Delete" (a link) works
+    // without JavaScript.
+    let to_delete = use_query_map().read_untracked().get("delete").and_then(|id| id.parse::<SessionId>().ok());
     // Where a new account lands after signing up: the first place to say its address waits.
     let account = Resource::new_blocking(|| (), |_| crate::functions::accounts::me());
+    super::islands::preload_lazy_island("MySessionsIsland");
     view! {
         <leptos_meta::Title text="My sessions · Ruche"/>
         <section class="page">
@@ -69,38 +63,67 @@ pub fn MySessionsPage() -> impl IntoView {
                 <h1>"My sessions"</h1>
                 <A href="/sessions/new" attr:class="button primary">"Create a session"</A>
             </div>
-            <Transition>
+            <Suspense>
                 {move || Suspend::new(async move {
                     account.await.ok().flatten().filter(|a| !a.email_verified).map(|a| view! { <super::accounts::VerifyBanner email=a.email/> })
                 })}
-            </Transition>
-            <FormError value=actions.set_open.value()/>
-            <FormError value=actions.duplicate.value()/>
-            <FormError value=actions.delete.value()/>
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            </Suspense>
+            <Suspense>
                 {move || Suspend::new(async move {
                     match sessions.await {
-                        Ok(list) if list.is_empty() => view! {
-                            <p class="empty">"You have no sessions yet: create one to get started."</p>
-                        }.into_any(),
-                        Ok(list) => {
-                            let titles: Vec<(SessionId, String)> = list.iter().filter(|s| s.role.may_delete()).map(|s| (s.id, s.title.clone())).collect();
-                            view! {
-                                <ul class="session-list">
-                                    {list.into_iter().map(|s| view! { <SessionLine session=s actions to_delete/> }).collect_view()}
-                                </ul>
-                                {move || {
-                                    let id = to_delete.get()?;
-                                    let title = titles.iter().find(|(s, _)| *s == id)?.1.clone();
-                                    Some(view! { <ConfirmDelete id title actions to_delete/> })
-                                }}
-                            }.into_any()
-                        }
+                        Ok(list) => view! { <MySessionsIsland list to_delete/> }.into_any(),
                         Err(e) => view! { <SessionErrorView error=e/> }.into_any(),
                     }
                 })}
-            </Transition>
+            </Suspense>
         </section>
+    }
+    .into_any()
+}
+
+/// The list and its ⋮ menus: redrawn in place after each action, a confirmation that takes the
+/// focus and gives it back.
+#[island(lazy)]
+fn MySessionsIsland(list: Vec<SessionSummary>, to_delete: Option<SessionId>) -> impl IntoView {
+    super::islands::island_started();
+    let actions = ListActions { set_open: ServerAction::new(), duplicate: ServerAction::new(), delete: ServerAction::new() };
+    let sessions = RwSignal::new(Ok::<_, SessionError>(list));
+    Effect::watch(
+        move || (actions.set_open.version().get(), actions.duplicate.version().get(), actions.delete.version().get()),
+        move |_, _, _| {
+            leptos::task::spawn_local(async move {
+                let again = my_sessions().await;
+                sessions.set(again);
+            })
+        },
+        false,
+    );
+    // The session whose deletion waits for a confirmation.
+    let to_delete = RwSignal::new(to_delete);
+    Effect::watch(move || actions.delete.version().get(), move |_, _, _| to_delete.set(None), false);
+    view! {
+        <FormError value=actions.set_open.value()/>
+        <FormError value=actions.duplicate.value()/>
+        <FormError value=actions.delete.value()/>
+        {move || match sessions.get() {
+            Ok(list) if list.is_empty() => view! {
+                <p class="empty">"You have no sessions yet: create one to get started."</p>
+            }.into_any(),
+            Ok(list) => {
+                let titles: Vec<(SessionId, String)> = list.iter().filter(|s| s.role.may_delete()).map(|s| (s.id, s.title.clone())).collect();
+                view! {
+                    <ul class="session-list">
+                        {list.into_iter().map(|s| view! { <SessionLine session=s actions to_delete/> }).collect_view()}
+                    </ul>
+                    {move || {
+                        let id = to_delete.get()?;
+                        let title = titles.iter().find(|(s, _)| *s == id)?.1.clone();
+                        Some(view! { <ConfirmDelete id title actions to_delete/> })
+                    }}
+                }.into_any()
+            }
+            Err(e) => view! { <SessionRefused error=e/> }.into_any(),
+        }}
     }
     .into_any()
 }
@@ -143,7 +166,7 @@ fn SessionLine(session: SessionSummary, actions: ListActions, to_delete: RwSigna
     });
     view! {
         <li>
-            <A href=format!("/s/{id}")>{title.clone()}</A>
+            <a href=format!("/s/{id}")>{title.clone()}</a>
             {(role != Role::Owner).then(|| view! { <span class="badge">{role.label()}</span> })}
             <span class="status" class:closed=!is_open>
                 <super::session_host::PadlockIcon open=is_open/>
