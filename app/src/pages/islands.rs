@@ -7,7 +7,6 @@
 //! The participant view is an eager island, in the main wasm; the host's islands are
 //! `#[island(lazy)]`, each a wasm chunk of its own (`cargo leptos build --split`) that only the
 //! pages showing it fetch, and preload (`preload_lazy_island`).
-use leptos::prelude::*;
 
 /// Marks the page interactive for browser tests and the benchmark (`window.__rucheHydrated`):
 /// at once on a page without islands, otherwise once its last island has hydrated. Called by
@@ -33,15 +32,6 @@ pub(super) fn preload_lazy_island(island: &str) {
     server::preload(island);
     #[cfg(not(feature = "ssr"))]
     let _ = island;
-}
-
-/// Preloads the split loader (`__wasm_split.<hash>.js`), which the main JS imports: otherwise the
-/// browser finds it only once the main JS runs, and a phone on a slow network waits a round trip
-/// more before the wasm can start compiling. Goes after `HydrationScripts`, which finds its name.
-#[component]
-pub fn SplitLoaderPreload() -> impl IntoView {
-    let href = use_context::<leptos::WasmSplitManifest>().map(|m| m.0.with_value(|(pkg, _, split)| format!("{pkg}/{split}")));
-    href.map(|href| view! { <link rel="modulepreload" href=href crossorigin=leptos::nonce::use_nonce()/> })
 }
 
 #[cfg(feature = "hydrate")]

@@ -36,7 +36,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // Named after its content in release builds (`hash-files`), read from the hash file.
                 <HashedStylesheet options=options.clone() id="leptos"/>
                 <HydrationScripts options islands=true/>
-                <islands::SplitLoaderPreload/>
                 <MetaTags/>
             </head>
             <body>
