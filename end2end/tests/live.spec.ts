@@ -133,8 +133,7 @@ test('the facilitator list is live, and a removed facilitator loses the host vie
   await hydrated(other);
   await other.getByRole('link', { name: 'Create an account' }).click();
   await expect(other).toHaveURL(/\/signup\?next=/);
-  // A lazy page (`--split`) reached in the browser: its chunks arrive before its form settles.
-  await other.waitForLoadState('networkidle');
+  await hydrated(other);
   await other.getByLabel('E-mail').fill(carol);
   await other.getByLabel('Your name').fill('Carol');
   await other.getByLabel('Password').fill(PASSWORD);

@@ -69,8 +69,7 @@ test('a co-facilitator accepts with a second account, co-hosts, and cannot close
   await hydrated(other);
   await other.getByRole('link', { name: 'Create an account' }).click();
   await expect(other).toHaveURL(/\/signup\?next=/);
-  // A lazy page (`--split`) reached in the browser: its chunks arrive before its form settles.
-  await other.waitForLoadState('networkidle');
+  await hydrated(other);
   await other.getByLabel('E-mail').fill(carol);
   await other.getByLabel('Your name').fill('Carol');
   await other.getByLabel('Password').fill(PASSWORD);

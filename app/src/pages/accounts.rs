@@ -136,11 +136,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
             <p>"Every other browser logged in to your account will be logged out."</p>
             <ActionForm action=action attr:novalidate=true>
                 <input type="hidden" name="token" value=token/>
-                <label>
-                    "Your new password"
-                    <input type="password" name="new_password" autocomplete="new-password" minlength=PASSWORD_MIN_CHARS required/>
-                    <small>"At least 8 characters."</small>
-                </label>
+                <NewPasswordField/>
                 <FormError value=action.value()/>
                 <button type="submit" class="primary">"Save and log in"</button>
             </ActionForm>
@@ -281,11 +277,7 @@ fn AccountIsland(account: Account, done: Option<String>) -> impl IntoView {
                 <h2>"Username and password"</h2>
                 <ActionForm action=change attr:novalidate=true>
                     <label>"Old password"<input type="password" name="old_password" autocomplete="current-password" required/></label>
-                    <label>
-                        "Your new password"
-                        <input type="password" name="new_password" autocomplete="new-password" minlength=PASSWORD_MIN_CHARS required/>
-                        <small>"At least 8 characters."</small>
-                    </label>
+                    <NewPasswordField/>
                     <FormError value=change.value()/>
                     {done_sentence(change.value(), password_done, OTHER_LOGINS_ENDED)}
                     <button type="submit" class="primary">"Change my password"</button>
@@ -311,6 +303,18 @@ fn show_name_in_top_bar(name: &str) {
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = name;
+}
+
+/// The new password of a reset and of My account: named `new_password` for both functions.
+#[component]
+fn NewPasswordField() -> impl IntoView {
+    view! {
+        <label>
+            "Your new password"
+            <input type="password" name="new_password" autocomplete="new-password" minlength=PASSWORD_MIN_CHARS required/>
+            <small>"At least 8 characters."</small>
+        </label>
+    }
 }
 
 /// Percent-encodes a path for a query string value.

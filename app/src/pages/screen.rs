@@ -4,13 +4,10 @@
 use super::live::{use_live, LiveNotice, LiveStatus};
 use super::sessions::{SessionErrorView, SessionRefused};
 use super::slides::SlideBody;
-use crate::functions::sessions::host_session;
-use crate::ids::SessionId;
 use crate::live::{host_path, HostMessage};
 use crate::rules::sessions::SessionError;
 use crate::states::{HostState, SlideContent, SlideView, WaysIn};
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 
 /// What the screen shows, derived from the newest host state.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,17 +30,8 @@ fn shown(state: &HostState) -> Shown {
 
 #[component]
 pub fn ScreenPage() -> impl IntoView {
-    let id = use_params_map().read_untracked().get("id").and_then(|s| s.parse::<SessionId>().ok());
     // Only hosts may follow the session: the same check and refusal as the host page.
-    let session = Resource::new_blocking(
-        move || id,
-        |id| async move {
-            match id {
-                Some(id) => host_session(id).await,
-                None => Err(SessionError::NoAccess),
-            }
-        },
-    );
+    let session = super::session_host::load_for_hosts();
     super::islands::preload_lazy_island("ScreenIsland");
     view! {
         <Suspense>

@@ -77,17 +77,7 @@ pub(super) struct HostUi {
 /// island, so that participants' phones never download it.
 #[component]
 pub fn HostSessionPage() -> impl IntoView {
-    // A malformed id names no session: the same answer as someone else's session.
-    let id = use_params_map().read_untracked().get("id").and_then(|s| s.parse::<SessionId>().ok());
-    let session = Resource::new_blocking(
-        move || id,
-        |id| async move {
-            match id {
-                Some(id) => host_session(id).await,
-                None => Err(SessionError::NoAccess),
-            }
-        },
-    );
+    let session = load_for_hosts();
     super::islands::preload_lazy_island("HostIsland");
     view! {
         <Suspense>
@@ -99,6 +89,22 @@ pub fn HostSessionPage() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// The session of the page's `/s/<id>`, as its hosts see it (the host page, the projection
+/// screen), loaded on the server.
+pub(super) fn load_for_hosts() -> Resource<Result<SessionForHost, SessionError>> {
+    let id = use_params_map().read_untracked().get("id").and_then(|s| s.parse::<SessionId>().ok());
+    Resource::new_blocking(
+        move || id,
+        |id| async move {
+            match id {
+                Some(id) => host_session(id).await,
+                // A malformed id names no session: the same answer as someone else's session.
+                None => Err(SessionError::NoAccess),
+            }
+        },
+    )
 }
 
 #[island(lazy)]
