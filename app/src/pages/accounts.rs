@@ -245,17 +245,14 @@ fn AccountIsland(account: Account, done: Option<String>) -> impl IntoView {
     let landed = move |what: &str| done.as_deref() == Some(what);
     let (name_done, password_done, everywhere_done) = (landed("name"), landed("password"), landed("everywhere"));
     let account = RwSignal::new(account);
-    Effect::watch(
+    super::islands::read_again_after(
         move || rename.version().get(),
-        move |_, _, _| {
-            leptos::task::spawn_local(async move {
-                if let Ok(Some(again)) = me().await {
-                    show_name_in_top_bar(&again.display_name);
-                    account.set(again);
-                }
-            })
+        move || async move {
+            if let Ok(Some(again)) = me().await {
+                show_name_in_top_bar(&again.display_name);
+                account.set(again);
+            }
         },
-        false,
     );
     move || {
         let account = account.get();

@@ -24,6 +24,15 @@ pub(super) fn island_started() {
     browser::island_started();
 }
 
+/// Runs `read` each time `after` changes, never at first: an island starts from what its page
+/// loaded on the server, and reads it again only after its own actions (`read` sets the answer).
+pub(super) fn read_again_after<D: 'static, F: std::future::Future<Output = ()> + 'static>(
+    after: impl Fn() -> D + 'static,
+    read: impl Fn() -> F + 'static,
+) {
+    leptos::prelude::Effect::watch(after, move |_, _, _| leptos::task::spawn_local(read()), false);
+}
+
 /// Adds the preload links of a lazy island's chunks to the page being rendered, as leptos does
 /// for a lazy route, so that they download beside the main wasm instead of after it. `island`
 /// is the island's name (`HostIsland`).

@@ -118,17 +118,12 @@ fn ParticipantIsland(id: SessionId, loaded: Result<ParticipantScreen, JoinError>
     let screen = RwSignal::new(loaded);
     // Read again after a saved nickname, and when a session loaded closed reopens (nickname
     // included).
-    let reload = move || {
-        leptos::task::spawn_local(async move {
-            let again = participant_view(id).await;
-            screen.set(again);
-        })
-    };
-    Effect::watch(move || set_nickname.version().get(), move |_, _, _| reload(), false);
+    let reload = move || async move { screen.set(participant_view(id).await) };
+    super::islands::read_again_after(move || set_nickname.version().get(), reload);
     Effect::new(move |_| {
         let open = pushed.with(|p| matches!(p, Some(PublicState { view: PublicView::Open { .. }, .. })));
         if open && screen.with_untracked(|s| matches!(s, Err(JoinError::Closed))) {
-            reload();
+            leptos::task::spawn_local(reload());
         }
     });
     let shown = move || match screen.get() {

@@ -1,11 +1,11 @@
 //! The projection screen (`/s/<id>/screen`, hosts only): the active slide alone, filling a
 //! second screen or a projector, without the host's tools. It follows the host live channel, so
 //! another slide, a new code, closing and deletion show at once.
-use super::live::{use_live, LiveNotice, LiveStatus};
-use super::sessions::{SessionErrorView, SessionRefused};
+use super::live::{use_live, LiveNotice};
+use super::session_host::WhileHostsMayFollow;
+use super::sessions::SessionErrorView;
 use super::slides::SlideBody;
 use crate::live::{host_path, HostMessage};
-use crate::rules::sessions::SessionError;
 use crate::states::{HostState, SlideContent, SlideView, WaysIn};
 use leptos::prelude::*;
 
@@ -63,12 +63,9 @@ fn ScreenIsland(loaded: HostState) -> impl IntoView {
         _ => loaded.clone(),
     });
     view! {
-        <Show when=move || !deleted.get() fallback=|| view! { <SessionRefused error=SessionError::Deleted/> }>
-            <Show when=move || live.get() != LiveStatus::Denied
-                fallback=|| view! { <SessionRefused error=SessionError::NoAccess/> }>
-                <Screen state/>
-            </Show>
-        </Show>
+        <WhileHostsMayFollow deleted live>
+            <Screen state/>
+        </WhileHostsMayFollow>
         <LiveNotice status=live/>
     }
     .into_any()

@@ -125,16 +125,13 @@ fn HostIsland(loaded: SessionForHost) -> impl IntoView {
     // Loaded once. Afterwards the view follows the newest of: what the live channel pushed, and
     // (in case the socket is down) the session read again after each of this tab's own actions.
     let reread = RwSignal::new(None::<SessionForHost>);
-    Effect::watch(
+    super::islands::read_again_after(
         move || actions.versions(),
-        move |_, _, _| {
-            leptos::task::spawn_local(async move {
-                if let Ok(session) = host_session(id).await {
-                    reread.set(Some(session));
-                }
-            });
+        move || async move {
+            if let Ok(session) = host_session(id).await {
+                reread.set(Some(session));
+            }
         },
-        false,
     );
     let shown = Memo::new(move |_| {
         let mut newest = loaded.clone();
@@ -147,16 +144,31 @@ fn HostIsland(loaded: SessionForHost) -> impl IntoView {
         newest
     });
     view! {
-        // Deleted, or removed by the owner, while the page was open: the host view goes.
-        <Show when=move || !deleted.get() fallback=|| view! { <SessionRefused error=SessionError::Deleted/> }>
-            <Show when=move || live.get() != LiveStatus::Denied
-                fallback=|| view! { <SessionRefused error=SessionError::NoAccess/> }>
-                <HostView session=shown actions ui presence/>
-            </Show>
-        </Show>
+        <WhileHostsMayFollow deleted live>
+            <HostView session=shown actions ui presence/>
+        </WhileHostsMayFollow>
         <LiveNotice status=live/>
     }
     .into_any()
+}
+
+/// What a host's island shows while it may: deleted, or its host removed by the owner (the live
+/// channel then says `Denied`), while the page was open, the view gives way to the sentence.
+#[component]
+pub(super) fn WhileHostsMayFollow(deleted: RwSignal<bool>, live: ReadSignal<LiveStatus>, children: ChildrenFn) -> impl IntoView {
+    view! {
+        <Show when=move || !deleted.get() fallback=|| view! { <SessionRefused error=SessionError::Deleted/> }>
+            {
+                let children = children.clone();
+                view! {
+                    <Show when=move || live.get() != LiveStatus::Denied
+                        fallback=|| view! { <SessionRefused error=SessionError::NoAccess/> }>
+                        {children()}
+                    </Show>
+                }
+            }
+        </Show>
+    }
 }
 
 /// The toolbar's live count, once the live channel has given one.

@@ -88,15 +88,9 @@ fn MySessionsIsland(list: Vec<SessionSummary>, to_delete: Option<SessionId>) -> 
     super::islands::island_started();
     let actions = ListActions { set_open: ServerAction::new(), duplicate: ServerAction::new(), delete: ServerAction::new() };
     let sessions = RwSignal::new(Ok::<_, SessionError>(list));
-    Effect::watch(
+    super::islands::read_again_after(
         move || (actions.set_open.version().get(), actions.duplicate.version().get(), actions.delete.version().get()),
-        move |_, _, _| {
-            leptos::task::spawn_local(async move {
-                let again = my_sessions().await;
-                sessions.set(again);
-            })
-        },
-        false,
+        move || async move { sessions.set(my_sessions().await) },
     );
     // The session whose deletion waits for a confirmation.
     let to_delete = RwSignal::new(to_delete);
