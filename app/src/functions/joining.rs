@@ -39,8 +39,8 @@ impl crate::rules::HttpStatus for JoinError {
 pub struct ParticipantScreen {
     pub session_id: SessionId,
     pub nickname: Option<String>,
-    /// What every participant of the session sees; always `Open` here, since a closed session
-    /// answers `JoinError::Closed`.
+    /// What every participant of the session sees: always `Open` from `participant_view`, where
+    /// a closed session answers `JoinError::Closed`; `Open` or `Closed` on the participant page.
     pub public: PublicState,
 }
 
@@ -120,21 +120,35 @@ pub async fn join_by_link(token: String) -> Result<SessionId, JoinError> {
 #[server(endpoint = "participant_view")]
 pub async fn participant_view(id: SessionId) -> Result<ParticipantScreen, JoinError> {
     reply(async move {
-        let ctx = ServerContext::get().ok_or(JoinError::Internal)?;
-        let visitor = visitor::visitor_digest().ok_or(JoinError::NotJoined)?;
-        let Some(participant) = ctx.db.participant(id, &visitor).await? else {
-            // A deleted session took its participants with it: they are told why.
-            return Err(if ctx.db.session_was_deleted(id).await? { JoinError::Deleted } else { JoinError::NotJoined });
-        };
-        let stamp = crate::storage::now_micros();
-        let session = ctx.db.session(id).await?.ok_or(JoinError::NotJoined)?;
-        let public = PublicState::load(&ctx, &session, stamp).await?;
-        if public.view == PublicView::Closed {
+        let screen = load_participant_screen(id).await?;
+        if screen.public.view == PublicView::Closed {
             return Err(JoinError::Closed);
         }
-        Ok(ParticipantScreen { session_id: id, nickname: participant.nickname, public })
+        Ok(screen)
     }
     .await)
+}
+
+/// What the participant page shows, read while the server renders it: `participant_view`'s
+/// answer, but a closed session loads too, nickname included, so that its island can show it
+/// open again when the live channel says so without asking the server anything.
+#[cfg(feature = "ssr")]
+pub async fn participant_page(id: SessionId) -> Result<ParticipantScreen, JoinError> {
+    reply(load_participant_screen(id).await)
+}
+
+#[cfg(feature = "ssr")]
+async fn load_participant_screen(id: SessionId) -> Result<ParticipantScreen, JoinError> {
+    let ctx = ServerContext::get().ok_or(JoinError::Internal)?;
+    let visitor = visitor::visitor_digest().ok_or(JoinError::NotJoined)?;
+    let Some(participant) = ctx.db.participant(id, &visitor).await? else {
+        // A deleted session took its participants with it: they are told why.
+        return Err(if ctx.db.session_was_deleted(id).await? { JoinError::Deleted } else { JoinError::NotJoined });
+    };
+    let stamp = crate::storage::now_micros();
+    let session = ctx.db.session(id).await?.ok_or(JoinError::NotJoined)?;
+    let public = PublicState::load(&ctx, &session, stamp).await?;
+    Ok(ParticipantScreen { session_id: id, nickname: participant.nickname, public })
 }
 
 #[server(endpoint = "set_nickname")]

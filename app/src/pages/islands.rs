@@ -33,6 +33,33 @@ pub(super) fn read_again_after<D: 'static, F: std::future::Future<Output = ()> +
     leptos::prelude::Effect::watch(after, move |_, _, _| leptos::task::spawn_local(read()), false);
 }
 
+/// The submit handler of a form that works as plain HTML first: without the wasm, the browser
+/// posts its fields to its server function (`action`) and comes back to the page, error
+/// included. Once its island runs, the same fields go by `fetch`, the page stays, and `done` gets
+/// the server function's answer. Unlike `ActionForm`, it brings neither the server functions'
+/// client nor a form encoder into the wasm: the browser encodes the fields, and the answer is
+/// read with the JSON decoder that the islands' props need anyway.
+pub(super) fn submit_in_place<T, E>(done: impl Fn(Result<T, E>) + Clone + 'static) -> impl Fn(web_sys::SubmitEvent) + 'static
+where
+    T: serde::de::DeserializeOwned + 'static,
+    E: serde::de::DeserializeOwned + leptos::server_fn::error::FromServerFnError + 'static,
+{
+    move |event| {
+        #[cfg(feature = "hydrate")]
+        {
+            use web_sys::wasm_bindgen::JsCast;
+            let Some(form) = event.target().and_then(|t| t.dyn_into::<web_sys::HtmlFormElement>().ok()) else {
+                return;
+            };
+            event.prevent_default();
+            let done = done.clone();
+            leptos::task::spawn_local(async move { done(browser::post_form(&form).await) });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (event, &done);
+    }
+}
+
 /// Adds the preload links of a lazy island's chunks to the page being rendered, as leptos does
 /// for a lazy route, so that they download beside the main wasm instead of after it. `island`
 /// is the island's name (`HostIsland`).
@@ -67,6 +94,37 @@ mod browser {
                 mark_hydrated();
             }
         });
+    }
+
+    /// Posts `form`'s fields URL-encoded, as the browser would, asking for the server
+    /// function's JSON answer: its value on success, its error enum otherwise. What cannot be
+    /// read (no network, a refusal that is not the function's own) becomes the enum's
+    /// `Unreachable`, as with the server functions' own client.
+    pub async fn post_form<T, E>(form: &web_sys::HtmlFormElement) -> Result<T, E>
+    where
+        T: serde::de::DeserializeOwned,
+        E: serde::de::DeserializeOwned + leptos::server_fn::error::FromServerFnError,
+    {
+        use leptos::server_fn::error::ServerFnErrorErr;
+        use wasm_bindgen_futures::JsFuture;
+        use web_sys::wasm_bindgen::{JsCast, JsValue};
+        let unreachable = |e: JsValue| E::from_server_fn_error(ServerFnErrorErr::Request(e.as_string().unwrap_or_default()));
+        let fields = web_sys::FormData::new_with_form(form).map_err(unreachable)?;
+        let body = web_sys::UrlSearchParams::new_with_str_sequence_sequence(&fields).map_err(unreachable)?;
+        let headers = web_sys::Headers::new().map_err(unreachable)?;
+        headers.set("Accept", "application/json").map_err(unreachable)?;
+        let init = web_sys::RequestInit::new();
+        init.set_method("POST");
+        init.set_body(&body);
+        init.set_headers(&headers);
+        let sent = leptos::prelude::window().fetch_with_str_and_init(&form.action(), &init);
+        let response: web_sys::Response = JsFuture::from(sent).await.map_err(unreachable)?.unchecked_into();
+        let text = JsFuture::from(response.text().map_err(unreachable)?).await.map_err(unreachable)?.as_string().unwrap_or_default();
+        if response.ok() {
+            serde_json::from_str(&text).map_err(|e| E::from_server_fn_error(ServerFnErrorErr::Deserialization(e.to_string())))
+        } else {
+            Err(serde_json::from_str(&text).unwrap_or_else(|_| E::from_server_fn_error(ServerFnErrorErr::Response(text))))
+        }
     }
 
     pub fn mark_hydrated() {

@@ -3,7 +3,9 @@
 //! here works as plain HTML first.
 use super::live::{use_live, LiveNotice};
 use super::slides::SlideBody;
-use crate::functions::joining::{join_by_code, join_by_link, participant_view, ParticipantScreen, SetNickname};
+#[cfg(feature = "ssr")]
+use crate::functions::joining::participant_page;
+use crate::functions::joining::{join_by_code, join_by_link, ParticipantScreen, SetNickname};
 use crate::states::{PublicState, PublicView};
 use crate::states::SlideView;
 use crate::ids::SessionId;
@@ -93,13 +95,23 @@ pub fn ParticipantPage() -> impl IntoView {
     let Some(id) = use_params_map().read_untracked().get("id").and_then(|s| s.parse::<SessionId>().ok()) else {
         return view! { <JoinRefused error=JoinError::NotJoined/> }.into_any();
     };
-    let screen = Resource::new_blocking(move || id, participant_view);
+    // Pages render on the server only (`islands.rs`): the wasm never runs this.
+    let screen = Resource::new_blocking(move || id, |id| async move {
+        #[cfg(feature = "ssr")]
+        let screen = participant_page(id).await;
+        #[cfg(not(feature = "ssr"))]
+        let screen = {
+            let _ = id;
+            Err(JoinError::Internal)
+        };
+        screen
+    });
     view! {
         <Suspense>
             {move || Suspend::new(async move {
                 match screen.await {
                     // Loaded closed, it may reopen while shown: the island waits for that too.
-                    loaded @ (Ok(_) | Err(JoinError::Closed)) => view! { <ParticipantIsland id loaded/> }.into_any(),
+                    Ok(loaded) => view! { <ParticipantIsland loaded nickname_error=nickname_error_posted()/> }.into_any(),
                     Err(JoinError::Deleted) => view! { <DeletedNotice/> }.into_any(),
                     Err(error) => view! { <JoinRefused error/> }.into_any(),
                 }
@@ -109,66 +121,55 @@ pub fn ParticipantPage() -> impl IntoView {
     .into_any()
 }
 
-#[island]
-fn ParticipantIsland(id: SessionId, loaded: Result<ParticipantScreen, JoinError>) -> impl IntoView {
-    super::islands::island_started();
-    let set_nickname = ServerAction::<SetNickname>::new();
-    let pushed = RwSignal::new(None::<PublicState>);
-    let live = use_live(participant_path(id), move |ParticipantMessage::State(state)| pushed.set(Some(state)));
-    let screen = RwSignal::new(loaded);
-    // Read again after a saved nickname, and when a session loaded closed reopens (nickname
-    // included).
-    let reload = move || async move { screen.set(participant_view(id).await) };
-    super::islands::read_again_after(move || set_nickname.version().get(), reload);
-    Effect::new(move |_| {
-        let open = pushed.with(|p| matches!(p, Some(PublicState { view: PublicView::Open { .. }, .. })));
-        if open && screen.with_untracked(|s| matches!(s, Err(JoinError::Closed))) {
-            leptos::task::spawn_local(reload());
-        }
-    });
-    let shown = move || match screen.get() {
-        Ok(screen) => {
-            // Whichever is later of the loaded and the pushed state is shown; the slide follows
-            // it, the nickname form is left as it is.
-            let loaded = screen.public.clone();
-            let public = Memo::new(move |_| match pushed.get() {
-                Some(state) if state.stamp > loaded.stamp => state.view,
-                _ => loaded.view.clone(),
-            });
-            let title = Memo::new(move |_| public.with(|p| match p {
-                PublicView::Open { title, .. } => title.clone(),
-                PublicView::Closed | PublicView::Deleted => String::new(),
-            }));
-            let slide = Memo::new(move |_| public.with(|p| match p {
-                PublicView::Open { slide, .. } => slide.clone(),
-                PublicView::Closed | PublicView::Deleted => None,
-            }));
-            let is_open = Memo::new(move |_| public.with(|p| matches!(p, PublicView::Open { .. })));
-            let deleted = Memo::new(move |_| public.with(|p| *p == PublicView::Deleted));
-            view! {
-                <Show when=move || is_open.get() fallback=move || view! { <ShutNotice deleted/> }>
-                    <ParticipantScreenView session_id=screen.session_id nickname=screen.nickname.clone() title slide set_nickname/>
-                </Show>
-            }.into_any()
-        }
-        // Loaded closed: deleted meanwhile, the page says so.
-        Err(JoinError::Closed) => {
-            let deleted = Memo::new(move |_| pushed.with(|p| matches!(p, Some(PublicState { view: PublicView::Deleted, .. }))));
-            view! { <ShutNotice deleted/> }.into_any()
-        }
-        Err(JoinError::Deleted) => view! { <DeletedNotice/> }.into_any(),
-        Err(error) => view! { <JoinRefused error/> }.into_any(),
-    };
-    view! {
-        {shown}
-        <LiveNotice status=live/>
-    }
+/// The nickname form's error when it was posted without JavaScript: the server function sends
+/// the browser back to this page with it in the address.
+fn nickname_error_posted() -> Option<JoinError> {
+    #[cfg(feature = "ssr")]
+    return use_context::<leptos::server::ServerActionError>()
+        .filter(|posted| posted.path() == <SetNickname as leptos::server_fn::ServerFn>::PATH)
+        .map(|posted| leptos::server_fn::error::ServerFnUrlError::<JoinError>::decode_err(posted.err()));
+    #[cfg(not(feature = "ssr"))]
+    None
 }
 
-/// A session participants cannot see: closed, or deleted (which may follow a close).
-#[component]
-fn ShutNotice(deleted: Memo<bool>) -> impl IntoView {
-    move || if deleted.get() { view! { <DeletedNotice/> }.into_any() } else { view! { <ClosedNotice/> }.into_any() }
+/// The participant's view: the only island of the main wasm, so it asks the server nothing
+/// through the server functions' client. What changes comes by the live channel; the nickname
+/// form posts in place (`islands::submit_in_place`).
+#[island]
+fn ParticipantIsland(loaded: ParticipantScreen, nickname_error: Option<JoinError>) -> impl IntoView {
+    super::islands::island_started();
+    let ParticipantScreen { session_id, nickname, public: loaded } = loaded;
+    let pushed = RwSignal::new(None::<PublicState>);
+    let live = use_live(participant_path(session_id), move |ParticipantMessage::State(state)| pushed.set(Some(state)));
+    // Whichever is later of the loaded and the pushed state is shown.
+    let public = Memo::new(move |_| match pushed.get() {
+        Some(state) if state.stamp > loaded.stamp => state.view,
+        _ => loaded.view.clone(),
+    });
+    let title = Memo::new(move |_| public.with(|p| match p {
+        PublicView::Open { title, .. } => title.clone(),
+        PublicView::Closed | PublicView::Deleted => String::new(),
+    }));
+    let slide = Memo::new(move |_| public.with(|p| match p {
+        PublicView::Open { slide, .. } => slide.clone(),
+        PublicView::Closed | PublicView::Deleted => None,
+    }));
+    // Redrawn only when this changes: the nickname form keeps what is typed while slides change.
+    let shown = Memo::new(move |_| public.with(|p| std::mem::discriminant(p)));
+    let nickname = RwSignal::new(nickname);
+    let nickname_error = RwSignal::new(nickname_error);
+    view! {
+        {move || {
+            // Read, not only tracked: a memo never read never computes, so never changes.
+            let _ = shown.get();
+            match public.with_untracked(|p| p.clone()) {
+                PublicView::Open { .. } => view! { <ParticipantScreenView session_id title slide nickname nickname_error/> }.into_any(),
+                PublicView::Closed => view! { <ClosedNotice/> }.into_any(),
+                PublicView::Deleted => view! { <DeletedNotice/> }.into_any(),
+            }
+        }}
+        <LiveNotice status=live/>
+    }
 }
 
 #[component]
@@ -198,12 +199,19 @@ fn ClosedNotice() -> impl IntoView {
 #[component]
 fn ParticipantScreenView(
     session_id: SessionId,
-    nickname: Option<String>,
     title: Memo<String>,
     slide: Memo<Option<SlideView>>,
-    set_nickname: ServerAction<SetNickname>,
+    nickname: RwSignal<Option<String>>,
+    nickname_error: RwSignal<Option<JoinError>>,
 ) -> impl IntoView {
-    let current_nickname = nickname.clone().unwrap_or_default();
+    let saved = move |answer: Result<Option<String>, JoinError>| match answer {
+        Ok(saved) => {
+            nickname.set(saved);
+            nickname_error.set(None);
+        }
+        Err(error) => nickname_error.set(Some(error)),
+    };
+    let post_to = <SetNickname as leptos::server_fn::ServerFn>::PATH;
     view! {
         <leptos_meta::Title text=move || format!("{} · Ruche", title.get())/>
         <section class="participant">
@@ -214,17 +222,18 @@ fn ParticipantScreenView(
                     None => view! { <p class="empty">"The host has not shown a slide yet."</p> }.into_any(),
                 }}
             </div>
-            <ActionForm action=set_nickname attr:class="nickname-form" attr:novalidate=true>
+            <form method="post" action=post_to class="nickname-form" novalidate
+                on:submit=super::islands::submit_in_place(saved)>
                 <input type="hidden" name="id" value=session_id.to_string()/>
                 <label>
                     "Nickname (optional)"
                     <input type="text" name="nickname" maxlength=NICKNAME_MAX_CHARS autocomplete="nickname"
-                        value=current_nickname/>
+                        value=nickname.get_untracked().unwrap_or_default()/>
                 </label>
-                <super::FormError value=set_nickname.value()/>
+                {move || nickname_error.get().map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
                 <button type="submit">"Save nickname"</button>
-            </ActionForm>
-            {nickname.map(|n| view! { <p class="whoami-note">"You appear as "<strong>{n}</strong>"."</p> })}
+            </form>
+            {move || nickname.get().map(|n| view! { <p class="whoami-note">"You appear as "<strong>{n}</strong>"."</p> })}
         </section>
     }
 }
