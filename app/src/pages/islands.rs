@@ -33,6 +33,20 @@ pub(super) fn read_again_after<D: 'static, F: std::future::Future<Output = ()> +
     leptos::prelude::Effect::watch(after, move |_, _, _| leptos::task::spawn_local(read()), false);
 }
 
+/// The tab's title, from inside an island. The server writes it into the page's head, as
+/// leptos_meta's `Title` does everywhere else; in the browser the island sets `document.title`
+/// itself whenever `text` changes, which keeps leptos_meta's client code out of the wasm (the
+/// page around an island is never rendered there, so nothing else needs it).
+#[leptos::component]
+pub(super) fn TabTitle(#[prop(into)] text: leptos::prelude::TextProp) -> impl leptos::prelude::IntoView {
+    // leptos_meta's `Title` writes nothing where it stands; `()` writes a placeholder there, which
+    // the browser's `()` then hydrates.
+    #[cfg(feature = "ssr")]
+    return (leptos::view! { <leptos_meta::Title text/> }, ());
+    #[cfg(not(feature = "ssr"))]
+    leptos::prelude::Effect::new(move |_| leptos::prelude::document().set_title(&text.get()));
+}
+
 /// The submit handler of a form that works as plain HTML first: without the wasm, the browser
 /// posts its fields to its server function (`action`) and comes back to the page, error
 /// included. Once its island runs, the same fields go by `fetch`, the page stays, and `done` gets

@@ -11,6 +11,7 @@ use crate::states::SlideView;
 use crate::ids::SessionId;
 use crate::live::{participant_path, ParticipantMessage};
 use crate::rules::joining::{JoinError, NICKNAME_MAX_CHARS};
+use super::islands::TabTitle;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -176,7 +177,7 @@ fn ParticipantIsland(loaded: ParticipantScreen, nickname_error: Option<JoinError
 fn DeletedNotice() -> impl IntoView {
     super::set_error_status(&JoinError::Deleted);
     view! {
-        <leptos_meta::Title text="Session deleted · Ruche"/>
+        <TabTitle text="Session deleted · Ruche"/>
         <section class="card narrow closed-notice" role="status">
             <h1>"This session no longer exists."</h1>
             <p>"The host has deleted this session."</p>
@@ -188,7 +189,7 @@ fn DeletedNotice() -> impl IntoView {
 fn ClosedNotice() -> impl IntoView {
     super::set_error_status(&JoinError::Closed);
     view! {
-        <leptos_meta::Title text="Session closed · Ruche"/>
+        <TabTitle text="Session closed · Ruche"/>
         <section class="card narrow closed-notice" role="status">
             <h1>"This session is closed."</h1>
             <p>"The host has closed this session. You can join again when they reopen it."</p>
@@ -213,7 +214,7 @@ fn ParticipantScreenView(
     };
     let post_to = <SetNickname as leptos::server_fn::ServerFn>::PATH;
     view! {
-        <leptos_meta::Title text=move || format!("{} · Ruche", title.get())/>
+        <TabTitle text=move || format!("{} · Ruche", title.get())/>
         <section class="participant">
             <h1>{title}</h1>
             <div class="slide-frame">

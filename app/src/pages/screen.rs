@@ -7,6 +7,7 @@ use super::sessions::SessionErrorView;
 use super::slides::SlideBody;
 use crate::live::{host_path, HostMessage};
 use crate::states::{HostState, SlideContent, SlideView, WaysIn};
+use super::islands::TabTitle;
 use leptos::prelude::*;
 
 /// What the screen shows, derived from the newest host state.
@@ -85,7 +86,7 @@ fn Screen(state: Memo<HostState>) -> impl IntoView {
     });
     on_cleanup(move || handle.remove());
     view! {
-        <leptos_meta::Title text=move || format!("Projection screen · {}", title.get())/>
+        <TabTitle text=move || format!("Projection screen · {}", title.get())/>
         <section class="projection" aria-label="Projection screen">
             {move || match shown.get() {
                 Shown::Closed => view! { <p class="projection-closed" role="status">"This session is closed."</p> }.into_any(),

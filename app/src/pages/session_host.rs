@@ -11,6 +11,7 @@ use crate::ids::SessionId;
 use crate::rules::sessions::{SessionError, TITLE_MAX_CHARS};
 use super::confirm::Confirm;
 use crate::rules::slides::{Move, SlideKind, SLIDE_BODY_MAX_CHARS, SLIDE_TITLE_MAX_CHARS};
+use super::islands::TabTitle;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -194,7 +195,7 @@ fn HostView(session: Memo<SessionForHost>, actions: HostActions, ui: HostUi, pre
     let closes_on = Memo::new(move |_| session.with(|s| s.closes_by_itself_on.clone()));
     let parts = HostParts { id, role, ways_in, is_open, facilitators };
     view! {
-        <leptos_meta::Title text=move || format!("{} · Ruche", title.get())/>
+        <TabTitle text=move || format!("{} · Ruche", title.get())/>
         <section class="session-host">
             <div class="session-bar">
                 <div class="session-title">
