@@ -1,4 +1,5 @@
-//! Pages and components. Every form is an `ActionForm`, so it also works with JavaScript off.
+//! Pages and components. Every form works with JavaScript off: an `ActionForm`, or in the
+//! participant's island a plain form posted in place (`islands::submit_in_place`).
 //!
 //! Pages are rendered on the server only. What the browser runs are islands (`islands.rs`): the
 //! participant view, and, fetched only where they are shown, the host view, the projection
