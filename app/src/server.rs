@@ -2,10 +2,12 @@
 //! Leptos context by the `server` crate for both page rendering and server-function calls.
 pub mod auth;
 pub mod client_ip;
+pub mod joins;
 pub mod limits;
 pub mod live;
 pub mod states;
 pub mod visitor;
+pub mod ways_in;
 
 use crate::storage::Db;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -28,6 +30,10 @@ pub struct ServerContext {
     pub mail_wakeup: Arc<tokio::sync::Notify>,
     /// The live channel of this instance: server functions tell it what changed.
     pub live: live::Live,
+    /// Codes and links that lead to a session, forgotten when the live channel hears it changed.
+    pub ways_in: Arc<ways_in::WaysInCache>,
+    /// Participant inserts, grouped into one write while another is under way.
+    pub joins: Arc<joins::Joins>,
 }
 
 impl ServerContext {
@@ -41,7 +47,24 @@ impl ServerContext {
             auto_close: crate::rules::sessions::AutoClose::default(),
             mail_wakeup: Arc::default(),
             live: live::Live::default(),
+            ways_in: Arc::default(),
+            joins: Arc::default(),
         }
+    }
+
+    /// `Db::find_way_in`, through the ways in held in memory (`ways_in.rs`): a room joining by
+    /// one code reads it from the database about once a second.
+    pub async fn find_way_in(&self, kind: crate::storage::WayInKind, value: &str) -> Result<crate::storage::WayIn, sea_orm::DbErr> {
+        let now = std::time::Instant::now();
+        if let Some(record) = self.ways_in.get(kind, value, now) {
+            return Ok(crate::storage::WayIn::Current(record));
+        }
+        let epoch = self.ways_in.epoch();
+        let found = self.db.find_way_in(kind, value).await?;
+        if let crate::storage::WayIn::Current(record) = &found {
+            self.ways_in.keep(kind, value, record.clone(), epoch, now);
+        }
+        Ok(found)
     }
 
     pub fn wake_mailer(&self) {

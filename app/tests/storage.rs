@@ -169,6 +169,23 @@ async fn participants_are_one_per_browser_and_session(db: Db) {
 }
 test_both_dbs!(participants_are_one_per_browser_and_session);
 
+async fn joins_grouped_in_one_write_make_each_participant_once(db: Db) {
+    let ada = user(&db, "ada@example.org").await;
+    let one = db.create_session(ada, "One").await.unwrap().unwrap();
+    let two = db.create_session(ada, "Two").await.unwrap().unwrap();
+    let before = db.join_session(one.id, "came before").await.unwrap();
+    // Someone who joined before, a double tap within the batch, and one browser in two sessions.
+    let joins = [(one.id, "came before"), (one.id, "new"), (one.id, "new"), (two.id, "new"), (two.id, "other")];
+    db.join_sessions(&joins).await.unwrap();
+    assert_eq!(db.participant_count(one.id).await.unwrap(), 2);
+    assert_eq!(db.participant_count(two.id).await.unwrap(), 2);
+    assert_eq!(db.participant(one.id, "came before").await.unwrap(), Some(before), "an earlier participant is kept as is");
+    db.join_sessions(&[]).await.unwrap();
+    db.join_sessions(&[(one.id, "came before")]).await.unwrap();
+    assert_eq!(db.participant_count(one.id).await.unwrap(), 2);
+}
+test_both_dbs!(joins_grouped_in_one_write_make_each_participant_once);
+
 async fn slides_keep_their_order_and_the_active_one(db: Db) {
     let ada = user(&db, "ada@example.org").await;
     let s = db.create_session(ada, "Talk").await.unwrap().unwrap();

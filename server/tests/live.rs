@@ -6,12 +6,15 @@ use app::functions::sessions::SessionForHost;
 use app::states::HostState;
 use app::states::SlideContent;
 use app::live::{HostMessage, ParticipantMessage, CLOSE_DENIED, CLOSE_RESTARTING};
+use app::rules::joining::JoinError;
+use app::server::ways_in::WaysInCache;
 use app::server::ServerContext;
 use app::storage::Db;
 use app::test_both_dbs;
 use common::{create_session, router_with, Client};
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -36,7 +39,18 @@ impl Instance {
     }
 
     async fn start_on(db: Db, addr: SocketAddr) -> Self {
-        let ctx = ServerContext::new(db, "http://127.0.0.1:3000", Vec::new());
+        Self::serve(ServerContext::new(db, "http://127.0.0.1:3000", Vec::new()), addr).await
+    }
+
+    /// With the ways in it looks up trusted for minutes, so that a join it refuses was refused
+    /// because the session's change was heard, not because an entry expired.
+    async fn start_remembering_ways_in(db: Db) -> Self {
+        let mut ctx = ServerContext::new(db, "http://127.0.0.1:3000", Vec::new());
+        ctx.ways_in = Arc::new(WaysInCache::trusting_for(Duration::from_secs(600)));
+        Self::serve(ctx, "127.0.0.1:0".parse().unwrap()).await
+    }
+
+    async fn serve(ctx: ServerContext, addr: SocketAddr) -> Self {
         server::live::spawn_peer_bridge(ctx.clone());
         let router = router_with(ctx.clone());
         let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
@@ -460,6 +474,80 @@ async fn two_instances_share_events_through_postgres() {
     next_host_state(&mut laptop_on_b).await;
     laptop.call("log_out_everywhere", &[]).await.json::<String>();
     assert_eq!(close_code(&mut host_on_b).await, CLOSE_DENIED, "the logout on A reaches B");
+    a.stop().await;
+    b.stop().await;
+    second_db.close().await.ok();
+    test_db.finish().await;
+}
+
+/// Someone new to the session, from an address of their own (refusals use the address's budget).
+async fn newcomer_joins(instance: &Instance, n: u8, way: &str, value: &str) -> common::Reply {
+    let (name, field) = if way == "code" { ("join_by_code", "code") } else { ("join_by_link", "token") };
+    Client::from(&instance.router, [203, 0, 113, n]).call(name, &[(field, value)]).await
+}
+
+fn link_token(link: &str) -> String {
+    link.rsplit('/').next().unwrap().to_owned()
+}
+
+/// Codes and links are held in memory once they led someone in (`app::server::ways_in`); the
+/// instance that makes a change refuses the old way in as soon as the change has answered.
+async fn a_way_in_held_in_memory_is_refused_as_soon_as_its_session_changes(db: Db) {
+    let instance = Instance::start_remembering_ways_in(db).await;
+    let mut ada = Client::signed_up(&instance.router, "ada@example.org").await;
+    let id = create_session(&mut ada, "Class").await;
+    let old = next_host_state_after(&mut ada, &id).await.state.ways_in;
+    assert_eq!(newcomer_joins(&instance, 1, "code", &old.code).await.json::<String>(), id);
+    assert_eq!(newcomer_joins(&instance, 2, "link", &link_token(&old.link)).await.json::<String>(), id);
+
+    ada.call("generate_new_code", &[("id", &id)]).await.json::<String>();
+    assert_eq!(newcomer_joins(&instance, 3, "code", &old.code).await.json::<JoinError>(), JoinError::Retired);
+    assert_eq!(newcomer_joins(&instance, 3, "link", &link_token(&old.link)).await.json::<JoinError>(), JoinError::Retired);
+    let new = next_host_state_after(&mut ada, &id).await.state.ways_in;
+    assert_eq!(newcomer_joins(&instance, 4, "code", &new.code).await.json::<String>(), id);
+
+    ada.call("set_session_open", &[("id", &id), ("open", "false")]).await.json::<bool>();
+    assert_eq!(newcomer_joins(&instance, 5, "code", &new.code).await.json::<JoinError>(), JoinError::Closed);
+    ada.call("set_session_open", &[("id", &id), ("open", "true")]).await.json::<bool>();
+    assert_eq!(newcomer_joins(&instance, 6, "code", &new.code).await.json::<String>(), id);
+
+    ada.call("delete_session", &[("id", &id)]).await.json::<()>();
+    assert_eq!(newcomer_joins(&instance, 7, "code", &new.code).await.json::<JoinError>(), JoinError::Deleted);
+    instance.stop().await;
+}
+test_both_dbs!(a_way_in_held_in_memory_is_refused_as_soon_as_its_session_changes);
+
+/// The same across two instances sharing PostgreSQL: a new code, a close or a deletion made on A
+/// is refused on B within 100 ms, though B held the way in.
+#[tokio::test]
+async fn a_way_in_changed_on_one_instance_is_refused_on_the_other_within_100_ms() {
+    let Some(test_db) = app::storage::testing::TestDb::postgres().await else { return };
+    let second_db = test_db.connect_again().await;
+    let a = Instance::start_remembering_ways_in(test_db.db.clone()).await;
+    let b = Instance::start_remembering_ways_in(second_db.clone()).await;
+    let mut ada = Client::signed_up(&a.router, "ada@example.org").await;
+    let id = create_session(&mut ada, "Class").await;
+    // Wait until both instances listen.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let heard = Duration::from_millis(100);
+
+    let old = next_host_state_after(&mut ada, &id).await.state.ways_in;
+    assert_eq!(newcomer_joins(&b, 1, "code", &old.code).await.json::<String>(), id);
+    assert_eq!(newcomer_joins(&b, 2, "link", &link_token(&old.link)).await.json::<String>(), id);
+    ada.call("generate_new_code", &[("id", &id)]).await.json::<String>();
+    tokio::time::sleep(heard).await;
+    assert_eq!(newcomer_joins(&b, 3, "code", &old.code).await.json::<JoinError>(), JoinError::Retired, "a new code on A");
+    assert_eq!(newcomer_joins(&b, 3, "link", &link_token(&old.link)).await.json::<JoinError>(), JoinError::Retired);
+
+    let new = next_host_state_after(&mut ada, &id).await.state.ways_in;
+    assert_eq!(newcomer_joins(&b, 4, "code", &new.code).await.json::<String>(), id);
+    ada.call("set_session_open", &[("id", &id), ("open", "false")]).await.json::<bool>();
+    tokio::time::sleep(heard).await;
+    assert_eq!(newcomer_joins(&b, 5, "code", &new.code).await.json::<JoinError>(), JoinError::Closed, "a close on A");
+
+    ada.call("delete_session", &[("id", &id)]).await.json::<()>();
+    tokio::time::sleep(heard).await;
+    assert_eq!(newcomer_joins(&b, 6, "code", &new.code).await.json::<JoinError>(), JoinError::Deleted, "a deletion on A");
     a.stop().await;
     b.stop().await;
     second_db.close().await.ok();

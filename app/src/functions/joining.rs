@@ -61,7 +61,7 @@ async fn enter(kind: WayInKind, value: &str) -> Result<SessionId, JoinError> {
         WayInKind::Code => Some(ctx.limits.take_join(&visitor, ip).map_err(too_many)?),
         WayInKind::Link => None,
     };
-    let found = ctx.db.find_way_in(kind, value).await;
+    let found = ctx.find_way_in(kind, value).await;
     let failure = match found {
         Ok(WayIn::Current(session)) => {
             if let Some(attempt) = attempt {
@@ -73,7 +73,7 @@ async fn enter(kind: WayInKind, value: &str) -> Result<SessionId, JoinError> {
             if !ctx.has_room_for(session.id, &visitor).await? {
                 return Err(JoinError::Full);
             }
-            ctx.db.join_session(session.id, &visitor).await?;
+            ctx.joins.join(&ctx.db, session.id, &visitor).await?;
             ctx.live.admit(session.id, &visitor);
             see_other(&format!("/p/{}", session.id));
             return Ok(session.id);

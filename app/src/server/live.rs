@@ -270,6 +270,7 @@ impl Live {
     /// After a mutation of `session` has committed: every tab following it, in this instance
     /// and (through the database) in the others, gets the new state.
     pub async fn changed(&self, ctx: &ServerContext, session: SessionId) {
+        ctx.ways_in.forget_session(session);
         self.refresh(ctx, session).await;
         self.notify(ctx, session, NoticeKind::Changed).await;
     }
@@ -374,7 +375,10 @@ impl Live {
             return;
         }
         match notice.k {
-            NoticeKind::Changed => self.refresh(ctx, notice.s).await,
+            NoticeKind::Changed => {
+                ctx.ways_in.forget_session(notice.s);
+                self.refresh(ctx, notice.s).await
+            }
             NoticeKind::Presence(n) => {
                 if let Some(topic) = self.topic(notice.s) {
                     lock(&topic.remote).insert(notice.i, (n, Instant::now()));
@@ -410,8 +414,9 @@ impl Live {
     }
 
     /// Events from other instances may have been missed (the listening connection was lost):
-    /// every session followed here is read again.
+    /// every session followed here is read again, and no way in held in memory is trusted.
     pub async fn refresh_all(&self, ctx: &ServerContext) {
+        ctx.ways_in.forget_all();
         let sessions: Vec<SessionId> = lock(&self.inner.topics).keys().copied().collect();
         for session in sessions {
             self.refresh(ctx, session).await;

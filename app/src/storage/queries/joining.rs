@@ -6,6 +6,7 @@ use crate::rules::session_code::SessionCode;
 use crate::rules::sessions::{DELETED_WAYS_IN_KEPT_MICROS, RETIRED_WAYS_IN_KEPT_PER_SESSION};
 use crate::storage::entities::{deleted_ways_in, participants, retired_ways_in, sessions};
 use crate::storage::{now_micros, Db, SessionRecord};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
     TransactionTrait,
@@ -163,6 +164,27 @@ impl Db {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Several joins in one write (`server::joins` groups them): each (session, visitor) is a
+    /// participant afterwards, once, whether they joined before or appear twice.
+    pub async fn join_sessions(&self, joins: &[(SessionId, &str)]) -> Result<(), DbErr> {
+        if joins.is_empty() {
+            return Ok(());
+        }
+        let now = now_micros();
+        let rows = joins.iter().map(|(session, visitor_digest)| participants::ActiveModel {
+            id: Set(ParticipantId::new_random().0),
+            session_id: Set(session.0),
+            visitor_digest: Set((*visitor_digest).to_owned()),
+            nickname: Set(None),
+            joined_at: Set(now),
+        });
+        let on_conflict = OnConflict::columns([participants::Column::SessionId, participants::Column::VisitorDigest])
+            .do_nothing()
+            .to_owned();
+        participants::Entity::insert_many(rows).on_conflict(on_conflict).exec_without_returning(&self.conn).await?;
+        Ok(())
     }
 
     pub async fn participant_count(&self, session: SessionId) -> Result<u64, DbErr> {
