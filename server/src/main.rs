@@ -51,7 +51,7 @@ async fn run() -> Result<(), String> {
     let addr = leptos.leptos_options.site_addr;
     let ctx_for_shutdown = ctx.live.clone();
     let app = router(leptos.leptos_options, ctx);
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let listener = listen(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!("Ruche is listening on http://{addr} (public URL {})", config.public_url);
     // The peer address feeds the limit on failed joins.
     axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
@@ -104,4 +104,17 @@ fn release_hash_memory() {
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
     }
+}
+
+/// Connections waiting to be accepted, at most (the kernel may cap it: `net.core.somaxconn`).
+/// A room joining at once opens two connections per person (the join, then the live socket):
+/// with tokio's 1,024, bursts overflowed it and those phones waited a whole SYN retry (1 s).
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    // As std's `bind`: a restarted server takes its port back at once.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
