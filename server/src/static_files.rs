@@ -18,6 +18,7 @@
 use axum::extract::Request;
 use axum::http::{header::CACHE_CONTROL, HeaderValue};
 use axum::middleware::Next;
+use axum::response::IntoResponse;
 use axum::routing::MethodRouter;
 use axum::Router;
 use leptos::prelude::LeptosOptions;
@@ -42,6 +43,9 @@ pub fn service(options: &LeptosOptions, not_found: MethodRouter) -> Router {
             let named = named.clone();
             async move {
                 let path = request.uri().path().to_owned();
+                if is_type_declaration(&path) {
+                    return (axum::http::StatusCode::NOT_FOUND, [(CACHE_CONTROL, HeaderValue::from_static("no-cache"))]).into_response();
+                }
                 let mut response = next.run(request).await;
                 let status = response.status();
                 let found = status.is_success() || status == axum::http::StatusCode::NOT_MODIFIED;
@@ -50,6 +54,12 @@ pub fn service(options: &LeptosOptions, not_found: MethodRouter) -> Router {
                 response
             }
         }))
+}
+
+/// wasm-bindgen's TypeScript declarations (`pkg/ruche.d.<hash>.ts`), which cargo-leptos writes
+/// beside the JS and cannot be told not to: no page links them, so they are not served.
+fn is_type_declaration(path: &str) -> bool {
+    path.ends_with(".ts") && path.contains(".d.")
 }
 
 /// `ServeDir` over `site_root`, with the brotli copies when every one is current.

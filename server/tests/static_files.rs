@@ -169,3 +169,29 @@ async fn content_named_files_are_cached_for_good_and_pages_link_them() {
     std::fs::remove_dir_all(site).ok();
     test_db.finish().await;
 }
+
+/// cargo-leptos writes wasm-bindgen's TypeScript declarations into `pkg/`; nothing links them,
+/// so they are not served, while the files beside them are.
+#[tokio::test]
+async fn type_declarations_beside_the_built_files_are_not_served() {
+    let test_db = TestDb::sqlite().await;
+    let site = std::env::temp_dir().join(format!("ruche-site-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(site.join("pkg")).unwrap();
+    std::fs::write(site.join("pkg/ruche.css"), "body{}").unwrap();
+    std::fs::write(site.join("pkg/ruche.d.eSM9LRuqt5lcklSJOQ2_eQ.ts"), "export function hydrate(): void;").unwrap();
+    std::fs::write(site.join("pkg/ruche_bg.wasm.d.3czddZPR-YJMrz4_P8VnAg.ts"), "export const memory: WebAssembly.Memory;").unwrap();
+    let options = LeptosOptions::builder().output_name("ruche").site_root(site.to_string_lossy().to_string()).build();
+    let app = server::router(options, ServerContext::new(test_db.db.clone(), "http://127.0.0.1:3000", Vec::new()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap();
+    });
+    let get = |path: &str| http(addr, format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    assert_eq!(head(&get("/pkg/ruche.css").await).0, 200);
+    for path in ["/pkg/ruche.d.eSM9LRuqt5lcklSJOQ2_eQ.ts", "/pkg/ruche_bg.wasm.d.3czddZPR-YJMrz4_P8VnAg.ts"] {
+        assert_eq!(head(&get(path).await).0, 404, "{path}");
+    }
+    std::fs::remove_dir_all(site).ok();
+    test_db.finish().await;
+}
