@@ -39,6 +39,7 @@ pub struct ServerContext {
 impl ServerContext {
     pub fn new(db: Db, public_url: &str, trusted_proxies: Vec<IpAddr>) -> Self {
         Self {
+            joins: Arc::new(joins::Joins::new(db.clone())),
             db,
             public_url: public_url.trim_end_matches('/').into(),
             trusted_proxies: trusted_proxies.into(),
@@ -48,7 +49,6 @@ impl ServerContext {
             mail_wakeup: Arc::default(),
             live: live::Live::default(),
             ways_in: Arc::default(),
-            joins: Arc::default(),
         }
     }
 

@@ -189,13 +189,13 @@ test_both_dbs!(joins_grouped_in_one_write_make_each_participant_once);
 async fn a_room_joining_at_once_is_written_in_groups_and_every_join_answered(db: Db) {
     let ada = user(&db, "ada@example.org").await;
     let room = db.create_session(ada, "Room").await.unwrap().unwrap();
-    let joins = std::sync::Arc::new(app::server::joins::Joins::default());
+    let joins = std::sync::Arc::new(app::server::joins::Joins::new(db.clone()));
     // More than one write holds, each answered once written.
     let people = app::server::joins::JOINS_PER_WRITE + 100;
     let mut answers = tokio::task::JoinSet::new();
     for i in 0..people {
-        let (joins, db) = (joins.clone(), db.clone());
-        answers.spawn(async move { joins.join(&db, room.id, &format!("browser {i}")).await });
+        let joins = joins.clone();
+        answers.spawn(async move { joins.join(room.id, &format!("browser {i}")).await });
     }
     while let Some(answer) = answers.join_next().await {
         answer.unwrap().unwrap();

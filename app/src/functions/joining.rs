@@ -73,7 +73,7 @@ async fn enter(kind: WayInKind, value: &str) -> Result<SessionId, JoinError> {
             if !ctx.has_room_for(session.id, &visitor).await? {
                 return Err(JoinError::Full);
             }
-            ctx.joins.join(&ctx.db, session.id, &visitor).await?;
+            ctx.joins.join(session.id, &visitor).await?;
             ctx.live.admit(session.id, &visitor);
             see_other(&format!("/p/{}", session.id));
             return Ok(session.id);

@@ -17,18 +17,24 @@ const QUEUED_MAX: usize = 4096;
 
 type Answer = oneshot::Sender<Result<(), String>>;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Joins {
+    db: Db,
+    /// Started by the first join: its writer task needs the runtime, which `new` may lack.
     queue: OnceLock<mpsc::Sender<(SessionId, String, Answer)>>,
 }
 
 impl Joins {
+    pub fn new(db: Db) -> Self {
+        Self { db, queue: OnceLock::new() }
+    }
+
     /// Makes `visitor_digest` a participant of `session` (once, however often they join), in
     /// the next grouped write; returns once that write has committed.
-    pub async fn join(&self, db: &Db, session: SessionId, visitor_digest: &str) -> Result<(), DbErr> {
+    pub async fn join(&self, session: SessionId, visitor_digest: &str) -> Result<(), DbErr> {
         let queue = self.queue.get_or_init(|| {
             let (sender, receiver) = mpsc::channel(QUEUED_MAX);
-            tokio::spawn(write_groups(db.clone(), receiver));
+            tokio::spawn(write_groups(self.db.clone(), receiver));
             sender
         });
         let (answer, answered) = oneshot::channel();
