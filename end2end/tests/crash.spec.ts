@@ -17,6 +17,9 @@ const WRITING_MS = 2_000;
 // about durability, so it stays clear of any per-account cap on sessions or slides.
 const SESSIONS_PER_LANE = 2;
 const SLIDES_PER_SESSION = 3;
+// Phones joining one session by its code meanwhile, this many at once: joins are written in
+// groups (app/src/server/joins.rs), and one acknowledged must survive the kill like any write.
+const JOINING_AT_ONCE = 16;
 
 /** A slide's title as last acknowledged, and the one of a write the kill cut off, if any: after
  * the restart the slide may show either, nothing else. */
@@ -143,6 +146,44 @@ async function write(writer: Writer, lane: number, crash: Crash) {
   }
 }
 
+/** A phone joining by code, on a connection of its own: resolves with its visitor cookie once
+ * the join is acknowledged (the whole answer), or with null if the kill cut it off. */
+function joinByCode(base: string, code: string, clientIp: string, crash: Crash): Promise<string | null> {
+  const body = new URLSearchParams({ code }).toString();
+  const headers = {
+    'Content-Type': 'application/x-www-form-urlencoded',
+    'Content-Length': Buffer.byteLength(body),
+    Accept: 'application/json',
+    'X-Forwarded-For': clientIp,
+  };
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${base}/api/join_by_code`, { method: 'POST', headers }, (res) => {
+      let whole = false;
+      res.resume();
+      res.on('end', () => {
+        whole = true;
+        const visitor = (res.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).find((c) => c.startsWith('ruche_visitor='));
+        if (res.statusCode !== 200 || !visitor) reject(new Error(`join_by_code: ${res.statusCode}`));
+        else resolve(visitor);
+      });
+      res.on('close', () => { if (!whole) resolve(null); });
+    });
+    req.on('error', (error) => (crash.killing ? resolve(null) : reject(error)));
+    req.on('finish', () => crash.armed?.());
+    req.end(body);
+  });
+}
+
+/** One of the `JOINING_AT_ONCE` phones' lanes: joins `code` as a new phone after another until
+ * the kill; the visitor cookies of the joins acknowledged go into `joined`. */
+async function join(base: string, code: string, crash: Crash, joined: string[]) {
+  const clientIp = fakeClientIp();
+  while (!crash.killing) {
+    const visitor = await joinByCode(base, code, clientIp, crash);
+    if (visitor) joined.push(visitor);
+  }
+}
+
 /** SQLite's own checks, by python3's sqlite3 module (present wherever Python is). */
 function sqliteChecks(database: string): { integrity: string; foreignKeyViolations: number } {
   const script = [
@@ -184,8 +225,12 @@ test('killed with SIGKILL while 8 clients write, the server keeps every acknowle
     }
     await Promise.all(writers.map((writer) => attempt(writer, crash, 'sign_up',
       { email: uniqueEmail(`writer${writer.index}`), display_name: `Writer ${writer.index}`, password: PASSWORD })));
-    const writing = Promise.all(writers.flatMap((writer) =>
-      Array.from({ length: LANES }, (_, lane) => write(writer, lane, crash))));
+    const code: string = (await host.call('host_session', { id })).state.ways_in.code;
+    const joined: string[] = [];
+    const writing = Promise.all([
+      ...writers.flatMap((writer) => Array.from({ length: LANES }, (_, lane) => write(writer, lane, crash))),
+      ...Array.from({ length: JOINING_AT_ONCE }, () => join(server.base, code, crash, joined)),
+    ]);
     // A writer failing before the kill fails the test at once.
     await Promise.race([writing, new Promise((resolve) => setTimeout(resolve, WRITING_MS))]);
     const killed = new Promise<void>((resolve) => {
@@ -237,9 +282,18 @@ test('killed with SIGKILL while 8 clients write, the server keeps every acknowle
       await api.dispose();
     }
 
+    // Every acknowledged join: its phone is still a participant.
+    const phone = await request.newContext({ baseURL: server.base, extraHTTPHeaders: { Accept: 'application/json' } });
+    for (const visitor of joined) {
+      const view = await phone.post('/api/participant_view', { form: { id }, headers: { Cookie: visitor, 'X-Forwarded-For': fakeClientIp() } });
+      expect(view.status(), `an acknowledged join (${visitor}) after the restart`).toBe(200);
+    }
+    await phone.dispose();
+    expect(joined.length, 'joins acknowledged before the kill').toBeGreaterThan(0);
+
     const checks = sqliteChecks(server.database);
     console.log(`crash test (${test.info().project.name}): ${acked} changes acknowledged by ${WRITERS} writers (${LANES} calls at once each) in ${WRITING_MS} ms, `
-      + `${found} found after the SIGKILL and restart, ${cutOff} requests cut off by the kill; `
+      + `${found} found after the SIGKILL and restart, ${cutOff} requests cut off by the kill; ${joined.length} joins acknowledged, all found; `
       + `integrity_check: ${checks.integrity}, foreign key violations: ${checks.foreignKeyViolations}`);
     expect(found).toBe(acked);
     expect(checks).toEqual({ integrity: 'ok', foreignKeyViolations: 0 });
