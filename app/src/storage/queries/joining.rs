@@ -146,24 +146,13 @@ impl Db {
         Err(last_err.expect("at least one attempt was made"))
     }
 
-    /// Lets a visitor into a session; joining again returns the same participant. Inserts first:
-    /// most joins are first joins, and each query saved counts when a room joins at once.
+    /// Lets a visitor into a session, as `join_sessions` does for several; joining again returns
+    /// the same participant.
     pub async fn join_session(&self, session: SessionId, visitor_digest: &str) -> Result<Participant, DbErr> {
-        let model = participants::ActiveModel {
-            id: Set(ParticipantId::new_random().0),
-            session_id: Set(session.0),
-            visitor_digest: Set(visitor_digest.to_owned()),
-            nickname: Set(None),
-            joined_at: Set(now_micros()),
-        };
-        match participants::Entity::insert(model).exec_with_returning(&self.conn).await {
-            Ok(m) => Ok(m.into()),
-            // Joined before (or twice at once, a double tap): the row that exists is theirs.
-            Err(e) if is_unique_violation(&e) => {
-                self.participant(session, visitor_digest).await?.ok_or(e)
-            }
-            Err(e) => Err(e),
-        }
+        self.join_sessions(&[(session, visitor_digest)]).await?;
+        self.participant(session, visitor_digest)
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound("the participant just written".into()))
     }
 
     /// Several joins in one write (`server::joins` groups them): each (session, visitor) is a
