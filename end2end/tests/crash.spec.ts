@@ -39,6 +39,8 @@ interface Crash {
  * server gets writes as fast as it takes them. */
 class WriterClient {
   cookie = '';
+  /** The visitor cookie a join gave this client. */
+  visitor = '';
   private agent = new Agent({ keepAlive: true, maxSockets: LANES });
   constructor(readonly base: string, readonly clientIp: string) {}
 
@@ -63,6 +65,7 @@ class WriterClient {
           for (const cookie of res.headers['set-cookie'] ?? []) {
             const pair = cookie.split(';')[0];
             if (pair.startsWith('ruche_login=')) this.cookie = pair;
+            if (pair.startsWith('ruche_visitor=')) this.visitor = pair;
           }
           resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() });
         });
@@ -146,32 +149,23 @@ async function write(writer: Writer, lane: number, crash: Crash) {
   }
 }
 
-/** A phone joining by code, on a connection of its own: resolves with its visitor cookie once
- * the join is acknowledged (the whole answer), or with null if the kill cut it off. */
-function joinByCode(base: string, code: string, clientIp: string, crash: Crash): Promise<string | null> {
-  const body = new URLSearchParams({ code }).toString();
-  const headers = {
-    'Content-Type': 'application/x-www-form-urlencoded',
-    'Content-Length': Buffer.byteLength(body),
-    Accept: 'application/json',
-    'X-Forwarded-For': clientIp,
-  };
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(`${base}/api/join_by_code`, { method: 'POST', headers }, (res) => {
-      let whole = false;
-      res.resume();
-      res.on('end', () => {
-        whole = true;
-        const visitor = (res.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).find((c) => c.startsWith('ruche_visitor='));
-        if (res.statusCode !== 200 || !visitor) reject(new Error(`join_by_code: ${res.statusCode}`));
-        else resolve(visitor);
-      });
-      res.on('close', () => { if (!whole) resolve(null); });
-    });
-    req.on('error', (error) => (crash.killing ? resolve(null) : reject(error)));
-    req.on('finish', () => crash.armed?.());
-    req.end(body);
-  });
+/** A phone joining by code, a client of its own: resolves with its visitor cookie once the join
+ * is acknowledged (the whole answer), or with null if the kill cut it off. */
+async function joinByCode(base: string, code: string, clientIp: string, crash: Crash): Promise<string | null> {
+  const phone = new WriterClient(base, clientIp);
+  let response: { status: number; body: string };
+  try {
+    response = await phone.post('join_by_code', { code }, () => crash.armed?.());
+  } catch (error) {
+    if (crash.killing) return null;
+    throw error;
+  } finally {
+    phone.close();
+  }
+  // Any answer at all means the server was up: a refusal is a fault of the test, not the kill.
+  expect(response.status, `join_by_code: ${response.status} ${response.body}`).toBe(200);
+  expect(phone.visitor, 'the visitor cookie of a join').not.toBe('');
+  return phone.visitor;
 }
 
 /** One of the `JOINING_AT_ONCE` phones' lanes: joins `code` as a new phone after another until
