@@ -141,8 +141,10 @@ test('an expired reset link is refused, and the password stays as it was @nojs',
   await expect(page.getByRole('status')).toHaveText('If an account uses this address, a mail is on its way.');
   const link = await linkFromMail(email, 'account/reset');
 
-  // sqlite3 writes through the WAL while the server runs; the address is the test's own.
-  const aged = execFileSync('sqlite3', [database!,
+  // sqlite3 writes through the WAL while the server runs; the address is the test's own. It
+  // waits for the server's write under way, as the server does (without `.timeout`, it fails
+  // at once with "database is locked" when the other specs' writes come at the same moment).
+  const aged = execFileSync('sqlite3', ['-cmd', '.timeout 5000', database!,
     `UPDATE account_tokens SET expires_at = 0 WHERE purpose = 'password_reset'
        AND user_id IN (SELECT id FROM users WHERE email = '${email}'); SELECT changes();`]).toString().trim();
   expect(aged).toBe('1');
