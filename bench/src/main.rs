@@ -13,7 +13,7 @@
 use axum::extract::ws::{Message as AxumMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::Query;
 use axum::routing::{get, post};
-use bench::{arg, connect, exchange, list, ms, percentile, post_request, rss_kib, Error, Reply};
+use bench::{arg, connect, cpu_seconds, exchange, list, ms, percentile, post_request, rss_kib, Error, Reply};
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -195,29 +195,36 @@ async fn open_socket(target: SocketAddr, path: &str, cookie: Option<&str>) -> Re
 }
 
 /// A participant joining Ruche: the code, then the live socket, until its first message (the
-/// state) arrives.
-async fn join_ruche(target: SocketAddr, code: &str, session: &str) -> Result<Socket, Error> {
+/// state) arrives. Also returns how long the code's request took.
+async fn join_ruche(target: SocketAddr, code: &str, session: &str) -> Result<(Socket, u64), Error> {
+    let t0 = Instant::now();
     let reply = http_post(target, "/api/join_by_code", &[("code", code)], None).await?;
     let visitor = reply
         .cookies
         .into_iter()
         .find(|c| c.starts_with("ruche_visitor="))
         .ok_or_else(|| format!("join refused: {} {}", reply.status, reply.body))?;
+    let code_request = t0.elapsed().as_nanos() as u64;
     let mut socket = open_socket(target, &format!("/live/p/{session}"), Some(&visitor)).await?;
     first_text(&mut socket).await?;
-    Ok(socket)
+    Ok((socket, code_request))
 }
 
-async fn join_baseline(target: SocketAddr) -> Result<Socket, Error> {
+/// The baseline has no code to look up: a join is the socket alone.
+async fn join_baseline(target: SocketAddr) -> Result<(Socket, u64), Error> {
     let mut socket = open_socket(target, "/ws", None).await?;
     first_text(&mut socket).await?;
-    Ok(socket)
+    Ok((socket, 0))
 }
 
 struct Joined {
     arrivals: Arc<Arrivals>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     latencies: Vec<u64>,
+    /// The code's request alone, and the socket alone (until its first message): which part of
+    /// a join is slow.
+    code_requests: Vec<u64>,
+    sockets: Vec<u64>,
     elapsed: Duration,
 }
 
@@ -225,7 +232,7 @@ struct Joined {
 async fn join_all<F, Fut>(n: usize, join: F) -> Result<Joined, Error>
 where
     F: Fn(usize) -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = Result<Socket, Error>> + Send,
+    Fut: std::future::Future<Output = Result<(Socket, u64), Error>> + Send,
 {
     let arrivals = Arc::new(Arrivals { at: (0..n).map(|_| AtomicU64::new(0)).collect(), received: AtomicUsize::new(0), last_len: AtomicUsize::new(0) });
     let next = Arc::new(AtomicUsize::new(0));
@@ -241,25 +248,27 @@ where
                     return Ok::<_, Error>(done);
                 }
                 let t0 = Instant::now();
-                let socket = join(i).await.map_err(|e| format!("participant {i}: {e}"))?;
+                let (socket, code_request) = join(i).await.map_err(|e| format!("participant {i}: {e}"))?;
                 let latency = t0.elapsed().as_nanos() as u64;
-                done.push((follow(socket, i, arrivals.clone()), latency));
+                done.push((follow(socket, i, arrivals.clone()), latency, code_request));
             }
         }));
     }
-    let mut tasks = Vec::with_capacity(n);
-    let mut latencies = Vec::with_capacity(n);
+    let (mut tasks, mut latencies, mut code_requests, mut sockets) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
     for worker in workers {
-        for (task, latency) in worker.await?? {
+        for (task, latency, code_request) in worker.await?? {
             tasks.push(task);
             latencies.push(latency);
+            code_requests.push(code_request);
+            sockets.push(latency - code_request);
         }
     }
-    Ok(Joined { arrivals, tasks, latencies, elapsed: started.elapsed() })
+    Ok(Joined { arrivals, tasks, latencies, code_requests, sockets, elapsed: started.elapsed() })
 }
 
-/// Fires one event and waits for every connection to receive it; returns each delivery latency.
-async fn measure<Fut>(joined: &Joined, fire: Fut) -> Result<Vec<u64>, Error>
+/// Fires one event and waits for every connection to receive it; returns each delivery latency,
+/// and how long the event's request took to be answered.
+async fn measure<Fut>(joined: &Joined, fire: Fut) -> Result<(Vec<u64>, u64), Error>
 where
     Fut: std::future::Future<Output = Result<(), Error>>,
 {
@@ -267,6 +276,7 @@ where
     let before = joined.arrivals.received.load(Ordering::Acquire);
     let t0 = now_nanos();
     fire.await?;
+    let answered = now_nanos() - t0;
     let deadline = Instant::now() + EVENT_TIMEOUT;
     while joined.arrivals.received.load(Ordering::Acquire) < before + n {
         if Instant::now() > deadline {
@@ -275,33 +285,38 @@ where
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    Ok(joined.arrivals.at.iter().map(|a| a.load(Ordering::Relaxed).saturating_sub(t0)).collect())
+    Ok((joined.arrivals.at.iter().map(|a| a.load(Ordering::Relaxed).saturating_sub(t0)).collect(), answered))
 }
 
-/// What one kind of event measured: every delivery, and the last participant of each round.
+/// What one kind of event measured: every delivery, the last participant of each round, and
+/// when the event's request was answered.
 #[derive(Default)]
 struct EventFigures {
     deliveries: Vec<u64>,
     last: Vec<u64>,
+    answered: Vec<u64>,
     size: usize,
 }
 
 impl EventFigures {
-    fn add(&mut self, mut latencies: Vec<u64>, size: usize) {
+    fn add(&mut self, (mut latencies, answered): (Vec<u64>, u64), size: usize) {
+        self.answered.push(answered);
         latencies.sort_unstable();
         self.last.push(*latencies.last().unwrap_or(&0));
         self.deliveries.extend(latencies);
         self.size = size;
     }
 
-    fn summary(&mut self) -> [f64; 4] {
+    fn summary(&mut self) -> [f64; 5] {
         self.deliveries.sort_unstable();
         self.last.sort_unstable();
+        self.answered.sort_unstable();
         [
             ms(percentile(&self.deliveries, 50.0)),
             ms(percentile(&self.deliveries, 95.0)),
             ms(percentile(&self.deliveries, 99.0)),
             ms(percentile(&self.last, 95.0)),
+            ms(percentile(&self.answered, 50.0)),
         ]
     }
 }
@@ -310,22 +325,35 @@ struct RunFigures {
     joins_per_second: f64,
     join_p50: f64,
     join_p99: f64,
+    code_request_p99: f64,
+    socket_p99: f64,
+    /// Server CPU time (user and system, every process) per join.
+    cpu_per_join: f64,
     memory_per_participant: f64,
     events: Vec<(&'static str, EventFigures)>,
 }
 
 /// Ends a run: its connections close, and its figures are put together.
-fn finish(joined: Joined, (joins_per_second, join_p50, join_p99): (f64, f64, f64), memory_kib: u64, events: Vec<(&'static str, EventFigures)>) -> RunFigures {
+fn finish(joined: Joined, [joins_per_second, join_p50, join_p99, code_request_p99, socket_p99, cpu_per_join]: [f64; 6], memory_kib: u64, events: Vec<(&'static str, EventFigures)>) -> RunFigures {
     for task in &joined.tasks {
         task.abort();
     }
     let memory_per_participant = memory_kib as f64 * 1024.0 / joined.arrivals.at.len() as f64;
-    RunFigures { joins_per_second, join_p50, join_p99, memory_per_participant, events }
+    RunFigures { joins_per_second, join_p50, join_p99, code_request_p99, socket_p99, cpu_per_join, memory_per_participant, events }
 }
 
-fn join_figures(joined: &mut Joined, n: usize) -> (f64, f64, f64) {
-    joined.latencies.sort_unstable();
-    (n as f64 / joined.elapsed.as_secs_f64(), ms(percentile(&joined.latencies, 50.0)), ms(percentile(&joined.latencies, 99.0)))
+fn join_figures(joined: &mut Joined, n: usize, cpu_seconds: f64) -> [f64; 6] {
+    for latencies in [&mut joined.latencies, &mut joined.code_requests, &mut joined.sockets] {
+        latencies.sort_unstable();
+    }
+    [
+        n as f64 / joined.elapsed.as_secs_f64(),
+        ms(percentile(&joined.latencies, 50.0)),
+        ms(percentile(&joined.latencies, 99.0)),
+        ms(percentile(&joined.code_requests, 99.0)),
+        ms(percentile(&joined.sockets, 99.0)),
+        cpu_seconds * 1e6 / n as f64,
+    ]
 }
 
 async fn settle_memory(pids: &[u32]) -> u64 {
@@ -341,6 +369,7 @@ async fn run_ruche(targets: &[SocketAddr], pids: &[u32], n: usize, rounds: usize
     let code = owner.call("host_session", &[("id", &session)]).await?["state"]["ways_in"]["code"].as_str().ok_or("no code")?.replace(' ', "");
 
     let memory_before = settle_memory(pids).await;
+    let cpu_before: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum();
     let targets_owned: Arc<Vec<SocketAddr>> = Arc::new(targets.to_vec());
     let (code_c, session_c) = (Arc::new(code), Arc::new(session.clone()));
     let mut joined = join_all(n, move |i| {
@@ -348,7 +377,8 @@ async fn run_ruche(targets: &[SocketAddr], pids: &[u32], n: usize, rounds: usize
         async move { join_ruche(targets[i % targets.len()], &code, &session).await }
     })
     .await?;
-    let joins = join_figures(&mut joined, n);
+    let cpu = pids.iter().map(|p| cpu_seconds(*p)).sum::<f64>() - cpu_before;
+    let joins = join_figures(&mut joined, n, cpu);
     let memory_after = settle_memory(pids).await;
 
     let mut events = vec![("close", EventFigures::default()), ("open", EventFigures::default()), ("new code", EventFigures::default())];
@@ -368,8 +398,9 @@ async fn run_ruche(targets: &[SocketAddr], pids: &[u32], n: usize, rounds: usize
 
 async fn run_baseline(target: SocketAddr, pid: u32, n: usize, rounds: usize, sizes: &[usize]) -> Result<RunFigures, Error> {
     let memory_before = settle_memory(&[pid]).await;
+    let cpu_before = cpu_seconds(pid);
     let mut joined = join_all(n, move |_| join_baseline(target)).await?;
-    let joins = join_figures(&mut joined, n);
+    let joins = join_figures(&mut joined, n, cpu_seconds(pid) - cpu_before);
     let memory_after = settle_memory(&[pid]).await;
     let mut events: Vec<(&'static str, EventFigures)> = vec![("close", EventFigures::default()), ("open", EventFigures::default()), ("new code", EventFigures::default())];
     for _ in 0..rounds {
@@ -416,11 +447,15 @@ async fn run(args: &[String]) -> Result<(), Error> {
         row("joins per second", ruche.joins_per_second, raw.joins_per_second, "/s");
         row("join latency p50", ruche.join_p50, raw.join_p50, "ms");
         row("join latency p99", ruche.join_p99, raw.join_p99, "ms");
+        row("join: the code's request alone, p99", ruche.code_request_p99, raw.code_request_p99, "ms");
+        row("join: the socket alone, p99", ruche.socket_p99, raw.socket_p99, "ms");
+        row("server CPU time per join", ruche.cpu_per_join, raw.cpu_per_join, "µs");
         row("server memory per participant", ruche.memory_per_participant / 1000.0, raw.memory_per_participant / 1000.0, "KB");
         for ((kind, r), (_, b)) in ruche.events.iter_mut().zip(raw.events.iter_mut()) {
             let size = r.size;
             let (rs, bs) = (r.summary(), b.summary());
-            for (i, what) in ["delivery p50", "delivery p95", "delivery p99", "last participant reached, p95 over rounds"].iter().enumerate() {
+            let figures = ["delivery p50", "delivery p95", "delivery p99", "last participant reached, p95 over rounds", "its request answered, p50"];
+            for (i, what) in figures.iter().enumerate() {
                 row(&format!("{kind} ({size} B): {what}"), rs[i], bs[i], "ms");
             }
         }
