@@ -266,14 +266,18 @@ where
     Ok(Joined { arrivals, tasks, latencies, code_requests, sockets, elapsed: started.elapsed() })
 }
 
-/// Fires one event and waits for every connection to receive it; returns each delivery latency,
-/// and how long the event's request took to be answered.
-async fn measure<Fut>(joined: &Joined, fire: Fut) -> Result<(Vec<u64>, u64), Error>
+/// What one event measured: each delivery latency, when its request was answered, and the
+/// server's CPU time from the request to the last delivery.
+type Measured = (Vec<u64>, u64, f64);
+
+/// Fires one event and waits for every connection to receive it.
+async fn measure<Fut>(joined: &Joined, pids: &[u32], fire: Fut) -> Result<Measured, Error>
 where
     Fut: std::future::Future<Output = Result<(), Error>>,
 {
     let n = joined.arrivals.at.len();
     let before = joined.arrivals.received.load(Ordering::Acquire);
+    let cpu_before: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum();
     let t0 = now_nanos();
     fire.await?;
     let answered = now_nanos() - t0;
@@ -285,7 +289,8 @@ where
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    Ok((joined.arrivals.at.iter().map(|a| a.load(Ordering::Relaxed).saturating_sub(t0)).collect(), answered))
+    let cpu = pids.iter().map(|p| cpu_seconds(*p)).sum::<f64>() - cpu_before;
+    Ok((joined.arrivals.at.iter().map(|a| a.load(Ordering::Relaxed).saturating_sub(t0)).collect(), answered, cpu))
 }
 
 /// What one kind of event measured: every delivery, the last participant of each round, and
@@ -295,19 +300,24 @@ struct EventFigures {
     deliveries: Vec<u64>,
     last: Vec<u64>,
     answered: Vec<u64>,
+    /// Server CPU seconds over every round, and the messages delivered in them.
+    cpu: f64,
+    messages: usize,
     size: usize,
 }
 
 impl EventFigures {
-    fn add(&mut self, (mut latencies, answered): (Vec<u64>, u64), size: usize) {
+    fn add(&mut self, (mut latencies, answered, cpu): Measured, size: usize) {
         self.answered.push(answered);
+        self.cpu += cpu;
+        self.messages += latencies.len();
         latencies.sort_unstable();
         self.last.push(*latencies.last().unwrap_or(&0));
         self.deliveries.extend(latencies);
         self.size = size;
     }
 
-    fn summary(&mut self) -> [f64; 5] {
+    fn summary(&mut self) -> [f64; 6] {
         self.deliveries.sort_unstable();
         self.last.sort_unstable();
         self.answered.sort_unstable();
@@ -317,6 +327,7 @@ impl EventFigures {
             ms(percentile(&self.deliveries, 99.0)),
             ms(percentile(&self.last, 95.0)),
             ms(percentile(&self.answered, 50.0)),
+            self.cpu * 1e6 / self.messages.max(1) as f64,
         ]
     }
 }
@@ -385,9 +396,9 @@ async fn run_ruche(targets: &[SocketAddr], pids: &[u32], n: usize, rounds: usize
     for _ in 0..rounds {
         for (kind, figures) in events.iter_mut() {
             let latencies = match *kind {
-                "close" => measure(&joined, async { owner.call("set_session_open", &[("id", &session), ("open", "false")]).await.map(drop) }).await?,
-                "open" => measure(&joined, async { owner.call("set_session_open", &[("id", &session), ("open", "true")]).await.map(drop) }).await?,
-                _ => measure(&joined, async { owner.call("generate_new_code", &[("id", &session)]).await.map(drop) }).await?,
+                "close" => measure(&joined, pids, async { owner.call("set_session_open", &[("id", &session), ("open", "false")]).await.map(drop) }).await?,
+                "open" => measure(&joined, pids, async { owner.call("set_session_open", &[("id", &session), ("open", "true")]).await.map(drop) }).await?,
+                _ => measure(&joined, pids, async { owner.call("generate_new_code", &[("id", &session)]).await.map(drop) }).await?,
             };
             figures.add(latencies, joined.arrivals.last_len.load(Ordering::Relaxed));
             tokio::time::sleep(EVENT_PAUSE).await;
@@ -406,7 +417,7 @@ async fn run_baseline(target: SocketAddr, pid: u32, n: usize, rounds: usize, siz
     for _ in 0..rounds {
         for (i, (_, figures)) in events.iter_mut().enumerate() {
             let size = sizes[i];
-            let latencies = measure(&joined, async move {
+            let latencies = measure(&joined, &[pid], async move {
                 let reply = http_post(target, &format!("/fire?size={size}"), &[], None).await?;
                 if reply.status != 200 {
                     return Err(format!("fire: {}", reply.status).into());
@@ -458,6 +469,7 @@ async fn run(args: &[String]) -> Result<(), Error> {
             for (i, what) in figures.iter().enumerate() {
                 row(&format!("{kind} ({size} B): {what}"), rs[i], bs[i], "ms");
             }
+            row(&format!("{kind} ({size} B): server CPU time per message delivered"), rs[5], bs[5], "µs");
         }
     }
     Ok(())
