@@ -13,7 +13,20 @@ pub fn random_hex(bytes: usize) -> String {
     use rand::RngCore;
     let mut buf = vec![0u8; bytes];
     rand::rngs::OsRng.fill_bytes(&mut buf);
-    buf.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&buf)
+}
+
+/// Lowercase hex, two digits a byte, into one string: every join and every live socket digests
+/// a cookie, and a `format!` per byte made 32 small strings each time.
+#[cfg(feature = "ssr")]
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        text.push(DIGITS[usize::from(byte >> 4)] as char);
+        text.push(DIGITS[usize::from(byte & 0x0f)] as char);
+    }
+    text
 }
 
 #[cfg(feature = "ssr")]
@@ -37,7 +50,7 @@ pub fn new_login_token() -> String {
 #[cfg(feature = "ssr")]
 pub fn login_token_digest(token: &str) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(token.as_bytes()))
 }
 
 #[cfg(all(test, feature = "ssr"))]
@@ -53,6 +66,15 @@ mod tests {
         // Nothing a URL path would need to escape, no padding.
         assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{token}");
         assert_ne!(token, new_link_token());
+    }
+
+    #[test]
+    fn login_digests_are_the_sha256_in_lowercase_hex_that_storage_holds() {
+        // FIPS 180-2's example: digests stored before must still match their cookies.
+        assert_eq!(login_token_digest("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        let token = new_login_token();
+        assert_eq!(token.len(), LOGIN_TOKEN_BYTES * 2);
+        assert!(token.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "{token}");
     }
 
     #[test]
