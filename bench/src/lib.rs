@@ -120,10 +120,14 @@ pub fn proc_status_kib(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// CPU time a process has used so far (user and system), in seconds; 0 when it is gone. Read
-/// before and after a phase, it tells what the phase cost the server whatever else ran beside
-/// it (the load generator shares the machine).
-pub fn cpu_seconds(pid: u32) -> f64 {
+/// CPU time these processes have used so far (user and system), in seconds; a process gone
+/// counts 0. Read before and after a phase, it tells what the phase cost the servers whatever
+/// else ran beside them (the load generator shares the machine).
+pub fn cpu_seconds(pids: &[u32]) -> f64 {
+    pids.iter().map(|&pid| process_cpu_seconds(pid)).sum()
+}
+
+fn process_cpu_seconds(pid: u32) -> f64 {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
     // The command name may hold spaces: fields are counted after its closing parenthesis.
     let Some((_, rest)) = stat.rsplit_once(')') else { return 0.0 };

@@ -277,7 +277,7 @@ where
 {
     let n = joined.arrivals.at.len();
     let before = joined.arrivals.received.load(Ordering::Acquire);
-    let cpu_before: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum();
+    let cpu_before = cpu_seconds(pids);
     let t0 = now_nanos();
     fire.await?;
     let answered = now_nanos() - t0;
@@ -289,7 +289,7 @@ where
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    let cpu = pids.iter().map(|p| cpu_seconds(*p)).sum::<f64>() - cpu_before;
+    let cpu = cpu_seconds(pids) - cpu_before;
     Ok((joined.arrivals.at.iter().map(|a| a.load(Ordering::Relaxed).saturating_sub(t0)).collect(), answered, cpu))
 }
 
@@ -353,7 +353,7 @@ fn finish(joined: Joined, [joins_per_second, join_p50, join_p99, code_request_p9
     RunFigures { joins_per_second, join_p50, join_p99, code_request_p99, socket_p99, cpu_per_join, memory_per_participant, events }
 }
 
-fn join_figures(joined: &mut Joined, n: usize, cpu_seconds: f64) -> [f64; 6] {
+fn join_figures(joined: &mut Joined, n: usize, cpu: f64) -> [f64; 6] {
     for latencies in [&mut joined.latencies, &mut joined.code_requests, &mut joined.sockets] {
         latencies.sort_unstable();
     }
@@ -363,7 +363,7 @@ fn join_figures(joined: &mut Joined, n: usize, cpu_seconds: f64) -> [f64; 6] {
         ms(percentile(&joined.latencies, 99.0)),
         ms(percentile(&joined.code_requests, 99.0)),
         ms(percentile(&joined.sockets, 99.0)),
-        cpu_seconds * 1e6 / n as f64,
+        cpu * 1e6 / n as f64,
     ]
 }
 
@@ -380,7 +380,7 @@ async fn run_ruche(targets: &[SocketAddr], pids: &[u32], n: usize, rounds: usize
     let code = owner.call("host_session", &[("id", &session)]).await?["state"]["ways_in"]["code"].as_str().ok_or("no code")?.replace(' ', "");
 
     let memory_before = settle_memory(pids).await;
-    let cpu_before: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum();
+    let cpu_before = cpu_seconds(pids);
     let targets_owned: Arc<Vec<SocketAddr>> = Arc::new(targets.to_vec());
     let (code_c, session_c) = (Arc::new(code), Arc::new(session.clone()));
     let mut joined = join_all(n, move |i| {
@@ -388,7 +388,7 @@ async fn run_ruche(targets: &[SocketAddr], pids: &[u32], n: usize, rounds: usize
         async move { join_ruche(targets[i % targets.len()], &code, &session).await }
     })
     .await?;
-    let cpu = pids.iter().map(|p| cpu_seconds(*p)).sum::<f64>() - cpu_before;
+    let cpu = cpu_seconds(pids) - cpu_before;
     let joins = join_figures(&mut joined, n, cpu);
     let memory_after = settle_memory(pids).await;
 
@@ -409,9 +409,9 @@ async fn run_ruche(targets: &[SocketAddr], pids: &[u32], n: usize, rounds: usize
 
 async fn run_baseline(target: SocketAddr, pid: u32, n: usize, rounds: usize, sizes: &[usize]) -> Result<RunFigures, Error> {
     let memory_before = settle_memory(&[pid]).await;
-    let cpu_before = cpu_seconds(pid);
+    let cpu_before = cpu_seconds(&[pid]);
     let mut joined = join_all(n, move |_| join_baseline(target)).await?;
-    let joins = join_figures(&mut joined, n, cpu_seconds(pid) - cpu_before);
+    let joins = join_figures(&mut joined, n, cpu_seconds(&[pid]) - cpu_before);
     let memory_after = settle_memory(&[pid]).await;
     let mut events: Vec<(&'static str, EventFigures)> = vec![("close", EventFigures::default()), ("open", EventFigures::default()), ("new code", EventFigures::default())];
     for _ in 0..rounds {
