@@ -112,11 +112,11 @@ impl ServerContext {
     /// Whether `visitor` may be one more participant of `session`: always if they joined before.
     pub async fn has_room_for(&self, session: crate::ids::SessionId, visitor: &str) -> Result<bool, sea_orm::DbErr> {
         let counts = &self.limits.participants;
-        let count = match counts.recent(session) {
+        let count = match counts.recent(session, std::time::Instant::now()) {
             Some(count) => count,
             None => {
                 let count = self.db.participant_count(session).await?;
-                counts.counted(session, count);
+                counts.counted(session, count, std::time::Instant::now());
                 count
             }
         };

@@ -216,7 +216,9 @@ impl Drop for SocketSlot {
 
 /// How many participants each session has, as this process last counted them: checking the cap on
 /// every join must not cost a count over thousands of rows. A count is trusted for a few seconds,
-/// then made again (other instances add participants too); in between, every join adds one.
+/// then made again (other instances add participants too); in between, every join adds one. One
+/// join makes the count again while the others go on with the one held: a room of thousands
+/// joining at once would otherwise have hundreds of joins in flight each count every row.
 #[derive(Debug, Default)]
 pub struct ParticipantCounts {
     counts: Mutex<HashMap<SessionId, (u64, Instant)>>,
@@ -228,17 +230,25 @@ const COUNT_FOR: Duration = Duration::from_secs(10);
 const COUNTED_SESSIONS_MAX: usize = 100_000;
 
 impl ParticipantCounts {
-    /// The count, if it was made lately.
-    pub fn recent(&self, session: SessionId) -> Option<u64> {
-        lock(&self.counts).get(&session).filter(|(_, at)| at.elapsed() < COUNT_FOR).map(|(n, _)| *n)
+    /// The count to check a join against at `now`, or `None` when the caller is to count: there
+    /// is no count yet, or it is due again (then this caller alone is told so, until `COUNT_FOR`
+    /// later: the count held serves the others meanwhile).
+    pub fn recent(&self, session: SessionId, now: Instant) -> Option<u64> {
+        let mut counts = lock(&self.counts);
+        let (count, at) = counts.get_mut(&session)?;
+        if now.saturating_duration_since(*at) < COUNT_FOR {
+            return Some(*count);
+        }
+        *at = now;
+        None
     }
 
-    pub fn counted(&self, session: SessionId, count: u64) {
+    pub fn counted(&self, session: SessionId, count: u64, now: Instant) {
         let mut counts = lock(&self.counts);
         if counts.len() >= COUNTED_SESSIONS_MAX {
             counts.clear();
         }
-        counts.insert(session, (count, Instant::now()));
+        counts.insert(session, (count, now));
     }
 
     /// One more participant (or one who came back: counting them again only errs towards the
@@ -399,6 +409,24 @@ mod tests {
         drop(tabs);
         assert!(limits.open_participant_socket("phone").is_some());
         assert_eq!(lock(&limits.sockets).len(), 0, "closed sockets leave nothing behind");
+    }
+
+    #[test]
+    fn one_join_makes_a_due_count_while_the_others_go_on_with_the_one_held() {
+        let counts = ParticipantCounts::default();
+        let session = SessionId(uuid::Uuid::new_v4());
+        let start = Instant::now();
+        assert_eq!(counts.recent(session, start), None, "never counted");
+        counts.counted(session, 10, start);
+        counts.add_one(session);
+        assert_eq!(counts.recent(session, start + COUNT_FOR / 2), Some(11));
+        let due = start + COUNT_FOR;
+        assert_eq!(counts.recent(session, due), None, "the first join once the count is due makes it");
+        for _ in 0..100 {
+            assert_eq!(counts.recent(session, due + Duration::from_millis(5)), Some(11), "the others do not count too");
+        }
+        counts.counted(session, 12, due + Duration::from_millis(10));
+        assert_eq!(counts.recent(session, due + COUNT_FOR / 2), Some(12));
     }
 
     #[test]
