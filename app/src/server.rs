@@ -98,15 +98,15 @@ impl ServerContext {
 
     /// The address of the client making the current request.
     pub fn client_ip(&self) -> IpAddr {
-        let Some(parts) = leptos::prelude::use_context::<axum::http::request::Parts>() else {
-            return IpAddr::V4(Ipv4Addr::UNSPECIFIED);
-        };
-        let peer = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip())
-            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        client_ip::client_ip(peer, &parts.headers, &self.trusted_proxies)
+        leptos::reactive::owner::with_context::<axum::http::request::Parts, _>(|parts| {
+            let peer = parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip())
+                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+            client_ip::client_ip(peer, &parts.headers, &self.trusted_proxies)
+        })
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
     }
 
     /// Whether `visitor` may be one more participant of `session`: always if they joined before.
@@ -141,9 +141,11 @@ impl ServerContext {
 /// Whether the request comes from a browser wanting a page (a page load, or a form posted
 /// without JavaScript) rather than from the hydrated app's server-function client.
 pub(crate) fn accepts_html() -> bool {
-    leptos::prelude::use_context::<axum::http::request::Parts>()
-        .and_then(|p| p.headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")))
-        .unwrap_or(false)
+    // Borrowed (`use_context` would clone the request's headers and extensions, on every call).
+    leptos::reactive::owner::with_context::<axum::http::request::Parts, _>(|p| {
+        p.headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
+    })
+    .unwrap_or(false)
 }
 
 fn set_status(status: axum::http::StatusCode) {
@@ -154,10 +156,18 @@ fn set_status(status: axum::http::StatusCode) {
 
 /// Redirects to `path` after a successful action: 303 See Other for a page or a plain form
 /// (so the browser follows with a GET), the server-function redirect header for hydrated calls.
+/// What `leptos_axum::redirect` does, without its copy of the request's headers.
 pub fn see_other(path: &str) {
-    leptos_axum::redirect(path);
+    use axum::http::{header, HeaderName, HeaderValue};
+    let (Some(response), Ok(location)) = (leptos::prelude::use_context::<leptos_axum::ResponseOptions>(), HeaderValue::from_str(path)) else {
+        tracing::error!(path, "a redirect was asked for outside a request, or to an unusable path");
+        return;
+    };
+    response.insert_header(header::LOCATION, location);
     if accepts_html() {
-        set_status(axum::http::StatusCode::SEE_OTHER);
+        response.set_status(axum::http::StatusCode::SEE_OTHER);
+    } else {
+        response.insert_header(HeaderName::from_static(leptos::server_fn::redirect::REDIRECT_HEADER), HeaderValue::from_static(""));
     }
 }
 

@@ -290,6 +290,9 @@ async fn every_response_carries_the_security_headers(db: Db) {
         assert!(header(reply, "content-security-policy").contains("frame-ancestors 'none'"));
         assert!(reply.headers.get("strict-transport-security").is_none(), "no HSTS over plain http");
     }
+    // A server function's answer is never a page: nothing may load or run from it, no nonce.
+    assert!(header(&api, "content-security-policy").starts_with("default-src 'none';"), "{}", header(&api, "content-security-policy"));
+    assert!(!header(&api, "content-security-policy").contains("nonce"));
 
     // HSTS only when Ruche is reached over https.
     let https = server::router(options, ServerContext::new(db, "https://ruche.example.org", Vec::new()));

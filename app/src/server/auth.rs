@@ -5,6 +5,7 @@ use crate::rules::secrets::{login_token_digest, new_login_token};
 use crate::storage::{Db, User};
 use axum::http::{header, request::Parts, HeaderMap, HeaderValue};
 use leptos::prelude::use_context;
+use leptos::reactive::owner::with_context;
 use leptos_axum::ResponseOptions;
 use sea_orm::DbErr;
 
@@ -26,7 +27,7 @@ pub(super) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// The login token the request carries, if any.
 fn request_token() -> Option<String> {
-    cookie(&use_context::<Parts>()?.headers, COOKIE_NAME)
+    with_context::<Parts, _>(|parts| cookie(&parts.headers, COOKIE_NAME)).flatten()
 }
 
 /// What storage keeps of this request's login, to tell it from the account's other logins.

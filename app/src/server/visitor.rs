@@ -4,6 +4,7 @@
 use crate::rules::secrets::{login_token_digest, new_login_token};
 use axum::http::{header, request::Parts, HeaderMap, HeaderValue};
 use leptos::prelude::use_context;
+use leptos::reactive::owner::with_context;
 use leptos_axum::ResponseOptions;
 
 pub const COOKIE_NAME: &str = "ruche_visitor";
@@ -11,7 +12,8 @@ const LIFETIME_SECS: i64 = 365 * 24 * 3600;
 
 /// The digest of this browser's visitor token, if it has one.
 pub fn visitor_digest() -> Option<String> {
-    visitor_digest_from_headers(&use_context::<Parts>()?.headers)
+    // Borrowed, not `use_context`: that clones the request's headers and extensions.
+    with_context::<Parts, _>(|parts| visitor_digest_from_headers(&parts.headers)).flatten()
 }
 
 /// The same, for a request handled outside Leptos (the live channel's sockets).
