@@ -6,7 +6,8 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
-use axum::Router;
+use std::convert::Infallible;
+use tower::{Service, ServiceBuilder};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use leptos::nonce::Nonce;
 use leptos::prelude::{provide_context, LeptosOptions};
@@ -58,26 +59,32 @@ fn origin_of(url: &str) -> &str {
     }
 }
 
-/// Wraps the whole router: server functions are guarded, every response gets the headers.
-pub fn protect<S: Clone + Send + Sync + 'static>(router: Router<S>, ctx: &ServerContext, options: &LeptosOptions) -> Router<S> {
-    let router = router
-        .layer(from_fn_with_state(ctx.public_url.clone(), guard_api))
-        .layer(from_fn_with_state(Arc::new(Policy::new(options, std::env::var_os("LEPTOS_WATCH").is_some())), content_security_policy))
-        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+/// Wraps the whole app: server functions are guarded, every response gets the headers.
+pub fn protect<S>(
+    app: S,
+    ctx: &ServerContext,
+    options: &LeptosOptions,
+) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send + 'static> + Clone + Send + Sync + 'static
+where
+    S: Service<Request, Error = Infallible> + Clone + Send + Sync + 'static,
+    S::Response: IntoResponse + 'static,
+    S::Future: Send + 'static,
+{
+    let hsts = ctx.secure_cookies().then(|| {
+        SetResponseHeaderLayer::overriding(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"))
+    });
+    ServiceBuilder::new()
+        .option_layer(hsts)
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         // The public link, the participant page and invitation links carry their secret in
         // the URL: it must not reach another site. Not `no-referrer`: forms posted without
         // JavaScript need their `Referer` (to come back to their page) and `Origin` (browsers
         // send `Origin: null` on a POST from a `no-referrer` page), both only to Ruche itself.
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
-        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")));
-    if ctx.secure_cookies() {
-        router.layer(SetResponseHeaderLayer::overriding(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000"),
-        ))
-    } else {
-        router
-    }
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(from_fn_with_state(Arc::new(Policy::new(options, std::env::var_os("LEPTOS_WATCH").is_some())), content_security_policy))
+        .layer(from_fn_with_state(ctx.public_url.clone(), guard_api))
+        .service(app)
 }
 
 /// The server functions' guard: requests from other sites are refused before anything is read
