@@ -13,6 +13,7 @@
 use axum::extract::ws::{Message as AxumMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::Query;
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use bench::{arg, connect, cpu_seconds, exchange, list, ms, percentile, post_request, rss_kib, Error, Reply};
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
@@ -67,7 +68,10 @@ async fn serve_baseline(addr: SocketAddr) -> Result<(), Error> {
                 async {}
             }),
         );
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    // Small writes go out at once, as Ruche's (`server::listen`).
+    let listener = tokio::net::TcpListener::bind(addr).await?.tap_io(|stream: &mut tokio::net::TcpStream| {
+        let _ = stream.set_nodelay(true);
+    });
     axum::serve(listener, app).await?;
     Ok(())
 }

@@ -10,6 +10,7 @@ pub mod static_files;
 use app::server::{client_ip::parse_trusted_proxies, ServerContext};
 use app::storage::DEFAULT_DATABASE_URL;
 use app::{shell, App};
+use axum::serve::{ListenerExt, TapIo};
 use axum::{extract::Path, routing::{any, get}, Router};
 use std::net::IpAddr;
 use leptos::prelude::*;
@@ -114,6 +115,29 @@ pub fn router(leptos_options: LeptosOptions, ctx: ServerContext) -> Router {
     Router::new().fallback_service(app)
 }
 
+/// Connections waiting to be accepted, at most (the kernel may cap it: `net.core.somaxconn`).
+/// A room joining at once opens two connections per person (the join, then the live socket):
+/// with tokio's 1,024, bursts overflowed it and those phones waited a whole SYN retry (1 s).
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Where Ruche listens. Every connection it accepts sends small writes at once (`TCP_NODELAY`):
+/// a live socket writes frames one after another (a host's state, then its participant count; a
+/// state, then a ping), and with Nagle's algorithm the second would wait for the first's
+/// acknowledgement, which a client may delay by 40 ms or more.
+pub fn listen(addr: std::net::SocketAddr) -> std::io::Result<TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)>> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    // As std's `bind`: a restarted server takes its port back at once.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    Ok(socket.listen(LISTEN_BACKLOG)?.tap_io(send_at_once as fn(&mut tokio::net::TcpStream)))
+}
+
+fn send_at_once(stream: &mut tokio::net::TcpStream) {
+    if let Err(e) = stream.set_nodelay(true) {
+        tracing::debug!(error = %e, "TCP_NODELAY could not be set on a connection");
+    }
+}
+
 /// Server errors are logged at ERROR, except "Ruche is busy" (503): a flood of log-ins answered
 /// with it must not fill the disk with a line each. The busy gate reports itself (`limits.rs`).
 fn log_failure(failure: tower_http::classify::ServerErrorsFailureClass, latency: std::time::Duration, _span: &tracing::Span) {
@@ -173,5 +197,17 @@ pub async fn close_forgotten_sessions(ctx: &ServerContext, now: i64) -> Result<u
         if (closed.len() as u64) < BATCH {
             return Ok(total);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn accepted_connections_send_small_writes_at_once() {
+        use axum::serve::Listener;
+        let mut listener = super::listen("127.0.0.1:0".parse().unwrap()).unwrap();
+        let _client = tokio::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (accepted, _) = listener.accept().await;
+        assert!(accepted.nodelay().unwrap(), "TCP_NODELAY");
     }
 }

@@ -3,7 +3,7 @@ use app::server::ServerContext;
 use app::storage::Db;
 use leptos::prelude::get_configuration;
 use server::mail::{spawn_mailer, MailConfig};
-use server::{router, spawn_housekeeping, Config};
+use server::{listen, router, spawn_housekeeping, Config};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -104,17 +104,4 @@ fn release_hash_memory() {
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
     }
-}
-
-/// Connections waiting to be accepted, at most (the kernel may cap it: `net.core.somaxconn`).
-/// A room joining at once opens two connections per person (the join, then the live socket):
-/// with tokio's 1,024, bursts overflowed it and those phones waited a whole SYN retry (1 s).
-const LISTEN_BACKLOG: u32 = 4096;
-
-fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
-    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
-    // As std's `bind`: a restarted server takes its port back at once.
-    socket.set_reuseaddr(true)?;
-    socket.bind(addr)?;
-    socket.listen(LISTEN_BACKLOG)
 }
