@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# What one more participant costs the server, in instructions counted by callgrind (issue 14).
+# The release server runs under valgrind while `live-bench run` joins BENCH_SMALL participants to
+# a session (one round of close, open and new code), then again on a fresh server with
+# BENCH_LARGE; the difference of the two totals, divided by the participants between them, is one
+# participant's share: its join (the code's request and the socket) and 3 messages. Counts are
+# steadier than times on a busy machine, so a change of a few per cent to the server's own code
+# shows (bench-live.sh's times move more than that from run to run). What callgrind does not
+# count: the kernel (TCP, a third of a join's CPU time or more); and valgrind runs the server about
+# 50 times slower, so work tied to the clock (the ways in held 1 s, joins grouped per write)
+# happens more often per join than at full speed and varies by a few per cent between runs.
+#
+#   BENCH_SMALL  participants of the first run   (default 300)
+#   BENCH_LARGE  participants of the second run  (default 1300)
+#   BENCH_TOP    functions listed, by their own instructions per participant (default 25)
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+setup_build_tools
+command -v valgrind >/dev/null || apt_install valgrind
+cd "$ROOT"
+cargo leptos build --release --precompress --split
+RUSTFLAGS="--cfg erase_components" cargo build --release -p bench
+bench="$CARGO_TARGET_DIR/release/live-bench"
+small="${BENCH_SMALL:-300}"
+large="${BENCH_LARGE:-1300}"
+[ "$large" -gt "$small" ] || { echo "BENCH_LARGE ($large) must be above BENCH_SMALL ($small)" >&2; exit 1; }
+
+ulimit -n "$(ulimit -Hn)"
+scratch="$(mktemp -d)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$scratch"
+}
+trap cleanup EXIT
+
+wait_port() {
+  # Under valgrind the server takes seconds to start.
+  for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
+  echo "nothing answers on port $1" >&2; exit 1
+}
+
+# count N: one server under callgrind, N participants; its profile is $scratch/callgrind.N.
+count() {
+  DATABASE_URL="sqlite://$scratch/bench-$1.db?mode=rwc" PUBLIC_URL="http://127.0.0.1:3904" LEPTOS_SITE_ADDR="127.0.0.1:3904" \
+    LEPTOS_SITE_ROOT="target/site" LEPTOS_OUTPUT_NAME="ruche" LEPTOS_ENV="PROD" RUST_LOG=warn SMTP_URL="" \
+    valgrind --tool=callgrind --callgrind-out-file="$scratch/callgrind.$1" --dump-instr=no \
+    "$CARGO_TARGET_DIR/release/server" 2>"$scratch/valgrind.$1.log" &
+  local server=$!
+  pids+=("$server")
+  wait_port 3904
+  "$bench" baseline --addr 127.0.0.1:3951 &
+  local raw=$!
+  pids+=("$raw")
+  wait_port 3951
+  "$bench" run --label "under callgrind" --ruche 127.0.0.1:3904 --ruche-pids "$server" \
+    --baseline 127.0.0.1:3951 --baseline-pid "$raw" --participants "$1" --rounds 1 >"$scratch/run.$1.log" \
+    || { cat "$scratch/run.$1.log" >&2; exit 1; }
+  kill "$raw"
+  # SIGTERM: the server stops gracefully and callgrind writes its profile.
+  kill -TERM "$server"
+  wait "$server" || true
+  [ -s "$scratch/callgrind.$1" ] || { cat "$scratch/valgrind.$1.log" >&2; echo "callgrind wrote no profile" >&2; exit 1; }
+}
+
+count "$small"
+count "$large"
+echo "## Server instructions per participant (callgrind; $small and $large participants, 1 round of events)"
+python3 - "$scratch/callgrind.$small" "$scratch/callgrind.$large" "$((large - small))" "${BENCH_TOP:-25}" <<'PY'
+import re, subprocess, sys
+
+def self_costs(profile):
+    out = subprocess.run(["callgrind_annotate", "--threshold=100", profile], capture_output=True, text=True, check=True).stdout
+    costs = {}
+    for line in out.splitlines():
+        m = re.match(r"\s*([\d,]+)\s+\([^)]*\)\s+(.*)$", line)
+        if m:
+            name = re.sub(r"\s*\[[^\]]*\]$", "", m.group(2)).removeprefix("???:")
+            costs[name] = costs.get(name, 0) + int(m.group(1).replace(",", ""))
+    return costs
+
+small, large = self_costs(sys.argv[1]), self_costs(sys.argv[2])
+n, top = int(sys.argv[3]), int(sys.argv[4])
+total = (large.pop("PROGRAM TOTALS") - small.pop("PROGRAM TOTALS")) / n
+print(f"| instructions per participant | {total:,.0f} |")
+print("| its largest parts, by the function that runs them (own instructions) | per participant |")
+print("|---|---|")
+rows = sorted(((large.get(k, 0) - small.get(k, 0)) / n, k) for k in set(small) | set(large))
+for cost, name in reversed(rows[-top:]):
+    print(f"| `{name[:120]}` | {cost:,.0f} ({100 * cost / total:.1f} %) |")
+PY
