@@ -25,41 +25,20 @@ large="${BENCH_LARGE:-1300}"
 [ "$large" -gt "$small" ] || { echo "BENCH_LARGE ($large) must be above BENCH_SMALL ($small)" >&2; exit 1; }
 
 ulimit -n "$(ulimit -Hn)"
-scratch="$(mktemp -d)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$scratch"
-}
-trap cleanup EXIT
-
-wait_port() {
-  # Under valgrind the server takes seconds to start.
-  for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
-  echo "nothing answers on port $1" >&2; exit 1
-}
+source "$ROOT/scripts/bench-processes.sh"
 
 # count N: one server under callgrind, N participants; its profile is $scratch/callgrind.N.
 count() {
-  DATABASE_URL="sqlite://$scratch/bench-$1.db?mode=rwc" PUBLIC_URL="http://127.0.0.1:3904" LEPTOS_SITE_ADDR="127.0.0.1:3904" \
-    LEPTOS_SITE_ROOT="target/site" LEPTOS_OUTPUT_NAME="ruche" LEPTOS_ENV="PROD" RUST_LOG=warn SMTP_URL="" \
-    valgrind --tool=callgrind --callgrind-out-file="$scratch/callgrind.$1" --dump-instr=no \
-    "$CARGO_TARGET_DIR/release/server" 2>"$scratch/valgrind.$1.log" &
-  local server=$!
-  pids+=("$server")
-  wait_port 3904
-  "$bench" baseline --addr 127.0.0.1:3951 &
-  local raw=$!
-  pids+=("$raw")
-  wait_port 3951
+  ruche 3904 "sqlite://$scratch/bench-$1.db?mode=rwc" \
+    valgrind --tool=callgrind --callgrind-out-file="$scratch/callgrind.$1" --dump-instr=no --log-file="$scratch/valgrind.$1.log"
+  local server=$started
+  baseline 3951
+  local raw=$started
   "$bench" run --label "under callgrind" --ruche 127.0.0.1:3904 --ruche-pids "$server" \
     --baseline 127.0.0.1:3951 --baseline-pid "$raw" --participants "$1" --rounds 1 >"$scratch/run.$1.log" \
     || { cat "$scratch/run.$1.log" >&2; exit 1; }
-  kill "$raw"
   # SIGTERM: the server stops gracefully and callgrind writes its profile.
-  kill -TERM "$server"
-  wait "$server" || true
+  stop "$raw" "$server"
   [ -s "$scratch/callgrind.$1" ] || { cat "$scratch/valgrind.$1.log" >&2; echo "callgrind wrote no profile" >&2; exit 1; }
 }
 

@@ -19,41 +19,7 @@ bench="$CARGO_TARGET_DIR/release/live-bench"
 ulimit -n "$(ulimit -Hn)"
 echo "open files per process: $(ulimit -n); cores: $(nproc)"
 
-scratch="$(mktemp -d)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$scratch"
-}
-trap cleanup EXIT
-
-wait_port() {
-  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
-  echo "nothing answers on port $1" >&2; exit 1
-}
-
-# ruche PORT DATABASE_URL: starts a release server; its pid is in $started.
-ruche() {
-  DATABASE_URL="$2" PUBLIC_URL="http://127.0.0.1:$1" LEPTOS_SITE_ADDR="127.0.0.1:$1" LEPTOS_SITE_ROOT="target/site" \
-    LEPTOS_OUTPUT_NAME="ruche" LEPTOS_ENV="PROD" RUST_LOG=warn SMTP_URL="" \
-    "$CARGO_TARGET_DIR/release/server" &
-  started=$!
-  pids+=("$started")
-  wait_port "$1"
-}
-
-baseline() {
-  "$bench" baseline --addr "127.0.0.1:$1" &
-  started=$!
-  pids+=("$started")
-  wait_port "$1"
-}
-
-stop() {
-  kill "$@" 2>/dev/null || true
-  for pid in "$@"; do wait "$pid" 2>/dev/null || true; done
-}
+source "$ROOT/scripts/bench-processes.sh"
 
 rounds="${BENCH_ROUNDS:-10}"
 IFS=',' read -ra sizes <<< "${BENCH_PARTICIPANTS-1000,10000,19500}"
