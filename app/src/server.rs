@@ -98,15 +98,18 @@ impl ServerContext {
 
     /// The address of the client making the current request.
     pub fn client_ip(&self) -> IpAddr {
-        leptos::reactive::owner::with_context::<axum::http::request::Parts, _>(|parts| {
-            let peer = parts
-                .extensions
-                .get::<axum::extract::ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip())
-                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-            client_ip::client_ip(peer, &parts.headers, &self.trusted_proxies)
-        })
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+        leptos::reactive::owner::with_context::<axum::http::request::Parts, _>(|parts| self.client_ip_of(parts))
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+    }
+
+    /// The address of the client that sent a request handled outside Leptos.
+    pub fn client_ip_of(&self, parts: &axum::http::request::Parts) -> IpAddr {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        client_ip::client_ip(peer, &parts.headers, &self.trusted_proxies)
     }
 
     /// Whether `visitor` may be one more participant of `session`: always if they joined before.

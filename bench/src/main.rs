@@ -2,7 +2,7 @@
 //! and asserts nothing).
 //!
 //! `live-bench run`: N participants join one session over the real protocol (the code, through
-//! the `join_by_code` server function, then the participant WebSocket), spread over one or more
+//! the home page banner's `/join?code=…`, then the participant WebSocket), spread over one or more
 //! Ruche instances; then the owner closes, opens and gives the session a new code, round after
 //! round, and every participant's arrival time is recorded. The same N connections and the same
 //! message sizes then go through a bare tokio broadcast server (`live-bench baseline`, the
@@ -14,7 +14,7 @@ use axum::extract::ws::{Message as AxumMessage, Utf8Bytes, WebSocket, WebSocketU
 use axum::extract::Query;
 use axum::routing::{get, post};
 use axum::serve::ListenerExt;
-use bench::{arg, connect, cpu_seconds, exchange, list, ms, percentile, post_request, rss_kib, Error, Reply};
+use bench::{arg, connect, cpu_seconds, encode, exchange, get_request, list, ms, percentile, post_request, rss_kib, Error, Reply};
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -198,15 +198,18 @@ async fn open_socket(target: SocketAddr, path: &str, cookie: Option<&str>) -> Re
     Ok(tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await?.0)
 }
 
-/// A participant joining Ruche: the code, then the live socket, until its first message (the
-/// state) arrives. Also returns how long the code's request took.
+/// A participant joining Ruche as a phone does: the banner's `/join?code=…`, answered 303 to the
+/// participant page (not loaded: it is the same for every kind of join), then the live socket,
+/// until its first message (the state) arrives. Also returns how long the code's request took.
 async fn join_ruche(target: SocketAddr, code: &str, session: &str) -> Result<(Socket, u64), Error> {
     let t0 = Instant::now();
-    let reply = http_post(target, "/api/join_by_code", &[("code", code)], None).await?;
+    let request = get_request(target, &format!("/join?code={}", encode(code)));
+    let reply = exchange(connect(target, next_source()).await?, &request).await?;
     let visitor = reply
         .cookies
         .into_iter()
         .find(|c| c.starts_with("ruche_visitor="))
+        .filter(|_| reply.status == 303)
         .ok_or_else(|| format!("join refused: {} {}", reply.status, reply.body))?;
     let code_request = t0.elapsed().as_nanos() as u64;
     let mut socket = open_socket(target, &format!("/live/p/{session}"), Some(&visitor)).await?;

@@ -2,6 +2,7 @@
 //! The Ruche server: configuration, and the axum router that serves the Leptos app and its
 //! server functions. `main.rs` only wires these to a socket.
 pub mod guard;
+pub mod join_pages;
 pub mod live;
 pub mod mail;
 pub mod qr;
@@ -14,7 +15,7 @@ use axum::serve::{ListenerExt, TapIo};
 use axum::{extract::Path, routing::{any, get}, Router};
 use std::net::IpAddr;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
+use leptos_axum::{generate_route_list_with_exclusions, AxumRouteListing, LeptosRoutes};
 use tower::ServiceBuilder;
 use tower_http::{compression::CompressionLayer, trace::TraceLayer};
 
@@ -66,7 +67,9 @@ pub fn router(leptos_options: LeptosOptions, ctx: ServerContext) -> Router {
     // resource loads with one process-global flag, and a resource first polled meanwhile (a page
     // rendering for another router, as the tests build many) never resolves (leptos issue 4773).
     static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
-    let routes = ROUTES.get_or_init(|| generate_route_list(App)).clone();
+    let routes = ROUTES
+        .get_or_init(|| generate_route_list_with_exclusions(App, Some(join_pages::PATHS.map(String::from).to_vec())))
+        .clone();
     // Built files (wasm, JS, CSS, favicon) are served by tower-http. leptos_axum's
     // file_and_error_handler serves them under `Owner::new()`, a child of whatever reactive owner
     // is current on the worker thread, and so can hand another request's pending redirect and
@@ -80,9 +83,10 @@ pub fn router(leptos_options: LeptosOptions, ctx: ServerContext) -> Router {
     let not_found = any(leptos_axum::file_and_error_handler_with_context::<LeptosOptions, _>(not_found_context, shell))
         .with_state(leptos_options.clone());
     let files = static_files::service(&leptos_options, not_found);
-    let (svg_ctx, png_ctx, live_ctx, page_ctx) = (ctx.clone(), ctx.clone(), ctx.clone(), ctx.clone());
+    let (svg_ctx, png_ctx, live_ctx) = (ctx.clone(), ctx.clone(), ctx.clone());
     let router = Router::new()
         .merge(live::routes(live_ctx))
+        .merge(join_pages::routes(ctx.clone(), render_page(ctx.clone(), leptos_options.clone())))
         .route(
             "/j/{token}/qr.svg",
             get(move |Path(token): Path<String>| qr::download(svg_ctx.clone(), token, qr::Format::Svg)),
@@ -94,10 +98,7 @@ pub fn router(leptos_options: LeptosOptions, ctx: ServerContext) -> Router {
         .leptos_routes_with_context(
             &leptos_options,
             routes,
-            move || {
-                provide_context(page_ctx.clone());
-                guard::provide_request_nonce();
-            },
+            page_context(ctx.clone()),
             {
                 let options = leptos_options.clone();
                 move || shell(options.clone())
@@ -113,6 +114,30 @@ pub fn router(leptos_options: LeptosOptions, ctx: ServerContext) -> Router {
         .layer(TraceLayer::new_for_http().on_failure(log_failure))
         .service(guard::protect(app, &ctx, &leptos_options));
     Router::new().fallback_service(app)
+}
+
+/// What every page's render is given: the server context and the request's CSP nonce.
+fn page_context(ctx: ServerContext) -> impl Fn() + Clone + Send + Sync + 'static {
+    move || {
+        provide_context(ctx.clone());
+        guard::provide_request_nonce();
+    }
+}
+
+/// Renders the page a request asks for, as Leptos' own routes do (all of it at once, as the
+/// routes' `SsrMode::Async`), for routes that first do something of their own (`join_pages`).
+fn render_page(ctx: ServerContext, options: LeptosOptions) -> impl join_pages::RenderPage {
+    move |request| {
+        let context = {
+            let (ctx, options) = (ctx.clone(), options.clone());
+            move || {
+                provide_context(options.clone());
+                page_context(ctx.clone())()
+            }
+        };
+        let shell_options = options.clone();
+        leptos_axum::render_app_async_with_context(context, move || shell(shell_options.clone()))(request)
+    }
 }
 
 /// Connections waiting to be accepted, at most (the kernel may cap it: `net.core.somaxconn`).

@@ -186,6 +186,70 @@ async fn joining_by_code_and_link_and_a_new_code(db: Db) {
 }
 test_both_dbs!(joining_by_code_and_link_and_a_new_code);
 
+/// People join at `/join?code=…` (the banner) and `/j/<token>` (the link): let in, they are sent
+/// on at once (303, no page); refused, they get the banner saying why, with the error's status,
+/// and the failure counts against their budget once.
+async fn the_join_pages_let_in_at_once_or_say_why(db: Db) {
+    use app::rules::limits::JOIN_FAILURES_PER_VISITOR;
+    let router = router(db);
+    let mut ada = Client::signed_up(&router, "ada@example.org").await;
+    let id = create_session(&mut ada, "Class").await;
+    let ways_in = host(&mut ada, &id).await.ways_in.clone();
+    let token = ways_in.link.rsplit('/').next().unwrap().to_owned();
+
+    let mut zoe = Client::from(&router, [198, 51, 100, 1]);
+    let reply = zoe.page(&format!("/join?code={}", common::encode(&ways_in.code))).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    assert_eq!(reply.headers[header::LOCATION], format!("/p/{id}").as_str());
+    assert!(reply.body.is_empty(), "no page is rendered for a redirect: {}", reply.body);
+    let visitor = zoe.visitor.clone().expect("a participant is known by a cookie");
+    let page = zoe.page(&format!("/p/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Class"), "{}", page.body);
+    // Known already: let in again, with the same cookie.
+    let reply = zoe.page(&format!("/join?code={}", ways_in.code.replace(' ', ""))).await;
+    assert_eq!((reply.status, reply.headers.get(header::SET_COOKIE)), (StatusCode::SEE_OTHER, None));
+    assert_eq!(zoe.visitor.as_ref(), Some(&visitor));
+
+    let mut max = Client::from(&router, [198, 51, 100, 2]);
+    let reply = max.page(&format!("/j/{token}")).await;
+    assert_eq!((reply.status, reply.headers[header::LOCATION].to_str().unwrap()), (StatusCode::SEE_OTHER, format!("/p/{id}").as_str()));
+    assert_eq!(max.page(&format!("/p/{id}")).await.status, StatusCode::OK);
+
+    // Refused: the page says why, with the status of the reason.
+    let wrong = if ways_in.code.replace(' ', "") == "000000" { "000001" } else { "000000" };
+    let mut guesser = Client::from(&router, [198, 51, 100, 3]);
+    for (path, status, error) in [
+        (format!("/join?code={wrong}"), StatusCode::NOT_FOUND, JoinError::UnknownCode),
+        ("/join?code=12".to_owned(), StatusCode::BAD_REQUEST, JoinError::MalformedCode),
+        ("/join?code=%ZZ".to_owned(), StatusCode::BAD_REQUEST, JoinError::MalformedCode),
+        ("/join".to_owned(), StatusCode::BAD_REQUEST, JoinError::MalformedCode),
+        ("/j/not-a-link".to_owned(), StatusCode::NOT_FOUND, JoinError::UnknownLink),
+    ] {
+        let reply = guesser.page(&path).await;
+        assert_eq!(reply.status, status, "{path}: {}", reply.body);
+        assert!(reply.body.contains(&error.to_string()), "{path}: {}", reply.body);
+        assert!(reply.body.contains("Join a session"), "{path}: the banner, to try again");
+    }
+    // The unknown code and the unknown link were two failures; malformed codes are not guesses.
+    for _ in 2..JOIN_FAILURES_PER_VISITOR.burst {
+        assert_eq!(guesser.page(&format!("/join?code={wrong}")).await.status, StatusCode::NOT_FOUND);
+    }
+    let reply = guesser.page(&format!("/join?code={wrong}")).await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "{}", reply.body);
+    assert!(reply.body.contains("Too many attempts."), "{}", reply.body);
+
+    ada.call("set_session_open", &[("id", &id), ("open", "false")]).await;
+    let mut late = Client::from(&router, [198, 51, 100, 4]);
+    for path in [format!("/join?code={}", common::encode(&ways_in.code)), format!("/j/{token}")] {
+        let reply = late.page(&path).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{path}: {}", reply.body);
+        assert!(reply.body.contains(&JoinError::Closed.to_string()), "{path}: {}", reply.body);
+    }
+    assert_eq!(late.page(&format!("/p/{id}")).await.status, StatusCode::FORBIDDEN, "refused, not let in");
+}
+test_both_dbs!(the_join_pages_let_in_at_once_or_say_why);
+
 /// Links mailed or printed before tokens became base64url (160-bit hex) keep working.
 async fn old_hex_links_still_lead_in(db: Db) {
     let router = router(db.clone());

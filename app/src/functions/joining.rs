@@ -44,7 +44,21 @@ pub struct ParticipantScreen {
     pub public: PublicState,
 }
 
-/// Lets the visitor in through a code or a link, then sends them to the participant view.
+/// How a visitor asks to come in: the code they typed, or the token of the link they followed.
+#[derive(Clone, Copy, Debug)]
+pub enum Way<'a> {
+    Code(&'a str),
+    Link(&'a str),
+}
+
+/// A way in refused at `/join` or `/j/<token>` (the server crate's `join_pages`), handed in the
+/// request's extensions to the page that says why, which must not try it a second time.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Debug)]
+pub struct Refused(pub JoinError);
+
+/// Lets `visitor` (from `ip`) in through a code or a link; returns the session they are now a
+/// participant of. The server functions below and the join pages both come through here.
 ///
 /// A code is guessable: a failure is taken from the visitor's and the address's budgets before the
 /// lookup (so a burst of parallel guesses cannot all pass while the first are looked up) and given
@@ -52,13 +66,20 @@ pub struct ParticipantScreen {
 /// worth limiting, and a room that tried before the host opened must not be slowed). A link is not
 /// guessable: a right one always goes in, and only a wrong one uses the budgets.
 #[cfg(feature = "ssr")]
-async fn enter(kind: WayInKind, value: &str) -> Result<SessionId, JoinError> {
-    let ctx = ServerContext::get().ok_or(JoinError::Internal)?;
-    let visitor = visitor::ensure_visitor_digest(ctx.secure_cookies());
-    let ip = ctx.client_ip();
+pub async fn enter(ctx: &ServerContext, way: Way<'_>, visitor: &str, ip: std::net::IpAddr) -> Result<SessionId, JoinError> {
+    let code;
+    let (kind, value) = match way {
+        Way::Code(typed) => {
+            code = SessionCode::parse(typed).map_err(|_| JoinError::MalformedCode)?;
+            (WayInKind::Code, code.as_str())
+        }
+        // Looked up as given: base64url tokens and the hex ones of old links alike. Anything else
+        // finds nothing and counts as a failed guess.
+        Way::Link(token) => (WayInKind::Link, token.trim()),
+    };
     let too_many = |wait| JoinError::TooManyAttempts(whole_seconds(wait));
     let attempt = match kind {
-        WayInKind::Code => Some(ctx.limits.take_join(&visitor, ip).map_err(too_many)?),
+        WayInKind::Code => Some(ctx.limits.take_join(visitor, ip).map_err(too_many)?),
         WayInKind::Link => None,
     };
     let found = ctx.find_way_in(kind, value).await;
@@ -70,12 +91,11 @@ async fn enter(kind: WayInKind, value: &str) -> Result<SessionId, JoinError> {
             if !session.is_open {
                 return Err(JoinError::Closed);
             }
-            if !ctx.has_room_for(session.id, &visitor).await? {
+            if !ctx.has_room_for(session.id, visitor).await? {
                 return Err(JoinError::Full);
             }
-            ctx.joins.join(session.id, &visitor).await?;
-            ctx.live.admit(session.id, &visitor);
-            see_other(&format!("/p/{}", session.id));
+            ctx.joins.join(session.id, visitor).await?;
+            ctx.live.admit(session.id, visitor);
             return Ok(session.id);
         }
         Ok(WayIn::Retired) => JoinError::Retired,
@@ -93,28 +113,31 @@ async fn enter(kind: WayInKind, value: &str) -> Result<SessionId, JoinError> {
     };
     if attempt.is_none() {
         // A wrong link: kept as a failure, like a wrong code.
-        let _failure = ctx.limits.take_join(&visitor, ip).map_err(too_many)?;
+        let _failure = ctx.limits.take_join(visitor, ip).map_err(too_many)?;
     }
     Err(failure)
 }
 
-#[server(endpoint = "join_by_code")]
-pub async fn join_by_code(code: String) -> Result<SessionId, JoinError> {
-    reply(async move {
-        let code = SessionCode::parse(&code).map_err(|_| JoinError::MalformedCode)?;
-        enter(WayInKind::Code, code.as_str()).await
-    }
-    .await)
+/// `enter` for a server function's request, then to the participant page.
+#[cfg(feature = "ssr")]
+async fn enter_by_call(way: Way<'_>) -> Result<SessionId, JoinError> {
+    let ctx = ServerContext::get().ok_or(JoinError::Internal)?;
+    let visitor = visitor::ensure_visitor_digest(ctx.secure_cookies());
+    let id = enter(&ctx, way, &visitor, ctx.client_ip()).await?;
+    see_other(&format!("/p/{id}"));
+    Ok(id)
 }
 
+/// For scripts and API clients; people join at `/join?code=…` (the server crate's `join_pages`).
+#[server(endpoint = "join_by_code")]
+pub async fn join_by_code(code: String) -> Result<SessionId, JoinError> {
+    reply(enter_by_call(Way::Code(&code)).await)
+}
+
+/// For scripts and API clients; people follow `/j/<token>` (the server crate's `join_pages`).
 #[server(endpoint = "join_by_link")]
 pub async fn join_by_link(token: String) -> Result<SessionId, JoinError> {
-    reply(async move {
-        // Looked up as given: base64url tokens and the hex ones of old links alike. Anything else
-        // finds nothing and counts as a failed guess.
-        enter(WayInKind::Link, token.trim()).await
-    }
-    .await)
+    reply(enter_by_call(Way::Link(&token)).await)
 }
 
 #[server(endpoint = "participant_view")]

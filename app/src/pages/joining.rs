@@ -5,7 +5,7 @@ use super::live::{use_live, LiveNotice};
 use super::slides::SlideBody;
 #[cfg(feature = "ssr")]
 use crate::functions::joining::participant_page;
-use crate::functions::joining::{join_by_code, join_by_link, ParticipantScreen, SetNickname};
+use crate::functions::joining::{ParticipantScreen, SetNickname};
 use crate::states::{PublicState, PublicView};
 use crate::states::SlideView;
 use crate::ids::SessionId;
@@ -44,48 +44,35 @@ fn JoinRefused(error: JoinError, #[prop(optional)] code: Option<String>) -> impl
     }
 }
 
-/// `/join?code=…`: where the banner's form goes. Success redirects (303) into the session.
+/// `/join?code=…`: where the banner's form goes. The server crate's `join_pages` lets the visitor
+/// in before any page renders (303 to the session): this page only says why a code was refused.
 #[component]
 pub fn JoinPage() -> impl IntoView {
     let code = use_query_map().read_untracked().get("code").unwrap_or_default();
-    let typed = code.clone();
-    let joined = Resource::new_blocking(move || code.clone(), join_by_code);
-    view! {
-        <Suspense>
-            {move || {
-                let typed = typed.clone();
-                Suspend::new(async move {
-                    match joined.await {
-                        Ok(id) => view! { <Joining id/> }.into_any(),
-                        Err(error) => view! { <JoinRefused error code=typed/> }.into_any(),
-                    }
-                })
-            }}
-        </Suspense>
+    match refusal() {
+        Some(error) => view! { <JoinRefused error code/> }.into_any(),
+        None => view! { <leptos_meta::Title text="Join a session · Ruche"/><JoinBanner code/> }.into_any(),
     }
 }
 
-/// `/j/<token>`: the public link.
+/// `/j/<token>`: the public link. As `/join`, it renders only when the link was refused.
 #[component]
 pub fn LinkPage() -> impl IntoView {
-    let token = use_params_map().read_untracked().get("token").unwrap_or_default();
-    let joined = Resource::new_blocking(move || token.clone(), join_by_link);
-    view! {
-        <Suspense>
-            {move || Suspend::new(async move {
-                match joined.await {
-                    Ok(id) => view! { <Joining id/> }.into_any(),
-                    Err(error) => view! { <JoinRefused error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+    match refusal() {
+        Some(error) => view! { <JoinRefused error/> }.into_any(),
+        None => view! { <leptos_meta::Title text="Join a session · Ruche"/><JoinBanner/> }.into_any(),
     }
 }
 
-/// Shown only where a redirect was not followed.
-#[component]
-fn Joining(id: SessionId) -> impl IntoView {
-    view! { <p class="card narrow">"You are in. "<a href=format!("/p/{id}")>"Go to the session"</a></p> }
+/// Why `join_pages` refused this request's way in, if it did.
+fn refusal() -> Option<JoinError> {
+    #[cfg(feature = "ssr")]
+    return leptos::reactive::owner::with_context::<axum::http::request::Parts, _>(|parts| {
+        parts.extensions.get::<crate::functions::joining::Refused>().map(|refused| refused.0.clone())
+    })
+    .flatten();
+    #[cfg(not(feature = "ssr"))]
+    None
 }
 
 /// `/p/<session id>`: what a participant sees. They are known by their visitor cookie. The

@@ -26,11 +26,19 @@ pub fn ensure_visitor_digest(secure: bool) -> String {
     if let Some(digest) = visitor_digest() {
         return digest;
     }
+    let (digest, cookie) = new_visitor(secure);
+    if let Some(response) = use_context::<ResponseOptions>() {
+        response.append_header(header::SET_COOKIE, cookie);
+    }
+    digest
+}
+
+/// A new visitor token's digest, and the `Set-Cookie` value that gives the browser the token.
+pub fn new_visitor(secure: bool) -> (String, HeaderValue) {
     let token = new_login_token();
     let secure = if secure { "; Secure" } else { "" };
     let cookie = format!("{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={LIFETIME_SECS}{secure}");
-    if let (Some(response), Ok(value)) = (use_context::<ResponseOptions>(), HeaderValue::from_str(&cookie)) {
-        response.append_header(header::SET_COOKIE, value);
-    }
-    login_token_digest(&token)
+    // The token is base64url and the rest fixed ASCII: always a valid header value.
+    let cookie = HeaderValue::from_str(&cookie).expect("a visitor cookie is ASCII");
+    (login_token_digest(&token), cookie)
 }

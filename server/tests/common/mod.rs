@@ -70,7 +70,8 @@ impl Client {
         client
     }
 
-    /// Opens a page as a browser does (HTML wanted), with this client's cookies.
+    /// Opens a page as a browser does (HTML wanted, redirects not followed), with this client's
+    /// cookies.
     pub async fn page(&mut self, path: &str) -> Reply {
         let mut request = Request::get(path).header(header::ACCEPT, "text/html");
         let cookies: Vec<&str> = [&self.cookie, &self.visitor].into_iter().flatten().map(String::as_str).collect();
@@ -79,10 +80,7 @@ impl Client {
         }
         let mut request = request.body(Body::empty()).unwrap();
         request.extensions_mut().insert(axum::extract::ConnectInfo(std::net::SocketAddr::new(self.ip, 40000)));
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let (status, headers) = (response.status(), response.headers().clone());
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+        self.send(request).await
     }
 
     /// Calls `/api/<name>` the way a hydrated page does (form-encoded, JSON back), keeping the
@@ -107,6 +105,11 @@ impl Client {
         }
         let mut request = request.body(Body::from(body)).unwrap();
         request.extensions_mut().insert(axum::extract::ConnectInfo(std::net::SocketAddr::new(self.ip, 40000)));
+        self.send(request).await
+    }
+
+    /// Sends a request as this client, keeping the cookies it is given, as a browser does.
+    async fn send(&mut self, request: Request<Body>) -> Reply {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
