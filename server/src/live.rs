@@ -271,6 +271,11 @@ impl Feed for HostFeed {
 /// when the server stops. Holds the subscription, so the socket counts while it writes.
 async fn write(mut sink: Sink, mut feed: impl Feed, _subscription: Subscription, mut shutdown: watch::Receiver<bool>) {
     let mut ping = ping_timer();
+    // One wait on the shutdown signal for the socket's whole life: a wait made afresh for each
+    // message joins and leaves the signal's waiter list, shared by every socket, under its lock
+    // each time (perf: 3 % of the fan-out's samples).
+    let shutting_down = shutdown.changed();
+    tokio::pin!(shutting_down);
     let mut pending = feed.current();
     loop {
         for next in pending.drain(..) {
@@ -307,7 +312,7 @@ async fn write(mut sink: Sink, mut feed: impl Feed, _subscription: Subscription,
             biased;
             next = feed.next() => pending.push(next),
             _ = ping.tick() => if sink.send(Message::Ping(Default::default())).await.is_err() { return },
-            _ = shutdown.changed() => {
+            _ = &mut shutting_down => {
                 let _ = sink.send(close(CLOSE_RESTARTING, "Ruche is restarting")).await;
                 return;
             }
