@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
-/// The page routes Leptos must leave to these (its own would shadow them).
+/// The page routes Leptos must leave to these: axum refuses two routes for one path.
 pub const PATHS: [&str; 2] = ["/join", "/j/{token}"];
 
 /// Renders the Leptos page a request asks for (`crate::render_page`).
