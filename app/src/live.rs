@@ -32,6 +32,21 @@ pub const CLOSE_DENIED: u16 = 4403;
 /// Close code when the server stops; the tab reconnects to whichever instance comes up.
 pub const CLOSE_RESTARTING: u16 = 1012;
 
+/// How the server keeps a quiet socket: a ping every `ping_every`, so that NAT mappings and
+/// proxies do not drop it; a tab heard nothing from (not even the ping's pong, which browsers send
+/// by themselves) for `silence_limit` is gone, and its socket is let go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keepalive {
+    pub ping_every: std::time::Duration,
+    pub silence_limit: std::time::Duration,
+}
+
+impl Default for Keepalive {
+    fn default() -> Self {
+        Self { ping_every: std::time::Duration::from_secs(25), silence_limit: std::time::Duration::from_secs(60) }
+    }
+}
+
 pub fn host_path(session: SessionId) -> String {
     format!("/live/s/{session}")
 }

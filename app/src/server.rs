@@ -34,6 +34,8 @@ pub struct ServerContext {
     pub ways_in: Arc<ways_in::WaysInCache>,
     /// Participant inserts, grouped into one write while another is under way.
     pub joins: Arc<joins::Joins>,
+    /// When live sockets are pinged, and let go once silent.
+    pub keepalive: crate::live::Keepalive,
 }
 
 impl ServerContext {
@@ -49,6 +51,7 @@ impl ServerContext {
             mail_wakeup: Arc::default(),
             live: live::Live::default(),
             ways_in: Arc::default(),
+            keepalive: crate::live::Keepalive::default(),
         }
     }
 

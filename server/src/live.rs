@@ -4,10 +4,11 @@
 //! host-only data never reaches a participant's socket.
 //!
 //! Per socket: a 4 KiB read buffer, a writer task that sends the newest state, and a reader task
-//! that only waits for the tab to go (see ../shared/perf-notes.md for why not one task with a
-//! `select!` over both, nor the 128 KiB default buffer).
+//! that waits for the tab to go and keeps the ping timer and the shutdown wait (see
+//! ../shared/perf-notes.md for why not one task with a `select!` over both, nor the 128 KiB
+//! default buffer).
 use app::ids::{SessionId, UserId};
-use app::live::{CLOSE_DENIED, CLOSE_RESTARTING};
+use app::live::{Keepalive, CLOSE_DENIED, CLOSE_RESTARTING};
 use app::server::live::{Audience, HostFrame, Notice, PublicFrame, Subscription};
 use app::server::{auth, visitor, ServerContext};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -20,12 +21,13 @@ use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
 use std::time::Duration;
+use futures_util::task::AtomicWaker;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::task::Poll;
 use tokio::sync::{broadcast, watch};
 
-/// Keeps NAT mappings and proxies from dropping a quiet socket, and tells dead peers apart.
-const PING_EVERY: Duration = Duration::from_secs(25);
-/// A tab not heard of (not even a pong) for this long is gone.
-const SILENCE_LIMIT: Duration = Duration::from_secs(60);
+/// How long a stopping server gives each socket to say "restarting".
+const SHUTDOWN_WRITE: Duration = Duration::from_secs(2);
 const READ_BUFFER: usize = 4 * 1024;
 /// Tabs send nothing but pongs and a close frame.
 const MAX_INCOMING: usize = 4 * 1024;
@@ -83,7 +85,7 @@ async fn host_socket(ctx: ServerContext, session: String, headers: HeaderMap, ws
                     Err(e) => tracing::warn!(error = %e, "live: could not record host activity"),
                 }
                 let feed = HostFeed { states: subscription.host_states(), presence: subscription.presence(), user, login, ended_logins };
-                serve(socket, move |sink, shutdown| write(sink, feed, subscription, shutdown), &ctx).await
+                serve(socket, move |sink, asides| write(sink, feed, subscription, asides), &ctx).await
             })
         }
         (Ok(_), _) => upgrade(ws).on_upgrade(refuse),
@@ -113,7 +115,7 @@ async fn participant_socket(ctx: ServerContext, session: String, headers: Header
                 ctx.live.admit(session, &visitor);
                 let subscription = ctx.live.subscribe(&ctx, session, Audience::Participants);
                 let feed = ParticipantFeed { states: subscription.public_states() };
-                serve(socket, move |sink, shutdown| write(sink, feed, subscription, shutdown), &ctx).await
+                serve(socket, move |sink, asides| write(sink, feed, subscription, asides), &ctx).await
             })
         }
         Ok(false) => upgrade(ws).on_upgrade(refuse),
@@ -142,31 +144,88 @@ fn close(code: u16, reason: &'static str) -> Message {
 
 type Sink = SplitSink<WebSocket, Message>;
 
-/// Runs the writer as its own task and reads in this one until the tab goes.
-async fn serve<W, F>(socket: WebSocket, writer: W, ctx: &ServerContext)
-where
-    W: FnOnce(Sink, watch::Receiver<bool>) -> F,
-    F: std::future::Future<Output = ()> + Send + 'static,
-{
-    let (sink, stream) = socket.split();
-    let writer = tokio::spawn(writer(sink, ctx.live.shutdown_signal()));
-    read_until_gone(stream).await;
-    writer.abort();
+/// What the reader task asks of the writer besides the feed: a ping, "restarting". One socket's
+/// own flags and waker: the writer polls them after every message, and a lock or a channel there
+/// would cost each delivery (an mpsc channel also cost 1 KB a socket).
+#[derive(Default)]
+struct Asides {
+    asked: AtomicU8,
+    writer: AtomicWaker,
 }
 
-async fn read_until_gone(mut stream: SplitStream<WebSocket>) {
-    loop {
-        match tokio::time::timeout(SILENCE_LIMIT, stream.next()).await {
-            Ok(Some(Ok(Message::Close(_)))) | Ok(Some(Err(_))) | Ok(None) | Err(_) => return,
-            Ok(Some(Ok(_))) => {}
-        }
+const PING: u8 = 1;
+const RESTARTING: u8 = 2;
+
+impl Asides {
+    fn ask(&self, what: u8) {
+        self.asked.fetch_or(what, Ordering::Release);
+        self.writer.wake();
+    }
+
+    /// What was asked since the last call, once there is something.
+    fn next(&self) -> impl std::future::Future<Output = u8> + '_ {
+        std::future::poll_fn(|cx| {
+            let mut asked = self.asked.swap(0, Ordering::Acquire);
+            if asked == 0 {
+                self.writer.register(cx.waker());
+                // Asked between the first look and the registration: that wake-up found no waker.
+                asked = self.asked.swap(0, Ordering::Acquire);
+            }
+            if asked == 0 { Poll::Pending } else { Poll::Ready(asked) }
+        })
     }
 }
 
-fn ping_timer() -> tokio::time::Interval {
-    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+/// Runs the writer as its own task and reads in this one until the tab goes. The reader also
+/// keeps the ping timer and waits on the server's shutdown: it wakes rarely (a pong every 25 s),
+/// where the writer wakes for every message of the session and would poll both each time: the
+/// shutdown signal is one lock shared by every socket of the process (perf: 3 % of the fan-out's
+/// samples).
+async fn serve<W, F>(socket: WebSocket, writer: W, ctx: &ServerContext)
+where
+    W: FnOnce(Sink, Arc<Asides>) -> F,
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (sink, stream) = socket.split();
+    let asides = Arc::new(Asides::default());
+    let mut writer = tokio::spawn(writer(sink, asides.clone()));
+    if read_until_gone(stream, ctx.keepalive, ctx.live.shutdown_signal(), &asides).await == Read::ShuttingDown {
+        // The writer says "restarting" after what it is sending; a tab that reads nothing does
+        // not hold the socket open.
+        asides.ask(RESTARTING);
+        let _ = tokio::time::timeout(SHUTDOWN_WRITE, &mut writer).await;
+    }
+    writer.abort();
+}
+
+#[derive(PartialEq)]
+enum Read {
+    Gone,
+    ShuttingDown,
+}
+
+async fn read_until_gone(
+    mut stream: SplitStream<WebSocket>,
+    keepalive: Keepalive,
+    mut shutdown: watch::Receiver<bool>,
+    asides: &Asides,
+) -> Read {
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + keepalive.ping_every, keepalive.ping_every);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ping
+    let silence = tokio::time::sleep(keepalive.silence_limit);
+    let shutting_down = shutdown.changed();
+    tokio::pin!(silence, shutting_down);
+    loop {
+        tokio::select! {
+            message = stream.next() => match message {
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return Read::Gone,
+                Some(Ok(_)) => silence.as_mut().reset(tokio::time::Instant::now() + keepalive.silence_limit),
+            },
+            _ = &mut silence => return Read::Gone,
+            _ = ping.tick() => asides.ask(PING),
+            _ = &mut shutting_down => return Read::ShuttingDown,
+        }
+    }
 }
 
 /// What a socket sends next.
@@ -267,15 +326,9 @@ impl Feed for HostFeed {
     }
 }
 
-/// The writer task: the current state, then every change, a ping now and then; "restarting"
-/// when the server stops. Holds the subscription, so the socket counts while it writes.
-async fn write(mut sink: Sink, mut feed: impl Feed, _subscription: Subscription, mut shutdown: watch::Receiver<bool>) {
-    let mut ping = ping_timer();
-    // One wait on the shutdown signal for the socket's whole life: a wait made afresh for each
-    // message joins and leaves the signal's waiter list, shared by every socket, under its lock
-    // each time (perf: 3 % of the fan-out's samples).
-    let shutting_down = shutdown.changed();
-    tokio::pin!(shutting_down);
+/// The writer task: the current state, then every change, and what the reader hands it (a
+/// ping, "restarting"). Holds the subscription, so the socket counts while it writes.
+async fn write(mut sink: Sink, mut feed: impl Feed, _subscription: Subscription, asides: Arc<Asides>) {
     let mut pending = feed.current();
     loop {
         for next in pending.drain(..) {
@@ -306,15 +359,18 @@ async fn write(mut sink: Sink, mut feed: impl Feed, _subscription: Subscription,
                 Next::End => return,
             }
         }
-        // Biased: on an event only the feed is polled, not the ping timer and the shutdown
-        // signal as well (thousands of sockets wake at once; each poll of a timer takes a lock).
+        // Biased: on an event (thousands of sockets wake at once) only the feed is polled.
         tokio::select! {
             biased;
             next = feed.next() => pending.push(next),
-            _ = ping.tick() => if sink.send(Message::Ping(Default::default())).await.is_err() { return },
-            _ = &mut shutting_down => {
-                let _ = sink.send(close(CLOSE_RESTARTING, "Ruche is restarting")).await;
-                return;
+            asked = asides.next() => {
+                if asked & RESTARTING != 0 {
+                    let _ = sink.send(close(CLOSE_RESTARTING, "Ruche is restarting")).await;
+                    return;
+                }
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    return;
+                }
             }
         }
     }

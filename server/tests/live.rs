@@ -5,7 +5,7 @@ use app::states::{PublicState, PublicView};
 use app::functions::sessions::SessionForHost;
 use app::states::HostState;
 use app::states::SlideContent;
-use app::live::{HostMessage, ParticipantMessage, CLOSE_DENIED, CLOSE_RESTARTING};
+use app::live::{HostMessage, Keepalive, ParticipantMessage, CLOSE_DENIED, CLOSE_RESTARTING};
 use app::rules::joining::JoinError;
 use app::server::ways_in::WaysInCache;
 use app::server::ServerContext;
@@ -425,6 +425,44 @@ async fn a_reconnecting_tab_gets_the_state_it_missed(db: Db) {
     restarted.stop().await;
 }
 test_both_dbs!(a_reconnecting_tab_gets_the_state_it_missed);
+
+/// A quiet tab is pinged, so that proxies keep its socket, and keeps it while it answers (the
+/// client answers each ping as it reads it); a tab that answers nothing for the silence limit is
+/// let go. Both on a short clock, as a server could be configured.
+async fn quiet_tabs_are_pinged_and_silent_ones_let_go(db: Db) {
+    let mut ctx = ServerContext::new(db, "http://127.0.0.1:3000", Vec::new());
+    ctx.keepalive = Keepalive { ping_every: Duration::from_millis(250), silence_limit: Duration::from_secs(2) };
+    let instance = Instance::serve(ctx, "127.0.0.1:0".parse().unwrap()).await;
+    let (_ada, id, zoe) = session_with_participant(&instance).await;
+    let mut participant = instance.socket(&format!("/live/p/{id}"), zoe.visitor.as_deref()).await;
+    next_public(&mut participant).await;
+
+    // Reading, and so answering: open past twice the silence limit, pinged all along.
+    let reading = std::time::Instant::now();
+    let mut pings = 0;
+    while reading.elapsed() < Duration::from_millis(4500) {
+        match tokio::time::timeout(Duration::from_secs(2), participant.next()).await {
+            Ok(Some(Ok(Message::Ping(_)))) => pings += 1,
+            other => panic!("a ping every 250 ms while the tab answers, got {other:?}"),
+        }
+    }
+    assert!(pings >= 8, "{pings} pings in 4.5 s");
+
+    // Reading nothing, so answering nothing: the pings sent meanwhile, then the socket is gone.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let gone = async {
+        loop {
+            match participant.next().await {
+                Some(Ok(Message::Ping(_))) => {}
+                None | Some(Err(_)) => return,
+                other => panic!("let go without a word, got {other:?}"),
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(3), gone).await.expect("let go after 2 s of silence");
+    instance.stop().await;
+}
+test_both_dbs!(quiet_tabs_are_pinged_and_silent_ones_let_go);
 
 /// Two server processes sharing one PostgreSQL database deliver each other's events; the count
 /// of participants adds up over both. Two instances here have their own hub and their own pool.
