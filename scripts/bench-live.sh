@@ -7,6 +7,7 @@
 #   BENCH_PARTICIPANTS  sizes for one Ruche process on SQLite   (default 1000,10000,19500)
 #   BENCH_SPREAD        sizes for two Ruche processes sharing PostgreSQL (default 19500; empty: skip)
 #   BENCH_ROUNDS        rounds of each event                    (default 10)
+#   BENCH_JOIN_RATE     joins a second of the paced second wave (default 5000)
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 setup_build_tools
 setup_test_tools
@@ -22,13 +23,14 @@ echo "open files per process: $(ulimit -n); cores: $(nproc)"
 source "$ROOT/scripts/bench-processes.sh"
 
 rounds="${BENCH_ROUNDS:-10}"
+join_rate="${BENCH_JOIN_RATE:-5000}"
 IFS=',' read -ra sizes <<< "${BENCH_PARTICIPANTS-1000,10000,19500}"
 for n in "${sizes[@]}"; do
   # Fresh processes for each size, so that memory is measured from a clean start.
   ruche 3901 "sqlite://$scratch/bench-$n.db?mode=rwc"; server=$started
   baseline 3950; raw=$started
   "$bench" run --label "One Ruche process, SQLite" --ruche 127.0.0.1:3901 --ruche-pids "$server" \
-    --baseline 127.0.0.1:3950 --baseline-pid "$raw" --participants "$n" --rounds "$rounds"
+    --baseline 127.0.0.1:3950 --baseline-pid "$raw" --participants "$n" --rounds "$rounds" --join-rate "$join_rate"
   stop "$server" "$raw"
 done
 
@@ -44,7 +46,7 @@ if [ "${#spread[@]}" -gt 0 ]; then
     baseline 3950; raw=$started
     "$bench" run --label "Two Ruche processes sharing PostgreSQL (events fired on the first)" \
       --ruche 127.0.0.1:3902,127.0.0.1:3903 --ruche-pids "$a,$b" \
-      --baseline 127.0.0.1:3950 --baseline-pid "$raw" --participants "$n" --rounds "$rounds"
+      --baseline 127.0.0.1:3950 --baseline-pid "$raw" --participants "$n" --rounds "$rounds" --join-rate "$join_rate"
     stop "$a" "$b" "$raw"
   done
   psql -q "$admin" -c "DROP DATABASE $db"

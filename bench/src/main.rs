@@ -8,6 +8,11 @@
 //! message sizes then go through a bare tokio broadcast server (`live-bench baseline`, the
 //! physical limit of ../shared/perf-notes.md), and Ruche's figures are printed beside it.
 //!
+//! Joins are measured twice on each server. The first wave joins as fast as it can,
+//! `JOIN_CONCURRENCY` at a time: the rate it reaches is the server's capacity. A second wave of as
+//! many (to a new session, the first wave's sockets closed) arrives at a fixed rate, `--join-rate`
+//! (default 5,000 a second), as a room does: its latencies are the server's at that rate.
+//!
 //! Sockets are spread over source addresses 127.0.0.1–127.0.0.16: one source address runs out of
 //! ephemeral ports (and slows to a crawl searching for them) past about 14,000 connections.
 use axum::extract::ws::{Message as AxumMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -41,7 +46,7 @@ fn main() -> Result<(), Error> {
     match args.first().map(String::as_str) {
         Some("baseline") => runtime.block_on(serve_baseline(arg(&args, "--addr")?.parse()?)),
         Some("run") => runtime.block_on(run(&args)),
-        _ => Err("usage: live-bench baseline --addr A | live-bench run --ruche A[,B] --ruche-pids P[,Q] --baseline A --baseline-pid P --participants N[,N…] [--rounds R]".into()),
+        _ => Err("usage: live-bench baseline --addr A | live-bench run --ruche A[,B] --ruche-pids P[,Q] --baseline A --baseline-pid P --participants N[,N…] [--rounds R] [--join-rate J]".into()),
     }
 }
 
@@ -273,6 +278,45 @@ where
     Ok(Joined { arrivals, tasks, latencies, code_requests, sockets, elapsed: started.elapsed() })
 }
 
+/// Joins `n` participants arriving at `rate` a second, as a room does, whatever the server makes
+/// of those before them (an open loop; at most `JOIN_CONCURRENCY` in flight, as the file limit
+/// leaves room for). Each latency counts from the participant's due time, so a server falling
+/// behind shows as latency, not as a slower schedule. `join_all`'s latencies cannot show a
+/// server's latency at a given rate: with a fixed number in flight, their mean is that number
+/// divided by the rate reached (Little's law). Returns the latencies, sorted, and the rate reached;
+/// the sockets close.
+async fn join_at_rate<F, Fut>(n: usize, rate: f64, join: F) -> Result<(Vec<u64>, f64), Error>
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Result<(Socket, u64), Error>> + Send + 'static,
+{
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(JOIN_CONCURRENCY));
+    let started = tokio::time::Instant::now();
+    let mut joins = Vec::with_capacity(n);
+    for i in 0..n {
+        let due = started + Duration::from_secs_f64(i as f64 / rate);
+        tokio::time::sleep_until(due).await;
+        let slot = in_flight.clone().acquire_owned().await?;
+        let join = join.clone();
+        joins.push(tokio::spawn(async move {
+            let (socket, _) = join(i).await.map_err(|e| format!("participant {i}: {e}"))?;
+            drop(slot);
+            Ok::<_, Error>((socket, due.elapsed().as_nanos() as u64))
+        }));
+    }
+    let mut sockets = Vec::with_capacity(n);
+    let mut latencies = Vec::with_capacity(n);
+    for join in joins {
+        let (socket, latency) = join.await??;
+        sockets.push(socket);
+        latencies.push(latency);
+    }
+    let reached = n as f64 / started.elapsed().as_secs_f64();
+    drop(sockets);
+    latencies.sort_unstable();
+    Ok((latencies, reached))
+}
+
 /// What one event measured: each delivery latency, when its request was answered, and the
 /// server's CPU time from the request to the last delivery.
 type Measured = (Vec<u64>, u64, f64);
@@ -349,6 +393,9 @@ struct RunFigures {
     cpu_per_join: f64,
     memory_per_participant: f64,
     events: Vec<(&'static str, EventFigures)>,
+    /// A second wave of as many participants, arriving at the `--join-rate` (to a new session on
+    /// Ruche): the rate reached, and join latency p50 and p99 counted from each one's due time.
+    paced: [f64; 3],
 }
 
 /// Ends a run: its connections close, and its figures are put together.
@@ -357,7 +404,18 @@ fn finish(joined: Joined, [joins_per_second, join_p50, join_p99, code_request_p9
         task.abort();
     }
     let memory_per_participant = memory_kib as f64 * 1024.0 / joined.arrivals.at.len() as f64;
-    RunFigures { joins_per_second, join_p50, join_p99, code_request_p99, socket_p99, cpu_per_join, memory_per_participant, events }
+    RunFigures { joins_per_second, join_p50, join_p99, code_request_p99, socket_p99, cpu_per_join, memory_per_participant, events, paced: [0.0; 3] }
+}
+
+/// Joins a second wave at `rate` once the first one's sockets are gone.
+async fn paced_figures<F, Fut>(n: usize, rate: f64, join: F) -> Result<[f64; 3], Error>
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Result<(Socket, u64), Error>> + Send + 'static,
+{
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (latencies, reached) = join_at_rate(n, rate, join).await?;
+    Ok([reached, ms(percentile(&latencies, 50.0)), ms(percentile(&latencies, 99.0))])
 }
 
 fn join_figures(joined: &mut Joined, n: usize, cpu: f64) -> [f64; 6] {
@@ -379,7 +437,7 @@ async fn settle_memory(pids: &[u32]) -> u64 {
     pids.iter().map(|p| rss_kib(*p)).sum()
 }
 
-async fn run_ruche(targets: &[SocketAddr], pids: &[u32], n: usize, rounds: usize) -> Result<RunFigures, Error> {
+async fn run_ruche(targets: &[SocketAddr], pids: &[u32], n: usize, rounds: usize, join_rate: f64) -> Result<RunFigures, Error> {
     let owner = Owner::sign_up(targets[0]).await?;
     let session = owner.call("create_session", &[("title", "Benchmark")]).await?.as_str().ok_or("no session id")?.to_owned();
     let slide = owner.call("add_slide", &[("id", &session), ("kind", "LinkAndQr")]).await?.as_str().ok_or("no slide id")?.to_owned();
@@ -411,10 +469,22 @@ async fn run_ruche(targets: &[SocketAddr], pids: &[u32], n: usize, rounds: usize
             tokio::time::sleep(EVENT_PAUSE).await;
         }
     }
-    Ok(finish(joined, joins, memory_after.saturating_sub(memory_before), events))
+    let mut figures = finish(joined, joins, memory_after.saturating_sub(memory_before), events);
+
+    // The second wave goes to a session of its own, which it fills from empty as the first did.
+    let session = owner.call("create_session", &[("title", "Benchmark, paced")]).await?.as_str().ok_or("no session id")?.to_owned();
+    let code = owner.call("host_session", &[("id", &session)]).await?["state"]["ways_in"]["code"].as_str().ok_or("no code")?.replace(' ', "");
+    let targets_owned: Arc<Vec<SocketAddr>> = Arc::new(targets.to_vec());
+    let (code, session) = (Arc::new(code), Arc::new(session));
+    figures.paced = paced_figures(n, join_rate, move |i| {
+        let (targets, code, session) = (targets_owned.clone(), code.clone(), session.clone());
+        async move { join_ruche(targets[i % targets.len()], &code, &session).await }
+    })
+    .await?;
+    Ok(figures)
 }
 
-async fn run_baseline(target: SocketAddr, pid: u32, n: usize, rounds: usize, sizes: &[usize]) -> Result<RunFigures, Error> {
+async fn run_baseline(target: SocketAddr, pid: u32, n: usize, rounds: usize, sizes: &[usize], join_rate: f64) -> Result<RunFigures, Error> {
     let memory_before = settle_memory(&[pid]).await;
     let cpu_before = cpu_seconds(&[pid]);
     let mut joined = join_all(n, move |_| join_baseline(target)).await?;
@@ -436,7 +506,9 @@ async fn run_baseline(target: SocketAddr, pid: u32, n: usize, rounds: usize, siz
             tokio::time::sleep(EVENT_PAUSE).await;
         }
     }
-    Ok(finish(joined, joins, memory_after.saturating_sub(memory_before), events))
+    let mut figures = finish(joined, joins, memory_after.saturating_sub(memory_before), events);
+    figures.paced = paced_figures(n, join_rate, move |_| join_baseline(target)).await?;
+    Ok(figures)
 }
 
 async fn run(args: &[String]) -> Result<(), Error> {
@@ -446,15 +518,16 @@ async fn run(args: &[String]) -> Result<(), Error> {
     let baseline_pid: u32 = arg(args, "--baseline-pid")?.parse()?;
     let sizes: Vec<usize> = list(&arg(args, "--participants")?)?;
     let rounds: usize = arg(args, "--rounds").ok().map(|r| r.parse()).transpose()?.unwrap_or(10);
+    let join_rate: f64 = arg(args, "--join-rate").ok().map(|r| r.parse()).transpose()?.unwrap_or(5000.0);
     let label = arg(args, "--label").unwrap_or_else(|_| format!("{} instance(s)", targets.len()));
 
     for n in sizes {
         println!("\n## {label}: {n} participants in one session, {rounds} rounds of each event");
-        let mut ruche = run_ruche(&targets, &pids, n, rounds).await?;
+        let mut ruche = run_ruche(&targets, &pids, n, rounds, join_rate).await?;
         // Let the closed sockets go before the baseline opens as many.
         tokio::time::sleep(Duration::from_secs(3)).await;
         let message_sizes: Vec<usize> = ruche.events.iter().map(|(_, f)| f.size).collect();
-        let mut raw = run_baseline(baseline, baseline_pid, n, rounds, &message_sizes).await?;
+        let mut raw = run_baseline(baseline, baseline_pid, n, rounds, &message_sizes, join_rate).await?;
         tokio::time::sleep(Duration::from_secs(3)).await;
 
         println!("| figure | Ruche | raw broadcast | Ruche / raw |");
@@ -468,6 +541,9 @@ async fn run(args: &[String]) -> Result<(), Error> {
         row("join: the code's request alone, p99", ruche.code_request_p99, raw.code_request_p99, "ms");
         row("join: the socket alone, p99", ruche.socket_p99, raw.socket_p99, "ms");
         row("server CPU time per join", ruche.cpu_per_join, raw.cpu_per_join, "µs");
+        row(&format!("joins arriving at {join_rate} a second: rate reached"), ruche.paced[0], raw.paced[0], "/s");
+        row(&format!("joins arriving at {join_rate} a second: latency p50"), ruche.paced[1], raw.paced[1], "ms");
+        row(&format!("joins arriving at {join_rate} a second: latency p99"), ruche.paced[2], raw.paced[2], "ms");
         row("server memory per participant", ruche.memory_per_participant / 1000.0, raw.memory_per_participant / 1000.0, "KB");
         for ((kind, r), (_, b)) in ruche.events.iter_mut().zip(raw.events.iter_mut()) {
             let size = r.size;
