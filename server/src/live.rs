@@ -329,40 +329,16 @@ impl Feed for HostFeed {
 /// The writer task: the current state, then every change, and what the reader hands it (a
 /// ping, "restarting"). Holds the subscription, so the socket counts while it writes.
 async fn write(mut sink: Sink, mut feed: impl Feed, _subscription: Subscription, asides: Arc<Asides>) {
-    let mut pending = feed.current();
-    loop {
-        for next in pending.drain(..) {
-            match next {
-                Next::Send(text) => {
-                    if sink.send(Message::Text(text)).await.is_err() {
-                        return;
-                    }
-                }
-                Next::Deny => {
-                    let _ = sink.send(close(CLOSE_DENIED, "You don't have access to this session.")).await;
-                    return;
-                }
-                Next::LoggedOut => {
-                    let _ = sink.send(close(CLOSE_DENIED, "You were logged out.")).await;
-                    return;
-                }
-                Next::Recheck => {
-                    let _ = sink.send(close(CLOSE_RESTARTING, "Reconnect")).await;
-                    return;
-                }
-                Next::Last(text) => {
-                    if sink.send(Message::Text(text)).await.is_ok() {
-                        let _ = sink.send(close(CLOSE_DENIED, "This session no longer exists.")).await;
-                    }
-                    return;
-                }
-                Next::End => return,
-            }
+    for next in feed.current() {
+        if !send(&mut sink, next).await {
+            return;
         }
+    }
+    loop {
         // Biased: on an event (thousands of sockets wake at once) only the feed is polled.
-        tokio::select! {
+        let next = tokio::select! {
             biased;
-            next = feed.next() => pending.push(next),
+            next = feed.next() => next,
             asked = asides.next() => {
                 if asked & RESTARTING != 0 {
                     let _ = sink.send(close(CLOSE_RESTARTING, "Ruche is restarting")).await;
@@ -371,8 +347,38 @@ async fn write(mut sink: Sink, mut feed: impl Feed, _subscription: Subscription,
                 if sink.send(Message::Ping(Default::default())).await.is_err() {
                     return;
                 }
+                continue;
             }
+        };
+        if !send(&mut sink, next).await {
+            return;
         }
+    }
+}
+
+/// Sends what the feed gave. False once the socket is done: closed by this, or failing.
+async fn send(sink: &mut Sink, next: Next) -> bool {
+    match next {
+        Next::Send(text) => sink.send(Message::Text(text)).await.is_ok(),
+        Next::Deny => {
+            let _ = sink.send(close(CLOSE_DENIED, "You don't have access to this session.")).await;
+            false
+        }
+        Next::LoggedOut => {
+            let _ = sink.send(close(CLOSE_DENIED, "You were logged out.")).await;
+            false
+        }
+        Next::Recheck => {
+            let _ = sink.send(close(CLOSE_RESTARTING, "Reconnect")).await;
+            false
+        }
+        Next::Last(text) => {
+            if sink.send(Message::Text(text)).await.is_ok() {
+                let _ = sink.send(close(CLOSE_DENIED, "This session no longer exists.")).await;
+            }
+            false
+        }
+        Next::End => false,
     }
 }
 
