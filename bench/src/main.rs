@@ -344,11 +344,14 @@ where
     Ok((joined.arrivals.at.iter().map(|a| a.load(Ordering::Relaxed).saturating_sub(t0)).collect(), answered, cpu))
 }
 
-/// What one kind of event measured: every delivery, the last participant of each round, and
-/// when the event's request was answered.
+/// What one kind of event measured: every delivery, the first and the last participant of each
+/// round, and when the event's request was answered.
 #[derive(Default)]
 struct EventFigures {
     deliveries: Vec<u64>,
+    /// What a server does before its fan-out starts (the event's request, and on Ruche its
+    /// commit and the state it makes), beside the fan-out itself.
+    first: Vec<u64>,
     last: Vec<u64>,
     answered: Vec<u64>,
     /// Server CPU seconds over every round, and the messages delivered in them.
@@ -363,19 +366,22 @@ impl EventFigures {
         self.cpu += cpu;
         self.messages += latencies.len();
         latencies.sort_unstable();
+        self.first.push(*latencies.first().unwrap_or(&0));
         self.last.push(*latencies.last().unwrap_or(&0));
         self.deliveries.extend(latencies);
         self.size = size;
     }
 
-    fn summary(&mut self) -> [f64; 6] {
+    fn summary(&mut self) -> [f64; 7] {
         self.deliveries.sort_unstable();
+        self.first.sort_unstable();
         self.last.sort_unstable();
         self.answered.sort_unstable();
         [
             ms(percentile(&self.deliveries, 50.0)),
             ms(percentile(&self.deliveries, 95.0)),
             ms(percentile(&self.deliveries, 99.0)),
+            ms(percentile(&self.first, 50.0)),
             ms(percentile(&self.last, 95.0)),
             ms(percentile(&self.answered, 50.0)),
             self.cpu * 1e6 / self.messages.max(1) as f64,
@@ -548,11 +554,18 @@ async fn run(args: &[String]) -> Result<(), Error> {
         for ((kind, r), (_, b)) in ruche.events.iter_mut().zip(raw.events.iter_mut()) {
             let size = r.size;
             let (rs, bs) = (r.summary(), b.summary());
-            let figures = ["delivery p50", "delivery p95", "delivery p99", "last participant reached, p95 over rounds", "its request answered, p50"];
+            let figures = [
+                "delivery p50",
+                "delivery p95",
+                "delivery p99",
+                "first participant reached, p50 over rounds",
+                "last participant reached, p95 over rounds",
+                "its request answered, p50",
+            ];
             for (i, what) in figures.iter().enumerate() {
                 row(&format!("{kind} ({size} B): {what}"), rs[i], bs[i], "ms");
             }
-            row(&format!("{kind} ({size} B): server CPU time per message delivered"), rs[5], bs[5], "µs");
+            row(&format!("{kind} ({size} B): server CPU time per message delivered"), rs[6], bs[6], "µs");
         }
     }
     Ok(())
