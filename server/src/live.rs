@@ -18,12 +18,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
-use std::sync::Arc;
-use std::time::Duration;
 use futures_util::task::AtomicWaker;
+use futures_util::{SinkExt, StreamExt};
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 use std::task::Poll;
+use std::time::Duration;
 use tokio::sync::{broadcast, watch};
 
 /// How long a stopping server gives each socket to say "restarting".
