@@ -178,9 +178,9 @@ impl Asides {
 
 /// Runs the writer as its own task and reads in this one until the tab goes. The reader also
 /// keeps the ping timer and waits on the server's shutdown: it wakes rarely (a pong every 25 s),
-/// where the writer wakes for every message of the session and would poll both each time: the
-/// shutdown signal is one lock shared by every socket of the process (perf: 3 % of the fan-out's
-/// samples).
+/// where the writer wakes for every message of the session and would poll both each time. Each
+/// poll of the shutdown wait takes a lock shared by every socket of the process (tokio's
+/// `Notified`); perf over the fan-out put 1.3 % of its samples there and 2 % in the ping timer.
 async fn serve<W, F>(socket: WebSocket, writer: W, ctx: &ServerContext)
 where
     W: FnOnce(Sink, Arc<Asides>) -> F,
