@@ -146,6 +146,15 @@ impl Owner {
         }
         Ok(serde_json::from_str(&reply.body).unwrap_or(serde_json::Value::Null))
     }
+
+    async fn create_session(&self, title: &str) -> Result<String, Error> {
+        Ok(self.call("create_session", &[("title", title)]).await?.as_str().ok_or("no session id")?.to_owned())
+    }
+
+    /// The session's code, as participants type it (without the space it is shown with).
+    async fn code(&self, session: &str) -> Result<String, Error> {
+        Ok(self.call("host_session", &[("id", session)]).await?["state"]["ways_in"]["code"].as_str().ok_or("no code")?.replace(' ', ""))
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -220,6 +229,21 @@ async fn join_ruche(target: SocketAddr, code: &str, session: &str) -> Result<(So
     let mut socket = open_socket(target, &format!("/live/p/{session}"), Some(&visitor)).await?;
     first_text(&mut socket).await?;
     Ok((socket, code_request))
+}
+
+/// Participants joining one session by its code, the i-th at `targets[i % len]`.
+#[derive(Clone)]
+struct Wave {
+    targets: Arc<[SocketAddr]>,
+    code: Arc<str>,
+    session: Arc<str>,
+}
+
+impl Wave {
+    fn join(&self, i: usize) -> impl std::future::Future<Output = Result<(Socket, u64), Error>> + Send + 'static {
+        let wave = self.clone();
+        async move { join_ruche(wave.targets[i % wave.targets.len()], &wave.code, &wave.session).await }
+    }
 }
 
 /// The baseline has no code to look up: a join is the socket alone.
@@ -445,20 +469,14 @@ async fn settle_memory(pids: &[u32]) -> u64 {
 
 async fn run_ruche(targets: &[SocketAddr], pids: &[u32], n: usize, rounds: usize, join_rate: f64) -> Result<RunFigures, Error> {
     let owner = Owner::sign_up(targets[0]).await?;
-    let session = owner.call("create_session", &[("title", "Benchmark")]).await?.as_str().ok_or("no session id")?.to_owned();
+    let session = owner.create_session("Benchmark").await?;
     let slide = owner.call("add_slide", &[("id", &session), ("kind", "LinkAndQr")]).await?.as_str().ok_or("no slide id")?.to_owned();
     owner.call("show_slide", &[("id", &session), ("slide", &slide)]).await?;
-    let code = owner.call("host_session", &[("id", &session)]).await?["state"]["ways_in"]["code"].as_str().ok_or("no code")?.replace(' ', "");
+    let wave = Wave { targets: targets.into(), code: owner.code(&session).await?.into(), session: session.as_str().into() };
 
     let memory_before = settle_memory(pids).await;
     let cpu_before = cpu_seconds(pids);
-    let targets_owned: Arc<Vec<SocketAddr>> = Arc::new(targets.to_vec());
-    let (code_c, session_c) = (Arc::new(code), Arc::new(session.clone()));
-    let mut joined = join_all(n, move |i| {
-        let (targets, code, session) = (targets_owned.clone(), code_c.clone(), session_c.clone());
-        async move { join_ruche(targets[i % targets.len()], &code, &session).await }
-    })
-    .await?;
+    let mut joined = join_all(n, move |i| wave.join(i)).await?;
     let cpu = cpu_seconds(pids) - cpu_before;
     let joins = join_figures(&mut joined, n, cpu);
     let memory_after = settle_memory(pids).await;
@@ -478,15 +496,9 @@ async fn run_ruche(targets: &[SocketAddr], pids: &[u32], n: usize, rounds: usize
     let mut figures = finish(joined, joins, memory_after.saturating_sub(memory_before), events);
 
     // The second wave goes to a session of its own, which it fills from empty as the first did.
-    let session = owner.call("create_session", &[("title", "Benchmark, paced")]).await?.as_str().ok_or("no session id")?.to_owned();
-    let code = owner.call("host_session", &[("id", &session)]).await?["state"]["ways_in"]["code"].as_str().ok_or("no code")?.replace(' ', "");
-    let targets_owned: Arc<Vec<SocketAddr>> = Arc::new(targets.to_vec());
-    let (code, session) = (Arc::new(code), Arc::new(session));
-    figures.paced = paced_figures(n, join_rate, move |i| {
-        let (targets, code, session) = (targets_owned.clone(), code.clone(), session.clone());
-        async move { join_ruche(targets[i % targets.len()], &code, &session).await }
-    })
-    .await?;
+    let session = owner.create_session("Benchmark, paced").await?;
+    let wave = Wave { targets: targets.into(), code: owner.code(&session).await?.into(), session: session.into() };
+    figures.paced = paced_figures(n, join_rate, move |i| wave.join(i)).await?;
     Ok(figures)
 }
 
