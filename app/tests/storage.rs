@@ -29,10 +29,15 @@ async fn login_sessions_live_until_deleted_or_expired(db: Db) {
     assert_eq!(db.user_for_login_session("digest-live").await.unwrap().unwrap().id, ada);
     assert!(db.user_for_login_session("digest-expired").await.unwrap().is_none());
     assert!(db.user_for_login_session("digest-unknown").await.unwrap().is_none());
+    // The id-only lookup most requests use agrees with the full one.
+    assert_eq!(db.user_id_for_login_session("digest-live").await.unwrap(), Some(ada));
+    assert_eq!(db.user_id_for_login_session("digest-expired").await.unwrap(), None);
+    assert_eq!(db.user_id_for_login_session("digest-unknown").await.unwrap(), None);
 
     assert_eq!(db.delete_expired_login_sessions().await.unwrap(), 1);
     db.delete_login_session("digest-live").await.unwrap();
     assert!(db.user_for_login_session("digest-live").await.unwrap().is_none());
+    assert_eq!(db.user_id_for_login_session("digest-live").await.unwrap(), None);
 }
 test_both_dbs!(login_sessions_live_until_deleted_or_expired);
 

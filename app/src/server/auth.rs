@@ -42,7 +42,7 @@ pub async fn current_user(db: &Db) -> Result<Option<User>, DbErr> {
 
 /// The logged-in user of a request handled outside Leptos (the live channel's sockets).
 pub async fn user_id_from_headers(db: &Db, headers: &HeaderMap) -> Result<Option<UserId>, DbErr> {
-    Ok(user_for_token(db, cookie(headers, COOKIE_NAME)).await?.map(|u| u.id))
+    user_id_for_token(db, cookie(headers, COOKIE_NAME)).await
 }
 
 /// What storage keeps of the login a request handled outside Leptos carries.
@@ -57,8 +57,16 @@ async fn user_for_token(db: &Db, token: Option<String>) -> Result<Option<User>, 
     }
 }
 
+/// The logged-in user's id alone: one query fewer than [`current_user`], on every host action.
 pub async fn current_user_id(db: &Db) -> Result<Option<UserId>, DbErr> {
-    Ok(current_user(db).await?.map(|u| u.id))
+    user_id_for_token(db, request_token()).await
+}
+
+async fn user_id_for_token(db: &Db, token: Option<String>) -> Result<Option<UserId>, DbErr> {
+    match token {
+        Some(token) => db.user_id_for_login_session(&login_token_digest(&token)).await,
+        None => Ok(None),
+    }
 }
 
 /// Starts a login for `user` and sets its cookie on the response.

@@ -281,8 +281,7 @@ impl Live {
         let Some(topic) = self.topic(session) else { return };
         let stamp = now_micros();
         let loaded = async {
-            let Some(record) = ctx.db.session(session).await? else { return Ok(None) };
-            let (host, hosts) = HostState::load(ctx, record, stamp).await?;
+            let Some((host, hosts)) = HostState::load_by_id(ctx, session, stamp).await? else { return Ok(None) };
             let public = PublicState::of_host(&host);
             Ok::<_, sea_orm::DbErr>(Some((host, hosts, public)))
         };

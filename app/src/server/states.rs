@@ -2,7 +2,8 @@
 use super::ServerContext;
 use crate::states::{FacilitatorView, HostState, PublicState, SlideContent, SlideView, WaysIn};
 use crate::rules::slides::SlideKind;
-use crate::storage::{SessionRecord, SlideRecord};
+use crate::ids::{SessionId, UserId};
+use crate::storage::{FacilitatorRecord, SessionRecord, SlideRecord};
 
 impl HostState {
     /// Reads a session's host state. `stamp` must be taken before `session` was read. Also returns
@@ -11,9 +12,32 @@ impl HostState {
         ctx: &ServerContext,
         session: SessionRecord,
         stamp: i64,
-    ) -> Result<(Self, Vec<crate::ids::UserId>), sea_orm::DbErr> {
-        let slides = ctx.db.slides(session.id).await?;
-        let facilitators = ctx.db.facilitators(session.id).await?;
+    ) -> Result<(Self, Vec<UserId>), sea_orm::DbErr> {
+        let (slides, facilitators) = tokio::try_join!(ctx.db.slides(session.id), ctx.db.facilitators(session.id))?;
+        Ok(Self::of(ctx, session, slides, facilitators, stamp))
+    }
+
+    /// As [`load`](Self::load), for the live hub, which has only the id: the three reads run at
+    /// once, on separate readers, because every event waits for them before its fan-out. They
+    /// were never one snapshot (no transaction), so running them together loses nothing; a
+    /// mutation racing them sends its own, later state. `None` once the session is deleted.
+    pub async fn load_by_id(
+        ctx: &ServerContext,
+        id: SessionId,
+        stamp: i64,
+    ) -> Result<Option<(Self, Vec<UserId>)>, sea_orm::DbErr> {
+        let (session, slides, facilitators) =
+            tokio::try_join!(ctx.db.session(id), ctx.db.slides(id), ctx.db.facilitators(id))?;
+        Ok(session.map(|session| Self::of(ctx, session, slides, facilitators, stamp)))
+    }
+
+    fn of(
+        ctx: &ServerContext,
+        session: SessionRecord,
+        slides: Vec<SlideRecord>,
+        facilitators: Vec<FacilitatorRecord>,
+        stamp: i64,
+    ) -> (Self, Vec<UserId>) {
         let mut hosts = vec![session.owner_id];
         hosts.extend(facilitators.iter().filter_map(|f| f.user.as_ref().map(|u| u.id)));
         let state = Self {
@@ -31,7 +55,7 @@ impl HostState {
                 .filter(|_| session.is_open)
                 .map(crate::rules::sessions::day_in_words),
         };
-        Ok((state, hosts))
+        (state, hosts)
     }
 }
 
@@ -69,8 +93,8 @@ impl SlideView {
     }
 }
 
-impl From<crate::storage::FacilitatorRecord> for FacilitatorView {
-    fn from(f: crate::storage::FacilitatorRecord) -> Self {
+impl From<FacilitatorRecord> for FacilitatorView {
+    fn from(f: FacilitatorRecord) -> Self {
         Self { id: f.id, active: f.user.is_some(), display_name: f.user.map(|u| u.display_name), email: f.email }
     }
 }

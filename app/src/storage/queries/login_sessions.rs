@@ -1,6 +1,6 @@
 use crate::ids::UserId;
 use crate::storage::{entities::login_sessions, now_micros, Db, User};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 
 impl Db {
     pub async fn create_login_session(
@@ -23,14 +23,23 @@ impl Db {
 
     /// The user behind a login cookie, if that login exists and has not expired.
     pub async fn user_for_login_session(&self, token_digest: &str) -> Result<Option<User>, DbErr> {
-        let Some(login) = login_sessions::Entity::find_by_id(token_digest.to_owned())
+        match self.user_id_for_login_session(token_digest).await? {
+            Some(user) => self.user(user).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Only the id, in one query: most requests need no more, and a login's row cannot outlive
+    /// its user (the foreign key cascades), so the user's own row need not be read to trust it.
+    pub async fn user_id_for_login_session(&self, token_digest: &str) -> Result<Option<UserId>, DbErr> {
+        Ok(login_sessions::Entity::find_by_id(token_digest.to_owned())
+            .select_only()
+            .column(login_sessions::Column::UserId)
             .filter(login_sessions::Column::ExpiresAt.gt(now_micros()))
+            .into_tuple::<uuid::Uuid>()
             .one(&self.read)
             .await?
-        else {
-            return Ok(None);
-        };
-        self.user(UserId(login.user_id)).await
+            .map(UserId))
     }
 
     pub async fn delete_login_session(&self, token_digest: &str) -> Result<(), DbErr> {
