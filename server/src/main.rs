@@ -6,9 +6,18 @@ use server::mail::{spawn_mailer, MailConfig};
 use server::{listen, router, spawn_housekeeping, Config};
 use tracing_subscriber::EnvFilter;
 
+/// A join allocates and frees many small blocks (futures, buffers, headers): glibc's malloc ran
+/// a fifth of the server's instructions per participant, and mimalloc cuts the total by 22 %
+/// (`scripts/bench-instructions.sh`: 483,952 to 378,339). Without transparent huge pages
+/// (`no_thp`): with them, an idle server grew from 21 to 32 MiB, 2 MiB pages partly used. Without,
+/// it idles at 22 MiB, gives a password hash's 19 MiB block back within 12 s (glibc needed
+/// `mallopt` for that), and peaks 2-5 MiB above glibc in the log-in floods of
+/// `scripts/bench-login.sh` (65 and 92 MiB).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
-    release_hash_memory();
     dotenvy::dotenv().ok();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -92,16 +101,4 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down");
-}
-
-/// Each argon2 hash takes a 19 MiB block. glibc raises its mmap threshold after the first such
-/// block is freed, so later blocks come from the heap and stay with the process: 10 hashes left
-/// 230 MiB behind, a flood of unknown addresses 550 MiB (scripts/bench-login.sh). A fixed
-/// threshold keeps every large block mapped apart and returned to the system when freed.
-fn release_hash_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes an allocator setting; called before any hash runs.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
-    }
 }
