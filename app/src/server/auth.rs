@@ -37,12 +37,18 @@ pub fn current_login_digest() -> Option<String> {
 
 /// The logged-in user making this request, if any.
 pub async fn current_user(db: &Db) -> Result<Option<User>, DbErr> {
-    user_for_token(db, request_token()).await
+    match current_login_digest() {
+        Some(digest) => db.user_for_login_session(&digest).await,
+        None => Ok(None),
+    }
 }
 
 /// The logged-in user of a request handled outside Leptos (the live channel's sockets).
 pub async fn user_id_from_headers(db: &Db, headers: &HeaderMap) -> Result<Option<UserId>, DbErr> {
-    user_id_for_token(db, cookie(headers, COOKIE_NAME)).await
+    match login_digest_from_headers(headers) {
+        Some(digest) => db.user_id_for_login_session(&digest).await,
+        None => Ok(None),
+    }
 }
 
 /// What storage keeps of the login a request handled outside Leptos carries.
@@ -50,21 +56,10 @@ pub fn login_digest_from_headers(headers: &HeaderMap) -> Option<String> {
     cookie(headers, COOKIE_NAME).map(|token| login_token_digest(&token))
 }
 
-async fn user_for_token(db: &Db, token: Option<String>) -> Result<Option<User>, DbErr> {
-    match token {
-        Some(token) => db.user_for_login_session(&login_token_digest(&token)).await,
-        None => Ok(None),
-    }
-}
-
 /// The logged-in user's id alone: one query fewer than [`current_user`], on every host action.
 pub async fn current_user_id(db: &Db) -> Result<Option<UserId>, DbErr> {
-    user_id_for_token(db, request_token()).await
-}
-
-async fn user_id_for_token(db: &Db, token: Option<String>) -> Result<Option<UserId>, DbErr> {
-    match token {
-        Some(token) => db.user_id_for_login_session(&login_token_digest(&token)).await,
+    match current_login_digest() {
+        Some(digest) => db.user_id_for_login_session(&digest).await,
         None => Ok(None),
     }
 }
