@@ -424,8 +424,9 @@ struct RunFigures {
     memory_per_participant: f64,
     events: Vec<(&'static str, EventFigures)>,
     /// A second wave of as many participants, arriving at the `--join-rate` (to a new session on
-    /// Ruche): the rate reached, and join latency p50 and p99 counted from each one's due time.
-    paced: [f64; 3],
+    /// Ruche): the rate reached, join latency p50 and p99 counted from each one's due time, and
+    /// the cores the servers and the load generator kept busy meanwhile.
+    paced: [f64; 5],
 }
 
 /// Ends a run: its connections close, and its figures are put together.
@@ -434,18 +435,24 @@ fn finish(joined: Joined, [joins_per_second, join_p50, join_p99, code_request_p9
         task.abort();
     }
     let memory_per_participant = memory_kib as f64 * 1024.0 / joined.arrivals.at.len() as f64;
-    RunFigures { joins_per_second, join_p50, join_p99, code_request_p99, socket_p99, cpu_per_join, memory_per_participant, events, paced: [0.0; 3] }
+    RunFigures { joins_per_second, join_p50, join_p99, code_request_p99, socket_p99, cpu_per_join, memory_per_participant, events, paced: [0.0; 5] }
 }
 
-/// Joins a second wave at `rate` once the first one's sockets are gone.
-async fn paced_figures<F, Fut>(n: usize, rate: f64, join: F) -> Result<[f64; 3], Error>
+/// Joins a second wave at `rate` once the first one's sockets are gone. The cores busy tell
+/// whether the machine, shared with the load generator, had any to spare: a tail over 2 of 2
+/// cores is the machine's, not the server's alone (PostgreSQL's share is not counted).
+async fn paced_figures<F, Fut>(n: usize, rate: f64, pids: &[u32], join: F) -> Result<[f64; 5], Error>
 where
     F: Fn(usize) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = Result<(Socket, u64), Error>> + Send + 'static,
 {
     tokio::time::sleep(Duration::from_secs(3)).await;
+    let me = [std::process::id()];
+    let (servers_before, me_before, started) = (cpu_seconds(pids), cpu_seconds(&me), Instant::now());
     let (latencies, reached) = join_at_rate(n, rate, join).await?;
-    Ok([reached, ms(percentile(&latencies, 50.0)), ms(percentile(&latencies, 99.0))])
+    let wall = started.elapsed().as_secs_f64();
+    let cores = |before: f64, pids: &[u32]| (cpu_seconds(pids) - before) / wall;
+    Ok([reached, ms(percentile(&latencies, 50.0)), ms(percentile(&latencies, 99.0)), cores(servers_before, pids), cores(me_before, &me)])
 }
 
 fn join_figures(joined: &mut Joined, n: usize, cpu: f64) -> [f64; 6] {
@@ -498,7 +505,7 @@ async fn run_ruche(targets: &[SocketAddr], pids: &[u32], n: usize, rounds: usize
     // The second wave goes to a session of its own, which it fills from empty as the first did.
     let session = owner.create_session("Benchmark, paced").await?;
     let wave = Wave { targets: targets.into(), code: owner.code(&session).await?.into(), session: session.into() };
-    figures.paced = paced_figures(n, join_rate, move |i| wave.join(i)).await?;
+    figures.paced = paced_figures(n, join_rate, pids, move |i| wave.join(i)).await?;
     Ok(figures)
 }
 
@@ -525,7 +532,7 @@ async fn run_baseline(target: SocketAddr, pid: u32, n: usize, rounds: usize, siz
         }
     }
     let mut figures = finish(joined, joins, memory_after.saturating_sub(memory_before), events);
-    figures.paced = paced_figures(n, join_rate, move |_| join_baseline(target)).await?;
+    figures.paced = paced_figures(n, join_rate, &[pid], move |_| join_baseline(target)).await?;
     Ok(figures)
 }
 
@@ -538,6 +545,7 @@ async fn run(args: &[String]) -> Result<(), Error> {
     let rounds: usize = arg(args, "--rounds").ok().map(|r| r.parse()).transpose()?.unwrap_or(10);
     let join_rate: f64 = arg(args, "--join-rate").ok().map(|r| r.parse()).transpose()?.unwrap_or(5000.0);
     let label = arg(args, "--label").unwrap_or_else(|_| format!("{} instance(s)", targets.len()));
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
 
     for n in sizes {
         println!("\n## {label}: {n} participants in one session, {rounds} rounds of each event");
@@ -562,6 +570,10 @@ async fn run(args: &[String]) -> Result<(), Error> {
         row(&format!("joins arriving at {join_rate} a second: rate reached"), ruche.paced[0], raw.paced[0], "/s");
         row(&format!("joins arriving at {join_rate} a second: latency p50"), ruche.paced[1], raw.paced[1], "ms");
         row(&format!("joins arriving at {join_rate} a second: latency p99"), ruche.paced[2], raw.paced[2], "ms");
+        for (what, i) in [("server", 3), ("load generator", 4)] {
+            let (r, b) = (ruche.paced[i], raw.paced[i]);
+            println!("| joins arriving at {join_rate} a second: cores busy, {what} | {r:.2} of {cores} | {b:.2} of {cores} | {:.2} |", if b > 0.0 { r / b } else { f64::NAN });
+        }
         row("server memory per participant", ruche.memory_per_participant / 1000.0, raw.memory_per_participant / 1000.0, "KB");
         for ((kind, r), (_, b)) in ruche.events.iter_mut().zip(raw.events.iter_mut()) {
             let size = r.size;
