@@ -33,6 +33,11 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
+// The load generator shares the cores with the servers it measures: with glibc's allocator it took
+// more of them (see the README's Architecture), and the raw baseline runs on the same allocator as Ruche.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 type Socket = WebSocketStream<TcpStream>;
 
 const SOURCE_ADDRESSES: u8 = 16;
