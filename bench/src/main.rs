@@ -444,8 +444,8 @@ fn finish(joined: Joined, [joins_per_second, join_p50, join_p99, code_request_p9
 }
 
 /// Joins a second wave at `rate` once the first one's sockets are gone. The cores busy tell
-/// whether the machine, shared with the load generator, had any to spare: a tail over 2 of 2
-/// cores is the machine's, not the server's alone (PostgreSQL's share is not counted).
+/// whether the machine, shared with the load generator, had any to spare: a tail while they
+/// fill every core is the machine's, not the server's alone (PostgreSQL's share is not counted).
 async fn paced_figures<F, Fut>(n: usize, rate: f64, pids: &[u32], join: F) -> Result<[f64; 5], Error>
 where
     F: Fn(usize) -> Fut + Clone + Send + 'static,
@@ -563,8 +563,9 @@ async fn run(args: &[String]) -> Result<(), Error> {
 
         println!("| figure | Ruche | raw broadcast | Ruche / raw |");
         println!("|---|---|---|---|");
+        let ratio = |r: f64, b: f64| if b > 0.0 { r / b } else { f64::NAN };
         let row = |name: &str, r: f64, b: f64, unit: &str| {
-            println!("| {name} | {r:.1} {unit} | {b:.1} {unit} | {:.2} |", if b > 0.0 { r / b } else { f64::NAN });
+            println!("| {name} | {r:.1} {unit} | {b:.1} {unit} | {:.2} |", ratio(r, b));
         };
         row("joins per second", ruche.joins_per_second, raw.joins_per_second, "/s");
         row("join latency p50", ruche.join_p50, raw.join_p50, "ms");
@@ -577,7 +578,7 @@ async fn run(args: &[String]) -> Result<(), Error> {
         row(&format!("joins arriving at {join_rate} a second: latency p99"), ruche.paced[2], raw.paced[2], "ms");
         for (what, i) in [("server", 3), ("load generator", 4)] {
             let (r, b) = (ruche.paced[i], raw.paced[i]);
-            println!("| joins arriving at {join_rate} a second: cores busy, {what} | {r:.2} of {cores} | {b:.2} of {cores} | {:.2} |", if b > 0.0 { r / b } else { f64::NAN });
+            println!("| joins arriving at {join_rate} a second: cores busy, {what} | {r:.2} of {cores} | {b:.2} of {cores} | {:.2} |", ratio(r, b));
         }
         row("server memory per participant", ruche.memory_per_participant / 1000.0, raw.memory_per_participant / 1000.0, "KB");
         for ((kind, r), (_, b)) in ruche.events.iter_mut().zip(raw.events.iter_mut()) {
