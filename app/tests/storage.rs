@@ -210,6 +210,33 @@ async fn a_room_joining_at_once_is_written_in_groups_and_every_join_answered(db:
 }
 test_both_dbs!(a_room_joining_at_once_is_written_in_groups_and_every_join_answered);
 
+async fn joins_arriving_one_after_another_in_a_rush_share_writes(db: Db) {
+    use app::server::joins::{Joins, WRITES_APART};
+    let ada = user(&db, "ada@example.org").await;
+    let room = db.create_session(ada, "Room").await.unwrap().unwrap();
+    let joins = std::sync::Arc::new(Joins::new(db.clone()));
+    // One join a millisecond or so: each would find the writer idle and be a write of its own.
+    let people = 60;
+    let started = std::time::Instant::now();
+    let mut answers = tokio::task::JoinSet::new();
+    for i in 0..people {
+        let joins = joins.clone();
+        answers.spawn(async move { joins.join(room.id, &format!("browser {i}")).await });
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    while let Some(answer) = answers.join_next().await {
+        answer.unwrap().unwrap();
+    }
+    let elapsed = started.elapsed();
+    assert_eq!(db.participant_count(room.id).await.unwrap(), people);
+    // A write gives all its participants one `joined_at`: the distinct ones are the writes.
+    db.execute_for_tests("CREATE TABLE write_times (joined_at BIGINT)").await.unwrap();
+    let writes = db.execute_for_tests("INSERT INTO write_times SELECT DISTINCT joined_at FROM participants").await.unwrap();
+    let most = elapsed.as_micros() / WRITES_APART.as_micros() + 1;
+    assert!(writes as u128 <= most, "{writes} writes in {elapsed:?}: writes began less than {WRITES_APART:?} apart");
+}
+test_both_dbs!(joins_arriving_one_after_another_in_a_rush_share_writes);
+
 async fn slides_keep_their_order_and_the_active_one(db: Db) {
     let ada = user(&db, "ada@example.org").await;
     let s = db.create_session(ada, "Talk").await.unwrap().unwrap();
