@@ -3,7 +3,7 @@
 //! participants who joined; each follows its own states in the hub (`app::server::live`), so
 //! host-only data never reaches a participant's socket.
 //!
-//! Per socket: a 4 KiB read buffer, a writer task that sends the newest state, and a reader task
+//! Per socket: a 512-byte read buffer, a writer task that sends the newest state, and a reader task
 //! that waits for the tab to go and keeps the ping timer and the shutdown wait (see
 //! ../shared/perf-notes.md for why not one task with a `select!` over both, nor the 128 KiB
 //! default buffer).
@@ -28,8 +28,12 @@ use tokio::sync::{broadcast, watch};
 
 /// How long a stopping server gives each socket to say "restarting".
 const SHUTDOWN_WRITE: Duration = Duration::from_secs(2);
-const READ_BUFFER: usize = 4 * 1024;
-/// Tabs send nothing but pongs and a close frame.
+/// Tabs send nothing but pongs and a close frame, a few bytes each. tungstenite keeps the buffer
+/// for the socket's life and zero-fills all of it before each read: with 4 KiB, a participant
+/// cost 9.8-10.2 KB of server memory instead of 6.3-6.5 (`scripts/bench-live.sh`), and each join
+/// about 10,000 more instructions, most of them in memset (callgrind over 600 joins). A larger
+/// frame (up to `MAX_INCOMING`) grows it.
+const READ_BUFFER: usize = 512;
 const MAX_INCOMING: usize = 4 * 1024;
 
 pub fn routes<S: Clone + Send + Sync + 'static>(ctx: ServerContext) -> Router<S> {

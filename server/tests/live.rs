@@ -464,6 +464,32 @@ async fn quiet_tabs_are_pinged_and_silent_ones_let_go(db: Db) {
 }
 test_both_dbs!(quiet_tabs_are_pinged_and_silent_ones_let_go);
 
+/// A tab sends only pongs and a close frame, but a socket takes any frame up to 4 KiB, however
+/// small its read buffer; past that, the socket is let go before the frame is read.
+async fn a_socket_reads_frames_up_to_4_kib_and_lets_go_of_larger_ones(db: Db) {
+    let instance = Instance::start(db).await;
+    let (mut ada, id, zoe) = session_with_participant(&instance).await;
+    let mut participant = instance.socket(&format!("/live/p/{id}"), zoe.visitor.as_deref()).await;
+    next_public(&mut participant).await;
+
+    participant.send(Message::text("x".repeat(4000))).await.unwrap();
+    ada.call("set_session_open", &[("id", &id), ("open", "false")]).await.json::<bool>();
+    assert_eq!(next_public(&mut participant).await.view, PublicView::Closed, "still following after 4,000 bytes");
+
+    participant.send(Message::text("x".repeat(5000))).await.unwrap();
+    let gone = async {
+        loop {
+            match participant.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), gone).await.expect("let go after a 5,000-byte frame");
+    instance.stop().await;
+}
+test_both_dbs!(a_socket_reads_frames_up_to_4_kib_and_lets_go_of_larger_ones);
+
 /// Two server processes sharing one PostgreSQL database deliver each other's events; the count
 /// of participants adds up over both. Two instances here have their own hub and their own pool.
 #[tokio::test]
