@@ -250,6 +250,36 @@ async fn the_join_pages_let_in_at_once_or_say_why(db: Db) {
 }
 test_both_dbs!(the_join_pages_let_in_at_once_or_say_why);
 
+/// A room joining at once loads its pages at once. Each page is rendered with a reactive arena of
+/// its own, and leptos_axum writes the `<title>` after the page, outside that arena: a title read
+/// from one of the page's signals then looked in another request's arena and panicked ("already
+/// been disposed"), and those phones got no page (seen with `scripts/bench-live.sh`). Hosts'
+/// pages and the projection screen have such titles too.
+async fn pages_loaded_at_once_each_come_whole(db: Db) {
+    let router = router(db);
+    let mut ada = Client::signed_up(&router, "ada@example.org").await;
+    let id = create_session(&mut ada, "Class").await;
+    let code = host(&mut ada, &id).await.ways_in.code.replace(' ', "");
+    let mut phones = Vec::new();
+    for i in 0..24 {
+        let mut phone = Client::from(&router, [198, 51, 100, i]);
+        assert_eq!(phone.page(&format!("/join?code={code}")).await.status, StatusCode::SEE_OTHER);
+        phones.push((phone, format!("/p/{id}"), "Class · Ruche"));
+    }
+    for (path, title) in [(format!("/s/{id}"), "Class · Ruche"), (format!("/s/{id}/screen"), "Projection screen · Class")] {
+        for _ in 0..4 {
+            let tab = Client { router: router.clone(), cookie: ada.cookie.clone(), visitor: None, ip: ada.ip };
+            phones.push((tab, path.clone(), title));
+        }
+    }
+    let pages = futures_util::future::join_all(phones.iter_mut().map(|(client, path, _)| client.page(path))).await;
+    for ((_, path, title), page) in phones.iter().zip(pages) {
+        assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
+        assert!(page.body.contains(&format!("<title>{title}</title>")), "{path}: {}", page.body);
+    }
+}
+test_both_dbs!(pages_loaded_at_once_each_come_whole);
+
 /// Links mailed or printed before tokens became base64url (160-bit hex) keep working.
 async fn old_hex_links_still_lead_in(db: Db) {
     let router = router(db.clone());

@@ -40,9 +40,12 @@ pub(super) fn read_again_after<D: 'static, F: std::future::Future<Output = ()> +
 #[leptos::component]
 pub(super) fn TabTitle(#[prop(into)] text: leptos::prelude::TextProp) -> impl leptos::prelude::IntoView {
     // leptos_meta's `Title` writes nothing where it stands; `()` writes a placeholder there, which
-    // the browser's `()` then hydrates.
+    // the browser's `()` then hydrates. Read now, as a string: leptos_axum writes the head after
+    // the page, outside the page's reactive arena, and a signal read there is looked up in
+    // whichever request's arena ran last on the thread, and panics when a room loads its pages
+    // at once (`pages_loaded_at_once_each_come_whole`).
     #[cfg(feature = "ssr")]
-    return (leptos::view! { <leptos_meta::Title text/> }, ());
+    return (leptos::view! { <leptos_meta::Title text=text.get().into_owned()/> }, ());
     #[cfg(not(feature = "ssr"))]
     leptos::prelude::Effect::new(move |_| leptos::prelude::document().set_title(&text.get()));
 }
