@@ -3,7 +3,8 @@
 # The release server runs under valgrind while `live-bench run` joins BENCH_SMALL participants to
 # a session (one round of close, open and new code), then again on a fresh server with
 # BENCH_LARGE; the difference of the two totals, divided by the participants between them, is one
-# participant's share: its join (the code's request and the socket) and 3 messages. Counts are
+# participant's share: its join (the code's request and the socket, not the participant page,
+# which bench-live.sh measures apart) and 3 messages. Counts are
 # steadier than times on a busy machine, so a change of a few per cent to the server's own code
 # shows (bench-live.sh's times move more than that from run to run). What callgrind does not
 # count: the kernel (TCP, a third of a join's CPU time or more); and valgrind runs the server about
@@ -35,7 +36,7 @@ count() {
   baseline 3951
   local raw=$started
   "$bench" run --label "under callgrind" --ruche 127.0.0.1:3904 --ruche-pids "$server" \
-    --baseline 127.0.0.1:3951 --baseline-pid "$raw" --participants "$1" --rounds 1 >"$scratch/run.$1.log" \
+    --baseline 127.0.0.1:3951 --baseline-pid "$raw" --participants "$1" --rounds 1 --page-loads 0 >"$scratch/run.$1.log" \
     || { cat "$scratch/run.$1.log" >&2; exit 1; }
   # SIGTERM: the server stops gracefully and callgrind writes its profile.
   stop "$raw" "$server"

@@ -13,6 +13,10 @@
 //! many (to a new session, the first wave's sockets closed) arrives at a fixed rate, `--join-rate`
 //! (default 5,000 a second), as a room does: its latencies are the server's at that rate.
 //!
+//! A phone loads the participant page between the code and the socket. The joins leave it out
+//! (the baseline has nothing like it); the first `--page-loads` participants of the first wave
+//! load it afterwards, each once, and its figures are printed apart.
+//!
 //! Sockets are spread over source addresses 127.0.0.1–127.0.0.16: one source address runs out of
 //! ephemeral ports (and slows to a crawl searching for them) past about 14,000 connections.
 use axum::extract::ws::{Message as AxumMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -24,7 +28,7 @@ use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio::sync::broadcast;
@@ -51,7 +55,7 @@ fn main() -> Result<(), Error> {
     match args.first().map(String::as_str) {
         Some("baseline") => runtime.block_on(serve_baseline(arg(&args, "--addr")?.parse()?)),
         Some("run") => runtime.block_on(run(&args)),
-        _ => Err("usage: live-bench baseline --addr A | live-bench run --ruche A[,B] --ruche-pids P[,Q] --baseline A --baseline-pid P --participants N[,N…] [--rounds R] [--join-rate J]".into()),
+        _ => Err("usage: live-bench baseline --addr A | live-bench run --ruche A[,B] --ruche-pids P[,Q] --baseline A --baseline-pid P --participants N[,N…] [--rounds R] [--join-rate J] [--page-loads L]".into()),
     }
 }
 
@@ -220,7 +224,7 @@ async fn open_socket(target: SocketAddr, path: &str, cookie: Option<&str>) -> Re
 /// A participant joining Ruche as a phone does: the banner's `/join?code=…`, answered 303 to the
 /// participant page (not loaded: it is the same for every kind of join), then the live socket,
 /// until its first message (the state) arrives. Also returns how long the code's request took.
-async fn join_ruche(target: SocketAddr, code: &str, session: &str) -> Result<(Socket, u64), Error> {
+async fn join_ruche(target: SocketAddr, code: &str, session: &str, keep_cookie: Option<&Mutex<Vec<String>>>) -> Result<(Socket, u64), Error> {
     let t0 = Instant::now();
     let request = get_request(target, &format!("/join?code={}", encode(code)));
     let reply = exchange(connect(target, next_source()).await?, &request).await?;
@@ -231,6 +235,9 @@ async fn join_ruche(target: SocketAddr, code: &str, session: &str) -> Result<(So
         .filter(|_| reply.status == 303)
         .ok_or_else(|| format!("join refused: {} {}", reply.status, reply.body))?;
     let code_request = t0.elapsed().as_nanos() as u64;
+    if let Some(kept) = keep_cookie {
+        kept.lock().unwrap_or_else(|p| p.into_inner()).push(visitor.clone());
+    }
     let mut socket = open_socket(target, &format!("/live/p/{session}"), Some(&visitor)).await?;
     first_text(&mut socket).await?;
     Ok((socket, code_request))
@@ -242,13 +249,64 @@ struct Wave {
     targets: Arc<[SocketAddr]>,
     code: Arc<str>,
     session: Arc<str>,
+    /// The visitor cookies of the first `page_loads` participants, who load their page later.
+    cookies: Arc<Mutex<Vec<String>>>,
+    page_loads: usize,
 }
 
 impl Wave {
+    fn new(targets: &[SocketAddr], code: String, session: &str, page_loads: usize) -> Self {
+        Self { targets: targets.into(), code: code.into(), session: session.into(), cookies: Arc::default(), page_loads }
+    }
+
     fn join(&self, i: usize) -> impl std::future::Future<Output = Result<(Socket, u64), Error>> + Send + 'static {
         let wave = self.clone();
-        async move { join_ruche(wave.targets[i % wave.targets.len()], &wave.code, &wave.session).await }
+        async move {
+            let keep = (i < wave.page_loads).then_some(&*wave.cookies);
+            join_ruche(wave.targets[i % wave.targets.len()], &wave.code, &wave.session, keep).await
+        }
     }
+}
+
+/// Participants of the first wave who then load the participant page, each once (`--page-loads`).
+const PAGE_LOADS: usize = 1000;
+
+/// The participant page, loaded by each kept visitor (`JOIN_CONCURRENCY` at a time, each on a
+/// connection of its own, as the bench's other requests), its session open and showing a slide.
+/// A phone loads it between the code and the socket; the joins above leave it out, as the raw
+/// baseline has nothing like it. Returns pages a second, latency p50 and p99, and the servers'
+/// CPU time per page.
+async fn page_figures(wave: &Wave, pids: &[u32]) -> Result<[f64; 4], Error> {
+    let cookies: Vec<String> = std::mem::take(&mut *wave.cookies.lock().unwrap_or_else(|p| p.into_inner()));
+    let n = cookies.len();
+    let queue = Arc::new(Mutex::new(cookies.into_iter().enumerate().collect::<Vec<_>>()));
+    let (cpu_before, started) = (cpu_seconds(pids), Instant::now());
+    let mut workers = Vec::new();
+    for _ in 0..JOIN_CONCURRENCY.min(n) {
+        let (queue, wave) = (queue.clone(), wave.clone());
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let Some((i, cookie)) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop() else { return Ok::<_, Error>(latencies) };
+                let target = wave.targets[i % wave.targets.len()];
+                let request = get_request(target, &format!("/p/{}", wave.session)).replace("\r\n\r\n", &format!("\r\nCookie: {cookie}\r\n\r\n"));
+                let t0 = Instant::now();
+                let reply = exchange(connect(target, next_source()).await?, &request).await?;
+                latencies.push(t0.elapsed().as_nanos() as u64);
+                // The participant's own view (its nickname form), not a refusal or an error page.
+                if reply.status != 200 || !reply.body.contains("Save nickname") {
+                    return Err(format!("participant page: {} {}", reply.status, reply.body.chars().take(300).collect::<String>()).into());
+                }
+            }
+        }));
+    }
+    let mut latencies = Vec::with_capacity(n);
+    for worker in workers {
+        latencies.extend(worker.await??);
+    }
+    let (cpu, wall) = (cpu_seconds(pids) - cpu_before, started.elapsed().as_secs_f64());
+    latencies.sort_unstable();
+    Ok([n as f64 / wall, ms(percentile(&latencies, 50.0)), ms(percentile(&latencies, 99.0)), cpu * 1e6 / n.max(1) as f64])
 }
 
 /// The baseline has no code to look up: a join is the socket alone.
@@ -432,6 +490,8 @@ struct RunFigures {
     /// Ruche): the rate reached, join latency p50 and p99 counted from each one's due time, and
     /// the cores the servers and the load generator kept busy meanwhile.
     paced: [f64; 5],
+    /// The participant page (`page_figures`); none on the baseline.
+    page: [f64; 4],
 }
 
 /// Ends a run: its connections close, and its figures are put together.
@@ -440,7 +500,7 @@ fn finish(joined: Joined, [joins_per_second, join_p50, join_p99, code_request_p9
         task.abort();
     }
     let memory_per_participant = memory_kib as f64 * 1024.0 / joined.arrivals.at.len() as f64;
-    RunFigures { joins_per_second, join_p50, join_p99, code_request_p99, socket_p99, cpu_per_join, memory_per_participant, events, paced: [0.0; 5] }
+    RunFigures { joins_per_second, join_p50, join_p99, code_request_p99, socket_p99, cpu_per_join, memory_per_participant, events, paced: [0.0; 5], page: [0.0; 4] }
 }
 
 /// Joins a second wave at `rate` once the first one's sockets are gone. The cores busy tell
@@ -479,16 +539,16 @@ async fn settle_memory(pids: &[u32]) -> u64 {
     pids.iter().map(|p| rss_kib(*p)).sum()
 }
 
-async fn run_ruche(targets: &[SocketAddr], pids: &[u32], n: usize, rounds: usize, join_rate: f64) -> Result<RunFigures, Error> {
+async fn run_ruche(targets: &[SocketAddr], pids: &[u32], n: usize, rounds: usize, join_rate: f64, page_loads: usize) -> Result<RunFigures, Error> {
     let owner = Owner::sign_up(targets[0]).await?;
     let session = owner.create_session("Benchmark").await?;
     let slide = owner.call("add_slide", &[("id", &session), ("kind", "LinkAndQr")]).await?.as_str().ok_or("no slide id")?.to_owned();
     owner.call("show_slide", &[("id", &session), ("slide", &slide)]).await?;
-    let wave = Wave { targets: targets.into(), code: owner.code(&session).await?.into(), session: session.as_str().into() };
+    let wave = Wave::new(targets, owner.code(&session).await?, &session, page_loads);
 
     let memory_before = settle_memory(pids).await;
     let cpu_before = cpu_seconds(pids);
-    let mut joined = join_all(n, move |i| wave.join(i)).await?;
+    let mut joined = join_all(n, { let wave = wave.clone(); move |i| wave.join(i) }).await?;
     let cpu = cpu_seconds(pids) - cpu_before;
     let joins = join_figures(&mut joined, n, cpu);
     let memory_after = settle_memory(pids).await;
@@ -505,11 +565,13 @@ async fn run_ruche(targets: &[SocketAddr], pids: &[u32], n: usize, rounds: usize
             tokio::time::sleep(EVENT_PAUSE).await;
         }
     }
+    let page = page_figures(&wave, pids).await?;
     let mut figures = finish(joined, joins, memory_after.saturating_sub(memory_before), events);
+    figures.page = page;
 
     // The second wave goes to a session of its own, which it fills from empty as the first did.
     let session = owner.create_session("Benchmark, paced").await?;
-    let wave = Wave { targets: targets.into(), code: owner.code(&session).await?.into(), session: session.into() };
+    let wave = Wave::new(targets, owner.code(&session).await?, &session, 0);
     figures.paced = paced_figures(n, join_rate, pids, move |i| wave.join(i)).await?;
     Ok(figures)
 }
@@ -549,12 +611,14 @@ async fn run(args: &[String]) -> Result<(), Error> {
     let sizes: Vec<usize> = list(&arg(args, "--participants")?)?;
     let rounds: usize = arg(args, "--rounds").ok().map(|r| r.parse()).transpose()?.unwrap_or(10);
     let join_rate: f64 = arg(args, "--join-rate").ok().map(|r| r.parse()).transpose()?.unwrap_or(5000.0);
+    let page_loads: usize = arg(args, "--page-loads").ok().map(|r| r.parse()).transpose()?.unwrap_or(PAGE_LOADS);
     let label = arg(args, "--label").unwrap_or_else(|_| format!("{} instance(s)", targets.len()));
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
 
     for n in sizes {
         println!("\n## {label}: {n} participants in one session, {rounds} rounds of each event");
-        let mut ruche = run_ruche(&targets, &pids, n, rounds, join_rate).await?;
+        let page_loads = page_loads.min(n);
+        let mut ruche = run_ruche(&targets, &pids, n, rounds, join_rate, page_loads).await?;
         // Let the closed sockets go before the baseline opens as many.
         tokio::time::sleep(Duration::from_secs(3)).await;
         let message_sizes: Vec<usize> = ruche.events.iter().map(|(_, f)| f.size).collect();
@@ -579,6 +643,11 @@ async fn run(args: &[String]) -> Result<(), Error> {
         for (what, i) in [("server", 3), ("load generator", 4)] {
             let (r, b) = (ruche.paced[i], raw.paced[i]);
             println!("| joins arriving at {join_rate} a second: cores busy, {what} | {r:.2} of {cores} | {b:.2} of {cores} | {:.2} |", ratio(r, b));
+        }
+        if page_loads > 0 {
+            let [pages, page_p50, page_p99, cpu_per_page] = ruche.page;
+            println!("| the participant page, {page_loads} loads: pages a second, latency p50 / p99 | {pages:.1} /s, {page_p50:.1} / {page_p99:.1} ms | – | – |");
+            println!("| the participant page: server CPU time per page (a phone's join: the code, this page, the socket) | {cpu_per_page:.1} µs | – | – |");
         }
         row("server memory per participant", ruche.memory_per_participant / 1000.0, raw.memory_per_participant / 1000.0, "KB");
         for ((kind, r), (_, b)) in ruche.events.iter_mut().zip(raw.events.iter_mut()) {
