@@ -151,7 +151,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
 #[component]
 pub fn VerifyEmailPage() -> impl IntoView {
     let token = use_params_map().read_untracked().get("token").unwrap_or_default();
-    let verified = Resource::new_blocking(move || token.clone(), verify_email);
+    let verified = Resource::new_blocking(move || token.clone(), |token| Box::pin(verify_email(token)));
     view! {
         <leptos_meta::Title text="Verify your e-mail address · Ruche"/>
         <Suspense>
@@ -212,7 +212,7 @@ pub(super) fn SendVerificationAgain() -> impl IntoView {
 /// "My account": the name, the address, the password, and logging out every other browser.
 #[component]
 pub fn AccountPage() -> impl IntoView {
-    let account = Resource::new_blocking(|| (), |_| me());
+    let account = Resource::new_blocking(|| (), |_| Box::pin(me()));
     let done = done_param();
     super::islands::preload_lazy_island("AccountIsland");
     view! {

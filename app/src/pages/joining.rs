@@ -86,7 +86,7 @@ pub fn ParticipantPage() -> impl IntoView {
     // Pages render on the server only (`islands.rs`): the wasm never runs this.
     let screen = Resource::new_blocking(move || id, |id| async move {
         #[cfg(feature = "ssr")]
-        let screen = participant_page(id).await;
+        let screen = Box::pin(participant_page(id)).await;
         #[cfg(not(feature = "ssr"))]
         let screen = {
             let _ = id;

@@ -5,6 +5,10 @@
 //! participant view, and, fetched only where they are shown, the host view, the projection
 //! screen, "My sessions" and "My account". Everything else is plain HTML whose forms post and
 //! whose links load the next page, with or without JavaScript.
+//!
+//! A resource is given its future boxed (`Box::pin`): a server function's future is about 2.8 KB
+//! (its database reads inline), which `Resource::new` moves about ten times before it runs. Boxed,
+//! only a pointer moves: 135,000 fewer instructions per participant page (callgrind).
 mod accounts;
 mod confirm;
 mod home;
@@ -86,7 +90,7 @@ fn Header() -> impl IntoView {
     // My account's island writes a newly saved name into it (`accounts::show_name_in_top_bar`).
     let log_out = ServerAction::<LogOut>::new();
     // Blocking: a streamed-in header would never appear.
-    let me = Resource::new_blocking(|| (), |_| me());
+    let me = Resource::new_blocking(|| (), |_| Box::pin(me()));
     view! {
         <header class="topbar">
             <A href="/" attr:class="brand">"Ruche"</A>

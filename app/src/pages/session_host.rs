@@ -100,7 +100,7 @@ pub(super) fn load_for_hosts() -> Resource<Result<SessionForHost, SessionError>>
         move || id,
         |id| async move {
             match id {
-                Some(id) => host_session(id).await,
+                Some(id) => Box::pin(host_session(id)).await,
                 // A malformed id names no session: the same answer as someone else's session.
                 None => Err(SessionError::NoAccess),
             }

@@ -49,12 +49,12 @@ struct ListActions {
 
 #[component]
 pub fn MySessionsPage() -> impl IntoView {
-    let sessions = Resource::new_blocking(|| (), |_| my_sessions());
+    let sessions = Resource::new_blocking(|| (), |_| Box::pin(my_sessions()));
     // `?delete=<id>` opens the confirmation, so that the ⋮ menu's "Delete" (a link) works
     // without JavaScript.
     let to_delete = use_query_map().read_untracked().get("delete").and_then(|id| id.parse::<SessionId>().ok());
     // Where a new account lands after signing up: the first place to say its address waits.
-    let account = Resource::new_blocking(|| (), |_| crate::functions::accounts::me());
+    let account = Resource::new_blocking(|| (), |_| Box::pin(crate::functions::accounts::me()));
     super::islands::preload_lazy_island("MySessionsIsland");
     view! {
         <leptos_meta::Title text="My sessions · Ruche"/>
@@ -199,7 +199,7 @@ fn ConfirmDelete(id: SessionId, title: String, actions: ListActions, to_delete: 
 pub fn CreateSessionPage() -> impl IntoView {
     let action = ServerAction::<CreateSession>::new();
     // Asking to log in up front beats losing a typed title to a refused submit.
-    let me = Resource::new_blocking(|| (), |_| crate::functions::accounts::me());
+    let me = Resource::new_blocking(|| (), |_| Box::pin(crate::functions::accounts::me()));
     view! {
         <leptos_meta::Title text="Create a session · Ruche"/>
         <Suspense>

@@ -211,7 +211,7 @@ where
 #[component]
 pub fn FacilitatePage() -> impl IntoView {
     let token = use_params_map().read_untracked().get("token").unwrap_or_default();
-    let accepted = Resource::new_blocking(move || token.clone(), accept_facilitation);
+    let accepted = Resource::new_blocking(move || token.clone(), |token| Box::pin(accept_facilitation(token)));
     view! {
         <leptos_meta::Title text="Co-facilitator invitation · Ruche"/>
         <Suspense>
