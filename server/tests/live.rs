@@ -158,26 +158,42 @@ async fn session_with_participant(instance: &Instance) -> (Client, String, Clien
     (ada, id, zoe)
 }
 
+/// The participant page, as it is loaded now: its status, and whether it holds `text`.
+async fn page_shows(client: &mut Client, id: &str, status: u16, text: &str) {
+    let page = client.page(&format!("/p/{id}")).await;
+    assert_eq!(page.status, status, "{}", page.body);
+    assert!(page.body.contains(text), "{text:?} in {}", page.body);
+}
+
+/// Every change reaches hosts' and participants' sockets, and the participant page loaded right
+/// after it shows it too (while sockets follow the session, the page is made from the state the
+/// hub holds for them).
 async fn every_change_reaches_hosts_and_participants(db: Db) {
     let instance = Instance::start(db).await;
-    let (mut ada, id, zoe) = session_with_participant(&instance).await;
+    let (mut ada, id, mut zoe) = session_with_participant(&instance).await;
     let mut participant = instance.socket(&format!("/live/p/{id}"), zoe.visitor.as_deref()).await;
     let first = next_public(&mut participant).await;
     assert_eq!(open_title(&first), Some("Class"), "the whole state comes first");
     let old_code = shown_code(&first).expect("the Link and QR code slide is shown");
+    let session = id.parse().unwrap();
+    assert_eq!(instance.ctx.live.public_state(session), Some(first), "the page is made from what the sockets were sent");
+    page_shows(&mut zoe, &id, 200, &old_code).await;
 
     let mut host = instance.socket(&format!("/live/s/{id}"), ada.cookie.as_deref()).await;
     assert!(next_host_state(&mut host).await.is_open);
     presence_reaches(&mut host, 1).await;
 
     ada.call("set_session_open", &[("id", &id), ("open", "false")]).await.json::<bool>();
+    page_shows(&mut zoe, &id, 403, "This session is closed.").await;
     assert_eq!(next_public(&mut participant).await.view, PublicView::Closed);
     assert!(!next_host_state(&mut host).await.is_open);
     ada.call("set_session_open", &[("id", &id), ("open", "true")]).await.json::<bool>();
+    page_shows(&mut zoe, &id, 200, "Save nickname").await;
     assert_eq!(open_title(&next_public(&mut participant).await), Some("Class"), "reopened: the view comes back");
     assert!(next_host_state(&mut host).await.is_open);
 
     let new_code: String = ada.call("generate_new_code", &[("id", &id)]).await.json();
+    page_shows(&mut zoe, &id, 200, &new_code).await;
     assert_eq!(shown_code(&next_public(&mut participant).await), Some(new_code.clone()));
     assert_ne!(new_code, old_code);
     assert_eq!(next_host_state(&mut host).await.ways_in.code, new_code);
@@ -188,6 +204,7 @@ async fn every_change_reaches_hosts_and_participants(db: Db) {
     ada.call("update_slide", &[("id", &id), ("slide", &text), ("title", "Question"), ("body", "Why?")]).await.json::<()>();
     next_host_state(&mut host).await;
     ada.call("show_slide", &[("id", &id), ("slide", &text)]).await.json::<()>();
+    page_shows(&mut zoe, &id, 200, "Why?").await;
     let shown = next_public(&mut participant).await;
     assert!(
         matches!(&shown.view, PublicView::Open { slide: Some(s), .. } if matches!(&s.content, SlideContent::Text { title, .. } if title == "Question")),
@@ -205,17 +222,19 @@ test_both_dbs!(every_change_reaches_hosts_and_participants);
 /// its last state ("deleted"), then closes their sockets for good.
 async fn a_rename_then_a_deletion_reach_every_tab(db: Db) {
     let instance = Instance::start(db).await;
-    let (mut ada, id, zoe) = session_with_participant(&instance).await;
+    let (mut ada, id, mut zoe) = session_with_participant(&instance).await;
     let mut participant = instance.socket(&format!("/live/p/{id}"), zoe.visitor.as_deref()).await;
     next_public(&mut participant).await;
     let mut host = instance.socket(&format!("/live/s/{id}"), ada.cookie.as_deref()).await;
     next_host_state(&mut host).await;
 
     assert_eq!(ada.call("rename_session", &[("id", &id), ("title", "  Physics 101 ")]).await.json::<String>(), "Physics 101");
+    page_shows(&mut zoe, &id, 200, "<title>Physics 101 · Ruche</title>").await;
     assert_eq!(open_title(&next_public(&mut participant).await), Some("Physics 101"));
     assert_eq!(next_host_state(&mut host).await.title, "Physics 101");
 
     ada.call("delete_session", &[("id", &id)]).await.json::<()>();
+    page_shows(&mut zoe, &id, 410, "This session no longer exists.").await;
     assert_eq!(next_public(&mut participant).await.view, PublicView::Deleted);
     assert_eq!(close_code(&mut participant).await, CLOSE_DENIED);
     while serde_json::from_str::<HostMessage>(&next_text(&mut host).await).unwrap() != HostMessage::Deleted {}

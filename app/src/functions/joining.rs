@@ -168,9 +168,16 @@ async fn load_participant_screen(id: SessionId) -> Result<ParticipantScreen, Joi
         // A deleted session took its participants with it: they are told why.
         return Err(if ctx.db.session_was_deleted(id).await? { JoinError::Deleted } else { JoinError::NotJoined });
     };
-    let stamp = crate::storage::now_micros();
-    let session = ctx.db.session(id).await?.ok_or(JoinError::NotJoined)?;
-    let public = PublicState::load(&ctx, &session, stamp).await?;
+    // Sockets of the session here hold its state, renewed after every change has committed
+    // (before the change answers its host; on another instance, once its notice arrives).
+    let public = match ctx.live.public_state(id) {
+        Some(held) => held,
+        None => {
+            let stamp = crate::storage::now_micros();
+            let session = ctx.db.session(id).await?.ok_or(JoinError::NotJoined)?;
+            PublicState::load(&ctx, &session, stamp).await?
+        }
+    };
     Ok(ParticipantScreen { session_id: id, nickname: participant.nickname, public })
 }
 

@@ -318,6 +318,15 @@ impl Live {
         });
     }
 
+    /// The public state held for a session that sockets here follow, as they were last sent it:
+    /// what a participant page shows, without reading the session again. A room joining at once
+    /// loads as many pages as it opens sockets. None until the first read is done.
+    pub fn public_state(&self, session: SessionId) -> Option<PublicState> {
+        let topic = self.topic(session)?;
+        let held = topic.public.borrow();
+        held.as_ref().map(|f| PublicState { stamp: f.frame.stamp, view: f.view.clone() })
+    }
+
     fn topic(&self, session: SessionId) -> Option<Arc<Topic>> {
         lock(&self.inner.topics).get(&session).cloned()
     }
