@@ -55,8 +55,9 @@ pub async fn exchange(mut stream: TcpStream, request: &str) -> Result<Reply, Err
     stream.write_all(request.as_bytes()).await?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text.split_once("\r\n\r\n").ok_or("no HTTP header end")?;
+    // Bytes until the body is whole: a compressed one is no text, and its chunk sizes count bytes.
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or("no HTTP header end")?;
+    let (head, body) = (String::from_utf8_lossy(&raw[..end]), &raw[end + 4..]);
     let mut lines = head.lines();
     let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).ok_or("no status")?;
     let mut cookies = Vec::new();
@@ -69,19 +70,20 @@ pub async fn exchange(mut stream: TcpStream, request: &str) -> Result<Reply, Err
             _ => {}
         }
     }
-    let body = if chunked { dechunk(body) } else { body.to_owned() };
-    Ok(Reply { status, cookies, body })
+    let body = if chunked { dechunk(body) } else { body.to_vec() };
+    Ok(Reply { status, cookies, body: String::from_utf8_lossy(&body).into_owned() })
 }
 
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size.trim(), 16) else { break };
+fn dechunk(mut body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(line_end) = body.windows(2).position(|w| w == b"\r\n") {
+        let Some(size) = std::str::from_utf8(&body[..line_end]).ok().and_then(|s| usize::from_str_radix(s.trim(), 16).ok()) else { break };
+        let rest = &body[line_end + 2..];
         if size == 0 || rest.len() < size {
             break;
         }
-        out.push_str(&rest[..size]);
-        body = rest[size..].trim_start_matches("\r\n");
+        out.extend_from_slice(&rest[..size]);
+        body = rest[size..].strip_prefix(b"\r\n").unwrap_or(&rest[size..]);
     }
     out
 }

@@ -271,6 +271,9 @@ impl Wave {
 /// Participants of the first wave who then load the participant page, each once (`--page-loads`).
 const PAGE_LOADS: usize = 1000;
 
+/// What a phone's browser accepts (Chrome's list): the page comes compressed, as phones get it.
+const PHONE_ENCODINGS: &str = "gzip, deflate, br, zstd";
+
 /// The participant page, loaded by each kept visitor (`JOIN_CONCURRENCY` at a time, each on a
 /// connection of its own, as the bench's other requests), its session open and showing a slide.
 /// A phone loads it between the code and the socket; the joins above leave it out, as the raw
@@ -279,7 +282,26 @@ const PAGE_LOADS: usize = 1000;
 async fn page_figures(wave: &Wave, pids: &[u32]) -> Result<[f64; 4], Error> {
     let cookies: Vec<String> = std::mem::take(&mut *wave.cookies.lock().unwrap_or_else(|p| p.into_inner()));
     let n = cookies.len();
-    let queue = Arc::new(Mutex::new(cookies.into_iter().enumerate().collect::<Vec<_>>()));
+    let page = |target: SocketAddr, cookie: &str, encodings: Option<&str>| {
+        let mut headers = format!("\r\nCookie: {cookie}");
+        if let Some(encodings) = encodings {
+            headers.push_str(&format!("\r\nAccept-Encoding: {encodings}"));
+        }
+        get_request(target, &format!("/p/{}", wave.session)).replace("\r\n\r\n", &format!("{headers}\r\n\r\n"))
+    };
+    // Once uncompressed, untimed: the participant's own view (its nickname form), not a refusal.
+    if let Some(cookie) = cookies.first() {
+        let reply = exchange(connect(wave.targets[0], next_source()).await?, &page(wave.targets[0], cookie, None)).await?;
+        if reply.status != 200 || !reply.body.contains("Save nickname") {
+            return Err(format!("participant page: {} {}", reply.status, reply.body.chars().take(300).collect::<String>()).into());
+        }
+    }
+    let requests: Vec<(usize, String)> = cookies
+        .iter()
+        .enumerate()
+        .map(|(i, cookie)| (i, page(wave.targets[i % wave.targets.len()], cookie, Some(PHONE_ENCODINGS))))
+        .collect();
+    let queue = Arc::new(Mutex::new(requests));
     let (cpu_before, started) = (cpu_seconds(pids), Instant::now());
     let mut workers = Vec::new();
     for _ in 0..JOIN_CONCURRENCY.min(n) {
@@ -287,15 +309,13 @@ async fn page_figures(wave: &Wave, pids: &[u32]) -> Result<[f64; 4], Error> {
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             loop {
-                let Some((i, cookie)) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop() else { return Ok::<_, Error>(latencies) };
+                let Some((i, request)) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop() else { return Ok::<_, Error>(latencies) };
                 let target = wave.targets[i % wave.targets.len()];
-                let request = get_request(target, &format!("/p/{}", wave.session)).replace("\r\n\r\n", &format!("\r\nCookie: {cookie}\r\n\r\n"));
                 let t0 = Instant::now();
                 let reply = exchange(connect(target, next_source()).await?, &request).await?;
                 latencies.push(t0.elapsed().as_nanos() as u64);
-                // The participant's own view (its nickname form), not a refusal or an error page.
-                if reply.status != 200 || !reply.body.contains("Save nickname") {
-                    return Err(format!("participant page: {} {}", reply.status, reply.body.chars().take(300).collect::<String>()).into());
+                if reply.status != 200 || reply.body.is_empty() {
+                    return Err(format!("participant page {i}: {}", reply.status).into());
                 }
             }
         }));
