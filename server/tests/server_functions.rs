@@ -280,6 +280,28 @@ async fn pages_loaded_at_once_each_come_whole(db: Db) {
 }
 test_both_dbs!(pages_loaded_at_once_each_come_whole);
 
+/// Pages go out compressed to browsers that take it: brotli where it is accepted (every phone's
+/// browser), gzip otherwise, at the fastest level (`server::router`).
+async fn pages_go_out_compressed(db: Db) {
+    let router = router(db);
+    for (accepted, encoding) in [("gzip, deflate, br, zstd", "br"), ("gzip", "gzip")] {
+        let request = Request::get("/").header(header::ACCEPT, "text/html").header(header::ACCEPT_ENCODING, accepted);
+        let response = router.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()[header::CONTENT_ENCODING], encoding, "{accepted}");
+        let sent = response.into_body().collect().await.unwrap().to_bytes();
+        let mut page = Vec::new();
+        match encoding {
+            "br" => std::io::Read::read_to_end(&mut brotli_decompressor::Decompressor::new(&sent[..], 4096), &mut page).unwrap(),
+            _ => std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&sent[..]), &mut page).unwrap(),
+        };
+        let page = String::from_utf8(page).unwrap();
+        assert!(page.contains("Join a session"), "{page}");
+        assert!(sent.len() * 2 < page.len(), "{encoding}: {} bytes for {}", sent.len(), page.len());
+    }
+}
+test_both_dbs!(pages_go_out_compressed);
+
 /// Links mailed or printed before tokens became base64url (160-bit hex) keep working.
 async fn old_hex_links_still_lead_in(db: Db) {
     let router = router(db.clone());
