@@ -110,10 +110,10 @@ pub fn router(leptos_options: LeptosOptions, ctx: ServerContext) -> Router {
     // route in a box per layer, and every request clone and drop that chain: callgrind put it
     // at about a fifth of a join's instructions.
     // Built files go out precompressed (`static_files`): what is compressed here is made per
-    // request, mostly pages. At tower-http's default (brotli 4, a 4 MB hash table zeroed per
-    // response) a participant page cost 1.8 M instructions more than uncompressed; at the fastest
-    // level, 0.6 M, for 2,212 bytes instead of 1,842 (callgrind; `scripts/bench-live.sh`: 560-630
-    // µs of server CPU per page against 770-870).
+    // request, mostly pages. At tower-http's default (brotli 4, whose hash tables are zeroed for
+    // each response) a participant page cost 1.8 M instructions more than uncompressed; at the
+    // fastest level, 0.6 M, for 2,212 bytes instead of 1,842 (callgrind; `scripts/bench-live.sh`:
+    // 560-630 µs of server CPU per page against 770-870).
     let compression = CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest);
     let app = ServiceBuilder::new().layer(compression).service(router);
     let app = ServiceBuilder::new()
