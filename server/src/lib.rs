@@ -113,7 +113,7 @@ pub fn router(leptos_options: LeptosOptions, ctx: ServerContext) -> Router {
     // request, mostly pages. At tower-http's default (brotli 4, whose hash tables are zeroed for
     // each response) a participant page cost 1.8 M instructions more than uncompressed; at the
     // fastest level, 0.6 M, for 2,212 bytes instead of 1,842 (callgrind; `scripts/bench-live.sh`:
-    // 560-630 µs of server CPU per page against 770-870).
+    // 560-630 µs of server CPU per page against 750-870).
     let compression = CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest);
     let app = ServiceBuilder::new().layer(compression).service(router);
     let app = ServiceBuilder::new()
