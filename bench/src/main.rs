@@ -222,7 +222,7 @@ async fn open_socket(target: SocketAddr, path: &str, cookie: Option<&str>) -> Re
 }
 
 /// A participant joining Ruche as a phone does: the banner's `/join?code=…`, answered 303 to the
-/// participant page (not loaded: it is the same for every kind of join), then the live socket,
+/// participant page (not loaded here: `page_figures` measures it apart), then the live socket,
 /// until its first message (the state) arrives. Also returns how long the code's request took.
 async fn join_ruche(target: SocketAddr, code: &str, session: &str, keep_cookie: Option<&Mutex<Vec<String>>>) -> Result<(Socket, u64), Error> {
     let t0 = Instant::now();
