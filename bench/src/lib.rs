@@ -46,8 +46,9 @@ pub fn post_request(target: SocketAddr, path: &str, form: &[(&str, &str)], heade
     )
 }
 
-pub fn get_request(target: SocketAddr, path: &str) -> String {
-    format!("GET {path} HTTP/1.1\r\nHost: {target}\r\nAccept: text/html\r\nConnection: close\r\n\r\n")
+pub fn get_request(target: SocketAddr, path: &str, headers: &[(&str, &str)]) -> String {
+    let headers: String = headers.iter().map(|(name, value)| format!("{name}: {value}\r\n")).collect();
+    format!("GET {path} HTTP/1.1\r\nHost: {target}\r\nAccept: text/html\r\nConnection: close\r\n{headers}\r\n")
 }
 
 /// Sends one request on a fresh connection and reads the whole answer.

@@ -218,7 +218,7 @@ async fn probe_for(target: SocketAddr, probes: Probes) -> Probed {
         tasks.push(tokio::spawn(async move {
             let sent = Instant::now();
             let outcome = match connect(target, PROBE_SOURCE).await {
-                Ok(stream) => match tokio::time::timeout(ANSWER_TIMEOUT, exchange(stream, &get_request(target, "/"))).await {
+                Ok(stream) => match tokio::time::timeout(ANSWER_TIMEOUT, exchange(stream, &get_request(target, "/", &[]))).await {
                     Ok(Ok(reply)) => reply.status.to_string(),
                     Ok(Err(e)) => format!("no answer: {}", kind(&e)),
                     Err(_) => "no answer: timed out".to_owned(),

@@ -226,7 +226,7 @@ async fn open_socket(target: SocketAddr, path: &str, cookie: Option<&str>) -> Re
 /// until its first message (the state) arrives. Also returns how long the code's request took.
 async fn join_ruche(target: SocketAddr, code: &str, session: &str, keep_cookie: Option<&Mutex<Vec<String>>>) -> Result<(Socket, u64), Error> {
     let t0 = Instant::now();
-    let request = get_request(target, &format!("/join?code={}", encode(code)));
+    let request = get_request(target, &format!("/join?code={}", encode(code)), &[]);
     let reply = exchange(connect(target, next_source()).await?, &request).await?;
     let visitor = reply
         .cookies
@@ -282,37 +282,35 @@ const PHONE_ENCODINGS: &str = "gzip, deflate, br, zstd";
 async fn page_figures(wave: &Wave, pids: &[u32]) -> Result<[f64; 4], Error> {
     let cookies: Vec<String> = std::mem::take(&mut *wave.cookies.lock().unwrap_or_else(|p| p.into_inner()));
     let n = cookies.len();
-    let page = |target: SocketAddr, cookie: &str, encodings: Option<&str>| {
-        let mut headers = format!("\r\nCookie: {cookie}");
-        if let Some(encodings) = encodings {
-            headers.push_str(&format!("\r\nAccept-Encoding: {encodings}"));
-        }
-        get_request(target, &format!("/p/{}", wave.session)).replace("\r\n\r\n", &format!("{headers}\r\n\r\n"))
-    };
+    let path = format!("/p/{}", wave.session);
     // Once uncompressed, untimed: the participant's own view (its nickname form), not a refusal.
     if let Some(cookie) = cookies.first() {
-        let reply = exchange(connect(wave.targets[0], next_source()).await?, &page(wave.targets[0], cookie, None)).await?;
+        let request = get_request(wave.targets[0], &path, &[("Cookie", cookie)]);
+        let reply = exchange(connect(wave.targets[0], next_source()).await?, &request).await?;
         if reply.status != 200 || !reply.body.contains("Save nickname") {
             return Err(format!("participant page: {} {}", reply.status, reply.body.chars().take(300).collect::<String>()).into());
         }
     }
-    let requests: Vec<(usize, String)> = cookies
+    let requests: Arc<[(SocketAddr, String)]> = cookies
         .iter()
         .enumerate()
-        .map(|(i, cookie)| (i, page(wave.targets[i % wave.targets.len()], cookie, Some(PHONE_ENCODINGS))))
+        .map(|(i, cookie)| {
+            let target = wave.targets[i % wave.targets.len()];
+            (target, get_request(target, &path, &[("Cookie", cookie), ("Accept-Encoding", PHONE_ENCODINGS)]))
+        })
         .collect();
-    let queue = Arc::new(Mutex::new(requests));
+    let next = Arc::new(AtomicUsize::new(0));
     let (cpu_before, started) = (cpu_seconds(pids), Instant::now());
     let mut workers = Vec::new();
     for _ in 0..JOIN_CONCURRENCY.min(n) {
-        let (queue, wave) = (queue.clone(), wave.clone());
+        let (requests, next) = (requests.clone(), next.clone());
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             loop {
-                let Some((i, request)) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop() else { return Ok::<_, Error>(latencies) };
-                let target = wave.targets[i % wave.targets.len()];
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((target, request)) = requests.get(i) else { return Ok::<_, Error>(latencies) };
                 let t0 = Instant::now();
-                let reply = exchange(connect(target, next_source()).await?, &request).await?;
+                let reply = exchange(connect(*target, next_source()).await?, request).await?;
                 latencies.push(t0.elapsed().as_nanos() as u64);
                 if reply.status != 200 || reply.body.is_empty() {
                     return Err(format!("participant page {i}: {}", reply.status).into());
