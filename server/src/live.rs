@@ -6,10 +6,11 @@
 //! Per socket: a 512-byte read buffer, a writer task that sends the newest state, and a reader task
 //! that waits for the tab to go and keeps the ping timer and the shutdown wait (see
 //! ../shared/perf-notes.md for why not one task with a `select!` over both, nor the 128 KiB
-//! default buffer).
+//! default buffer). A participant's writer is woken only for what the hub could not write itself
+//! (`ParticipantOutlet`): a ping, "restarting", or a state the socket could not take at once.
 use app::ids::{SessionId, UserId};
 use app::live::{Keepalive, CLOSE_DENIED, CLOSE_RESTARTING};
-use app::server::live::{Audience, HostFrame, Notice, PublicFrame, Subscription};
+use app::server::live::{Audience, Frame, HostFrame, Notice, Outlet, Subscription};
 use app::server::{auth, visitor, ServerContext};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::Path;
@@ -19,10 +20,10 @@ use axum::routing::get;
 use axum::Router;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::task::AtomicWaker;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{Sink, SinkExt, StreamExt};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 use tokio::sync::{broadcast, watch};
 
@@ -117,9 +118,13 @@ async fn participant_socket(ctx: ServerContext, session: String, headers: Header
             upgrade(ws).on_upgrade(move |socket| async move {
                 let _slot = slot;
                 ctx.live.admit(session, &visitor);
-                let subscription = ctx.live.subscribe(&ctx, session, Audience::Participants);
-                let feed = ParticipantFeed { states: subscription.public_states() };
-                serve(socket, move |sink, asides| write(sink, feed, subscription, asides), &ctx).await
+                let mut subscription = ctx.live.subscribe(&ctx, session, Audience::Participants);
+                let write = move |sink, asides| {
+                    let outlet = Arc::new(ParticipantOutlet::new(sink, asides));
+                    subscription.deliver_to(outlet.clone());
+                    write_participant(outlet, move || subscription.public_frame())
+                };
+                serve(socket, write, &ctx).await
             })
         }
         Ok(false) => upgrade(ws).on_upgrade(refuse),
@@ -146,11 +151,12 @@ fn close(code: u16, reason: &'static str) -> Message {
     Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }))
 }
 
-type Sink = SplitSink<WebSocket, Message>;
+type SocketSink = SplitSink<WebSocket, Message>;
 
-/// What the reader task asks of the writer besides the feed: a ping, "restarting". One socket's
-/// own flags and waker: the writer polls them after every message, and a lock or a channel there
-/// would cost each delivery (an mpsc channel also cost 1 KB a socket).
+/// What the reader task asks of the writer besides the feed (a ping, "restarting"), and the hub
+/// of a participant's writer (a state it could not write). One socket's own flags and waker: a
+/// host's writer polls them after every message, and a lock or a channel there would cost each
+/// delivery (an mpsc channel also cost 1 KB a socket).
 #[derive(Default)]
 struct Asides {
     asked: AtomicU8,
@@ -159,6 +165,8 @@ struct Asides {
 
 const PING: u8 = 1;
 const RESTARTING: u8 = 2;
+/// A participant's socket could not take a state from the hub: its writer sends the newest.
+const BEHIND: u8 = 4;
 
 impl Asides {
     fn ask(&self, what: u8) {
@@ -187,7 +195,7 @@ impl Asides {
 /// `Notified`); perf over the fan-out put 1.3 % of its samples there and 2 % in the ping timer.
 async fn serve<W, F>(socket: WebSocket, writer: W, ctx: &ServerContext)
 where
-    W: FnOnce(Sink, Arc<Asides>) -> F,
+    W: FnOnce(SocketSink, Arc<Asides>) -> F,
     F: std::future::Future<Output = ()> + Send + 'static,
 {
     let (sink, stream) = socket.split();
@@ -247,36 +255,99 @@ enum Next {
     End,
 }
 
-/// The states one socket follows.
+/// The states a host's socket follows (participants' are written by the hub: `ParticipantOutlet`).
 trait Feed: Send + 'static {
     /// The whole current state, sent first: a tab that reconnects is up to date with it.
     fn current(&mut self) -> Vec<Next>;
     fn next(&mut self) -> impl std::future::Future<Output = Next> + Send;
 }
 
-fn sent(frame: &app::server::live::Frame) -> Next {
+fn sent(frame: &Frame) -> Next {
     if frame.last { Next::Last(frame.text.clone()) } else { Next::Send(frame.text.clone()) }
 }
 
-/// A participant's socket follows the session's public state.
-struct ParticipantFeed {
-    states: watch::Receiver<Option<Arc<PublicFrame>>>,
+/// A participant's socket, written by the hub's fan-out tasks and by its own writer task
+/// (`write_participant`), whichever holds it.
+struct ParticipantOutlet<S> {
+    out: tokio::sync::Mutex<Out<S>>,
+    asides: Arc<Asides>,
 }
 
-impl Feed for ParticipantFeed {
-    fn current(&mut self) -> Vec<Next> {
-        self.states.borrow_and_update().as_ref().map(|f| sent(&f.frame)).into_iter().collect()
-    }
+struct Out<S> {
+    sink: S,
+    /// The stamp of the newest state sent: an older one offered later is not sent.
+    stamp: i64,
+    /// A write is still waiting for the socket to take it: nothing more is added behind it.
+    unflushed: bool,
+}
 
-    async fn next(&mut self) -> Next {
-        loop {
-            if self.states.changed().await.is_err() {
-                return Next::End;
+impl<S> ParticipantOutlet<S> {
+    fn new(sink: S, asides: Arc<Asides>) -> Self {
+        Self { out: tokio::sync::Mutex::new(Out { sink, stamp: i64::MIN, unflushed: false }), asides }
+    }
+}
+
+impl<S: Sink<Message> + Unpin + Send + 'static> Outlet for ParticipantOutlet<S> {
+    /// Writes the state if the socket takes it at once; otherwise its writer catches up. No waker
+    /// is left here: the writer polls the socket again with its own.
+    fn offer(&self, frame: &Frame) {
+        let Ok(mut out) = self.out.try_lock() else { return self.asides.ask(BEHIND) };
+        if frame.stamp <= out.stamp {
+            return;
+        }
+        // The last state closes the socket, which is the writer's to do.
+        if frame.last || out.unflushed {
+            return self.asides.ask(BEHIND);
+        }
+        let mut cx = Context::from_waker(Waker::noop());
+        match out.sink.poll_ready_unpin(&mut cx) {
+            Poll::Ready(Ok(())) => {}
+            // The socket failed: its reader sees it end.
+            Poll::Ready(Err(_)) => return,
+            Poll::Pending => return self.asides.ask(BEHIND),
+        }
+        if out.sink.start_send_unpin(Message::Text(frame.text.clone())).is_err() {
+            return;
+        }
+        out.stamp = frame.stamp;
+        if out.sink.poll_flush_unpin(&mut cx).is_pending() {
+            out.unflushed = true;
+            self.asides.ask(BEHIND);
+        }
+    }
+}
+
+/// A participant socket's writer: the state there is, then whatever the hub could not write, a
+/// ping, or "restarting". `newest` gives the session's newest public state (and holds the
+/// subscription, so the socket counts while it writes).
+async fn write_participant<S>(outlet: Arc<ParticipantOutlet<S>>, newest: impl Fn() -> Option<Frame> + Send + 'static)
+where
+    S: Sink<Message> + Unpin + Send + 'static,
+{
+    let mut asked = BEHIND;
+    loop {
+        let mut out = outlet.out.lock().await;
+        if asked & RESTARTING != 0 {
+            let _ = out.sink.send(close(CLOSE_RESTARTING, "Ruche is restarting")).await;
+            return;
+        }
+        if asked & PING != 0 && out.sink.send(Message::Ping(Default::default())).await.is_err() {
+            return;
+        }
+        if asked & BEHIND != 0 {
+            if out.sink.flush().await.is_err() {
+                return;
             }
-            if let Some(frame) = self.states.borrow_and_update().as_ref() {
-                return sent(&frame.frame);
+            out.unflushed = false;
+            if let Some(frame) = newest().filter(|f| f.stamp > out.stamp) {
+                out.stamp = frame.stamp;
+                if !send(&mut out.sink, sent(&frame)).await {
+                    return;
+                }
             }
         }
+        drop(out);
+        asked = outlet.asides.next().await;
     }
 }
 
@@ -330,9 +401,9 @@ impl Feed for HostFeed {
     }
 }
 
-/// The writer task: the current state, then every change, and what the reader hands it (a
-/// ping, "restarting"). Holds the subscription, so the socket counts while it writes.
-async fn write(mut sink: Sink, mut feed: impl Feed, _subscription: Subscription, asides: Arc<Asides>) {
+/// A host socket's writer task: the current state, then every change, and what the reader hands
+/// it (a ping, "restarting"). Holds the subscription, so the socket counts while it writes.
+async fn write(mut sink: SocketSink, mut feed: impl Feed, _subscription: Subscription, asides: Arc<Asides>) {
     for next in feed.current() {
         if !send(&mut sink, next).await {
             return;
@@ -361,7 +432,7 @@ async fn write(mut sink: Sink, mut feed: impl Feed, _subscription: Subscription,
 }
 
 /// Sends what the feed gave. False once the socket is done: closed by this, or failing.
-async fn send(sink: &mut Sink, next: Next) -> bool {
+async fn send<S: Sink<Message> + Unpin>(sink: &mut S, next: Next) -> bool {
     match next {
         Next::Send(text) => sink.send(Message::Text(text)).await.is_ok(),
         Next::Deny => {
@@ -438,4 +509,149 @@ pub fn spawn_peer_bridge(ctx: ServerContext) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::pin::Pin;
+    use std::sync::Mutex;
+
+    /// A socket whose phone can stop reading: while it is blocked, writes wait.
+    #[derive(Clone, Default)]
+    struct Phone(Arc<Mutex<PhoneState>>);
+
+    #[derive(Default)]
+    struct PhoneState {
+        queued: Vec<String>,
+        received: Vec<String>,
+        blocked: bool,
+        waker: Option<Waker>,
+    }
+
+    impl Phone {
+        fn set_blocked(&self, blocked: bool) {
+            let mut state = self.0.lock().unwrap();
+            state.blocked = blocked;
+            if let Some(waker) = state.waker.take() {
+                waker.wake();
+            }
+        }
+
+        fn received(&self) -> Vec<String> {
+            self.0.lock().unwrap().received.clone()
+        }
+
+        async fn receives(&self, expected: &[&str]) {
+            for _ in 0..500 {
+                if self.received() == expected {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            assert_eq!(self.received(), expected);
+        }
+    }
+
+    impl Sink<Message> for Phone {
+        type Error = std::io::Error;
+
+        fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Self::Error> {
+            let text = match message {
+                Message::Text(text) => text.to_string(),
+                Message::Ping(_) => "ping".into(),
+                Message::Close(Some(frame)) => format!("close {}", frame.code),
+                other => format!("{other:?}"),
+            };
+            self.0.lock().unwrap().queued.push(text);
+            Ok(())
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            let mut state = self.0.lock().unwrap();
+            if state.blocked {
+                state.waker = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+            let queued = std::mem::take(&mut state.queued);
+            state.received.extend(queued);
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            self.poll_flush(cx)
+        }
+    }
+
+    fn state(stamp: i64, text: &str) -> Frame {
+        Frame { stamp, text: text.to_owned().into(), last: false }
+    }
+
+    /// A participant's socket with its writer running; `newest` plays the hub's held state.
+    fn participant(phone: &Phone, first: Frame) -> (Arc<ParticipantOutlet<Phone>>, Arc<Mutex<Frame>>, tokio::task::JoinHandle<()>) {
+        let outlet = Arc::new(ParticipantOutlet::new(phone.clone(), Arc::new(Asides::default())));
+        let newest = Arc::new(Mutex::new(first));
+        let held = newest.clone();
+        let writer = tokio::spawn(write_participant(outlet.clone(), move || Some(held.lock().unwrap().clone())));
+        (outlet, newest, writer)
+    }
+
+    fn change(outlet: &ParticipantOutlet<Phone>, newest: &Mutex<Frame>, frame: Frame) {
+        *newest.lock().unwrap() = frame.clone();
+        outlet.offer(&frame);
+    }
+
+    #[tokio::test]
+    async fn a_phone_that_stops_reading_gets_the_newest_state_once_it_reads_again() {
+        let phone = Phone::default();
+        let (outlet, newest, writer) = participant(&phone, state(1, "one"));
+        phone.receives(&["one"]).await;
+
+        // Taken at once: the hub's offer writes it, without the socket's own task.
+        change(&outlet, &newest, state(2, "two"));
+        assert_eq!(phone.received(), ["one", "two"]);
+        // Two changes in a row may be offered out of order: the older one is not sent after.
+        outlet.offer(&state(1, "one"));
+        assert_eq!(phone.received(), ["one", "two"]);
+
+        // The phone stops reading: "three" waits in the socket, and nothing queues up behind it;
+        // once the phone reads again, it gets "three", then the newest state only.
+        phone.set_blocked(true);
+        for (stamp, text) in [(3, "three"), (4, "four"), (5, "five")] {
+            change(&outlet, &newest, state(stamp, text));
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(phone.received(), ["one", "two"]);
+        assert_eq!(phone.0.lock().unwrap().queued, ["three"]);
+        phone.set_blocked(false);
+        phone.receives(&["one", "two", "three", "five"]).await;
+
+        // While its own task writes (a ping here, held by the blocked phone), the hub leaves the
+        // state to it.
+        phone.set_blocked(true);
+        outlet.asides.ask(PING);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        change(&outlet, &newest, state(6, "six"));
+        phone.set_blocked(false);
+        phone.receives(&["one", "two", "three", "five", "ping", "six"]).await;
+
+        // A deleted session's last state is sent, then the socket closes.
+        change(&outlet, &newest, Frame { stamp: 7, text: "gone".into(), last: true });
+        phone.receives(&["one", "two", "three", "five", "ping", "six", "gone", &format!("close {CLOSE_DENIED}")]).await;
+        tokio::time::timeout(Duration::from_secs(1), writer).await.expect("the writer ends").unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_restarting_server_says_so_after_what_it_sends() {
+        let phone = Phone::default();
+        let (outlet, _, writer) = participant(&phone, state(1, "one"));
+        phone.receives(&["one"]).await;
+        outlet.asides.ask(RESTARTING);
+        phone.receives(&["one", &format!("close {CLOSE_RESTARTING}")]).await;
+        tokio::time::timeout(Duration::from_secs(1), writer).await.expect("the writer ends").unwrap();
+    }
 }

@@ -249,6 +249,32 @@ async fn a_rename_then_a_deletion_reach_every_tab(db: Db) {
 }
 test_both_dbs!(a_rename_then_a_deletion_reach_every_tab);
 
+/// The hub writes a new state to participants' sockets itself, 256 per task: in a room larger
+/// than that, every socket gets every change.
+async fn every_socket_of_a_room_larger_than_a_writing_task_gets_each_change(db: Db) {
+    let instance = Instance::start(db).await;
+    let (mut ada, id, _) = session_with_participant(&instance).await;
+    let host: SessionForHost = ada.call("host_session", &[("id", &id)]).await.json();
+    let mut sockets = Vec::new();
+    for i in 0..300u32 {
+        let mut phone = Client::from(&instance.router, [10, 1, (i / 200) as u8, (i % 200 + 1) as u8]);
+        assert_eq!(phone.call("join_by_code", &[("code", &host.ways_in.code)]).await.json::<String>(), id);
+        let mut socket = instance.socket(&format!("/live/p/{id}"), phone.visitor.as_deref()).await;
+        assert_eq!(open_title(&next_public(&mut socket).await), Some("Class"));
+        sockets.push(socket);
+    }
+    ada.call("set_session_open", &[("id", &id), ("open", "false")]).await.json::<bool>();
+    for socket in &mut sockets {
+        assert_eq!(next_public(socket).await.view, PublicView::Closed);
+    }
+    ada.call("set_session_open", &[("id", &id), ("open", "true")]).await.json::<bool>();
+    for socket in &mut sockets {
+        assert_eq!(open_title(&next_public(socket).await), Some("Class"));
+    }
+    instance.stop().await;
+}
+test_both_dbs!(every_socket_of_a_room_larger_than_a_writing_task_gets_each_change);
+
 /// Closing by itself is the padlock's close: every tab sees it at once, and the owner's reopening.
 async fn a_session_closing_by_itself_reaches_every_tab(db: Db) {
     let instance = Instance::start(db).await;

@@ -6,6 +6,9 @@
 //!
 //! States are held in `tokio::sync::watch` channels: a socket always sends the newest state and
 //! skips the ones it had no time to send, so a slow phone never makes the server queue events.
+//! Participants' sockets are not woken one by one for a new state: the hub writes it to them
+//! itself, a few hundred sockets per task (`Outlet`), and only a socket that cannot take it at
+//! once has its own task catch up with the newest state.
 use crate::states::{PublicState, PublicView};
 use crate::states::HostState;
 use crate::ids::{SessionId, UserId};
@@ -29,8 +32,12 @@ pub const PRESENCE_INTERVAL: Duration = Duration::from_millis(250);
 pub const PRESENCE_REFRESH: Duration = Duration::from_secs(5);
 const REMOTE_PRESENCE_TTL: Duration = Duration::from_secs(16);
 
+/// Participants' sockets written by one task when a new state goes out. A task waking per socket
+/// (as hosts' sockets do) cost the fan-out a schedule, a poll and a waiter list per message.
+const FAN_OUT_CHUNK: usize = 256;
+
 /// A message as sent: serialized once, its bytes shared by every socket.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Frame {
     pub stamp: i64,
     pub text: Utf8Bytes,
@@ -51,6 +58,14 @@ pub struct PublicFrame {
     view: PublicView,
 }
 
+/// A participant's socket as the hub writes to it (`server/src/live.rs` makes them).
+pub trait Outlet: Send + Sync + 'static {
+    /// A new public state. Must return at once: a socket that cannot take it now leaves it to its
+    /// own task, which sends the newest state there is. States may be offered out of order
+    /// (two changes in a row), so the outlet keeps the newest stamp it sent.
+    fn offer(&self, frame: &Frame);
+}
+
 /// One session's live state in this instance; it exists while a socket follows the session.
 pub struct Topic {
     host: watch::Sender<Option<Arc<HostFrame>>>,
@@ -63,6 +78,8 @@ pub struct Topic {
     presence_pending: AtomicBool,
     /// Sockets following the session here; changed only under the hub's map lock.
     sockets: Mutex<usize>,
+    /// Participants' sockets, to which new public states are written.
+    outlets: Mutex<slab::Slab<Arc<dyn Outlet>>>,
 }
 
 impl Topic {
@@ -75,6 +92,34 @@ impl Topic {
             remote: Mutex::default(),
             presence_pending: AtomicBool::new(false),
             sockets: Mutex::new(0),
+            outlets: Mutex::default(),
+        }
+    }
+
+    /// Hands a new public state to every participant's socket, `FAN_OUT_CHUNK` sockets per task,
+    /// so that both cores write and the change's own request is answered without waiting.
+    fn fan_out(&self, frame: &Arc<PublicFrame>) {
+        let chunks: Vec<Vec<Arc<dyn Outlet>>> = {
+            let outlets = lock(&self.outlets);
+            let mut chunks = Vec::with_capacity(outlets.len().div_ceil(FAN_OUT_CHUNK));
+            let mut all = outlets.iter().map(|(_, o)| o.clone());
+            loop {
+                let chunk: Vec<_> = all.by_ref().take(FAN_OUT_CHUNK).collect();
+                if chunk.is_empty() {
+                    break chunks;
+                }
+                chunks.push(chunk);
+            }
+        };
+        for chunk in chunks {
+            let frame = frame.clone();
+            // Unconstrained: tokio's cooperative budget would have every socket write past the
+            // 128th of a task's poll report "not ready", and hand it to that socket's task.
+            tokio::spawn(tokio::task::unconstrained(async move {
+                for outlet in chunk {
+                    outlet.offer(&frame.frame);
+                }
+            }));
         }
     }
 
@@ -190,6 +235,8 @@ pub struct Subscription {
     session: SessionId,
     topic: Arc<Topic>,
     audience: Audience,
+    /// Its key among the topic's outlets, once it has one.
+    outlet: Option<usize>,
 }
 
 impl Subscription {
@@ -197,8 +244,19 @@ impl Subscription {
         self.topic.host.subscribe()
     }
 
-    pub fn public_states(&self) -> watch::Receiver<Option<Arc<PublicFrame>>> {
-        self.topic.public.subscribe()
+    /// From now on, every new public state is offered to this outlet. A state made before is
+    /// in `public_frame`.
+    pub fn deliver_to(&mut self, outlet: Arc<dyn Outlet>) {
+        let mut outlets = lock(&self.topic.outlets);
+        if let Some(old) = self.outlet.take() {
+            outlets.remove(old);
+        }
+        self.outlet = Some(outlets.insert(outlet));
+    }
+
+    /// The newest public state, none until the session's first read is done.
+    pub fn public_frame(&self) -> Option<Frame> {
+        self.topic.public.borrow().as_ref().map(|f| f.frame.clone())
     }
 
     pub fn presence(&self) -> watch::Receiver<(u32, Utf8Bytes)> {
@@ -208,6 +266,9 @@ impl Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
+        if let Some(key) = self.outlet {
+            lock(&self.topic.outlets).remove(key);
+        }
         if self.audience == Audience::Participants {
             self.topic.local_participants.fetch_sub(1, Ordering::Relaxed);
             self.live.schedule_presence(&self.ctx, self.session, &self.topic);
@@ -264,7 +325,7 @@ impl Live {
                 }
             });
         }
-        Subscription { live: self.clone(), ctx: ctx.clone(), session, topic, audience }
+        Subscription { live: self.clone(), ctx: ctx.clone(), session, topic, audience, outlet: None }
     }
 
     /// After a mutation of `session` has committed: every tab following it, in this instance
@@ -307,15 +368,20 @@ impl Live {
             true
         });
         let view = public.view.clone();
+        let mut made = None;
         topic.public.send_if_modified(|current| match current {
             Some(c) if c.frame.stamp >= stamp || c.view == view => false,
             _ => {
                 let mut public_frame = frame(stamp, &ParticipantMessage::State(public));
                 public_frame.last = last;
-                *current = Some(Arc::new(PublicFrame { frame: public_frame, view }));
+                let made = made.insert(Arc::new(PublicFrame { frame: public_frame, view }));
+                *current = Some(made.clone());
                 true
             }
         });
+        if let Some(made) = made {
+            topic.fan_out(&made);
+        }
     }
 
     /// The public state held for a session that sockets here follow, as they were last sent it:
@@ -460,6 +526,51 @@ mod tests {
         let text = serde_json::to_string(&notice).unwrap();
         assert!(text.len() < 8000, "NOTIFY takes at most 8,000 bytes: {}", text.len());
         assert_eq!(serde_json::from_str::<Notice>(&text).unwrap(), notice);
+    }
+
+    /// A participant's socket whose writes succeed while tokio lets the task do I/O: each polls a
+    /// tokio resource, which counts against the task's cooperative budget as a socket's write does.
+    struct Socket {
+        ready: Mutex<tokio::sync::mpsc::Receiver<()>>,
+        offered: AtomicU32,
+        written: AtomicU32,
+    }
+
+    impl Outlet for Socket {
+        fn offer(&self, _: &Frame) {
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            if lock(&self.ready).poll_recv(&mut cx).is_ready() {
+                self.written.fetch_add(1, Ordering::Relaxed);
+            }
+            self.offered.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_new_state_is_written_to_every_participant_socket_by_the_hub() {
+        let topic = Topic::new();
+        let sockets: Vec<Arc<Socket>> = (0..3 * FAN_OUT_CHUNK + 1)
+            .map(|_| {
+                let (tx, rx) = tokio::sync::mpsc::channel(1);
+                tx.try_send(()).unwrap();
+                Arc::new(Socket { ready: Mutex::new(rx), offered: AtomicU32::new(0), written: AtomicU32::new(0) })
+            })
+            .collect();
+        for socket in &sockets {
+            lock(&topic.outlets).insert(socket.clone());
+        }
+        let frame = Frame { stamp: 1, text: "{}".into(), last: false };
+        topic.fan_out(&Arc::new(PublicFrame { frame, view: PublicView::Closed }));
+        for _ in 0..500 {
+            if sockets.iter().all(|s| s.offered.load(Ordering::Relaxed) == 1) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let offered: Vec<u32> = sockets.iter().map(|s| s.offered.load(Ordering::Relaxed)).collect();
+        assert!(offered.iter().all(|&n| n == 1), "each socket is offered the state once: {offered:?}");
+        let written = sockets.iter().filter(|s| s.written.load(Ordering::Relaxed) == 1).count();
+        assert_eq!(written, sockets.len(), "no write is left to the sockets' own tasks");
     }
 
     #[test]
