@@ -1,6 +1,7 @@
 //! The live channel over real WebSockets on loopback, on SQLite and PostgreSQL: what hosts and
 //! participants receive after each change, who is refused, a removed facilitator losing the host
-//! view, reconnecting after a restart, and (PostgreSQL) two instances sharing one database.
+//! view, a phone that stops reading, reconnecting after a restart, and (PostgreSQL) two instances
+//! sharing one database.
 use app::states::{PublicState, PublicView};
 use app::functions::sessions::SessionForHost;
 use app::states::HostState;
@@ -68,6 +69,19 @@ impl Instance {
         tokio::time::sleep(Duration::from_millis(100)).await;
         self.task.abort();
         let _ = self.task.await;
+    }
+
+    /// A socket of a phone that reads little: a receive buffer of a few KB, which the server's
+    /// writes fill while the test does not read it.
+    async fn stalled_socket(&self, path: &str, cookie: Option<&str>) -> Socket {
+        let mut request = format!("ws://{}{path}", self.addr).into_client_request().unwrap();
+        if let Some(cookie) = cookie {
+            request.headers_mut().insert("cookie", cookie.parse().unwrap());
+        }
+        let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+        tcp.set_recv_buffer_size(4096).unwrap();
+        let stream = tcp.connect(self.addr).await.unwrap();
+        tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream)).await.expect("the live socket opens").0
     }
 
     async fn socket(&self, path: &str, cookie: Option<&str>) -> Socket {
@@ -274,6 +288,52 @@ async fn every_socket_of_a_room_larger_than_a_writing_task_gets_each_change(db: 
     instance.stop().await;
 }
 test_both_dbs!(every_socket_of_a_room_larger_than_a_writing_task_gets_each_change);
+
+/// The shown text slide's body, in a participant's state.
+fn shown_body(state: &PublicState) -> Option<&str> {
+    match &state.view {
+        PublicView::Open { slide: Some(slide), .. } => match &slide.content {
+            SlideContent::Text { body, .. } => Some(body),
+            SlideContent::LinkAndQr(_) => None,
+        },
+        _ => None,
+    }
+}
+
+/// A phone that stops reading holds up no other tab. Once it reads again it gets the newest state,
+/// having skipped those it had no room for, and never an older state after a newer one.
+async fn a_phone_that_stops_reading_gets_the_newest_state_once_it_reads_again(db: Db) {
+    // The kernel grows the server's send buffer up to tcp_wmem's largest size (4 MiB by
+    // default), however little the phone reads: the edits add up to twice that.
+    let wmem = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_wmem").unwrap_or_default();
+    let largest: usize = wmem.split_whitespace().nth(2).and_then(|n| n.parse().ok()).unwrap_or(4 << 20);
+    let edits = (2 * largest / 8000).max(100);
+    let instance = Instance::start(db).await;
+    let (mut ada, id, zoe) = session_with_participant(&instance).await;
+    let text: String = ada.call("add_slide", &[("id", &id), ("kind", "Text")]).await.json();
+    ada.call("show_slide", &[("id", &id), ("slide", &text)]).await.json::<()>();
+    let path = format!("/live/p/{id}");
+    let mut reading = instance.socket(&path, zoe.visitor.as_deref()).await;
+    assert_eq!(shown_body(&next_public(&mut reading).await), Some(""));
+    let mut stalled = instance.stalled_socket(&path, zoe.visitor.as_deref()).await;
+    assert_eq!(shown_body(&next_public(&mut stalled).await), Some(""));
+
+    // States of about 8 KB.
+    let edit = |i: usize| format!("{i:04} {}", "🐝".repeat(1990));
+    for i in 0..edits {
+        ada.call("update_slide", &[("id", &id), ("slide", &text), ("title", "Question"), ("body", &edit(i))]).await.json::<()>();
+        assert_eq!(shown_body(&next_public(&mut reading).await), Some(edit(i).as_str()), "the reading phone gets every state");
+    }
+    let mut got = Vec::new();
+    while got.last() != Some(&(edits - 1)) {
+        let state = next_public(&mut stalled).await;
+        got.push(shown_body(&state).and_then(|b| b[..4].parse::<usize>().ok()).expect("an edited body"));
+    }
+    assert!(got.windows(2).all(|w| w[0] < w[1]), "newer states only: {got:?}");
+    assert!(got.len() < edits, "the states it had no room for are skipped: {} of {edits} received", got.len());
+    instance.stop().await;
+}
+test_both_dbs!(a_phone_that_stops_reading_gets_the_newest_state_once_it_reads_again);
 
 /// Closing by itself is the padlock's close: every tab sees it at once, and the owner's reopening.
 async fn a_session_closing_by_itself_reaches_every_tab(db: Db) {
