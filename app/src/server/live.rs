@@ -546,31 +546,51 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_new_state_is_written_to_every_participant_socket_by_the_hub() {
-        let topic = Topic::new();
-        let sockets: Vec<Arc<Socket>> = (0..3 * FAN_OUT_CHUNK + 1)
-            .map(|_| {
-                let (tx, rx) = tokio::sync::mpsc::channel(1);
+    impl Socket {
+        /// A socket that takes three writes.
+        fn new() -> Arc<Self> {
+            let (tx, rx) = tokio::sync::mpsc::channel(3);
+            for _ in 0..3 {
                 tx.try_send(()).unwrap();
-                Arc::new(Socket { ready: Mutex::new(rx), offered: AtomicU32::new(0), written: AtomicU32::new(0) })
-            })
-            .collect();
-        for socket in &sockets {
-            lock(&topic.outlets).insert(socket.clone());
+            }
+            Arc::new(Socket { ready: Mutex::new(rx), offered: AtomicU32::new(0), written: AtomicU32::new(0) })
         }
-        let frame = Frame { stamp: 1, text: "{}".into(), last: false };
+    }
+
+    /// Fans a state out, then waits until `sockets` were each offered `times` states in all.
+    async fn fan_out(topic: &Topic, stamp: i64, sockets: &[Arc<Socket>], times: u32) {
+        let frame = Frame { stamp, text: "{}".into(), last: false };
         topic.fan_out(&Arc::new(PublicFrame { frame, view: PublicView::Closed }));
         for _ in 0..500 {
-            if sockets.iter().all(|s| s.offered.load(Ordering::Relaxed) == 1) {
+            if sockets.iter().all(|s| s.offered.load(Ordering::Relaxed) == times) {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         let offered: Vec<u32> = sockets.iter().map(|s| s.offered.load(Ordering::Relaxed)).collect();
-        assert!(offered.iter().all(|&n| n == 1), "each socket is offered the state once: {offered:?}");
-        let written = sockets.iter().filter(|s| s.written.load(Ordering::Relaxed) == 1).count();
+        assert!(offered.iter().all(|&n| n == times), "each socket is offered each state once: {offered:?}");
+        let written = sockets.iter().filter(|s| s.written.load(Ordering::Relaxed) == times).count();
         assert_eq!(written, sockets.len(), "no write is left to the sockets' own tasks");
+    }
+
+    #[tokio::test]
+    async fn a_new_state_is_written_to_every_participant_socket_by_the_hub() {
+        let topic = Topic::new();
+        let mut sockets: Vec<Arc<Socket>> = (0..3 * FAN_OUT_CHUNK + 1).map(|_| Socket::new()).collect();
+        let mut keys: Vec<usize> = sockets.iter().map(|s| lock(&topic.outlets).insert(s.clone())).collect();
+        fan_out(&topic, 1, &sockets, 1).await;
+
+        // A socket that came since is offered the next state; one that went, nothing more.
+        let came = Socket::new();
+        came.offered.store(1, Ordering::Relaxed);
+        came.written.store(1, Ordering::Relaxed);
+        lock(&topic.outlets).insert(came.clone());
+        sockets.push(came);
+        fan_out(&topic, 2, &sockets, 2).await;
+        let gone = sockets.remove(0);
+        lock(&topic.outlets).remove(keys.remove(0));
+        fan_out(&topic, 3, &sockets, 3).await;
+        assert_eq!(gone.offered.load(Ordering::Relaxed), 2, "a socket gone is offered nothing more");
     }
 
     #[test]
