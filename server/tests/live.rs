@@ -74,10 +74,7 @@ impl Instance {
     /// A socket of a phone that reads little: a receive buffer of a few KB, which the server's
     /// writes fill while the test does not read it.
     async fn stalled_socket(&self, path: &str, cookie: Option<&str>) -> Socket {
-        let mut request = format!("ws://{}{path}", self.addr).into_client_request().unwrap();
-        if let Some(cookie) = cookie {
-            request.headers_mut().insert("cookie", cookie.parse().unwrap());
-        }
+        let request = self.socket_request(path, cookie);
         let tcp = tokio::net::TcpSocket::new_v4().unwrap();
         tcp.set_recv_buffer_size(4096).unwrap();
         let stream = tcp.connect(self.addr).await.unwrap();
@@ -85,11 +82,15 @@ impl Instance {
     }
 
     async fn socket(&self, path: &str, cookie: Option<&str>) -> Socket {
+        tokio_tungstenite::connect_async(self.socket_request(path, cookie)).await.expect("the live socket opens").0
+    }
+
+    fn socket_request(&self, path: &str, cookie: Option<&str>) -> tokio_tungstenite::tungstenite::handshake::client::Request {
         let mut request = format!("ws://{}{path}", self.addr).into_client_request().unwrap();
         if let Some(cookie) = cookie {
             request.headers_mut().insert("cookie", cookie.parse().unwrap());
         }
-        tokio_tungstenite::connect_async(request).await.expect("the live socket opens").0
+        request
     }
 }
 

@@ -245,13 +245,10 @@ impl Subscription {
     }
 
     /// From now on, every new public state is offered to this outlet. A state made before is
-    /// in `public_frame`.
+    /// in `public_frame`. A subscription has one outlet: it is its socket.
     pub fn deliver_to(&mut self, outlet: Arc<dyn Outlet>) {
-        let mut outlets = lock(&self.topic.outlets);
-        if let Some(old) = self.outlet.take() {
-            outlets.remove(old);
-        }
-        self.outlet = Some(outlets.insert(outlet));
+        assert!(self.outlet.is_none(), "a subscription delivers to one socket");
+        self.outlet = Some(lock(&self.topic.outlets).insert(outlet));
     }
 
     /// The newest public state, none until the session's first read is done.
