@@ -296,3 +296,39 @@ async fn facilitator_invitations_expire_and_are_single_use(db: Db) {
     assert_eq!(db.unsent_mail_count().await.unwrap(), 2);
 }
 test_both_dbs!(facilitator_invitations_expire_and_are_single_use);
+
+/// SQLite only: PostgreSQL makes its own checkpoints. The writer makes none (they held up every
+/// write behind them); a connection of their own does, so that a commit reaches the database file
+/// within about `CHECKPOINT_EVERY`, and the log alone never holds it for long.
+#[tokio::test]
+async fn a_commit_reaches_the_sqlite_file_itself_within_moments() {
+    let dir = std::env::temp_dir().join(format!("ruche-test-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (file, copy) = (dir.join("live.db"), dir.join("copy.db"));
+    let db = Db::connect(&format!("sqlite://{}?mode=rwc", file.display())).await.unwrap();
+    let ada = user(&db, "ada@example.org").await;
+    let deadline = std::time::Instant::now() + app::storage::CHECKPOINT_EVERY * 10;
+    let found = loop {
+        tokio::time::sleep(app::storage::CHECKPOINT_EVERY / 2).await;
+        // The file alone, without its log, as a power cut may leave it.
+        std::fs::copy(&file, &copy).unwrap();
+        // A copy taken during a checkpoint may be torn: that is a "not yet".
+        let found = match Db::connect(&format!("sqlite://{}?mode=rwc", copy.display())).await {
+            Ok(copied) => {
+                let found = copied.user_by_email("ada@example.org").await.ok().flatten().map(|u| u.user.id);
+                copied.close().await.ok();
+                found
+            }
+            Err(_) => None,
+        };
+        for suffix in ["", "-wal", "-shm"] {
+            std::fs::remove_file(format!("{}{suffix}", copy.display())).ok();
+        }
+        if found.is_some() || std::time::Instant::now() > deadline {
+            break found;
+        }
+    };
+    assert_eq!(found, Some(ada), "the commit is in the database file, not only in its log");
+    db.close().await.unwrap();
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -4,13 +4,17 @@
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
 use sea_orm_migration::MigratorTrait;
+use checkpoints::Checkpoints;
+use std::sync::Arc;
 
+mod checkpoints;
 mod entities;
 mod migrations;
 mod queries;
 #[doc(hidden)]
 pub mod testing;
 
+pub use checkpoints::CHECKPOINT_EVERY;
 pub use queries::joining::{Participant, WayIn, WayInKind};
 pub use queries::sessions::SessionRecord;
 pub use queries::sharing::{AcceptError, FacilitatorInvitations, FacilitatorRecord, NewFacilitator, OutboxMail};
@@ -33,6 +37,8 @@ pub struct Db {
     /// Reads outside transactions: on SQLite, a pool of read-only connections, which WAL lets
     /// run beside the writer and see every committed write; on PostgreSQL, the same pool.
     read: DatabaseConnection,
+    /// On SQLite, the connection that checkpoints, so that the writer never does.
+    checkpoints: Option<Arc<Checkpoints>>,
 }
 
 impl Db {
@@ -54,7 +60,7 @@ impl Db {
         if !sqlite {
             let conn = Database::connect(options).await?;
             migrations::Migrator::up(&conn, None).await?;
-            return Ok(Self { read: conn.clone(), conn });
+            return Ok(Self { read: conn.clone(), conn, checkpoints: None });
         }
         // A connection to a local file does not go stale: sqlx's ping before each use would
         // only add a round trip to its worker thread (7% of the server's time during joins).
@@ -62,16 +68,18 @@ impl Db {
         let mut readers = options.clone();
         // WAL lets readers go on while one request writes. With WAL, `synchronous=NORMAL` syncs
         // the log at checkpoints instead of at every commit: the file is never corrupted, and a
-        // power cut can lose only the last moments. Every commit paying a disk flush capped
-        // joins near 1,000 a second (scripts/bench-live.sh).
-        options
-            .max_connections(1)
-            .map_sqlx_sqlite_opts(|o| o.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal));
+        // power cut can lose only what came since the last checkpoint (`checkpoints`). Every
+        // commit paying a disk flush capped joins near 1,000 a second (scripts/bench-live.sh).
+        options.max_connections(1).map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal).pragma("wal_autocheckpoint", "0")
+        });
+        let checkpointer = options.clone();
         let conn = Database::connect(options).await?;
         migrations::Migrator::up(&conn, None).await?;
         readers.max_connections(SQLITE_READERS).map_sqlx_sqlite_opts(|o| o.read_only(true));
         let read = Database::connect(readers).await?;
-        Ok(Self { conn, read })
+        let checkpoints = Some(Arc::new(Checkpoints::start(Database::connect(checkpointer).await?)));
+        Ok(Self { conn, read, checkpoints })
     }
 
     pub fn backend(&self) -> DbBackend {
@@ -79,6 +87,9 @@ impl Db {
     }
 
     pub async fn close(self) -> Result<(), DbErr> {
+        if let Some(checkpoints) = &self.checkpoints {
+            checkpoints.stop().await?;
+        }
         if self.backend() == DbBackend::Sqlite {
             self.read.close().await?;
         }
