@@ -304,13 +304,17 @@ test_both_dbs!(facilitator_invitations_expire_and_are_single_use);
 async fn a_commit_reaches_the_sqlite_file_itself_within_moments() {
     let dir = std::env::temp_dir().join(format!("ruche-test-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
-    let (file, copy) = (dir.join("live.db"), dir.join("copy.db"));
+    let file = dir.join("live.db");
     let db = Db::connect(&format!("sqlite://{}?mode=rwc", file.display())).await.unwrap();
     let ada = user(&db, "ada@example.org").await;
     let deadline = std::time::Instant::now() + app::storage::CHECKPOINT_EVERY * 10;
+    let mut attempt = 0;
     let found = loop {
+        attempt += 1;
         tokio::time::sleep(app::storage::CHECKPOINT_EVERY / 2).await;
-        // The file alone, without its log, as a power cut may leave it.
+        // The file alone, without its log, as a power cut may leave it; a new name each time, so
+        // that no log an earlier copy's connection left beside it is read.
+        let copy = dir.join(format!("copy-{attempt}.db"));
         std::fs::copy(&file, &copy).unwrap();
         // A copy taken during a checkpoint may be torn: that is a "not yet".
         let found = match Db::connect(&format!("sqlite://{}?mode=rwc", copy.display())).await {
@@ -321,9 +325,6 @@ async fn a_commit_reaches_the_sqlite_file_itself_within_moments() {
             }
             Err(_) => None,
         };
-        for suffix in ["", "-wal", "-shm"] {
-            std::fs::remove_file(format!("{}{suffix}", copy.display())).ok();
-        }
         if found.is_some() || std::time::Instant::now() > deadline {
             break found;
         }
