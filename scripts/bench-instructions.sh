@@ -66,13 +66,13 @@ def self_costs(profile):
             costs[name] = costs.get(name, 0) + int(m.group(1).replace(",", ""))
     return costs
 
-small, large = self_costs(sys.argv[1]), self_costs(sys.argv[2])
+base, more = self_costs(sys.argv[1]), self_costs(sys.argv[2])
 n, what, top = int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
-total = (large.pop("PROGRAM TOTALS") - small.pop("PROGRAM TOTALS")) / n
+total = (more.pop("PROGRAM TOTALS") - base.pop("PROGRAM TOTALS")) / n
 print(f"| instructions per {what} | {total:,.0f} |")
 print(f"| its largest parts, by the function that runs them (own instructions) | per {what} |")
 print("|---|---|")
-rows = sorted(((large.get(k, 0) - small.get(k, 0)) / n, k) for k in set(small) | set(large))
+rows = sorted(((more.get(k, 0) - base.get(k, 0)) / n, k) for k in set(base) | set(more))
 for cost, name in reversed(rows[-top:]):
     print(f"| `{name[:120]}` | {cost:,.0f} ({100 * cost / total:.1f} %) |")
 PY
