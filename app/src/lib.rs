@@ -17,8 +17,9 @@ pub use pages::{islands::page_started, shell, App};
 
 /// Makes a domain error enum usable as a server function's error: on the server, arguments that
 /// do not decode become its `Malformed` variant (400: the caller's mistake, not Ruche's);
-/// transport failures become its `Unreachable` variant; and storage failures are logged and
-/// become `Internal`, so no internal detail ever reaches a browser. Every domain enum names these
+/// transport failures become its `Unreachable` variant; a database that cannot be reached becomes
+/// `Unavailable` (503); and other storage failures are logged and become `Internal`, so no
+/// internal detail ever reaches a browser. Every domain enum names these
 /// variants alike, so an answer made outside its function (the body limit's `"TooLarge"`) reads
 /// as the right sentence whichever function was called.
 #[macro_export]
@@ -38,6 +39,10 @@ macro_rules! server_fn_error {
         #[cfg(feature = "ssr")]
         impl From<sea_orm::DbErr> for $error {
             fn from(err: sea_orm::DbErr) -> Self {
+                if $crate::storage::is_unavailable(&err) {
+                    $crate::storage::report_unavailable(&err);
+                    return Self::Unavailable;
+                }
                 tracing::error!(error = %err, "storage error");
                 Self::Internal
             }

@@ -29,21 +29,31 @@ pub enum ParticipantMessage {
 /// Close code for a tab that may not (or may no longer) follow this session: a host removed by
 /// the owner, a participant who never joined. The tab stops reconnecting.
 pub const CLOSE_DENIED: u16 = 4403;
+/// Close code when the login a host's tab follows with has ended (logged out here or everywhere,
+/// a password changed or reset): the tab stops and says "You were logged out.".
+pub const CLOSE_LOGGED_OUT: u16 = 4401;
 /// Close code when the server stops; the tab reconnects to whichever instance comes up.
 pub const CLOSE_RESTARTING: u16 = 1012;
 
 /// How the server keeps a quiet socket: a ping every `ping_every`, so that NAT mappings and
 /// proxies do not drop it; a tab heard nothing from (not even the ping's pong, which browsers send
-/// by themselves) for `silence_limit` is gone, and its socket is let go.
+/// by themselves) for `silence_limit` is gone, and its socket is let go. A host's tab that does
+/// not take a state within `write_within` is let go too: a host state can be close to a
+/// megabyte (100 slides), and sockets that stopped reading must not hold them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Keepalive {
     pub ping_every: std::time::Duration,
     pub silence_limit: std::time::Duration,
+    pub write_within: std::time::Duration,
 }
 
 impl Default for Keepalive {
     fn default() -> Self {
-        Self { ping_every: std::time::Duration::from_secs(25), silence_limit: std::time::Duration::from_secs(60) }
+        Self {
+            ping_every: std::time::Duration::from_secs(25),
+            silence_limit: std::time::Duration::from_secs(60),
+            write_within: std::time::Duration::from_secs(20),
+        }
     }
 }
 

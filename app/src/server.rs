@@ -36,6 +36,8 @@ pub struct ServerContext {
     pub joins: Arc<joins::Joins>,
     /// When live sockets are pinged, and let go once silent.
     pub keepalive: crate::live::Keepalive,
+    /// How long a request's headers and body may take to arrive.
+    pub deadlines: crate::rules::limits::RequestDeadlines,
 }
 
 impl ServerContext {
@@ -52,6 +54,7 @@ impl ServerContext {
             live: live::Live::default(),
             ways_in: Arc::default(),
             keepalive: crate::live::Keepalive::default(),
+            deadlines: crate::rules::limits::RequestDeadlines::default(),
         }
     }
 
@@ -115,19 +118,11 @@ impl ServerContext {
         client_ip::client_ip(peer, &parts.headers, &self.trusted_proxies)
     }
 
-    /// Whether `visitor` may be one more participant of `session`: always if they joined before.
+    /// Whether `visitor` may come into `session`: while fewer than `max_participants` people
+    /// follow it (participants' sockets: joins that open none fill no room), and always if they
+    /// joined before.
     pub async fn has_room_for(&self, session: crate::ids::SessionId, visitor: &str) -> Result<bool, sea_orm::DbErr> {
-        let counts = &self.limits.participants;
-        let count = match counts.recent(session, std::time::Instant::now()) {
-            Some(count) => count,
-            None => {
-                let count = self.db.participant_count(session).await?;
-                counts.counted(session, count, std::time::Instant::now());
-                count
-            }
-        };
-        if count < self.max_participants {
-            counts.add_one(session);
+        if u64::from(self.live.participants_connected(session)) < self.max_participants || self.live.is_admitted(session, visitor) {
             return Ok(true);
         }
         Ok(self.db.participant(session, visitor).await?.is_some())

@@ -2,7 +2,7 @@
 use app::ids::{SessionId, UserId};
 use app::rules::session_code::SessionCode;
 use app::rules::sessions::Role;
-use app::storage::{CreateUserError, Db};
+use app::storage::{CodeRefused, CreateUserError, Db};
 use app::test_both_dbs;
 
 async fn user(db: &Db, email: &str) -> UserId {
@@ -69,11 +69,56 @@ async fn a_colliding_code_is_drawn_again(db: Db) {
     assert_eq!(second.code, code("222222"), "the taken code was skipped");
     assert!(draws.is_empty());
 
-    // When every draw collides, creation fails rather than sharing a code.
-    assert!(db.create_session_drawing_codes(ada, "Third", || code("111111")).await.is_err());
+    // When every draw collides, creation is refused (a sentence, not a failure) rather than
+    // sharing a code.
+    let third = db.create_session_drawing_codes(ada, "Third", || code("111111")).await.unwrap();
+    assert_eq!(third, Err(CodeRefused::NoFreeCode));
     assert_eq!(db.sessions_hosted_by(ada).await.unwrap().len(), 2);
 }
 test_both_dbs!(a_colliding_code_is_drawn_again);
+
+/// A code space of two codes, made full: every draw is taken, then reserved by deleted sessions.
+async fn when_codes_run_out_the_oldest_reservation_is_recycled(db: Db) {
+    let ada = user(&db, "ada@example.org").await;
+    let code = |s: &str| SessionCode::parse(s).unwrap();
+    let mut space = [code("111111"), code("222222")].into_iter().cycle();
+    let mut draw = move || space.next().unwrap();
+    let first = db.create_session_drawing_codes(ada, "First", &mut draw).await.unwrap().unwrap();
+    let second = db.create_session_drawing_codes(ada, "Second", &mut draw).await.unwrap().unwrap();
+    assert_eq!(db.create_session_drawing_codes(ada, "Third", &mut draw).await.unwrap(), Err(CodeRefused::NoFreeCode));
+    assert_eq!(db.rotate_ways_in_drawing_codes(first.id, &mut draw).await.unwrap(), Err(CodeRefused::NoFreeCode));
+    assert_eq!(db.session(first.id).await.unwrap().unwrap().code, first.code, "a refused new code changes nothing");
+
+    // Both deleted: their codes are reserved, the first one's longest.
+    db.delete_session(first.id).await.unwrap();
+    db.delete_session(second.id).await.unwrap();
+    let third = db.create_session_drawing_codes(ada, "Third", &mut draw).await.unwrap().unwrap();
+    assert_eq!(third.code, first.code, "the oldest reservation goes back into the draw");
+    assert_eq!(db.find_way_in(WayInKind::Code, first.code.as_str()).await.unwrap(), WayIn::Current(third.clone()));
+    assert_eq!(db.find_way_in(WayInKind::Code, second.code.as_str()).await.unwrap(), WayIn::Deleted, "the newer one stays reserved");
+    let fourth = db.create_session_drawing_codes(ada, "Fourth", &mut draw).await.unwrap().unwrap();
+    assert_eq!(fourth.code, second.code, "then the next oldest");
+}
+test_both_dbs!(when_codes_run_out_the_oldest_reservation_is_recycled);
+
+async fn an_account_draws_a_bounded_number_of_codes_a_day(db: Db) {
+    use app::rules::sessions::CODE_DRAWS_PER_ACCOUNT_PER_DAY;
+    let ada = user(&db, "ada@example.org").await;
+    let session = db.create_session(ada, "Loop").await.unwrap().unwrap();
+    for _ in 1..CODE_DRAWS_PER_ACCOUNT_PER_DAY {
+        db.rotate_ways_in(session.id).await.unwrap().unwrap();
+    }
+    assert_eq!(db.rotate_ways_in(session.id).await.unwrap(), Err(CodeRefused::TooManyDraws));
+    assert_eq!(db.create_session(ada, "Another").await.unwrap(), Err(CodeRefused::TooManyDraws));
+    assert_eq!(db.duplicate_session(ada, session.id, "Copy").await.unwrap(), Err(CodeRefused::TooManyDraws));
+    // Somebody else is not held back; the draws count for a day, then the housekeeping forgets them.
+    let bob = user(&db, "bob@example.org").await;
+    db.create_session(bob, "Bob's").await.unwrap().unwrap();
+    let tomorrow = app::storage::now_micros() + app::rules::sessions::CODE_DRAWS_WINDOW_MICROS + 1;
+    assert_eq!(db.forget_old_code_draws(tomorrow).await.unwrap(), CODE_DRAWS_PER_ACCOUNT_PER_DAY + 1);
+    db.rotate_ways_in(session.id).await.unwrap().unwrap();
+}
+test_both_dbs!(an_account_draws_a_bounded_number_of_codes_a_day);
 
 async fn my_sessions_are_mine_and_newest_first(db: Db) {
     let ada = user(&db, "ada@example.org").await;
@@ -142,7 +187,7 @@ async fn a_new_code_retires_the_old_code_and_link_at_once(db: Db) {
     assert_eq!(db.find_way_in(WayInKind::Link, "unknown").await.unwrap(), WayIn::Unknown);
     // Whoever is inside stays inside.
     assert_eq!(db.participant(old.id, visitor).await.unwrap(), Some(inside));
-    assert!(db.rotate_ways_in(SessionId::new_random()).await.unwrap().is_none());
+    assert_eq!(db.rotate_ways_in(SessionId::new_random()).await.unwrap(), Err(CodeRefused::NoSuchSession));
 }
 test_both_dbs!(a_new_code_retires_the_old_code_and_link_at_once);
 
@@ -209,6 +254,35 @@ async fn a_room_joining_at_once_is_written_in_groups_and_every_join_answered(db:
     assert!(db.participant(room.id, "browser 0").await.unwrap().is_some());
 }
 test_both_dbs!(a_room_joining_at_once_is_written_in_groups_and_every_join_answered);
+
+async fn a_join_into_a_session_deleted_meanwhile_fails_alone(db: Db) {
+    let ada = user(&db, "ada@example.org").await;
+    let room = db.create_session(ada, "Room").await.unwrap().unwrap();
+    let gone = db.create_session(ada, "Gone").await.unwrap().unwrap();
+    db.delete_session(gone.id).await.unwrap();
+    let joins = std::sync::Arc::new(app::server::joins::Joins::new(db.clone()));
+    // Sent together, so that they land in the same write as the one that cannot be written.
+    let mut answers = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let joins = joins.clone();
+        let session = if i == 25 { gone.id } else { room.id };
+        answers.spawn(async move { (session, joins.join(session, &format!("browser {i}")).await) });
+    }
+    let mut failed = 0;
+    while let Some(answer) = answers.join_next().await {
+        let (session, written) = answer.unwrap();
+        match written {
+            Ok(()) => assert_eq!(session, room.id),
+            Err(_) => {
+                assert_eq!(session, gone.id, "only the join into the deleted session fails");
+                failed += 1;
+            }
+        }
+    }
+    assert_eq!(failed, 1);
+    assert_eq!(db.participant_count(room.id).await.unwrap(), 49);
+}
+test_both_dbs!(a_join_into_a_session_deleted_meanwhile_fails_alone);
 
 async fn joins_arriving_one_after_another_in_a_rush_share_writes(db: Db) {
     use app::server::joins::{Joins, WRITES_APART};
@@ -333,3 +407,42 @@ async fn a_commit_reaches_the_sqlite_file_itself_within_moments() {
     db.close().await.unwrap();
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// Replicas or a rolling deploy start several instances at once on a fresh database: each
+/// brings the schema up to date in turn, and every one starts.
+#[tokio::test]
+async fn instances_started_together_on_a_fresh_postgres_database_all_start() {
+    let Some(empty) = app::storage::testing::EmptySchema::postgres().await else { return };
+    let mut starts = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let options = empty.options();
+        starts.spawn(async move { Db::connect_with(options).await });
+    }
+    let mut started = Vec::new();
+    while let Some(start) = starts.join_next().await {
+        started.push(start.unwrap().expect("every instance starts"));
+    }
+    let ada = user(&started[0], "ada@example.org").await;
+    let session = started[3].create_session(ada, "Shared").await.unwrap().unwrap();
+    assert_eq!(started[1].session(session.id).await.unwrap().map(|s| s.title), Some("Shared".to_owned()));
+    for db in started.drain(1..) {
+        db.close().await.ok();
+    }
+    empty.holding(started.pop().unwrap()).finish().await;
+}
+
+async fn an_account_keeps_its_newest_logins(db: Db) {
+    use app::rules::accounts::MAX_LOGINS_PER_ACCOUNT;
+    let ada = user(&db, "ada@example.org").await;
+    let bob = user(&db, "bob@example.org").await;
+    db.create_login_session(bob, "bob's", 60_000_000).await.unwrap();
+    let mut ended = Vec::new();
+    for n in 0..MAX_LOGINS_PER_ACCOUNT + 3 {
+        ended.extend(db.create_login_session(ada, &format!("ada {n:03}"), 60_000_000).await.unwrap());
+    }
+    assert_eq!(ended, ["ada 000", "ada 001", "ada 002"], "the oldest end, as each new one comes");
+    assert_eq!(db.user_id_for_login_session("ada 000").await.unwrap(), None);
+    assert_eq!(db.user_id_for_login_session("ada 003").await.unwrap(), Some(ada));
+    assert_eq!(db.user_id_for_login_session("bob's").await.unwrap(), Some(bob), "other accounts keep theirs");
+}
+test_both_dbs!(an_account_keeps_its_newest_logins);

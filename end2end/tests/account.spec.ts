@@ -59,6 +59,28 @@ test('My account: changing the password logs out every other browser; the old on
   await other.close();
 });
 
+test('Log out everywhere: a host tab open in another browser says "You were logged out."', async ({ page, browser }) => {
+  const email = await signUp(page, 'everywhere');
+  const path = await createSession(page, 'Open elsewhere');
+  const other = await browser.newContext({ ...test.info().project.use, extraHTTPHeaders: { 'X-Forwarded-For': fakeClientIp() } });
+  const elsewhere = await other.newPage();
+  await elsewhere.goto('/login');
+  await hydrated(elsewhere);
+  await logIn(elsewhere, email);
+  await expect(elsewhere.getByRole('heading', { name: 'My sessions' })).toBeVisible();
+  await elsewhere.goto(path);
+  await hydrated(elsewhere);
+  await expect(elsewhere.locator('.host-island')).not.toHaveAttribute('aria-busy', 'true');
+
+  await page.goto('/account');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Log out everywhere' }).click();
+  await expect(page.getByRole('status')).toContainText('Every other browser logged in to your account is now logged out');
+  await expect(elsewhere.getByRole('alert')).toHaveText('You were logged out.');
+  await expect(elsewhere.getByRole('link', { name: 'Log in' }).last()).toBeVisible();
+  await other.close();
+});
+
 test('My account: a new name shows in the top bar at once, without reloading the page @nojs', async ({ page }) => {
   await signUp(page, 'renamed');
   await page.getByRole('link', { name: 'renamed name' }).click();
@@ -104,7 +126,7 @@ test('Forgot your password: the same answer for any address; the mailed link wor
   // Another browser, with JavaScript as this project has it.
   const again = await browser.newContext({ ...test.info().project.use, extraHTTPHeaders: { 'X-Forwarded-For': fakeClientIp() } });
   const second = await again.newPage();
-  await resetRefused(second, link, 'someone else trying');
+  await resetRefused(second, link);
   await second.goto('/login');
   await hydrated(second);
   await logIn(second, email, 'chosen after forgetting');
@@ -112,13 +134,12 @@ test('Forgot your password: the same answer for any address; the mailed link wor
   await again.close();
 });
 
-/** Opens a used or expired reset link and tries `password` there: refused with 410 and the sentence. */
-async function resetRefused(page: Page, link: string, password: string) {
-  await page.goto(link);
-  await hydrated(page);
-  await page.getByLabel('Your new password').fill(password);
-  await submitRefused(page, page.getByRole('button', { name: 'Save and log in' }), 410);
+/** Opens a used or expired reset link: refused at once, with 410 and the sentence, and no form to fill. */
+async function resetRefused(page: Page, link: string) {
+  expect((await page.goto(link))?.status()).toBe(410);
   await expect(page.getByRole('alert')).toHaveText(LINK_EXPIRED);
+  await expect(page.getByLabel('Your new password')).toHaveCount(0);
+  await expect(page.getByRole('link', { name: 'Ask for a new link' })).toBeVisible();
 }
 
 /** The SQLite file of the server under test, from the DATABASE_URL scripts/test.sh gives both. */
@@ -149,7 +170,7 @@ test('an expired reset link is refused, and the password stays as it was @nojs',
        AND user_id IN (SELECT id FROM users WHERE email = '${email}'); SELECT changes();`]).toString().trim();
   expect(aged).toBe('1');
 
-  await resetRefused(page, link, 'too late for this');
+  await resetRefused(page, link);
   await page.goto('/login');
   await hydrated(page);
   await logIn(page, email, 'too late for this');
@@ -211,6 +232,10 @@ test('the verification link works once, without JavaScript too; My account asks 
   expect(link.startsWith(baseURL())).toBeTruthy();
   const response = await elsewhere.goto(link);
   expect(response?.status()).toBe(200);
+  // Opening it verified nothing: a mail scanner opening links proves nothing.
+  await page.goto('/account');
+  await expect(banner).toContainText('is waiting for verification');
+  await elsewhere.getByRole('button', { name: 'Verify my e-mail address' }).click();
   await expect(elsewhere.getByRole('status')).toHaveText(EMAIL_VERIFIED);
   const again = await elsewhere.goto(link);
   expect(again?.status()).toBe(410);

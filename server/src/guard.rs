@@ -4,7 +4,7 @@ use app::server::ServerContext;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
-use axum::middleware::{from_fn_with_state, Next};
+use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use std::convert::Infallible;
 use tower::{Service, ServiceBuilder};
@@ -82,19 +82,26 @@ where
         // send `Origin: null` on a POST from a `no-referrer` page), both only to Ruche itself.
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(from_fn(no_store_for_secrets))
         .layer(from_fn_with_state(Arc::new(Policy::new(options, std::env::var_os("LEPTOS_WATCH").is_some())), content_security_policy))
-        .layer(from_fn_with_state(ctx.public_url.clone(), guard_api))
+        .layer(from_fn_with_state(ApiGuard { public_url: ctx.public_url.clone(), body_within: ctx.deadlines.body }, guard_api))
         .service(app)
+}
+
+#[derive(Clone)]
+struct ApiGuard {
+    public_url: Arc<str>,
+    body_within: std::time::Duration,
 }
 
 /// The server functions' guard: requests from other sites are refused before anything is read
 /// (login CSRF, logging someone out, acting in a host's name), then the body is read up to the
 /// endpoint's limit and no further.
-async fn guard_api(State(public_url): State<Arc<str>>, request: Request, next: Next) -> Response {
+async fn guard_api(State(guard): State<ApiGuard>, request: Request, next: Next) -> Response {
     if !request.uri().path().starts_with("/api/") {
         return next.run(request).await;
     }
-    if !same_origin(&public_url, request.headers()) {
+    if !same_origin(&guard.public_url, request.headers()) {
         return (
             StatusCode::FORBIDDEN,
             "Ruche refused this request because it was sent from another site. Open Ruche at its own address and try again.",
@@ -111,9 +118,18 @@ async fn guard_api(State(public_url): State<Arc<str>>, request: Request, next: N
         return too_large(&request);
     }
     // Read here, bounded, so that no length (or a chunked body without one) gets more than the
-    // limit buffered; the function then decodes what was read.
+    // limit buffered, and within the deadline, so that a client sending its body slowly holds
+    // its connection no longer; the function then decodes what was read.
     let (parts, body) = request.into_parts();
-    match Limited::new(body, limit).collect().await {
+    let Ok(read) = tokio::time::timeout(guard.body_within, Limited::new(body, limit).collect()).await else {
+        return (
+            StatusCode::REQUEST_TIMEOUT,
+            [(header::CONNECTION, "close")],
+            "Ruche stopped waiting for this request: it came too slowly. Check your connection and try again.",
+        )
+            .into_response();
+    };
+    match read {
         Ok(collected) => next.run(Request::from_parts(parts, Body::from(collected.to_bytes()))).await,
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => too_large(&Request::from_parts(parts, Body::empty())),
         Err(e) => {
@@ -139,6 +155,21 @@ fn too_large<B>(request: &Request<B>) -> Response {
     let mut response = (StatusCode::PAYLOAD_TOO_LARGE, [(header::CONTENT_TYPE, "application/json")], "\"TooLarge\"").into_response();
     if let Ok(path) = HeaderValue::from_str(request.uri().path()) {
         response.headers_mut().insert(HeaderName::from_static("serverfnerror"), path);
+    }
+    response
+}
+
+/// Pages that carry secrets (a session's code and link on its host page and projection screen,
+/// My account and My sessions, a reset or verification link's page, an invitation's) are never
+/// kept by a browser's or a proxy's cache (`Cache-Control: no-store`): a shared computer's back
+/// button or a proxy cannot hand them to the next person.
+const SECRET_PAGES: [&str; 5] = ["/s/", "/account", "/sessions", "/facilitate/", "/forgot-password"];
+
+async fn no_store_for_secrets(request: Request, next: Next) -> Response {
+    let secret = SECRET_PAGES.iter().any(|prefix| request.uri().path().starts_with(prefix));
+    let mut response = next.run(request).await;
+    if secret {
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
 }

@@ -46,6 +46,14 @@ pub fn routes<S: Clone + Send + Sync + 'static>(ctx: ServerContext, render: impl
 }
 
 async fn come_in(ctx: &ServerContext, way: Way<'_>, request: Request, render: impl RenderPage) -> Response {
+    if !is_a_visit(request.headers()) {
+        return (
+            StatusCode::FORBIDDEN,
+            [(header::CACHE_CONTROL, "no-store")],
+            "Open this address in your browser to join the session.",
+        )
+            .into_response();
+    }
     let (mut parts, body) = request.into_parts();
     let (visitor, new_cookie) = match visitor::visitor_digest_from_headers(&parts.headers) {
         Some(digest) => (digest, None),
@@ -67,4 +75,13 @@ async fn come_in(ctx: &ServerContext, way: Way<'_>, request: Request, render: im
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
+}
+
+/// Whether a request for a way in is someone (or a script) coming in: a page of any site can
+/// make every browser that opens it ask for `/join?code=…` as an image, a script or a frame,
+/// which would spend its address's budget of failed codes, and let a stranger's page lock a
+/// school out. Browsers say which (`Sec-Fetch-Dest`): only a top-level navigation is a visit.
+/// Scripts send no such header, and their lookups count as before.
+pub fn is_a_visit(headers: &axum::http::HeaderMap) -> bool {
+    headers.get("sec-fetch-dest").is_none_or(|dest| dest.as_bytes() == b"document")
 }

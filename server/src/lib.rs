@@ -6,12 +6,12 @@ pub mod join_pages;
 pub mod live;
 pub mod mail;
 pub mod qr;
+pub mod serve;
 pub mod static_files;
 
 use app::server::{client_ip::parse_trusted_proxies, ServerContext};
 use app::storage::DEFAULT_DATABASE_URL;
 use app::{shell, App};
-use axum::serve::{ListenerExt, TapIo};
 use axum::{extract::Path, routing::{any, get}, Router};
 use std::net::IpAddr;
 use leptos::prelude::*;
@@ -146,29 +146,6 @@ fn render_page(ctx: ServerContext, options: LeptosOptions) -> impl join_pages::R
     }
 }
 
-/// Connections waiting to be accepted, at most (the kernel may cap it: `net.core.somaxconn`).
-/// A room joining at once opens two connections per person (the join, then the live socket):
-/// with tokio's 1,024, bursts overflowed it and those phones waited a whole SYN retry (1 s).
-const LISTEN_BACKLOG: u32 = 4096;
-
-/// Where Ruche listens. Every connection it accepts sends small writes at once (`TCP_NODELAY`):
-/// a live socket writes frames one after another (a host's state, then its participant count; a
-/// state, then a ping), and with Nagle's algorithm the second would wait for the first's
-/// acknowledgement, which a client may delay by 40 ms or more.
-pub fn listen(addr: std::net::SocketAddr) -> std::io::Result<TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)>> {
-    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
-    // As std's `bind`: a restarted server takes its port back at once.
-    socket.set_reuseaddr(true)?;
-    socket.bind(addr)?;
-    Ok(socket.listen(LISTEN_BACKLOG)?.tap_io(send_at_once as fn(&mut tokio::net::TcpStream)))
-}
-
-fn send_at_once(stream: &mut tokio::net::TcpStream) {
-    if let Err(e) = stream.set_nodelay(true) {
-        tracing::debug!(error = %e, "TCP_NODELAY could not be set on a connection");
-    }
-}
-
 /// Server errors are logged at ERROR, except "Ruche is busy" (503): a flood of log-ins answered
 /// with it must not fill the disk with a line each. The busy gate reports itself (`limits.rs`).
 fn log_failure(failure: tower_http::classify::ServerErrorsFailureClass, latency: std::time::Duration, _span: &tracing::Span) {
@@ -182,8 +159,9 @@ fn log_failure(failure: tower_http::classify::ServerErrorsFailureClass, latency:
 }
 
 /// Hourly: forgotten sessions close by themselves, the codes and links of sessions deleted over
-/// 30 days ago and expired logins are removed (they can never be used again), and the limits
-/// forget the clients whose budgets are whole again (each limit's map is capped as well).
+/// 30 days ago, expired logins and code draws older than a day are removed (they can never
+/// count again), and the limits forget the clients whose budgets are whole again (each limit's
+/// map is capped as well).
 pub fn spawn_housekeeping(ctx: ServerContext) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
@@ -197,6 +175,8 @@ pub fn spawn_housekeeping(ctx: ServerContext) {
             report(forgotten, "codes and links of sessions deleted long ago forgotten", "forgetting deleted codes");
             let expired = ctx.db.delete_expired_login_sessions().await;
             report(expired, "expired login sessions removed", "removing expired login sessions");
+            let draws = ctx.db.forget_old_code_draws(now).await;
+            report(draws, "code draws older than a day forgotten", "forgetting old code draws");
         }
     });
 }
@@ -228,17 +208,5 @@ pub async fn close_forgotten_sessions(ctx: &ServerContext, now: i64) -> Result<u
         if (closed.len() as u64) < BATCH {
             return Ok(total);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[tokio::test]
-    async fn accepted_connections_send_small_writes_at_once() {
-        use axum::serve::Listener;
-        let mut listener = super::listen("127.0.0.1:0".parse().unwrap()).unwrap();
-        let _client = tokio::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
-        let (accepted, _) = listener.accept().await;
-        assert!(accepted.nodelay().unwrap(), "TCP_NODELAY");
     }
 }

@@ -9,7 +9,7 @@
 //! default buffer). A participant's writer is woken only for what the hub could not write itself
 //! (`ParticipantOutlet`): a ping, "restarting", or a state the socket could not take at once.
 use app::ids::{SessionId, UserId};
-use app::live::{Keepalive, CLOSE_DENIED, CLOSE_RESTARTING};
+use app::live::{Keepalive, CLOSE_DENIED, CLOSE_LOGGED_OUT, CLOSE_RESTARTING};
 use app::server::live::{Audience, Frame, HostFrame, Notice, Outlet, Subscription};
 use app::server::{auth, visitor, ServerContext};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -90,14 +90,12 @@ async fn host_socket(ctx: ServerContext, session: String, headers: HeaderMap, ws
                     Err(e) => tracing::warn!(error = %e, "live: could not record host activity"),
                 }
                 let feed = HostFeed { states: subscription.host_states(), presence: subscription.presence(), user, login, ended_logins };
-                serve(socket, move |sink, asides| write(sink, feed, subscription, asides), &ctx).await
+                let within = ctx.keepalive.write_within;
+                serve(socket, move |sink, asides| write(sink, feed, subscription, asides, within), &ctx).await
             })
         }
         (Ok(_), _) => upgrade(ws).on_upgrade(refuse),
-        (Err(e), _) => {
-            tracing::error!(error = %e, "live: could not check a host socket");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
+        (Err(e), _) => storage_failed(&e, "live: could not check a host socket"),
     }
 }
 
@@ -122,17 +120,28 @@ async fn participant_socket(ctx: ServerContext, session: String, headers: Header
                 let write = move |sink, asides| {
                     let outlet = Arc::new(ParticipantOutlet::new(sink, asides));
                     subscription.deliver_to(outlet.clone());
-                    write_participant(outlet, move || subscription.public_frame())
+                    async move {
+                        write_participant(outlet, move || subscription.public_frame()).await;
+                        Ended::Done
+                    }
                 };
                 serve(socket, write, &ctx).await
             })
         }
         Ok(false) => upgrade(ws).on_upgrade(refuse),
-        Err(e) => {
-            tracing::error!(error = %e, "live: could not check a participant socket");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
+        Err(e) => storage_failed(&e, "live: could not check a participant socket"),
     }
+}
+
+/// A socket whose rights could not be checked: 503 while the database cannot be reached (the
+/// tab retries with its backoff), 500 otherwise.
+fn storage_failed(e: &app::storage::StorageError, what: &str) -> Response {
+    if app::storage::is_unavailable(e) {
+        app::storage::report_unavailable(e);
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    tracing::error!(error = %e, "{what}");
+    StatusCode::INTERNAL_SERVER_ERROR.into_response()
 }
 
 /// One browser or one host past its share of sockets (`rules::limits::LIVE_SOCKETS_PER_*`): the tab
@@ -196,18 +205,42 @@ impl Asides {
 async fn serve<W, F>(socket: WebSocket, writer: W, ctx: &ServerContext)
 where
     W: FnOnce(SocketSink, Arc<Asides>) -> F,
-    F: std::future::Future<Output = ()> + Send + 'static,
+    F: std::future::Future<Output = Ended> + Send + 'static,
 {
     let (sink, stream) = socket.split();
     let asides = Arc::new(Asides::default());
     let mut writer = tokio::spawn(writer(sink, asides.clone()));
-    if read_until_gone(stream, ctx.keepalive, ctx.live.shutdown_signal(), &asides).await == Read::ShuttingDown {
+    let reading = read_until_gone(stream, ctx.keepalive, ctx.live.shutdown_signal(), &asides);
+    tokio::pin!(reading);
+    // The writer's task wakes this one only when it ends.
+    let mut written = false;
+    let read = loop {
+        tokio::select! {
+            read = &mut reading => break read,
+            ended = &mut writer, if !written => {
+                written = true;
+                // A tab that took no state in time: the socket goes now, not once it is heard from.
+                if matches!(ended, Ok(Ended::Stalled)) {
+                    return;
+                }
+            }
+        }
+    };
+    if read == Read::ShuttingDown && !written {
         // The writer says "restarting" after what it is sending; a tab that reads nothing does
         // not hold the socket open.
         asides.ask(RESTARTING);
         let _ = tokio::time::timeout(SHUTDOWN_WRITE, &mut writer).await;
     }
     writer.abort();
+}
+
+/// How a socket's writer ended.
+enum Ended {
+    /// It said what it had to (a close frame, or the socket failed): the tab ends the socket.
+    Done,
+    /// The tab took no state within `Keepalive::write_within`.
+    Stalled,
 }
 
 #[derive(PartialEq)]
@@ -403,10 +436,11 @@ impl Feed for HostFeed {
 
 /// A host socket's writer task: the current state, then every change, and what the reader hands
 /// it (a ping, "restarting"). Holds the subscription, so the socket counts while it writes.
-async fn write(mut sink: SocketSink, mut feed: impl Feed, _subscription: Subscription, asides: Arc<Asides>) {
+/// A state the tab does not take within `within` lets the socket go (`Keepalive::write_within`).
+async fn write(mut sink: SocketSink, mut feed: impl Feed, _subscription: Subscription, asides: Arc<Asides>, within: Duration) -> Ended {
     for next in feed.current() {
-        if !send(&mut sink, next).await {
-            return;
+        if let Some(ended) = send_within(&mut sink, next, within).await {
+            return ended;
         }
     }
     loop {
@@ -417,16 +451,28 @@ async fn write(mut sink: SocketSink, mut feed: impl Feed, _subscription: Subscri
             asked = asides.next() => {
                 if asked & RESTARTING != 0 {
                     let _ = sink.send(close(CLOSE_RESTARTING, "Ruche is restarting")).await;
-                    return;
+                    return Ended::Done;
                 }
                 if sink.send(Message::Ping(Default::default())).await.is_err() {
-                    return;
+                    return Ended::Done;
                 }
                 continue;
             }
         };
-        if !send(&mut sink, next).await {
-            return;
+        if let Some(ended) = send_within(&mut sink, next, within).await {
+            return ended;
+        }
+    }
+}
+
+/// `send`, within `within`: `None` while the socket goes on.
+async fn send_within<S: Sink<Message> + Unpin>(sink: &mut S, next: Next, within: Duration) -> Option<Ended> {
+    match tokio::time::timeout(within, send(sink, next)).await {
+        Ok(true) => None,
+        Ok(false) => Some(Ended::Done),
+        Err(_) => {
+            tracing::debug!("live: a host socket took no state within {within:?}: let go");
+            Some(Ended::Stalled)
         }
     }
 }
@@ -440,7 +486,7 @@ async fn send<S: Sink<Message> + Unpin>(sink: &mut S, next: Next) -> bool {
             false
         }
         Next::LoggedOut => {
-            let _ = sink.send(close(CLOSE_DENIED, "You were logged out.")).await;
+            let _ = sink.send(close(CLOSE_LOGGED_OUT, "You were logged out.")).await;
             false
         }
         Next::Recheck => {

@@ -3,7 +3,8 @@ use app::server::ServerContext;
 use app::storage::Db;
 use leptos::prelude::get_configuration;
 use server::mail::{spawn_mailer, MailConfig};
-use server::{listen, router, spawn_housekeeping, Config};
+use server::serve::{listen, serve, Bounds};
+use server::{router, spawn_housekeeping, Config};
 use tracing_subscriber::EnvFilter;
 
 /// A join allocates and frees many small blocks (futures, buffers, headers): glibc's malloc ran
@@ -58,23 +59,19 @@ async fn run() -> Result<(), String> {
     server::live::spawn_peer_bridge(ctx.clone());
 
     let addr = leptos.leptos_options.site_addr;
-    let ctx_for_shutdown = ctx.live.clone();
+    let live = ctx.live.clone();
+    let bounds = Bounds { deadlines: ctx.deadlines, ..Bounds::new(ctx.trusted_proxies.clone()) };
     let app = router(leptos.leptos_options, ctx);
     let listener = listen(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!("Ruche is listening on http://{addr} (public URL {})", config.public_url);
-    // The peer address feeds the limit on failed joins.
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown({
-            let live = ctx_for_shutdown;
-            async move {
-                shutdown_signal().await;
-                // Upgraded sockets are not waited for: each is closed with "restarting" instead,
-                // and its tab reconnects.
-                live.shut_down();
-            }
-        })
-        .await
-        .map_err(|e| format!("server error: {e}"))
+    serve(listener, app, bounds, async move {
+        shutdown_signal().await;
+        // Upgraded sockets are not waited for: each is closed with "restarting" instead, and its
+        // tab reconnects.
+        live.shut_down();
+    })
+    .await;
+    Ok(())
 }
 
 /// Hides a password in a database URL before it is logged.

@@ -6,7 +6,7 @@ use app::states::{PublicState, PublicView};
 use app::functions::sessions::SessionForHost;
 use app::states::HostState;
 use app::states::SlideContent;
-use app::live::{HostMessage, Keepalive, ParticipantMessage, CLOSE_DENIED, CLOSE_RESTARTING};
+use app::live::{HostMessage, Keepalive, ParticipantMessage, CLOSE_DENIED, CLOSE_LOGGED_OUT, CLOSE_RESTARTING};
 use app::rules::joining::JoinError;
 use app::server::ways_in::WaysInCache;
 use app::server::ServerContext;
@@ -54,12 +54,10 @@ impl Instance {
     async fn serve(ctx: ServerContext, addr: SocketAddr) -> Self {
         server::live::spawn_peer_bridge(ctx.clone());
         let router = router_with(ctx.clone());
-        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        let listener = server::serve::listen(addr).unwrap();
         let addr = listener.local_addr().unwrap();
-        let service = router.clone().into_make_service_with_connect_info::<SocketAddr>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, service).await.unwrap();
-        });
+        let bounds = server::serve::Bounds::new(ctx.trusted_proxies.clone());
+        let task = tokio::spawn(server::serve::serve(listener, router.clone(), bounds, std::future::pending()));
         Self { ctx, router, addr, task }
     }
 
@@ -233,6 +231,73 @@ async fn every_change_reaches_hosts_and_participants(db: Db) {
 }
 test_both_dbs!(every_change_reaches_hosts_and_participants);
 
+/// A session is full once `MAX_PARTICIPANTS` people follow it: a newcomer is refused, someone
+/// inside comes back, and once someone leaves, the newcomer gets in.
+async fn a_session_full_of_people_lets_no_newcomer_in(db: Db) {
+    let mut ctx = ServerContext::new(db, "http://127.0.0.1:3000", Vec::new());
+    ctx.max_participants = 3;
+    let instance = Instance::serve(ctx, "127.0.0.1:0".parse().unwrap()).await;
+    let mut ada = Client::signed_up(&instance.router, "ada@example.org").await;
+    let id = create_session(&mut ada, "Class").await;
+    let host_view: SessionForHost = ada.call("host_session", &[("id", &id)]).await.json();
+    let (code, token) = (host_view.ways_in.code.replace(' ', ""), host_view.ways_in.link.rsplit('/').next().unwrap().to_owned());
+    let mut host = instance.socket(&format!("/live/s/{id}"), ada.cookie.as_deref()).await;
+    next_host_state(&mut host).await;
+    let mut inside = Vec::new();
+    let mut sockets = Vec::new();
+    for n in 1..=3 {
+        let mut person = Client::from(&instance.router, [198, 51, 100, n]);
+        assert_eq!(person.call("join_by_code", &[("code", &code)]).await.json::<String>(), id);
+        sockets.push(instance.socket(&format!("/live/p/{id}"), person.visitor.as_deref()).await);
+        inside.push(person);
+    }
+    presence_reaches(&mut host, 3).await;
+    let mut late = Client::from(&instance.router, [198, 51, 100, 4]);
+    for (name, key, value) in [("join_by_code", "code", &code), ("join_by_link", "token", &token)] {
+        let reply = late.call(name, &[(key, value.as_str())]).await;
+        assert_eq!((reply.status, reply.json::<JoinError>()), (axum::http::StatusCode::FORBIDDEN, JoinError::Full));
+    }
+    assert_eq!(inside[0].call("join_by_link", &[("token", &token)]).await.json::<String>(), id, "someone inside comes back");
+    sockets.pop().unwrap().close(None).await.unwrap();
+    presence_reaches(&mut host, 2).await;
+    assert_eq!(late.call("join_by_code", &[("code", &code)]).await.json::<String>(), id, "there is room again");
+    instance.stop().await;
+}
+test_both_dbs!(a_session_full_of_people_lets_no_newcomer_in);
+
+/// A room of 1,000 phones behind one school's address, each with its own cookie and socket:
+/// every one gets in, and hosts count the people.
+async fn a_room_of_a_thousand_behind_one_address_all_get_in(db: Db) {
+    let instance = Instance::start(db).await;
+    let mut ada = Client::signed_up(&instance.router, "ada@example.org").await;
+    let id = create_session(&mut ada, "Assembly").await;
+    let host_view: SessionForHost = ada.call("host_session", &[("id", &id)]).await.json();
+    let code = host_view.ways_in.code.replace(' ', "");
+    let mut host = instance.socket(&format!("/live/s/{id}"), ada.cookie.as_deref()).await;
+    next_host_state(&mut host).await;
+    let school = [203, 0, 113, 50];
+    let mut phones = Vec::new();
+    for _ in 0..10 {
+        let joins = (0..100).map(|_| {
+            let (router, code, id) = (instance.router.clone(), code.clone(), id.clone());
+            async move {
+                let mut phone = Client::from(&router, school);
+                assert_eq!(phone.page(&format!("/join?code={code}")).await.status, axum::http::StatusCode::SEE_OTHER);
+                assert_eq!(phone.page(&format!("/p/{id}")).await.status, axum::http::StatusCode::OK);
+                phone
+            }
+        });
+        phones.extend(futures_util::future::join_all(joins).await);
+    }
+    // Their sockets, all from this machine's one address too.
+    let path = format!("/live/p/{id}");
+    let sockets = futures_util::future::join_all(phones.iter().map(|phone| instance.socket(&path, phone.visitor.as_deref()))).await;
+    presence_reaches(&mut host, 1_000).await;
+    drop(sockets);
+    instance.stop().await;
+}
+test_both_dbs!(a_room_of_a_thousand_behind_one_address_all_get_in);
+
 /// A new title reaches every tab at once; a deletion sends every tab, hosts' and participants',
 /// its last state ("deleted"), then closes their sockets for good.
 async fn a_rename_then_a_deletion_reach_every_tab(db: Db) {
@@ -309,7 +374,11 @@ async fn a_phone_that_stops_reading_gets_the_newest_state_once_it_reads_again(db
     let wmem = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_wmem").unwrap_or_default();
     let largest: usize = wmem.split_whitespace().nth(2).and_then(|n| n.parse().ok()).unwrap_or(4 << 20);
     let edits = (2 * largest / 8000).max(100);
-    let instance = Instance::start(db).await;
+    // More edits than one account may make in a row: this test is about the socket.
+    let mut ctx = ServerContext::new(db, "http://127.0.0.1:3000", Vec::new());
+    let changes = app::rules::limits::Budget { burst: 10 * edits as u32, every: Duration::from_millis(1) };
+    ctx.limits = Arc::new(app::server::limits::Limits::default().with_changes_per_account(changes));
+    let instance = Instance::serve(ctx, "127.0.0.1:0".parse().unwrap()).await;
     let (mut ada, id, zoe) = session_with_participant(&instance).await;
     let text: String = ada.call("add_slide", &[("id", &id), ("kind", "Text")]).await.json();
     ada.call("show_slide", &[("id", &id), ("slide", &text)]).await.json::<()>();
@@ -335,6 +404,43 @@ async fn a_phone_that_stops_reading_gets_the_newest_state_once_it_reads_again(db
     instance.stop().await;
 }
 test_both_dbs!(a_phone_that_stops_reading_gets_the_newest_state_once_it_reads_again);
+
+/// A host's tab that stops reading cannot pin large states: once a state waits longer than
+/// `Keepalive::write_within` to be taken, the server lets the socket go.
+async fn a_host_tab_that_stops_reading_is_let_go(db: Db) {
+    let mut ctx = ServerContext::new(db, "http://127.0.0.1:3000", Vec::new());
+    ctx.keepalive = Keepalive { write_within: Duration::from_millis(500), ..Keepalive::default() };
+    let instance = Instance::serve(ctx, "127.0.0.1:0".parse().unwrap()).await;
+    let mut ada = Client::signed_up(&instance.router, "ada@example.org").await;
+    let id = create_session(&mut ada, "Class").await;
+    // States of about 80 KB: ten slides of 8 KB.
+    let mut slides = Vec::new();
+    for i in 0..10 {
+        let slide: String = ada.call("add_slide", &[("id", &id), ("kind", "Text")]).await.json();
+        let body = format!("{i:04} {}", "🐝".repeat(1990));
+        ada.call("update_slide", &[("id", &id), ("slide", &slide), ("title", "Question"), ("body", &body)]).await.json::<()>();
+        slides.push(slide);
+    }
+    let mut stalled = instance.stalled_socket(&format!("/live/s/{id}"), ada.cookie.as_deref()).await;
+    next_host_state(&mut stalled).await;
+    // Twice what the server's send buffer may grow to (tcp_wmem, 4 MiB by default), none of it read.
+    for i in 0..100 {
+        ada.call("show_slide", &[("id", &id), ("slide", &slides[i % 10])]).await.json::<()>();
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // What was buffered arrives, then the socket ends instead of delivering on.
+    let ended = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(Ok(message)) = stalled.next().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the server let the stalled host socket go");
+    instance.stop().await;
+}
+test_both_dbs!(a_host_tab_that_stops_reading_is_let_go);
 
 /// Closing by itself is the padlock's close: every tab sees it at once, and the owner's reopening.
 async fn a_session_closing_by_itself_reaches_every_tab(db: Db) {
@@ -381,8 +487,8 @@ async fn ended_logins_close_their_host_sockets(db: Db) {
     }
 
     ada.call("log_out_everywhere", &[]).await.json::<String>();
-    assert_eq!(close_code(&mut laptop_tab).await, CLOSE_DENIED);
-    assert_eq!(close_code(&mut phone_tab).await, CLOSE_DENIED);
+    assert_eq!(close_code(&mut laptop_tab).await, CLOSE_LOGGED_OUT);
+    assert_eq!(close_code(&mut phone_tab).await, CLOSE_LOGGED_OUT);
     // The login kept keeps its tab.
     ada.call("rename_session", &[("id", &id), ("title", "Still here")]).await.json::<String>();
     assert_eq!(next_host_state(&mut own_tab).await.title, "Still here");
@@ -392,13 +498,13 @@ async fn ended_logins_close_their_host_sockets(db: Db) {
     next_host_state(&mut tablet_tab).await;
     let reply = tablet.call("change_password", &[("old_password", "long enough"), ("new_password", "another long one")]).await;
     reply.json::<String>();
-    assert_eq!(close_code(&mut own_tab).await, CLOSE_DENIED, "a new password shuts out the other logins");
+    assert_eq!(close_code(&mut own_tab).await, CLOSE_LOGGED_OUT, "a new password shuts out the other logins");
     tablet.call("rename_session", &[("id", &id), ("title", "Tablet")]).await.json::<String>();
     assert_eq!(next_host_state(&mut tablet_tab).await.title, "Tablet");
 
     // Logging out closes this browser's own tabs too: they share its cookie.
     tablet.call("log_out", &[]).await;
-    assert_eq!(close_code(&mut tablet_tab).await, CLOSE_DENIED);
+    assert_eq!(close_code(&mut tablet_tab).await, CLOSE_LOGGED_OUT);
     instance.stop().await;
 }
 test_both_dbs!(ended_logins_close_their_host_sockets);
@@ -537,7 +643,7 @@ test_both_dbs!(a_reconnecting_tab_gets_the_state_it_missed);
 /// let go. Both on a short clock, as a server could be configured.
 async fn quiet_tabs_are_pinged_and_silent_ones_let_go(db: Db) {
     let mut ctx = ServerContext::new(db, "http://127.0.0.1:3000", Vec::new());
-    ctx.keepalive = Keepalive { ping_every: Duration::from_millis(250), silence_limit: Duration::from_secs(2) };
+    ctx.keepalive = Keepalive { ping_every: Duration::from_millis(250), silence_limit: Duration::from_secs(2), ..Keepalive::default() };
     let instance = Instance::serve(ctx, "127.0.0.1:0".parse().unwrap()).await;
     let (_ada, id, zoe) = session_with_participant(&instance).await;
     let mut participant = instance.socket(&format!("/live/p/{id}"), zoe.visitor.as_deref()).await;
@@ -643,7 +749,7 @@ async fn two_instances_share_events_through_postgres() {
     let mut laptop_on_b = b.socket(&format!("/live/s/{id}"), laptop.cookie.as_deref()).await;
     next_host_state(&mut laptop_on_b).await;
     laptop.call("log_out_everywhere", &[]).await.json::<String>();
-    assert_eq!(close_code(&mut host_on_b).await, CLOSE_DENIED, "the logout on A reaches B");
+    assert_eq!(close_code(&mut host_on_b).await, CLOSE_LOGGED_OUT, "the logout on A reaches B");
     a.stop().await;
     b.stop().await;
     second_db.close().await.ok();

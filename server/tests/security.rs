@@ -294,6 +294,22 @@ async fn every_response_carries_the_security_headers(db: Db) {
     assert!(header(&api, "content-security-policy").starts_with("default-src 'none';"), "{}", header(&api, "content-security-policy"));
     assert!(!header(&api, "content-security-policy").contains("nonce"));
 
+    // Pages carrying secrets are never cached; the home page and built files may be.
+    let mut ada = ada;
+    let id = create_session(&mut ada, "Class").await;
+    for path in [format!("/s/{id}"), format!("/s/{id}/screen"), "/account".into(), "/sessions".into(), "/account/reset/x".into()] {
+        let mut request = get(&path);
+        request.headers_mut().insert(header::COOKIE, ada.cookie.as_deref().unwrap().parse().unwrap());
+        let reply = send(&router, request).await;
+        assert_eq!(header(&reply, "cache-control"), "no-store", "{path}");
+        if path == format!("/s/{id}") {
+            // Until its island hydrates, the host view says its tools are not ready yet.
+            assert!(reply.body.contains(r#"<div aria-busy="true" class="host-island">"#), "{}", reply.body);
+        }
+    }
+    assert_ne!(home.headers.get("cache-control").map(|v| v.to_str().unwrap()), Some("no-store"));
+    assert_ne!(header(&favicon, "cache-control"), "no-store");
+
     // HSTS only when Ruche is reached over https.
     let https = server::router(options, ServerContext::new(db, "https://ruche.example.org", Vec::new()));
     for reply in [send(&https, get("/")).await, send(&https, get("/favicon.svg")).await] {

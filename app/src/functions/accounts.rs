@@ -1,11 +1,11 @@
-use crate::rules::accounts::AccountError;
+use crate::rules::accounts::{AccountError, TokenPurpose};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 use crate::{
     rules::{accounts::*, limits::whole_seconds},
-    server::{auth, limits::Busy, reply, ServerContext},
+    server::{auth, limits::{Busy, MailRefused}, reply, ServerContext},
 };
 
 #[cfg(feature = "ssr")]
@@ -28,20 +28,18 @@ impl crate::rules::HttpStatus for AccountError {
             Self::Malformed => 400,
             Self::TooLarge => 413,
             Self::Internal | Self::Unreachable(_) => 500,
+            Self::Unavailable => 503,
         }
     }
 
     fn retry_after(&self) -> Option<u64> {
         match self {
             Self::TooManyLogIns(seconds) | Self::TooManySignUps(seconds) | Self::TooManyMails(seconds) => Some(*seconds),
-            Self::Busy => Some(BUSY_RETRY_SECS),
+            Self::Busy | Self::Unavailable => Some(crate::rules::UNAVAILABLE_RETRY_SECS),
             _ => None,
         }
     }
 }
-
-/// A hash takes tens of milliseconds: a queue that was full is drained within seconds.
-const BUSY_RETRY_SECS: u64 = 5;
 
 /// The logged-in person, as the pages show them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -249,11 +247,17 @@ pub async fn request_password_reset(email: String) -> Result<String, AccountErro
         if email.is_empty() {
             return Err(AccountError::InvalidEmail);
         }
-        ctx.limits
-            .take_account_mail(&email, ctx.client_ip())
-            .map_err(|wait| AccountError::TooManyMails(whole_seconds(wait)))?;
-        if let Some(found) = ctx.db.user_by_email(&email).await? {
-            mail_account_link(&ctx, found.user.id, &found.user.email, TokenPurpose::PasswordReset).await?;
+        match ctx.limits.take_account_mail(&email, ctx.client_ip()) {
+            Ok(()) => {
+                if let Some(found) = ctx.db.user_by_email(&email).await? {
+                    mail_account_link(&ctx, found.user.id, &found.user.email, TokenPurpose::PasswordReset).await?;
+                }
+            }
+            Err(MailRefused::Client(wait)) => return Err(AccountError::TooManyMails(whole_seconds(wait))),
+            // The address was mailed enough lately (perhaps by someone else asking for it): the
+            // latest of those mails, at most `ACCOUNT_MAILS_PER_RECIPIENT.every` old, holds a
+            // link that still works, so its owner is told to look for it rather than refused.
+            Err(MailRefused::Recipient(_)) => {}
         }
         plain_form_done("/forgot-password", "sent");
         Ok(RESET_MAIL_ON_ITS_WAY.to_owned())
@@ -302,15 +306,30 @@ async fn mail_account_link(
     Ok(())
 }
 
-/// The link in the verification mail: proves the address of the account it was made for,
+/// The link in the verification mail, once its page's button is pressed (opening the link does
+/// nothing: mail scanners open links): proves the address of the account it was made for,
 /// whoever is logged in (or nobody). Used once; a newer link, or a week, ends it.
 #[server(endpoint = "verify_email")]
 pub async fn verify_email(token: String) -> Result<String, AccountError> {
     reply(async move {
         let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
-        let digest = crate::rules::secrets::login_token_digest(token.trim());
+        let token = token.trim();
+        let digest = crate::rules::secrets::login_token_digest(token);
         ctx.db.verify_email_with_link(&digest).await?.ok_or(AccountError::LinkExpired)?;
+        plain_form_done(&format!("/account/verify/{token}"), "verified");
         Ok(EMAIL_VERIFIED.to_owned())
+    }
+    .await)
+}
+
+/// Whether a mailed link (a password reset, a verification) still works, without using it: its
+/// page says at once that it expired or was used, rather than once its form is sent.
+#[server(endpoint = "account_link_works")]
+pub async fn account_link_works(token: String, purpose: TokenPurpose) -> Result<(), AccountError> {
+    reply(async move {
+        let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+        let digest = crate::rules::secrets::login_token_digest(token.trim());
+        ctx.db.account_link_works(purpose, &digest).await?.map(drop).ok_or(AccountError::LinkExpired)
     }
     .await)
 }
@@ -326,9 +345,9 @@ pub async fn resend_verification() -> Result<String, AccountError> {
         if user.email_verified {
             return Ok(ALREADY_VERIFIED.to_owned());
         }
-        ctx.limits
-            .take_account_mail(&user.email, ctx.client_ip())
-            .map_err(|wait| AccountError::TooManyMails(whole_seconds(wait)))?;
+        ctx.limits.take_account_mail(&user.email, ctx.client_ip()).map_err(|refused| match refused {
+            MailRefused::Client(wait) | MailRefused::Recipient(wait) => AccountError::TooManyMails(whole_seconds(wait)),
+        })?;
         mail_account_link(&ctx, user.id, &user.email, TokenPurpose::EmailVerification).await?;
         Ok(verification_mail_on_its_way(&user.email))
     }

@@ -23,12 +23,14 @@ impl crate::rules::HttpStatus for JoinError {
             Self::Malformed => 400,
             Self::TooLarge => 413,
             Self::Internal | Self::Unreachable(_) => 500,
+            Self::Unavailable => 503,
         }
     }
 
     fn retry_after(&self) -> Option<u64> {
         match self {
             Self::TooManyAttempts(seconds) => Some(*seconds),
+            Self::Unavailable => Some(crate::rules::UNAVAILABLE_RETRY_SECS),
             _ => None,
         }
     }
@@ -94,7 +96,16 @@ pub async fn enter(ctx: &ServerContext, way: Way<'_>, visitor: &str, ip: std::ne
             if !ctx.has_room_for(session.id, visitor).await? {
                 return Err(JoinError::Full);
             }
-            ctx.joins.join(session.id, visitor).await?;
+            if !ctx.live.is_admitted(session.id, visitor) {
+                ctx.limits.take_new_participant(ip).map_err(too_many)?;
+            }
+            if let Err(e) = ctx.joins.join(session.id, visitor).await {
+                // Deleted between the lookup and the write: its foreign key refused the row.
+                if !crate::storage::is_unavailable(&e) && ctx.db.session_was_deleted(session.id).await? {
+                    return Err(JoinError::Deleted);
+                }
+                return Err(e.into());
+            }
             ctx.live.admit(session.id, visitor);
             return Ok(session.id);
         }
@@ -114,6 +125,11 @@ pub async fn enter(ctx: &ServerContext, way: Way<'_>, visitor: &str, ip: std::ne
     if attempt.is_none() {
         // A wrong link: kept as a failure, like a wrong code.
         let _failure = ctx.limits.take_join(visitor, ip).map_err(too_many)?;
+    }
+    // Guesses spread over many addresses, each within its budgets: every failure slows down,
+    // while right codes and links go on going in at once.
+    if let Some(delay) = ctx.limits.failure_delay() {
+        tokio::time::sleep(delay).await;
     }
     Err(failure)
 }

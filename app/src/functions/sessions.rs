@@ -17,9 +17,33 @@ impl crate::rules::HttpStatus for SessionError {
             Self::InvalidTitle | Self::InvalidSlide => 400,
             Self::NoSuchSlide => 404,
             Self::TooManySessions | Self::TooManySlides => 409,
+            Self::TooManyCodes | Self::TooManyChanges(_) => 429,
+            Self::NoFreeCode => 503,
             Self::Malformed => 400,
             Self::TooLarge => 413,
             Self::Internal | Self::Unreachable(_) => 500,
+            Self::Unavailable => 503,
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyChanges(seconds) => Some(*seconds),
+            Self::Unavailable => Some(crate::rules::UNAVAILABLE_RETRY_SECS),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<crate::storage::CodeRefused> for SessionError {
+    fn from(refused: crate::storage::CodeRefused) -> Self {
+        use crate::storage::CodeRefused::*;
+        match refused {
+            TooManySessions => Self::TooManySessions,
+            TooManyDraws => Self::TooManyCodes,
+            NoFreeCode => Self::NoFreeCode,
+            NoSuchSession => Self::NoAccess,
         }
     }
 }
@@ -58,6 +82,15 @@ pub(super) async fn caller() -> Result<(ServerContext, crate::ids::UserId), Sess
     Ok((ctx, user))
 }
 
+#[cfg(feature = "ssr")]
+/// The logged-in caller of a function that changes something, within their budget of changes
+/// (`limits::CHANGES_PER_ACCOUNT`; shared with `slides.rs`).
+pub(super) async fn changer() -> Result<(ServerContext, crate::ids::UserId), SessionError> {
+    let (ctx, user) = caller().await?;
+    ctx.limits.take_change(user).map_err(|wait| SessionError::TooManyChanges(crate::rules::limits::whole_seconds(wait)))?;
+    Ok((ctx, user))
+}
+
 #[server(endpoint = "my_sessions")]
 pub async fn my_sessions() -> Result<Vec<SessionSummary>, SessionError> {
     reply(async move {
@@ -76,9 +109,9 @@ pub async fn my_sessions() -> Result<Vec<SessionSummary>, SessionError> {
 #[server(endpoint = "create_session")]
 pub async fn create_session(title: String) -> Result<SessionId, SessionError> {
     reply(async move {
-        let (ctx, user) = caller().await?;
+        let (ctx, user) = changer().await?;
         let title = clean_title(&title)?;
-        let session = ctx.db.create_session(user, &title).await?.ok_or(SessionError::TooManySessions)?;
+        let session = ctx.db.create_session(user, &title).await??;
         leptos_axum::redirect(&format!("/s/{}", session.id));
         Ok(session.id)
     }
@@ -113,9 +146,9 @@ pub async fn host_session(id: SessionId) -> Result<SessionForHost, SessionError>
 #[server(endpoint = "generate_new_code")]
 pub async fn generate_new_code(id: SessionId) -> Result<String, SessionError> {
     reply(async move {
-        let (ctx, user) = caller().await?;
+        let (ctx, user) = changer().await?;
         require_generate_code(ctx.db.role_in_session(id, user).await?)?;
-        let session = ctx.db.rotate_ways_in(id).await?.ok_or(SessionError::NoAccess)?;
+        let session = ctx.db.rotate_ways_in(id).await??;
         ctx.live.changed(&ctx, id).await;
         Ok(session.code.display_grouped())
     }
@@ -127,7 +160,7 @@ pub async fn generate_new_code(id: SessionId) -> Result<String, SessionError> {
 #[server(endpoint = "set_session_open")]
 pub async fn set_session_open(id: SessionId, open: bool) -> Result<bool, SessionError> {
     reply(async move {
-        let (ctx, user) = caller().await?;
+        let (ctx, user) = changer().await?;
         require_open_or_close(ctx.db.role_in_session(id, user).await?)?;
         ctx.db.set_session_open(id, open).await?;
         ctx.live.changed(&ctx, id).await;
@@ -141,7 +174,7 @@ pub async fn set_session_open(id: SessionId, open: bool) -> Result<bool, Session
 #[server(endpoint = "rename_session")]
 pub async fn rename_session(id: SessionId, title: String) -> Result<String, SessionError> {
     reply(async move {
-        let (ctx, user) = caller().await?;
+        let (ctx, user) = changer().await?;
         require_rename(ctx.db.role_in_session(id, user).await?)?;
         let title = clean_title(&title)?;
         ctx.db.rename_session(id, &title).await?;
@@ -157,10 +190,10 @@ pub async fn rename_session(id: SessionId, title: String) -> Result<String, Sess
 #[server(endpoint = "duplicate_session")]
 pub async fn duplicate_session(id: SessionId) -> Result<SessionId, SessionError> {
     reply(async move {
-        let (ctx, user) = caller().await?;
+        let (ctx, user) = changer().await?;
         let (source, role) = ctx.db.session_with_role(id, user).await?.ok_or(SessionError::NoAccess)?;
         require_duplicate(Some(role))?;
-        let copy = ctx.db.duplicate_session(user, id, &copy_title(&source.title)).await?.ok_or(SessionError::TooManySessions)?;
+        let copy = ctx.db.duplicate_session(user, id, &copy_title(&source.title)).await??;
         Ok(copy.id)
     }
     .await)
@@ -172,7 +205,7 @@ pub async fn duplicate_session(id: SessionId) -> Result<SessionId, SessionError>
 #[server(endpoint = "delete_session")]
 pub async fn delete_session(id: SessionId) -> Result<(), SessionError> {
     reply(async move {
-        let (ctx, user) = caller().await?;
+        let (ctx, user) = changer().await?;
         require_delete(ctx.db.role_in_session(id, user).await?)?;
         if ctx.db.delete_session(id).await? {
             ctx.live.changed(&ctx, id).await;

@@ -44,6 +44,14 @@ async fn host(id: SessionId) -> Result<(ServerContext, User, Role), SharingError
     Ok((ctx, user, role))
 }
 
+/// `host`, for a function that changes something: counted against the account's changes.
+#[cfg(feature = "ssr")]
+async fn changing_host(id: SessionId) -> Result<(ServerContext, User, Role), SharingError> {
+    let (ctx, user, role) = host(id).await?;
+    ctx.limits.take_change(user.id).map_err(|wait| SharingError::TooManyChanges(crate::rules::limits::whole_seconds(wait)))?;
+    Ok((ctx, user, role))
+}
+
 /// Refuses what an account may not do before its address is proven: checked after its role, so
 /// that only someone who could do it is told to verify.
 #[cfg(feature = "ssr")]
@@ -70,7 +78,7 @@ fn addresses(input: &str) -> Result<AddressList, SharingError> {
 #[server(endpoint = "send_invitations")]
 pub async fn send_invitations(id: SessionId, addresses: String) -> Result<InvitationReport, SharingError> {
     reply(async move {
-        let (ctx, user, role) = host(id).await?;
+        let (ctx, user, role) = changing_host(id).await?;
         if !role.may_invite_participants() {
             return Err(SharingError::NoAccess);
         }
@@ -89,7 +97,7 @@ pub async fn send_invitations(id: SessionId, addresses: String) -> Result<Invita
 #[server(endpoint = "add_facilitators")]
 pub async fn add_facilitators(id: SessionId, addresses: String) -> Result<InvitationReport, SharingError> {
     reply(async move {
-        let (ctx, user, role) = host(id).await?;
+        let (ctx, user, role) = changing_host(id).await?;
         owner_only(role)?;
         verified_for(AccountAction::AddCoFacilitators, &user)?;
         let list = self::addresses(&addresses)?;
@@ -131,7 +139,7 @@ pub async fn facilitators(id: SessionId) -> Result<Vec<FacilitatorView>, Sharing
 #[server(endpoint = "remove_facilitator")]
 pub async fn remove_facilitator(id: SessionId, facilitator: FacilitatorId) -> Result<(), SharingError> {
     reply(async move {
-        let (ctx, _, role) = host(id).await?;
+        let (ctx, _, role) = changing_host(id).await?;
         owner_only(role)?;
         if !ctx.db.remove_facilitator(id, facilitator).await? {
             return Err(SharingError::NoSuchFacilitator);

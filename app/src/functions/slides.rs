@@ -9,10 +9,10 @@ use crate::{
     server::{reply, ServerContext},
 };
 
-/// Checks that the caller may edit this session's slides.
+/// Checks that the caller may edit this session's slides, and counts the change.
 #[cfg(feature = "ssr")]
 async fn editor(id: SessionId) -> Result<ServerContext, SessionError> {
-    let (ctx, user) = super::sessions::caller().await?;
+    let (ctx, user) = super::sessions::changer().await?;
     require_edit_slides(ctx.db.role_in_session(id, user).await?)?;
     Ok(ctx)
 }

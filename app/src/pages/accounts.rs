@@ -1,9 +1,9 @@
 use super::FormError;
 use crate::functions::accounts::{
-    me, verify_email, Account, ChangePassword, LogIn, LogOutEverywhere, RequestPasswordReset, ResendVerification, ResetPassword,
-    SignUp, UpdateDisplayName, OTHER_LOGINS_ENDED, RESET_MAIL_ON_ITS_WAY,
+    account_link_works, me, Account, ChangePassword, LogIn, LogOutEverywhere, RequestPasswordReset, ResendVerification,
+    ResetPassword, SignUp, UpdateDisplayName, VerifyEmail, EMAIL_VERIFIED, OTHER_LOGINS_ENDED, RESET_MAIL_ON_ITS_WAY,
 };
-use crate::rules::accounts::{AccountError, DISPLAY_NAME_MAX_CHARS, PASSWORD_MIN_CHARS};
+use crate::rules::accounts::{AccountError, TokenPurpose, DISPLAY_NAME_MAX_CHARS, PASSWORD_MIN_CHARS};
 use leptos::prelude::*;
 use leptos_router::{
     components::A,
@@ -123,60 +123,92 @@ pub fn ForgotPasswordPage() -> impl IntoView {
     }
 }
 
-/// Opened from the password-reset mail.
+/// Whether the mailed link this page was opened with still works, checked as the page renders.
+fn link_check(purpose: TokenPurpose) -> (String, Resource<Result<(), AccountError>>) {
+    let token = use_params_map().read_untracked().get("token").unwrap_or_default();
+    let check = token.clone();
+    (token, Resource::new_blocking(move || check.clone(), move |token| Box::pin(account_link_works(token, purpose))))
+}
+
+/// A mailed link that no longer works, said at once, with its status (410).
+fn link_refused(error: AccountError) -> AnyView {
+    super::set_error_status(&error);
+    view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any()
+}
+
+/// Opened from the password-reset mail. A used or expired link says so at once; one used while
+/// its form was open is refused when the form is sent.
 #[component]
 pub fn ResetPasswordPage() -> impl IntoView {
     let action = ServerAction::<ResetPassword>::new();
     answer_with_error_status(action.value());
-    let token = use_params_map().read_untracked().get("token").unwrap_or_default();
+    let (token, works) = link_check(TokenPurpose::PasswordReset);
     view! {
         <leptos_meta::Title text="Choose a new password · Ruche"/>
         <section class="card narrow">
             <h1>"Choose a new password"</h1>
-            <p>"Every other browser logged in to your account will be logged out."</p>
-            <ActionForm action=action attr:novalidate=true>
-                <input type="hidden" name="token" value=token/>
-                <NewPasswordField/>
-                <FormError value=action.value()/>
-                <button type="submit" class="primary">"Save and log in"</button>
-            </ActionForm>
+            <Suspense>
+                {move || {
+                    let token = token.clone();
+                    Suspend::new(async move {
+                        match works.await {
+                            Err(error) if action.value().get_untracked().is_none() => link_refused(error),
+                            _ => view! {
+                                <p>"Every other browser logged in to your account will be logged out."</p>
+                                <ActionForm action=action attr:novalidate=true>
+                                    <input type="hidden" name="token" value=token/>
+                                    <NewPasswordField/>
+                                    <FormError value=action.value()/>
+                                    <button type="submit" class="primary">"Save and log in"</button>
+                                </ActionForm>
+                            }.into_any(),
+                        }
+                    })
+                }}
+            </Suspense>
             <p><A href="/forgot-password">"Ask for a new link"</A></p>
         </section>
     }
 }
 
-/// `/account/verify/<token>`: the link in the verification mail. Opening it is the proof (the
-/// mail reached the mailbox), so it verifies at once, like the co-facilitator invitation link:
-/// one click from the mail, and the same page with JavaScript off.
+/// `/account/verify/<token>`: the link in the verification mail. Opening it verifies nothing
+/// (mail scanners open links); its button does, as a plain form with JavaScript off too.
 #[component]
 pub fn VerifyEmailPage() -> impl IntoView {
-    let token = use_params_map().read_untracked().get("token").unwrap_or_default();
-    let verified = Resource::new_blocking(move || token.clone(), |token| Box::pin(verify_email(token)));
+    let action = ServerAction::<VerifyEmail>::new();
+    answer_with_error_status(action.value());
+    let landed = done_param().as_deref() == Some("verified");
+    let (token, works) = link_check(TokenPurpose::EmailVerification);
     view! {
         <leptos_meta::Title text="Verify your e-mail address · Ruche"/>
-        <Suspense>
-            {move || Suspend::new(async move {
-                match verified.await {
-                    Ok(done) => view! {
-                        <section class="card narrow">
-                            <h1>"E-mail address verified"</h1>
-                            <p role="status">{done}</p>
-                            <p><A href="/sessions">"Go to my sessions"</A></p>
-                        </section>
-                    }.into_any(),
-                    Err(error) => {
-                        super::set_error_status(&error);
-                        view! {
-                            <section class="card narrow">
-                                <h1>"Verify your e-mail address"</h1>
-                                <p class="error" role="alert">{error.to_string()}</p>
+        <section class="card narrow">
+            <h1>"Verify your e-mail address"</h1>
+            <Suspense>
+                {move || {
+                    let token = token.clone();
+                    let verified = done_sentence(action.value(), landed, EMAIL_VERIFIED);
+                    Suspend::new(async move {
+                        if let Some(done) = verified() {
+                            return view! { {done} <p><A href="/sessions">"Go to my sessions"</A></p> }.into_any();
+                        }
+                        match works.await {
+                            Err(error) if action.value().get_untracked().is_none() => view! {
+                                {link_refused(error)}
                                 <p>"Log in and open "<A href="/account">"My account"</A>" to get a new link."</p>
-                            </section>
-                        }.into_any()
-                    }
-                }
-            })}
-        </Suspense>
+                            }.into_any(),
+                            _ => view! {
+                                <p>"Confirm that this address is yours: you can then send e-mail invitations and add co-facilitators."</p>
+                                <ActionForm action=action>
+                                    <input type="hidden" name="token" value=token/>
+                                    <FormError value=action.value()/>
+                                    <button type="submit" class="primary">"Verify my e-mail address"</button>
+                                </ActionForm>
+                            }.into_any(),
+                        }
+                    })
+                }}
+            </Suspense>
+        </section>
     }
 }
 

@@ -16,6 +16,8 @@ pub enum LiveStatus {
     Reconnecting,
     /// The server said this tab may not follow the session (`CLOSE_DENIED`); it stops trying.
     Denied,
+    /// The login this tab followed with ended (`CLOSE_LOGGED_OUT`); it stops trying.
+    LoggedOut,
 }
 
 /// Follows `path` (`crate::live::host_path` or `participant_path`) while the calling component
@@ -41,7 +43,7 @@ pub fn LiveNotice(status: ReadSignal<LiveStatus>) -> impl IntoView {
 #[cfg(feature = "hydrate")]
 mod browser {
     use super::LiveStatus;
-    use crate::live::CLOSE_DENIED;
+    use crate::live::{CLOSE_DENIED, CLOSE_LOGGED_OUT};
     use leptos::prelude::*;
     use send_wrapper::SendWrapper;
     use serde::de::DeserializeOwned;
@@ -149,9 +151,14 @@ mod browser {
                     return;
                 }
                 c.socket = None;
-                if e.code() == CLOSE_DENIED {
+                let stop = match e.code() {
+                    CLOSE_DENIED => Some(LiveStatus::Denied),
+                    CLOSE_LOGGED_OUT => Some(LiveStatus::LoggedOut),
+                    _ => None,
+                };
+                if let Some(status) = stop {
                     c.stopped = true;
-                    c.set_status.set(LiveStatus::Denied);
+                    c.set_status.set(status);
                     return;
                 }
                 c.set_status.set(LiveStatus::Reconnecting);

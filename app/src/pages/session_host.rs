@@ -144,17 +144,24 @@ fn HostIsland(loaded: SessionForHost) -> impl IntoView {
         }
         newest
     });
+    // Until the island has hydrated (its chunk loads after the page), its tools cannot act: they
+    // say so (busy, dimmed, not clickable) instead of swallowing a click.
+    let ready = RwSignal::new(false);
+    Effect::new(move |_| ready.set(true));
     view! {
-        <WhileHostsMayFollow deleted live>
-            <HostView session=shown actions ui presence/>
-        </WhileHostsMayFollow>
+        <div class="host-island" aria-busy=move || (!ready.get()).then_some("true")>
+            <WhileHostsMayFollow deleted live>
+                <HostView session=shown actions ui presence/>
+            </WhileHostsMayFollow>
+        </div>
         <LiveNotice status=live/>
     }
     .into_any()
 }
 
-/// What a host's island shows while it may: deleted, or its host removed by the owner (the live
-/// channel then says `Denied`), while the page was open, the view gives way to the sentence.
+/// What a host's island shows while it may: deleted, its host removed by the owner (the live
+/// channel then says `Denied`) or logged out (`LoggedOut`: everywhere, or a password changed in
+/// another browser), while the page was open, the view gives way to the sentence.
 #[component]
 pub(super) fn WhileHostsMayFollow(deleted: RwSignal<bool>, live: ReadSignal<LiveStatus>, children: ChildrenFn) -> impl IntoView {
     view! {
@@ -162,8 +169,16 @@ pub(super) fn WhileHostsMayFollow(deleted: RwSignal<bool>, live: ReadSignal<Live
             {
                 let children = children.clone();
                 view! {
-                    <Show when=move || live.get() != LiveStatus::Denied
-                        fallback=|| view! { <SessionRefused error=SessionError::NoAccess/> }>
+                    <Show when=move || !matches!(live.get(), LiveStatus::Denied | LiveStatus::LoggedOut)
+                        fallback=move || match live.get() {
+                            LiveStatus::LoggedOut => view! {
+                                <section class="card narrow">
+                                    <p class="error" role="alert">"You were logged out."</p>
+                                    <p><a href="/login">"Log in"</a></p>
+                                </section>
+                            }.into_any(),
+                            _ => view! { <SessionRefused error=SessionError::NoAccess/> }.into_any(),
+                        }>
                         {children()}
                     </Show>
                 }

@@ -63,6 +63,11 @@ pub fn may(action: AccountAction, email_verified: bool) -> bool {
     }
 }
 
+/// Browsers logged in to one account at once: a person's phones, laptops and projection
+/// machines fit; a script logging in again and again does not grow the table. Past it, a new
+/// log-in ends the oldest login.
+pub const MAX_LOGINS_PER_ACCOUNT: u64 = 50;
+
 pub const PASSWORD_MIN_CHARS: usize = 8;
 pub const DISPLAY_NAME_MAX_CHARS: usize = 60;
 const EMAIL_MAX_CHARS: usize = 254;
@@ -166,6 +171,9 @@ pub enum AccountError {
     /// Details are in the server log, never shown.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
+    /// The database cannot be reached (`storage::is_unavailable`): waiting is all one can do.
+    #[error("Ruche cannot reach its database right now. Try again in a moment.")]
+    Unavailable,
     /// Arguments that do not decode: a hand-made or outdated request, never a page of this Ruche.
     #[error("Ruche could not read this request. Reload the page and try again.")]
     Malformed,
@@ -180,6 +188,13 @@ crate::server_fn_error!(AccountError);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reset_link_outlives_the_wait_between_two_mails_to_one_address() {
+        // Past the budget, an owner is told to use the latest mail: its link must still work.
+        let every = crate::rules::limits::ACCOUNT_MAILS_PER_RECIPIENT.every.as_secs();
+        assert!(PASSWORD_RESET_LIFETIME_SECS as u64 > every);
+    }
 
     #[test]
     fn emails_are_trimmed_and_lowercased() {

@@ -36,6 +36,9 @@ pub enum JoinError {
     /// Details are in the server log, never shown.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
+    /// The database cannot be reached (`storage::is_unavailable`): waiting is all one can do.
+    #[error("Ruche cannot reach its database right now. Try again in a moment.")]
+    Unavailable,
     /// Arguments that do not decode: a hand-made or outdated request, never a page of this Ruche.
     #[error("Ruche could not read this request. Reload the page and try again.")]
     Malformed,

@@ -27,12 +27,36 @@ pub const JOIN_FAILURES_PER_VISITOR: Budget = Budget { burst: 10, every: Duratio
 /// of 100 people behind one school or office address to mistype twice each; a guesser behind one
 /// address gets 200 guesses, then one every 3 seconds (28,800 a day).
 pub const JOIN_FAILURES_PER_ADDRESS: Budget = Budget { burst: 200, every: Duration::from_secs(3) };
+/// Failed code and link lookups one IPv6 /56 may make, over all its /64s: a home line holding
+/// a /56 gets 1,000 guesses, then one a second, not 256 times one address's budget.
+pub const JOIN_FAILURES_PER_56: Budget = Budget { burst: 1_000, every: Duration::from_secs(1) };
+/// The same for an IPv6 /48 (a site or a small provider's customer: 65,536 /64s).
+pub const JOIN_FAILURES_PER_48: Budget = Budget { burst: 2_000, every: Duration::from_millis(500) };
+/// Failed code and link lookups this instance takes from everyone before it considers itself
+/// swept (guesses spread over many addresses, each within its own budget). Past it, every
+/// failure is answered `SWEPT_FAILURE_DELAY` late, while right codes and links still go in at
+/// once; a room mistyping never comes near it.
+pub const JOIN_FAILURES_PER_INSTANCE: Budget = Budget { burst: 10_000, every: Duration::from_millis(10) };
+/// How late a failed lookup is answered while the instance is being swept.
+pub const SWEPT_FAILURE_DELAY: Duration = Duration::from_secs(2);
+/// Participants one client address may bring into sessions (a browser that joined a session
+/// before does not count again): a room of 1,000 phones behind one school's address gets in at
+/// once, while a script joining in a loop without ever following the session adds one a second,
+/// not a row per request.
+pub const NEW_PARTICIPANTS_PER_ADDRESS: Budget = Budget { burst: 2_000, every: Duration::from_secs(1) };
 /// Failed log-ins one client address may make, whatever the accounts.
 pub const LOGIN_FAILURES_PER_ADDRESS: Budget = Budget { burst: 20, every: Duration::from_secs(30) };
 /// Failed log-ins into one account (or one address without an account, so that the answer does not
 /// tell which addresses have accounts), from anywhere: 10, then one a minute. This slows guessing
 /// down to 1,440 a day without ever making the owner wait more than a minute.
 pub const LOGIN_FAILURES_PER_ACCOUNT: Budget = Budget { burst: 10, every: Duration::from_secs(60) };
+/// Log-ins into one account from one client address, whatever their outcome: a right password
+/// still costs a hash and a login, so a loop of right log-ins stops here too, while the owner
+/// logging in from elsewhere (and everyone else behind the address) is not held back.
+pub const LOGINS_PER_ACCOUNT_AND_ADDRESS: Budget = Budget { burst: 10, every: Duration::from_secs(60) };
+/// Changes one account may make (sessions, slides, sharing): a person clicking through a talk
+/// never comes near it; a script writing in a loop keeps SQLite's one writer to 10 a second.
+pub const CHANGES_PER_ACCOUNT: Budget = Budget { burst: 300, every: Duration::from_millis(100) };
 /// Sign-ups one client address may make: a school's staff signing up on the same morning fits.
 pub const SIGNUPS_PER_ADDRESS: Budget = Budget { burst: 30, every: Duration::from_secs(120) };
 /// Account mails (password reset, "Send the verification mail again") to one address, whether it
@@ -50,6 +74,27 @@ pub const LIVE_SOCKETS_PER_VISITOR: u32 = 8;
 /// Live sockets one logged-in host may hold open at once (host tabs and projection screens of all
 /// their sessions).
 pub const LIVE_SOCKETS_PER_USER: u32 = 20;
+
+/// Connections one client address (an IPv4 address, an IPv6 /64) may hold open at once: a room
+/// of 1,000 phones behind one school's address holds about 1,000 live sockets, plus the
+/// connections of the pages they are loading. Past it, a new connection is closed at once. A
+/// process has about 20,000 files to share; connections from `TRUSTED_PROXIES` are not counted.
+pub const CONNECTIONS_PER_ADDRESS: u32 = 3_000;
+
+/// How long a client may take to send a request: its headers (and, between requests, how long a
+/// kept-alive connection may stay idle), then its body. A client that sends half a request and
+/// waits holds a connection only this long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestDeadlines {
+    pub headers: Duration,
+    pub body: Duration,
+}
+
+impl Default for RequestDeadlines {
+    fn default() -> Self {
+        Self { headers: Duration::from_secs(10), body: Duration::from_secs(10) }
+    }
+}
 
 /// Password hashes (argon2id, 19 MiB each) that run at once, per CPU core.
 pub const HASHES_PER_CORE: usize = 1;

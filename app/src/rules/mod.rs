@@ -19,6 +19,10 @@ pub trait HttpStatus {
     /// Seconds after which trying again makes sense, for a refusal that passes (429, 503): sent
     /// as `Retry-After`.
     fn retry_after(&self) -> Option<u64> {
-        None
+        (self.http_status() == 503).then_some(UNAVAILABLE_RETRY_SECS)
     }
 }
+
+/// What a 503 asks a client to wait: a full queue of password hashes (tens of milliseconds
+/// each) drains within seconds, and the database pool retries its connections as often.
+pub const UNAVAILABLE_RETRY_SECS: u64 = 5;

@@ -13,6 +13,19 @@ pub const DELETED_WAYS_IN_KEPT_MICROS: i64 = DELETED_WAYS_IN_KEPT_DAYS * 24 * 36
 
 const DAY_MICROS: i64 = 24 * 3600 * 1_000_000;
 
+/// Session codes one account may draw in 24 hours: each new session, copy and "Generate a new
+/// code" takes one out of a shared million (and a deleted session's stays reserved
+/// `DELETED_WAYS_IN_KEPT_DAYS`). Plenty for a person; a script looping on "Generate a new code"
+/// stops here instead of reserving the whole space.
+pub const CODE_DRAWS_PER_ACCOUNT_PER_DAY: u64 = 300;
+/// The window `CODE_DRAWS_PER_ACCOUNT_PER_DAY` counts over: the last 24 hours.
+pub const CODE_DRAWS_WINDOW_MICROS: i64 = DAY_MICROS;
+
+/// Whether an account that drew `drawn` codes in the last 24 hours may draw one more.
+pub fn may_draw_code(drawn: u64) -> bool {
+    drawn < CODE_DRAWS_PER_ACCOUNT_PER_DAY
+}
+
 /// Old codes and links a session keeps after "Generate a new code" (two per generation), which
 /// answer "This code is no longer valid." (410); older ones are forgotten (404), so that
 /// generating in a loop cannot grow storage without bound.
@@ -221,9 +234,21 @@ pub enum SessionError {
     TooManySessions,
     #[error("A session holds at most 100 slides.")]
     TooManySlides,
+    /// `CODE_DRAWS_PER_ACCOUNT_PER_DAY` codes drawn in the last 24 hours.
+    #[error("You drew {max} session codes in the last 24 hours (new sessions, copies and new codes), the most one account may. Try again later.", max = CODE_DRAWS_PER_ACCOUNT_PER_DAY)]
+    TooManyCodes,
+    /// Every code drawn belongs to a session: the million codes are (nearly) all in use.
+    #[error("Ruche has no free session code right now. Try again later.")]
+    NoFreeCode,
+    /// `limits::CHANGES_PER_ACCOUNT` is used up.
+    #[error("You are making changes too fast. Try again in {0} seconds.")]
+    TooManyChanges(u64),
     /// Details are in the server log, never shown.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
+    /// The database cannot be reached (`storage::is_unavailable`): waiting is all one can do.
+    #[error("Ruche cannot reach its database right now. Try again in a moment.")]
+    Unavailable,
     /// Arguments that do not decode: a hand-made or outdated request, never a page of this Ruche.
     #[error("Ruche could not read this request. Reload the page and try again.")]
     Malformed,
@@ -328,6 +353,15 @@ mod tests {
         assert!(clean_title(&"é".repeat(120)).is_ok());
         assert_eq!(clean_title(&"é".repeat(121)), Err(SessionError::InvalidTitle));
         assert_eq!(clean_title("a\u{0}b"), Err(SessionError::InvalidTitle));
+    }
+
+    #[test]
+    fn an_account_draws_a_bounded_number_of_codes_a_day() {
+        assert!(may_draw_code(0));
+        assert!(may_draw_code(CODE_DRAWS_PER_ACCOUNT_PER_DAY - 1));
+        assert!(!may_draw_code(CODE_DRAWS_PER_ACCOUNT_PER_DAY));
+        assert!(CODE_DRAWS_PER_ACCOUNT_PER_DAY >= MAX_SESSIONS_PER_ACCOUNT, "an account can fill its sessions in a day");
+        assert!(CODE_DRAWS_PER_ACCOUNT_PER_DAY <= 1_000, "a few hundred, not the code space");
     }
 
     #[test]

@@ -107,9 +107,15 @@ pub enum SharingError {
     /// someone else's address, so Ruche mails no one in its name until it is.
     #[error("Verify your e-mail address first: we sent you a link.")]
     EmailUnverified,
+    /// `limits::CHANGES_PER_ACCOUNT` is used up.
+    #[error("You are making changes too fast. Try again in {0} seconds.")]
+    TooManyChanges(u64),
     /// Details are in the server log, never shown.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
+    /// The database cannot be reached (`storage::is_unavailable`): waiting is all one can do.
+    #[error("Ruche cannot reach its database right now. Try again in a moment.")]
+    Unavailable,
     /// Arguments that do not decode: a hand-made or outdated request, never a page of this Ruche.
     #[error("Ruche could not read this request. Reload the page and try again.")]
     Malformed,
@@ -128,7 +134,7 @@ impl super::HttpStatus for SharingError {
             // Who is asking is known; they may not, yet. Verifying lifts it.
             Self::NoAccess | Self::OwnerOnly | Self::WrongAccount | Self::EmailUnverified => 403,
             Self::NoAddress | Self::TooManyAddresses(_) => 400,
-            Self::DailyLimit(_) | Self::FacilitatorDailyLimit(_) => 429,
+            Self::DailyLimit(_) | Self::FacilitatorDailyLimit(_) | Self::TooManyChanges(_) => 429,
             // The request is well formed; the session's present state refuses it, and removing a
             // co-facilitator changes that. 400 would say the request itself is wrong; 429 that
             // waiting helps, which it does not.
@@ -138,6 +144,15 @@ impl super::HttpStatus for SharingError {
             Self::Malformed => 400,
             Self::TooLarge => 413,
             Self::Internal | Self::Unreachable(_) => 500,
+            Self::Unavailable => 503,
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyChanges(seconds) => Some(*seconds),
+            Self::Unavailable => Some(super::UNAVAILABLE_RETRY_SECS),
+            _ => None,
         }
     }
 }

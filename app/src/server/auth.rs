@@ -67,9 +67,11 @@ pub async fn current_user_id(db: &Db) -> Result<Option<UserId>, DbErr> {
 /// Starts a login for `user` and sets its cookie on the response.
 pub async fn log_in(ctx: &ServerContext, user: UserId) -> Result<(), DbErr> {
     let token = new_login_token();
-    ctx.db
-        .create_login_session(user, &login_token_digest(&token), LIFETIME_SECS * 1_000_000)
-        .await?;
+    let ended = ctx.db.create_login_session(user, &login_token_digest(&token), LIFETIME_SECS * 1_000_000).await?;
+    // Past the logins an account keeps, the oldest ended: their host tabs stop following.
+    if !ended.is_empty() {
+        ctx.live.logins_ended(ctx, ended).await;
+    }
     set_cookie(ctx, &token, LIFETIME_SECS);
     Ok(())
 }

@@ -37,6 +37,21 @@ pub fn limit_key(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// Every network a client address counts in for the limits on guessing: its own key
+/// (`limit_key`) and, for IPv6, its /56 and /48, which a home line or a small provider's
+/// customer may hold whole (256 and 65,536 /64s): without them, a /56 would get 256 times the
+/// budget of one address.
+pub fn network_keys(ip: IpAddr) -> [Option<IpAddr>; 3] {
+    let own = limit_key(ip);
+    match own {
+        IpAddr::V4(_) => [Some(own), None, None],
+        IpAddr::V6(v6) => {
+            let prefix = |bits: u32| IpAddr::V6((u128::from(v6) & !(u128::MAX >> bits)).into());
+            [Some(own), Some(prefix(56)), Some(prefix(48))]
+        }
+    }
+}
+
 /// Reads `TRUSTED_PROXIES`: addresses separated by commas or spaces.
 pub fn parse_trusted_proxies(value: &str) -> Result<Vec<IpAddr>, String> {
     value
@@ -79,6 +94,19 @@ mod tests {
         assert_eq!(key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::".parse::<IpAddr>().unwrap());
         assert_eq!(key("::ffff:203.0.113.9"), key("203.0.113.9"));
         assert_ne!(key("203.0.113.9"), key("203.0.113.10"));
+    }
+
+    #[test]
+    fn ipv6_addresses_also_count_in_their_56_and_48() {
+        let keys = |s: &str| network_keys(s.parse().unwrap());
+        let home = keys("2001:db8:aa:bb01:1::1");
+        assert_eq!(home[0], Some("2001:db8:aa:bb01::".parse().unwrap()));
+        assert_eq!(home[1], Some("2001:db8:aa:bb00::".parse().unwrap()));
+        assert_eq!(home[2], Some("2001:db8:aa::".parse().unwrap()));
+        assert_eq!(keys("2001:db8:aa:bbff::9")[1], home[1], "another /64 of the same /56");
+        assert_ne!(keys("2001:db8:aa:cc00::9")[1], home[1]);
+        assert_eq!(keys("2001:db8:aa:cc00::9")[2], home[2], "the same /48");
+        assert_eq!(keys("203.0.113.9"), [Some("203.0.113.9".parse().unwrap()), None, None]);
     }
 
     #[test]

@@ -25,7 +25,31 @@ pub const WRITES_APART: Duration = Duration::from_millis(5);
 /// Joins waiting at most; more wait for room (each is an HTTP request in flight).
 const QUEUED_MAX: usize = 4096;
 
-type Answer = oneshot::Sender<Result<(), String>>;
+type Answer = oneshot::Sender<Result<(), Failed>>;
+
+/// Why a join was not written, as every join of a group is told.
+#[derive(Clone, Debug)]
+struct Failed {
+    message: String,
+    /// The database could not be reached: the joiner is told to wait (503), not that Ruche broke.
+    unavailable: bool,
+}
+
+impl From<&DbErr> for Failed {
+    fn from(e: &DbErr) -> Self {
+        Self { message: e.to_string(), unavailable: crate::storage::is_unavailable(e) }
+    }
+}
+
+impl From<Failed> for DbErr {
+    fn from(failed: Failed) -> Self {
+        if failed.unavailable {
+            DbErr::Conn(sea_orm::RuntimeErr::Internal(failed.message))
+        } else {
+            DbErr::Custom(failed.message)
+        }
+    }
+}
 
 #[derive(Debug)]
 pub struct Joins {
@@ -50,7 +74,7 @@ impl Joins {
         let (answer, answered) = oneshot::channel();
         let gone = || DbErr::Custom("the writer of joins has stopped".into());
         queue.send((session, visitor_digest.to_owned(), answer)).await.map_err(|_| gone())?;
-        answered.await.map_err(|_| gone())?.map_err(DbErr::Custom)
+        answered.await.map_err(|_| gone())?.map_err(DbErr::from)
     }
 }
 
@@ -68,12 +92,30 @@ async fn write_groups(db: Db, mut receiver: mpsc::Receiver<(SessionId, String, A
         }
         last_write = Some(Instant::now());
         let joins: Vec<(SessionId, &str)> = group.iter().map(|(session, visitor, _)| (*session, visitor.as_str())).collect();
-        let written = db.join_sessions(&joins).await.map_err(|e| {
-            tracing::error!(error = %e, joins = group.len(), "could not write a group of joins");
-            e.to_string()
-        });
-        for (_, _, answer) in group.drain(..) {
-            let _ = answer.send(written.clone());
+        match db.join_sessions(&joins).await {
+            Ok(()) => {
+                for (_, _, answer) in group.drain(..) {
+                    let _ = answer.send(Ok(()));
+                }
+            }
+            // One join can break a whole group (its session deleted since it was looked up: the
+            // foreign key refuses its row). Each is then written alone, so that only it fails.
+            Err(e) if group.len() > 1 && !crate::storage::is_unavailable(&e) => {
+                tracing::debug!(error = %e, joins = group.len(), "a group of joins failed: each is written alone");
+                for (session, visitor, answer) in group.drain(..) {
+                    let written = db.join_sessions(&[(session, visitor.as_str())]).await;
+                    let _ = answer.send(written.as_ref().map_err(Failed::from).copied());
+                }
+            }
+            Err(e) => {
+                if !crate::storage::is_unavailable(&e) {
+                    tracing::error!(error = %e, joins = group.len(), "could not write a group of joins");
+                }
+                let failed = Failed::from(&e);
+                for (_, _, answer) in group.drain(..) {
+                    let _ = answer.send(Err(failed.clone()));
+                }
+            }
         }
     }
 }

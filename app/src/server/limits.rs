@@ -1,8 +1,7 @@
 //! This process's budgets (`rules::limits`): who may try a code or a password now, and the gate
 //! every password hash goes through. They are kept per process: behind a load balancer, each
 //! instance counts its own, so the budgets multiply by the number of instances.
-use super::client_ip::limit_key;
-use crate::ids::SessionId;
+use super::client_ip::{limit_key, network_keys};
 use crate::rules::limits::*;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, RandomState};
@@ -19,13 +18,18 @@ pub struct Limits {
     hasher: RandomState,
     join_by_visitor: Mutex<Limiter<u64>>,
     join_by_address: Mutex<Limiter<IpAddr>>,
+    join_by_56: Mutex<Limiter<IpAddr>>,
+    join_by_48: Mutex<Limiter<IpAddr>>,
+    join_by_instance: Mutex<Limiter<()>>,
+    new_participants_by_address: Mutex<Limiter<IpAddr>>,
     login_by_address: Mutex<Limiter<IpAddr>>,
     login_by_account: Mutex<Limiter<u64>>,
+    logins_by_account_and_address: Mutex<Limiter<u64>>,
+    changes_by_account: Mutex<Limiter<u64>>,
     signup_by_address: Mutex<Limiter<IpAddr>>,
     account_mail_by_recipient: Mutex<Limiter<u64>>,
     account_mail_by_address: Mutex<Limiter<IpAddr>>,
     pub hashes: HashGate,
-    pub participants: ParticipantCounts,
     sockets: Arc<Mutex<HashMap<u64, u32>>>,
     /// Set by tests: the budgets' clock stands still, so that a slow machine's requests do not
     /// refill a budget in the middle of a test (200 lookups have taken over the 3 s refill).
@@ -69,12 +73,22 @@ fn give_back_both<A: Hash + Eq + Clone, B: Hash + Eq + Clone>(
     lock(second).give_back(b, now);
 }
 
-/// A failed-join attempt taken from a visitor's and an address's budgets.
+/// Which budget refused an account mail, and how long it asks to wait.
+#[derive(Debug, PartialEq, Eq)]
+pub enum MailRefused {
+    /// The client asked for too many mails, to any addresses.
+    Client(Duration),
+    /// The recipient was mailed enough lately, whoever asked: the latest mail's link still works.
+    Recipient(Duration),
+}
+
+/// A failed-join attempt taken from a visitor's budget and those of every network its address
+/// counts in (`client_ip::network_keys`).
 #[derive(Debug)]
 #[must_use = "an attempt is kept (a failure) or given back"]
 pub struct JoinAttempt {
     visitor: Attempt<u64>,
-    address: Attempt<IpAddr>,
+    networks: [Option<Attempt<IpAddr>>; 3],
 }
 
 #[derive(Debug)]
@@ -90,13 +104,18 @@ impl Limits {
             hasher: RandomState::new(),
             join_by_visitor: Mutex::new(Limiter::new(JOIN_FAILURES_PER_VISITOR)),
             join_by_address: Mutex::new(Limiter::new(JOIN_FAILURES_PER_ADDRESS)),
+            join_by_56: Mutex::new(Limiter::new(JOIN_FAILURES_PER_56)),
+            join_by_48: Mutex::new(Limiter::new(JOIN_FAILURES_PER_48)),
+            join_by_instance: Mutex::new(Limiter::new(JOIN_FAILURES_PER_INSTANCE)),
+            new_participants_by_address: Mutex::new(Limiter::new(NEW_PARTICIPANTS_PER_ADDRESS)),
             login_by_address: Mutex::new(Limiter::new(LOGIN_FAILURES_PER_ADDRESS)),
             login_by_account: Mutex::new(Limiter::new(LOGIN_FAILURES_PER_ACCOUNT)),
+            logins_by_account_and_address: Mutex::new(Limiter::new(LOGINS_PER_ACCOUNT_AND_ADDRESS)),
+            changes_by_account: Mutex::new(Limiter::new(CHANGES_PER_ACCOUNT)),
             signup_by_address: Mutex::new(Limiter::new(SIGNUPS_PER_ADDRESS)),
             account_mail_by_recipient: Mutex::new(Limiter::new(ACCOUNT_MAILS_PER_RECIPIENT)),
             account_mail_by_address: Mutex::new(Limiter::new(ACCOUNT_MAILS_PER_ADDRESS)),
             hashes,
-            participants: ParticipantCounts::default(),
             sockets: Arc::default(),
             frozen_at: None,
         }
@@ -112,21 +131,69 @@ impl Limits {
         self.frozen_at.unwrap_or_else(Instant::now)
     }
 
-    /// Takes one failure from both budgets before a code is looked up, or says how long to wait.
+    /// The budgets of an address's networks, in the order of `client_ip::network_keys`.
+    fn join_networks(&self) -> [&Mutex<Limiter<IpAddr>>; 3] {
+        [&self.join_by_address, &self.join_by_56, &self.join_by_48]
+    }
+
+    /// Takes one failure from the visitor's budget and its address's networks' before a code is
+    /// looked up, or says how long to wait; all or none.
     pub fn take_join(&self, visitor_digest: &str, ip: IpAddr) -> Result<JoinAttempt, Duration> {
-        let visitor = (&self.join_by_visitor, self.hasher.hash_one(visitor_digest));
-        let (visitor, address) = take_both(self.now(), visitor, (&self.join_by_address, limit_key(ip)))?;
-        Ok(JoinAttempt { visitor, address })
+        let now = self.now();
+        let visitor = lock(&self.join_by_visitor).take(self.hasher.hash_one(visitor_digest), now)?;
+        let mut attempt = JoinAttempt { visitor, networks: [None, None, None] };
+        for ((limiter, key), taken) in self.join_networks().into_iter().zip(network_keys(ip)).zip(0..) {
+            let Some(key) = key else { continue };
+            match lock(limiter).take(key, now) {
+                Ok(network) => attempt.networks[taken] = Some(network),
+                Err(wait) => {
+                    self.give_back_join(attempt);
+                    return Err(wait);
+                }
+            }
+        }
+        Ok(attempt)
     }
 
     /// The lookup found an open or a closed session: not a failure.
     pub fn give_back_join(&self, attempt: JoinAttempt) {
-        give_back_both(self.now(), (&self.join_by_visitor, attempt.visitor), (&self.join_by_address, attempt.address));
+        let now = self.now();
+        lock(&self.join_by_visitor).give_back(attempt.visitor, now);
+        for (limiter, network) in self.join_networks().into_iter().zip(attempt.networks) {
+            if let Some(network) = network {
+                lock(limiter).give_back(network, now);
+            }
+        }
+    }
+
+    /// A lookup failed: how late to answer it, if this instance is being swept (more failures
+    /// from everyone than `JOIN_FAILURES_PER_INSTANCE`).
+    pub fn failure_delay(&self) -> Option<Duration> {
+        lock(&self.join_by_instance).take((), self.now()).err().map(|_| SWEPT_FAILURE_DELAY)
+    }
+
+    /// These budgets with each account's budget of changes set to `budget` (tests about
+    /// something else that make many changes).
+    pub fn with_changes_per_account(self, budget: Budget) -> Self {
+        Self { changes_by_account: Mutex::new(Limiter::new(budget)), ..self }
+    }
+
+    /// These budgets with the instance's budget of failed lookups set to `budget` (tests).
+    pub fn with_instance_join_failures(self, budget: Budget) -> Self {
+        Self { join_by_instance: Mutex::new(Limiter::new(budget)), ..self }
+    }
+
+    /// One more participant let into a session from `ip` (someone who joined before does not
+    /// count), or how long to wait.
+    pub fn take_new_participant(&self, ip: IpAddr) -> Result<(), Duration> {
+        lock(&self.new_participants_by_address).take(limit_key(ip), self.now()).map(drop)
     }
 
     /// Takes one failed log-in from the address's and the account's budgets before the password is
-    /// checked.
+    /// checked, after one log-in of this account from this address, whatever its outcome.
     pub fn take_login(&self, email: &str, ip: IpAddr) -> Result<LoginAttempt, Duration> {
+        let pair = self.hasher.hash_one(("login", email, limit_key(ip)));
+        lock(&self.logins_by_account_and_address).take(pair, self.now()).map(drop)?;
         let account = (&self.login_by_account, self.hasher.hash_one(email));
         let (address, account) = take_both(self.now(), (&self.login_by_address, limit_key(ip)), account)?;
         Ok(LoginAttempt { account, address })
@@ -137,6 +204,11 @@ impl Limits {
         give_back_both(self.now(), (&self.login_by_address, attempt.address), (&self.login_by_account, attempt.account));
     }
 
+    /// One change by `user` (a session, its slides, its sharing), or how long to wait.
+    pub fn take_change(&self, user: crate::ids::UserId) -> Result<(), Duration> {
+        lock(&self.changes_by_account).take(self.hasher.hash_one(("change", user.0)), self.now()).map(drop)
+    }
+
     /// Every sign-up that reaches the password hash counts, whatever its outcome.
     pub fn take_signup(&self, ip: IpAddr) -> Result<(), Duration> {
         lock(&self.signup_by_address).take(limit_key(ip), self.now()).map(drop)
@@ -144,9 +216,16 @@ impl Limits {
 
     /// Every account mail asked for counts, whether the address has an account or not (so the
     /// answer tells nothing), against the recipient's and the client address's budgets.
-    pub fn take_account_mail(&self, email: &str, ip: IpAddr) -> Result<(), Duration> {
-        let recipient = (&self.account_mail_by_recipient, self.hasher.hash_one(("mail", email)));
-        take_both(self.now(), (&self.account_mail_by_address, limit_key(ip)), recipient).map(drop)
+    pub fn take_account_mail(&self, email: &str, ip: IpAddr) -> Result<(), MailRefused> {
+        let now = self.now();
+        let client = lock(&self.account_mail_by_address).take(limit_key(ip), now).map_err(MailRefused::Client)?;
+        match lock(&self.account_mail_by_recipient).take(self.hasher.hash_one(("mail", email)), now) {
+            Ok(_) => Ok(()),
+            Err(wait) => {
+                lock(&self.account_mail_by_address).give_back(client, now);
+                Err(MailRefused::Recipient(wait))
+            }
+        }
     }
 
     /// A place for one more live socket of a logged-in host, if they have fewer than
@@ -174,8 +253,13 @@ impl Limits {
     pub fn keys(&self) -> usize {
         lock(&self.join_by_visitor).len()
             + lock(&self.join_by_address).len()
+            + lock(&self.join_by_56).len()
+            + lock(&self.join_by_48).len()
+            + lock(&self.new_participants_by_address).len()
             + lock(&self.login_by_address).len()
             + lock(&self.login_by_account).len()
+            + lock(&self.logins_by_account_and_address).len()
+            + lock(&self.changes_by_account).len()
             + lock(&self.signup_by_address).len()
             + lock(&self.account_mail_by_recipient).len()
             + lock(&self.account_mail_by_address).len()
@@ -186,8 +270,14 @@ impl Limits {
         let now = self.now();
         lock(&self.join_by_visitor).prune(now);
         lock(&self.join_by_address).prune(now);
+        lock(&self.join_by_56).prune(now);
+        lock(&self.join_by_48).prune(now);
+        lock(&self.join_by_instance).prune(now);
+        lock(&self.new_participants_by_address).prune(now);
         lock(&self.login_by_address).prune(now);
         lock(&self.login_by_account).prune(now);
+        lock(&self.logins_by_account_and_address).prune(now);
+        lock(&self.changes_by_account).prune(now);
         lock(&self.signup_by_address).prune(now);
         lock(&self.account_mail_by_recipient).prune(now);
         lock(&self.account_mail_by_address).prune(now);
@@ -210,52 +300,6 @@ impl Drop for SocketSlot {
             if *count == 0 {
                 open.remove(&self.key);
             }
-        }
-    }
-}
-
-/// How many participants each session has, as this process last counted them: checking the cap on
-/// every join must not cost a count over thousands of rows. A count is trusted for a few seconds,
-/// then made again (other instances add participants too); in between, every join adds one. One
-/// join makes the count again while the others go on with the one held: a room of thousands
-/// joining at once would otherwise have hundreds of joins in flight each count every row.
-#[derive(Debug, Default)]
-pub struct ParticipantCounts {
-    counts: Mutex<HashMap<SessionId, (u64, Instant)>>,
-}
-
-/// How long a count is trusted before the participants are counted again.
-const COUNT_FOR: Duration = Duration::from_secs(10);
-/// Sessions whose count is kept; past that, all are forgotten and counted again when needed.
-const COUNTED_SESSIONS_MAX: usize = 100_000;
-
-impl ParticipantCounts {
-    /// The count to check a join against at `now`, or `None` when the caller is to count: there
-    /// is no count yet, or it is due again (then this caller alone is told so, until `COUNT_FOR`
-    /// later: the count held serves the others meanwhile).
-    pub fn recent(&self, session: SessionId, now: Instant) -> Option<u64> {
-        let mut counts = lock(&self.counts);
-        let (count, at) = counts.get_mut(&session)?;
-        if now.saturating_duration_since(*at) < COUNT_FOR {
-            return Some(*count);
-        }
-        *at = now;
-        None
-    }
-
-    pub fn counted(&self, session: SessionId, count: u64, now: Instant) {
-        let mut counts = lock(&self.counts);
-        if counts.len() >= COUNTED_SESSIONS_MAX {
-            counts.clear();
-        }
-        counts.insert(session, (count, now));
-    }
-
-    /// One more participant (or one who came back: counting them again only errs towards the
-    /// recount, which comes within `COUNT_FOR`).
-    pub fn add_one(&self, session: SessionId) {
-        if let Some((count, _)) = lock(&self.counts).get_mut(&session) {
-            *count += 1;
         }
     }
 }
@@ -401,6 +445,37 @@ mod tests {
     }
 
     #[test]
+    fn an_ipv6_56_and_48_get_their_own_budgets_not_one_per_64() {
+        let limits = Limits::default().with_frozen_clock();
+        let v6 = |s: String| -> IpAddr { s.parse().unwrap() };
+        // Every /64 of one /56, each guessing with fresh cookies.
+        let passed = (0..256u32)
+            .flat_map(|n| (0..10).map(move |i| (n, i)))
+            .filter(|(n, i)| limits.take_join(&format!("{n} {i}"), v6(format!("2001:db8:aa:bb{n:02x}::1"))).is_ok())
+            .count();
+        assert_eq!(passed, JOIN_FAILURES_PER_56.burst as usize);
+        // The other /56s of that /48 share what the /48 has left.
+        let passed = (0..16u32)
+            .flat_map(|m| (0..200).map(move |i| (m, i)))
+            .filter(|(m, i)| limits.take_join(&format!("{m} {i} more"), v6(format!("2001:db8:aa:{m:02x}01::1"))).is_ok())
+            .count();
+        assert_eq!(passed, (JOIN_FAILURES_PER_48.burst - JOIN_FAILURES_PER_56.burst) as usize);
+        assert!(limits.take_join("elsewhere", v6("2001:db8:ab::1".into())).is_ok(), "another /48 is not held back");
+        // A right code gives every budget back.
+        let right = limits.take_join("elsewhere", v6("2001:db8:ab::1".into())).unwrap();
+        limits.give_back_join(right);
+    }
+
+    #[test]
+    fn a_swept_instance_slows_failures_down() {
+        let limits = Limits::default().with_frozen_clock().with_instance_join_failures(Budget { burst: 3, every: Duration::from_secs(60) });
+        for _ in 0..3 {
+            assert_eq!(limits.failure_delay(), None);
+        }
+        assert_eq!(limits.failure_delay(), Some(SWEPT_FAILURE_DELAY));
+    }
+
+    #[test]
     fn live_sockets_are_capped_per_browser_and_freed_when_they_end() {
         let limits = Limits::default();
         let tabs: Vec<_> = (0..LIVE_SOCKETS_PER_VISITOR).map(|_| limits.open_participant_socket("phone").unwrap()).collect();
@@ -412,24 +487,6 @@ mod tests {
     }
 
     #[test]
-    fn one_join_makes_a_due_count_while_the_others_go_on_with_the_one_held() {
-        let counts = ParticipantCounts::default();
-        let session = SessionId(uuid::Uuid::new_v4());
-        let start = Instant::now();
-        assert_eq!(counts.recent(session, start), None, "never counted");
-        counts.counted(session, 10, start);
-        counts.add_one(session);
-        assert_eq!(counts.recent(session, start + COUNT_FOR / 2), Some(11));
-        let due = start + COUNT_FOR;
-        assert_eq!(counts.recent(session, due), None, "the first join once the count is due makes it");
-        for _ in 0..100 {
-            assert_eq!(counts.recent(session, due + Duration::from_millis(5)), Some(11), "the others do not count too");
-        }
-        counts.counted(session, 12, due + Duration::from_millis(10));
-        assert_eq!(counts.recent(session, due + COUNT_FOR / 2), Some(12));
-    }
-
-    #[test]
     fn failed_log_ins_slow_an_account_down_and_right_ones_are_free() {
         let limits = Limits::default();
         let burst = LOGIN_FAILURES_PER_ACCOUNT.burst as u8;
@@ -438,8 +495,8 @@ mod tests {
         }
         let wait = limits.take_login("ada@example.org", [198, 51, 100, 200].into()).unwrap_err();
         assert!(wait <= LOGIN_FAILURES_PER_ACCOUNT.every, "the owner waits a minute at most");
-        for _ in 0..100 {
-            let right = limits.take_login("bob@example.org", [198, 51, 100, 201].into()).unwrap();
+        for n in 0..100 {
+            let right = limits.take_login("bob@example.org", [198, 51, 101, n].into()).unwrap();
             limits.give_back_login(right);
         }
     }

@@ -293,6 +293,14 @@ impl Live {
         lock(&self.inner.admitted).contains(&(session, visitor_digest.to_owned()))
     }
 
+    /// Participants' sockets following the session, here and (as last announced) in the other
+    /// instances: the people in the room, as hosts see them. 0 while no socket of the session is
+    /// open here.
+    pub fn participants_connected(&self, session: SessionId) -> u32 {
+        let topic = lock(&self.inner.topics).get(&session).cloned();
+        topic.map_or(0, |topic| topic.total_participants(Instant::now()))
+    }
+
     /// Starts following a session for a socket whose rights were checked. The first socket of a
     /// session here reads its state once; the others get the state held.
     pub fn subscribe(&self, ctx: &ServerContext, session: SessionId, audience: Audience) -> Subscription {

@@ -16,7 +16,7 @@ pub mod testing;
 
 pub use checkpoints::CHECKPOINT_EVERY;
 pub use queries::joining::{Participant, WayIn, WayInKind};
-pub use queries::sessions::SessionRecord;
+pub use queries::sessions::{CodeRefused, SessionRecord};
 pub use queries::sharing::{AcceptError, FacilitatorInvitations, FacilitatorRecord, NewFacilitator, OutboxMail};
 pub use queries::slides::SlideRecord;
 pub use queries::users::{CreateUserError, User, UserWithPassword};
@@ -58,8 +58,9 @@ impl Db {
         }
         options.sqlx_logging(false);
         if !sqlite {
+            options.acquire_timeout(POSTGRES_ACQUIRE_WITHIN).connect_timeout(POSTGRES_ACQUIRE_WITHIN);
             let conn = Database::connect(options).await?;
-            migrations::Migrator::up(&conn, None).await?;
+            migrate_postgres(&conn).await?;
             return Ok(Self { read: conn.clone(), conn, checkpoints: None });
         }
         // A connection to a local file does not go stale: sqlx's ping before each use would
@@ -97,10 +98,58 @@ impl Db {
     }
 }
 
+/// Brings a PostgreSQL schema up to date under an advisory lock (per schema), held by a
+/// transaction of its own while the migrations run on the pool: instances started together on
+/// a fresh database (replicas, a rolling deploy) take turns, and those after the first find
+/// nothing left to do, instead of creating the same tables at once and failing.
+async fn migrate_postgres(conn: &DatabaseConnection) -> Result<(), DbErr> {
+    use sea_orm::TransactionTrait;
+    let lock = conn.begin().await?;
+    lock.execute_unprepared("SELECT pg_advisory_xact_lock(hashtext('ruche migrations ' || current_schema()))").await?;
+    let migrated = migrations::Migrator::up(conn, None).await;
+    lock.commit().await?;
+    migrated
+}
+
 fn sqlite_path(url: &str) -> Option<&str> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+/// How long a request waits for a PostgreSQL connection (or to open one) before it is told that
+/// Ruche cannot reach its database (503): a person gets an answer within seconds, not a page
+/// that never loads, and the pool reconnects by itself once the database is back.
+pub const POSTGRES_ACQUIRE_WITHIN: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Whether a storage error means the database cannot be reached (down, restarting, the network
+/// to it cut), rather than a query that went wrong: what a person can only wait out.
+pub fn is_unavailable(err: &DbErr) -> bool {
+    use sea_orm::{sqlx, RuntimeErr};
+    let lost = |e: &sqlx::Error| match e {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+        sqlx::Error::WorkerCrashed | sqlx::Error::Protocol(_) => true,
+        // SQLSTATE classes 08 (connection exception) and 57P (the server shutting down).
+        sqlx::Error::Database(e) => e.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
+    };
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => lost(e),
+        _ => false,
+    }
+}
+
+/// Logs that the database cannot be reached, once every 10 seconds at most: during an outage
+/// every request would otherwise write a line.
+pub fn report_unavailable(err: &DbErr) {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LOGGED_AT: AtomicI64 = AtomicI64::new(i64::MIN);
+    let now = now_micros();
+    let last = LOGGED_AT.load(Ordering::Relaxed);
+    if now.saturating_sub(last) >= 10_000_000 && LOGGED_AT.compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+        tracing::warn!(error = %err, "the database cannot be reached: requests that need it answer 503");
+    }
 }
 
 /// Microseconds since the Unix epoch: the one clock every table uses.

@@ -23,20 +23,9 @@ impl TestDb {
     /// `None` when `RUCHE_TEST_DATABASE_URL` is unset, unless `RUCHE_REQUIRE_POSTGRES` is set
     /// (as the test command does), where a missing server fails the test instead.
     pub async fn postgres() -> Option<Self> {
-        let Ok(url) = std::env::var("RUCHE_TEST_DATABASE_URL") else {
-            assert!(
-                std::env::var_os("RUCHE_REQUIRE_POSTGRES").is_none(),
-                "RUCHE_REQUIRE_POSTGRES is set but RUCHE_TEST_DATABASE_URL is not"
-            );
-            eprintln!("RUCHE_TEST_DATABASE_URL is unset: the PostgreSQL variant of this test is skipped");
-            return None;
-        };
-        let schema = format!("ruche_test_{}", uuid::Uuid::new_v4().simple());
-        let admin = Database::connect(&url).await.expect("connect to RUCHE_TEST_DATABASE_URL");
-        admin.execute_unprepared(&format!("CREATE SCHEMA \"{schema}\"")).await.expect("create test schema");
-        admin.close().await.ok();
-        let db = Db::connect_with(schema_options(&url, &schema)).await.expect("postgres test database");
-        Some(Self { db, cleanup: Cleanup::PostgresSchema { admin_url: url, schema } })
+        let empty = EmptySchema::postgres().await?;
+        let db = Db::connect_with(empty.options()).await.expect("postgres test database");
+        Some(empty.holding(db))
     }
 
     /// A second, separate connection pool to the same database, as another server instance
@@ -79,6 +68,55 @@ impl TestDb {
         if tokio::time::timeout(CLEANUP_WITHIN, cleanup).await.is_err() {
             eprintln!("the test database was not removed within {CLEANUP_WITHIN:?}");
         }
+    }
+}
+
+/// A new, empty PostgreSQL schema on the server named by `RUCHE_TEST_DATABASE_URL`: a fresh
+/// database as instances find it on their first start.
+pub struct EmptySchema {
+    admin_url: String,
+    schema: String,
+}
+
+impl EmptySchema {
+    /// `None` as `TestDb::postgres`, when there is no PostgreSQL to test on.
+    pub async fn postgres() -> Option<Self> {
+        let Ok(url) = std::env::var("RUCHE_TEST_DATABASE_URL") else {
+            assert!(
+                std::env::var_os("RUCHE_REQUIRE_POSTGRES").is_none(),
+                "RUCHE_REQUIRE_POSTGRES is set but RUCHE_TEST_DATABASE_URL is not"
+            );
+            eprintln!("RUCHE_TEST_DATABASE_URL is unset: the PostgreSQL variant of this test is skipped");
+            return None;
+        };
+        let schema = format!("ruche_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = Database::connect(&url).await.expect("connect to RUCHE_TEST_DATABASE_URL");
+        admin.execute_unprepared(&format!("CREATE SCHEMA \"{schema}\"")).await.expect("create test schema");
+        admin.close().await.ok();
+        Some(Self { admin_url: url, schema })
+    }
+
+    /// How an instance connects to this schema.
+    pub fn options(&self) -> ConnectOptions {
+        schema_options(&self.admin_url, &self.schema)
+    }
+
+    /// The server's `host:port`.
+    pub fn address(&self) -> &str {
+        let after_scheme = self.admin_url.split_once("://").map_or(self.admin_url.as_str(), |(_, rest)| rest);
+        let after_credentials = after_scheme.rsplit_once('@').map_or(after_scheme, |(_, rest)| rest);
+        after_credentials.split('/').next().unwrap_or_default()
+    }
+
+    /// `options`, through another address (`host:port`) in place of the server's: a proxy the
+    /// test can cut.
+    pub fn options_through(&self, address: &str) -> ConnectOptions {
+        schema_options(&self.admin_url.replacen(self.address(), address, 1), &self.schema)
+    }
+
+    /// A `TestDb` that removes this schema when finished.
+    pub fn holding(self, db: Db) -> TestDb {
+        TestDb { db, cleanup: Cleanup::PostgresSchema { admin_url: self.admin_url, schema: self.schema } }
     }
 }
 

@@ -73,7 +73,15 @@ impl Client {
     /// Opens a page as a browser does (HTML wanted, redirects not followed), with this client's
     /// cookies.
     pub async fn page(&mut self, path: &str) -> Reply {
+        self.page_with(path, &[]).await
+    }
+
+    /// `page`, with more headers (those a browser adds: `Sec-Fetch-Dest`, …).
+    pub async fn page_with(&mut self, path: &str, headers: &[(&str, &str)]) -> Reply {
         let mut request = Request::get(path).header(header::ACCEPT, "text/html");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         let cookies: Vec<&str> = [&self.cookie, &self.visitor].into_iter().flatten().map(String::as_str).collect();
         if !cookies.is_empty() {
             request = request.header(header::COOKIE, cookies.join("; "));
@@ -96,9 +104,19 @@ impl Client {
 
     /// Posts any bytes as a form to `/api/<name>`, as a script or an attacker may.
     pub async fn post_raw(&mut self, name: &str, body: Vec<u8>) -> Reply {
+        self.post_accepting(name, body, "application/json").await
+    }
+
+    /// Posts a form to `/api/<name>` as a browser without JavaScript does (a page wanted back).
+    pub async fn submit(&mut self, name: &str, form: &[(&str, &str)]) -> Reply {
+        let body: String = form.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&");
+        self.post_accepting(name, body.into_bytes(), "text/html").await
+    }
+
+    async fn post_accepting(&mut self, name: &str, body: Vec<u8>, accept: &str) -> Reply {
         let mut request = Request::post(format!("/api/{name}"))
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::ACCEPT, "application/json");
+            .header(header::ACCEPT, accept);
         let cookies: Vec<&str> = [&self.cookie, &self.visitor].into_iter().flatten().map(String::as_str).collect();
         if !cookies.is_empty() {
             request = request.header(header::COOKIE, cookies.join("; "));

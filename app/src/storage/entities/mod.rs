@@ -1,4 +1,5 @@
 pub mod account_tokens;
+pub mod code_draws;
 pub mod deleted_ways_in;
 pub mod facilitators;
 pub mod login_sessions;

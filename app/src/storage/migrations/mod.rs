@@ -8,6 +8,7 @@ mod m0004_mail_safety;
 mod m0005_session_life;
 mod m0007_accounts;
 mod m0008_auto_close;
+mod m0009_code_draws;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_session_life::Migration),
             Box::new(m0007_accounts::Migration),
             Box::new(m0008_auto_close::Migration),
+            Box::new(m0009_code_draws::Migration),
         ]
     }
 }

@@ -1,18 +1,17 @@
 //! Ways into a session (code, link) and the participants who came in.
 use super::is_unique_violation;
-use crate::ids::{ParticipantId, SessionId};
+use crate::ids::{ParticipantId, SessionId, UserId};
 use crate::rules::secrets::new_link_token;
 use crate::rules::session_code::SessionCode;
 use crate::rules::sessions::{DELETED_WAYS_IN_KEPT_MICROS, RETIRED_WAYS_IN_KEPT_PER_SESSION};
 use crate::storage::entities::{deleted_ways_in, participants, retired_ways_in, sessions};
+use super::sessions::{CodeRefused, MAX_CODE_ATTEMPTS};
 use crate::storage::{now_micros, Db, SessionRecord};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
     TransactionTrait,
 };
-
-const MAX_CODE_ATTEMPTS: usize = 20;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WayInKind {
@@ -82,8 +81,9 @@ impl Db {
     }
 
     /// "Generate a new code": a new code and a new link token at once, the old ones retired in
-    /// the same transaction, so no instant exists where both or neither work.
-    pub async fn rotate_ways_in(&self, id: SessionId) -> Result<Option<SessionRecord>, DbErr> {
+    /// the same transaction, so no instant exists where both or neither work. The code counts
+    /// against the owner's daily draws.
+    pub async fn rotate_ways_in(&self, id: SessionId) -> Result<Result<SessionRecord, CodeRefused>, DbErr> {
         self.rotate_ways_in_drawing_codes(id, SessionCode::random).await
     }
 
@@ -91,14 +91,19 @@ impl Db {
         &self,
         id: SessionId,
         mut draw_code: impl FnMut() -> SessionCode,
-    ) -> Result<Option<SessionRecord>, DbErr> {
-        let mut last_err = None;
+    ) -> Result<Result<SessionRecord, CodeRefused>, DbErr> {
         for _ in 0..MAX_CODE_ATTEMPTS {
             let txn = self.conn.begin().await?;
             let Some(old) = sessions::Entity::find_by_id(id.0).one(&txn).await? else {
-                return Ok(None);
+                return Ok(Err(CodeRefused::NoSuchSession));
             };
+            let owner = UserId(old.owner_id);
             let now = now_micros();
+            // The owner's row locked, so that parallel requests cannot pass the daily cap together.
+            Db::lock_user(&txn, owner).await?;
+            if !Db::may_draw_code(&txn, owner, now).await? {
+                return Ok(Err(CodeRefused::TooManyDraws));
+            }
             for (kind, value) in [(WayInKind::Code, &old.code), (WayInKind::Link, &old.link_token)] {
                 retired_ways_in::Entity::insert(retired_ways_in::ActiveModel {
                     session_id: Set(id.0),
@@ -124,7 +129,7 @@ impl Db {
                 .filter(retired_ways_in::Column::Id.is_not_in(kept))
                 .exec(&txn)
                 .await?;
-            let code = Db::draw_code_not_deleted(&txn, &mut draw_code).await?;
+            let Some(code) = Db::draw_code(&txn, &mut draw_code).await? else { break };
             let result = sessions::Entity::update_many()
                 .col_expr(sessions::Column::Code, code.as_str().into())
                 .col_expr(sessions::Column::LinkToken, new_link_token().into())
@@ -133,17 +138,16 @@ impl Db {
                 .await;
             match result {
                 Ok(_) => {
+                    Db::record_code_draw(&txn, owner, now).await?;
                     txn.commit().await?;
-                    return self.session(id).await;
+                    return Ok(self.session(id).await?.ok_or(CodeRefused::NoSuchSession));
                 }
-                Err(e) if is_unique_violation(&e) => {
-                    txn.rollback().await?;
-                    last_err = Some(e);
-                }
+                Err(e) if is_unique_violation(&e) => txn.rollback().await?,
                 Err(e) => return Err(e),
             }
         }
-        Err(last_err.expect("at least one attempt was made"))
+        tracing::warn!("no free session code: every code drawn belongs to a live session");
+        Ok(Err(CodeRefused::NoFreeCode))
     }
 
     /// Lets a visitor into a session, as `join_sessions` does for several; joining again returns

@@ -1,24 +1,48 @@
 use crate::ids::UserId;
 use crate::storage::{entities::login_sessions, now_micros, Db, User};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use crate::rules::accounts::MAX_LOGINS_PER_ACCOUNT;
+use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 
 impl Db {
+    /// A new login of `user`. An account keeps at most `MAX_LOGINS_PER_ACCOUNT`: the oldest go,
+    /// in the same transaction, and their digests are returned (their host sockets must close).
     pub async fn create_login_session(
         &self,
         user: UserId,
         token_digest: &str,
         lifetime_micros: i64,
-    ) -> Result<(), DbErr> {
+    ) -> Result<Vec<String>, DbErr> {
         let now = now_micros();
+        let txn = self.conn.begin().await?;
         login_sessions::Entity::insert(login_sessions::ActiveModel {
             token_digest: Set(token_digest.to_owned()),
             user_id: Set(user.0),
             created_at: Set(now),
             expires_at: Set(now + lifetime_micros),
         })
-        .exec_without_returning(&self.conn)
+        .exec_without_returning(&txn)
         .await?;
-        Ok(())
+        let logins = || login_sessions::Entity::find().select_only().column(login_sessions::Column::TokenDigest).filter(login_sessions::Column::UserId.eq(user.0));
+        let kept: Vec<String> = logins()
+            .order_by_desc(login_sessions::Column::CreatedAt)
+            .order_by_desc(login_sessions::Column::TokenDigest)
+            .limit(MAX_LOGINS_PER_ACCOUNT)
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        let ended: Vec<String> = if kept.len() as u64 == MAX_LOGINS_PER_ACCOUNT {
+            logins().filter(login_sessions::Column::TokenDigest.is_not_in(kept)).into_tuple().all(&txn).await?
+        } else {
+            Vec::new()
+        };
+        if !ended.is_empty() {
+            login_sessions::Entity::delete_many()
+                .filter(login_sessions::Column::TokenDigest.is_in(ended.iter().cloned()))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(ended)
     }
 
     /// The user behind a login cookie, if that login exists and has not expired.

@@ -2,8 +2,11 @@ use super::is_unique_violation;
 use crate::ids::{SessionId, SlideId, UserId};
 use crate::rules::secrets::new_link_token;
 use crate::rules::session_code::SessionCode;
-use crate::rules::sessions::{host_activity_is_news, Role, DELETED_WAYS_IN_KEPT_MICROS, HOST_ACTIVITY_EVERY_MICROS, MAX_SESSIONS_PER_ACCOUNT};
-use crate::storage::entities::{deleted_ways_in, retired_ways_in, sessions, slides};
+use crate::rules::sessions::{
+    host_activity_is_news, may_draw_code, Role, CODE_DRAWS_WINDOW_MICROS, DELETED_WAYS_IN_KEPT_MICROS, HOST_ACTIVITY_EVERY_MICROS,
+    MAX_SESSIONS_PER_ACCOUNT,
+};
+use crate::storage::entities::{code_draws, deleted_ways_in, retired_ways_in, sessions, slides};
 use crate::storage::{now_micros, Db, WayInKind};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -11,8 +14,21 @@ use sea_orm::{
 };
 
 /// A fresh code colliding with an existing one is rare (one in a million per live session);
-/// this many collisions in a row means something else is wrong.
-const MAX_CODE_ATTEMPTS: usize = 20;
+/// this many collisions in a row means the codes are running out.
+pub(crate) const MAX_CODE_ATTEMPTS: usize = 20;
+
+/// Why no session code was drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeRefused {
+    /// The owner already has `MAX_SESSIONS_PER_ACCOUNT` sessions.
+    TooManySessions,
+    /// The owner drew `CODE_DRAWS_PER_ACCOUNT_PER_DAY` codes in the last 24 hours.
+    TooManyDraws,
+    /// Every code drawn belongs to a live session.
+    NoFreeCode,
+    /// There is no such session (any more).
+    NoSuchSession,
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionRecord {
@@ -46,9 +62,8 @@ impl From<sessions::Model> for SessionRecord {
 
 impl Db {
     /// Creates an open session with a fresh code and link token (the defaults of the help
-    /// article). `title` must already be cleaned (`rules::sessions::clean_title`). `None` when the
-    /// owner already has `MAX_SESSIONS_PER_ACCOUNT` sessions.
-    pub async fn create_session(&self, owner: UserId, title: &str) -> Result<Option<SessionRecord>, DbErr> {
+    /// article). `title` must already be cleaned (`rules::sessions::clean_title`).
+    pub async fn create_session(&self, owner: UserId, title: &str) -> Result<Result<SessionRecord, CodeRefused>, DbErr> {
         self.create_session_drawing_codes(owner, title, SessionCode::random).await
     }
 
@@ -58,14 +73,19 @@ impl Db {
         owner: UserId,
         title: &str,
         draw_code: impl FnMut() -> SessionCode,
-    ) -> Result<Option<SessionRecord>, DbErr> {
+    ) -> Result<Result<SessionRecord, CodeRefused>, DbErr> {
         self.insert_session(owner, title, None, draw_code).await
     }
 
     /// "Duplicate": a new open session owned by `owner`, titled `title` (already cleaned), with
     /// copies of `source`'s slides in the same order, a fresh code and link, and no participants
-    /// nor facilitators. Counts against the owner's cap like any other session (`None` past it).
-    pub async fn duplicate_session(&self, owner: UserId, source: SessionId, title: &str) -> Result<Option<SessionRecord>, DbErr> {
+    /// nor facilitators. Counts against the owner's caps like any other session.
+    pub async fn duplicate_session(
+        &self,
+        owner: UserId,
+        source: SessionId,
+        title: &str,
+    ) -> Result<Result<SessionRecord, CodeRefused>, DbErr> {
         self.insert_session(owner, title, Some(source), SessionCode::random).await
     }
 
@@ -75,20 +95,22 @@ impl Db {
         title: &str,
         slides_of: Option<SessionId>,
         mut draw_code: impl FnMut() -> SessionCode,
-    ) -> Result<Option<SessionRecord>, DbErr> {
+    ) -> Result<Result<SessionRecord, CodeRefused>, DbErr> {
         let id = SessionId::new_random();
         let created_at = now_micros();
         // Counted and inserted in one transaction, the owner's row locked, so that parallel
-        // requests cannot pass the cap together.
+        // requests cannot pass the caps together.
         let txn = self.conn.begin().await?;
         Db::lock_user(&txn, owner).await?;
         let owned = sessions::Entity::find().filter(sessions::Column::OwnerId.eq(owner.0)).count(&txn).await?;
         if owned >= MAX_SESSIONS_PER_ACCOUNT {
-            return Ok(None);
+            return Ok(Err(CodeRefused::TooManySessions));
         }
-        let mut last_err = None;
+        if !Db::may_draw_code(&txn, owner, created_at).await? {
+            return Ok(Err(CodeRefused::TooManyDraws));
+        }
         for _ in 0..MAX_CODE_ATTEMPTS {
-            let code = Db::draw_code_not_deleted(&txn, &mut draw_code).await?;
+            let Some(code) = Db::draw_code(&txn, &mut draw_code).await? else { break };
             let model = sessions::ActiveModel {
                 id: Set(id.0),
                 owner_id: Set(owner.0),
@@ -109,17 +131,16 @@ impl Db {
                     if let Some(source) = slides_of {
                         record.active_slide_id = Db::copy_slides(&txn, source, id, created_at).await?;
                     }
+                    Db::record_code_draw(&txn, owner, created_at).await?;
                     txn.commit().await?;
-                    return Ok(Some(record));
+                    return Ok(Ok(record));
                 }
-                Err(e) if is_unique_violation(&e) => {
-                    attempt.rollback().await?;
-                    last_err = Some(e);
-                }
+                Err(e) if is_unique_violation(&e) => attempt.rollback().await?,
                 Err(e) => return Err(e),
             }
         }
-        Err(last_err.expect("at least one attempt was made"))
+        tracing::warn!("no free session code: every code drawn belongs to a live session");
+        Ok(Err(CodeRefused::NoFreeCode))
     }
 
     /// Copies `source`'s slides into `target`, same order; the first copy is shown, as the first
@@ -159,26 +180,66 @@ impl Db {
         Ok(Some(first))
     }
 
-    /// Draws codes until one is not held by a session deleted in the last
-    /// `DELETED_WAYS_IN_KEPT_DAYS` (uniqueness among live sessions is the database's job).
-    pub(crate) async fn draw_code_not_deleted(
+    /// Draws a code no live session has and no session deleted in the last
+    /// `DELETED_WAYS_IN_KEPT_DAYS` holds (two sessions drawing the same code at once are kept
+    /// apart by the unique index). When every draw is taken, free codes are running low: the
+    /// oldest reservation is recycled rather than refusing, and its code now leads into the new
+    /// session instead of saying that the old one no longer exists. `None` when every code drawn
+    /// is a live session's and nothing is reserved.
+    pub(crate) async fn draw_code(
         conn: &impl ConnectionTrait,
         draw_code: &mut impl FnMut() -> SessionCode,
-    ) -> Result<SessionCode, DbErr> {
+    ) -> Result<Option<SessionCode>, DbErr> {
         let since = now_micros() - DELETED_WAYS_IN_KEPT_MICROS;
+        let reserved = || {
+            deleted_ways_in::Entity::find()
+                .filter(deleted_ways_in::Column::Kind.eq(WayInKind::Code.as_str()))
+                .filter(deleted_ways_in::Column::DeletedAt.gt(since))
+        };
         for _ in 0..MAX_CODE_ATTEMPTS {
             let code = draw_code();
-            let held = deleted_ways_in::Entity::find()
-                .filter(deleted_ways_in::Column::Kind.eq(WayInKind::Code.as_str()))
-                .filter(deleted_ways_in::Column::Value.eq(code.as_str()))
-                .filter(deleted_ways_in::Column::DeletedAt.gt(since))
-                .count(conn)
-                .await?;
-            if held == 0 {
-                return Ok(code);
+            let live = sessions::Entity::find().filter(sessions::Column::Code.eq(code.as_str())).count(conn).await?;
+            if live == 0 && reserved().filter(deleted_ways_in::Column::Value.eq(code.as_str())).count(conn).await? == 0 {
+                return Ok(Some(code));
             }
         }
-        Err(DbErr::Custom("every code drawn belongs to a recently deleted session".into()))
+        let oldest = reserved().order_by_asc(deleted_ways_in::Column::DeletedAt).order_by_asc(deleted_ways_in::Column::Id).one(conn).await?;
+        let Some(oldest) = oldest else { return Ok(None) };
+        deleted_ways_in::Entity::delete_many()
+            .filter(deleted_ways_in::Column::Kind.eq(WayInKind::Code.as_str()))
+            .filter(deleted_ways_in::Column::Value.eq(oldest.value.as_str()))
+            .exec(conn)
+            .await?;
+        tracing::warn!(
+            deleted_at = oldest.deleted_at,
+            "free session codes are running low: the code of the session deleted longest ago is drawn again"
+        );
+        Ok(SessionCode::parse(&oldest.value).ok())
+    }
+
+    /// Whether `owner` may draw one more code at `now` (`rules::sessions::may_draw_code`).
+    pub(crate) async fn may_draw_code(conn: &impl ConnectionTrait, owner: UserId, now: i64) -> Result<bool, DbErr> {
+        let drawn = code_draws::Entity::find()
+            .filter(code_draws::Column::UserId.eq(owner.0))
+            .filter(code_draws::Column::DrawnAt.gt(now - CODE_DRAWS_WINDOW_MICROS))
+            .count(conn)
+            .await?;
+        Ok(may_draw_code(drawn))
+    }
+
+    pub(crate) async fn record_code_draw(conn: &impl ConnectionTrait, owner: UserId, now: i64) -> Result<(), DbErr> {
+        let draw = code_draws::ActiveModel { user_id: Set(owner.0), drawn_at: Set(now), ..Default::default() };
+        code_draws::Entity::insert(draw).exec_without_returning(conn).await?;
+        Ok(())
+    }
+
+    /// Removes the code draws that no longer count (older than a day). Returns how many went.
+    pub async fn forget_old_code_draws(&self, now: i64) -> Result<u64, DbErr> {
+        let old = code_draws::Entity::delete_many()
+            .filter(code_draws::Column::DrawnAt.lte(now - CODE_DRAWS_WINDOW_MICROS))
+            .exec(&self.conn)
+            .await?;
+        Ok(old.rows_affected)
     }
 
     pub async fn session(&self, id: SessionId) -> Result<Option<SessionRecord>, DbErr> {
