@@ -163,6 +163,24 @@ export async function linkFromMail(to: string, path: string, count = 1): Promise
   throw new Error(`no ${count} mail(s) to ${to} with a /${path}/ link`);
 }
 
+/** Waits for a mail to `to` in the test SMTP server's Maildir that contains `text`. */
+export async function mailTo(to: string, text: string): Promise<boolean> {
+  const maildir = process.env.RUCHE_TEST_MAILDIR;
+  if (!maildir) throw new Error('RUCHE_TEST_MAILDIR is not set: run the suite through scripts/test.sh');
+  for (let i = 0; i < 150; i++) {
+    for (const sub of ['new', 'cur']) {
+      let files: string[] = [];
+      try { files = readdirSync(join(maildir, sub)); } catch { continue; }
+      for (const file of files) {
+        const raw = readFileSync(join(maildir, sub, file), 'utf8');
+        if (raw.includes(`To: ${to}`) && raw.replace(/=\r?\n/g, '').includes(text)) return true;
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`no mail to ${to} saying ${JSON.stringify(text)}`);
+}
+
 export const EMAIL_VERIFIED = 'Your e-mail address is verified. You can now send e-mail invitations and add co-facilitators.';
 export const VERIFY_FIRST = 'Verify your e-mail address first: we sent you a link.';
 

@@ -55,7 +55,7 @@ async fn come_in(ctx: &ServerContext, way: Way<'_>, request: Request, render: im
             .into_response();
     }
     let (mut parts, body) = request.into_parts();
-    let (visitor, new_cookie) = match visitor::visitor_digest_from_headers(&parts.headers) {
+    let (visitor, new_cookie) = match visitor::visitor_digest_from_headers(&parts.headers, ctx.secure_cookies()) {
         Some(digest) => (digest, None),
         None => {
             let (digest, cookie) = visitor::new_visitor(ctx.secure_cookies());

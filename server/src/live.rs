@@ -74,10 +74,10 @@ async fn host_socket(ctx: ServerContext, session: String, headers: HeaderMap, ws
     // Subscribed before the login is checked, so that a logout committed meanwhile is heard.
     let ended_logins = ctx.live.ended_logins();
     let allowed = async {
-        let Some(user) = auth::user_id_from_headers(&ctx.db, &headers).await? else { return Ok(None) };
+        let Some(user) = auth::user_id_from_headers(&ctx.db, &headers, ctx.secure_cookies()).await? else { return Ok(None) };
         Ok::<_, sea_orm::DbErr>(ctx.db.role_in_session(session, user).await?.map(|_| user))
     };
-    match (allowed.await, auth::login_digest_from_headers(&headers)) {
+    match (allowed.await, auth::login_digest_from_headers(&headers, ctx.secure_cookies())) {
         (Ok(Some(user)), Some(login)) => {
             let Some(slot) = ctx.limits.open_host_socket(user) else { return too_many_tabs() };
             upgrade(ws).on_upgrade(move |socket| async move {
@@ -103,7 +103,7 @@ async fn participant_socket(ctx: ServerContext, session: String, headers: Header
     if !same_origin(&ctx, &headers) {
         return (StatusCode::FORBIDDEN, "This page may not follow Ruche sessions.").into_response();
     }
-    let (Ok(session), Some(visitor)) = (session.parse::<SessionId>(), visitor::visitor_digest_from_headers(&headers)) else {
+    let (Ok(session), Some(visitor)) = (session.parse::<SessionId>(), visitor::visitor_digest_from_headers(&headers, ctx.secure_cookies())) else {
         return upgrade(ws).on_upgrade(refuse);
     };
     let joined = match ctx.live.is_admitted(session, &visitor) {

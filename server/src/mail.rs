@@ -119,6 +119,10 @@ async fn render(ctx: &ServerContext, mail: &OutboxMail) -> Result<Option<Mail>, 
     if let Some(kind @ (MailKind::PasswordReset | MailKind::EmailVerification)) = mail.kind {
         return render_account_mail(ctx, mail, kind).await;
     }
+    if mail.kind == Some(MailKind::SignUpAttempt) {
+        let Some(user) = ctx.db.user(mail.sent_by).await? else { return Ok(None) };
+        return Ok(Some(compose_account(MailKind::SignUpAttempt, &user.display_name, &ctx.log_in_link())));
+    }
     let Some(session) = ctx.db.session(mail.session_id).await? else { return Ok(None) };
     if let (Some(MailKind::FacilitatorInvitation), Some(token)) = (mail.kind, &mail.token) {
         if !ctx.db.facilitation_pending(mail.session_id, &login_token_digest(token)).await? {

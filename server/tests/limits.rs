@@ -362,3 +362,36 @@ async fn changes_by_one_account_are_limited(db: Db) {
     create_session(&mut bob, "Bob's").await;
 }
 test_both_dbs!(changes_by_one_account_are_limited);
+
+/// A browser the account logged in from before is not locked out by failures from elsewhere:
+/// neither someone guessing the password (the account's budget) nor colleagues mistyping theirs
+/// behind the same address (the address's).
+async fn a_known_browser_is_not_locked_out_by_failures_from_elsewhere(db: Db) {
+    let router = roomy_router(db);
+    Client::signed_up(&router, "ada@example.org").await;
+    let right = [("email", "ada@example.org"), ("password", "long enough")];
+    let wrong = [("email", "ada@example.org"), ("password", "not the password")];
+    let office = [198, 51, 100, 20];
+    let mut laptop = Client::from(&router, office);
+    assert!(laptop.call("log_in", &right).await.status.is_success());
+    assert!(laptop.device.is_some(), "a log-in gives the browser a device cookie");
+    laptop.call("log_out", &[]).await;
+    for n in 0..LOGIN_FAILURES_PER_ACCOUNT.burst {
+        assert_eq!(Client::from(&router, [198, 51, 101, n as u8]).call("log_in", &wrong).await.status, StatusCode::UNAUTHORIZED);
+    }
+    for n in 0..LOGIN_FAILURES_PER_ADDRESS.burst {
+        let email = format!("colleague{n}@example.org");
+        let reply = Client::from(&router, office).call("log_in", &[("email", email.as_str()), ("password", "mistyped")]).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(Client::from(&router, office).call("log_in", &right).await.status, StatusCode::TOO_MANY_REQUESTS, "a new browser is held back");
+    assert!(laptop.call("log_in", &right).await.status.is_success(), "her own browser is not");
+    // Its own failures are bounded too.
+    let refused = join_all((0..LOGIN_FAILURES_PER_DEVICE.burst + 1).map(|_| {
+        let mut laptop = Client { device: laptop.device.clone(), ..Client::from(&router, [198, 51, 104, 1]) };
+        async move { laptop.call("log_in", &wrong).await.status }
+    }))
+    .await;
+    assert!(refused.contains(&StatusCode::TOO_MANY_REQUESTS), "{refused:?}");
+}
+test_both_dbs!(a_known_browser_is_not_locked_out_by_failures_from_elsewhere);

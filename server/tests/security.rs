@@ -303,8 +303,9 @@ async fn every_response_carries_the_security_headers(db: Db) {
         let reply = send(&router, request).await;
         assert_eq!(header(&reply, "cache-control"), "no-store", "{path}");
         if path == format!("/s/{id}") {
-            // Until its island hydrates, the host view says its tools are not ready yet.
-            assert!(reply.body.contains(r#"<div aria-busy="true" class="host-island">"#), "{}", reply.body);
+            // Until its island hydrates, the host view is not marked hydrated: its tools look,
+            // and are, not clickable yet.
+            assert!(reply.body.contains(r#"<div class="host-island">"#), "{}", reply.body);
         }
     }
     assert_ne!(home.headers.get("cache-control").map(|v| v.to_str().unwrap()), Some("no-store"));
@@ -327,3 +328,26 @@ async fn slide_bodies_past_32_kib_are_refused(db: Db) {
     assert_eq!((reply.status, reply.json::<SessionError>()), (StatusCode::PAYLOAD_TOO_LARGE, SessionError::TooLarge));
 }
 test_both_dbs!(slide_bodies_past_32_kib_are_refused);
+
+/// With an https `PUBLIC_URL`, every cookie is a `__Host-` one (Secure, the whole site, no
+/// Domain), and the plain name is not read: a neighbouring site cannot set a login or a visitor.
+async fn https_cookies_are_host_only(db: Db) {
+    let router = router_with(ServerContext::new(db, "https://ruche.example.org", Vec::new()));
+    let mut ada = Client::anonymous(&router);
+    let reply = ada.call("sign_up", &[("email", "ada@example.org"), ("display_name", "Ada"), ("password", "long enough")]).await;
+    assert!(reply.status.is_success(), "{} {}", reply.status, reply.body);
+    let set: Vec<&str> = reply.headers.get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap()).collect();
+    assert!(set.iter().any(|c| c.starts_with("__Host-ruche_login=")), "{set:?}");
+    for cookie in &set {
+        assert!(cookie.starts_with("__Host-") && cookie.contains("; Secure") && cookie.contains("Path=/"), "{cookie}");
+        assert!(!cookie.to_ascii_lowercase().contains("domain="), "{cookie}");
+    }
+    assert!(ada.call("me", &[]).await.json::<Option<serde_json::Value>>().is_some(), "the __Host- login is read");
+    let token = ada.cookie.clone().unwrap().split_once('=').unwrap().1.to_owned();
+    let mut plain = Client { cookie: Some(format!("ruche_login={token}")), ..Client::anonymous(&router) };
+    assert_eq!(plain.call("me", &[]).await.json::<Option<serde_json::Value>>(), None, "the plain name is not");
+    let mut phone = Client::anonymous(&router);
+    phone.call("join_by_code", &[("code", "000000")]).await;
+    assert!(phone.visitor.as_deref().is_some_and(|v| v.starts_with("__Host-ruche_visitor=")), "{:?}", phone.visitor);
+}
+test_both_dbs!(https_cookies_are_host_only);

@@ -321,7 +321,7 @@ async fn forgotten_sessions_close_by_themselves(db: Db) {
     let mut never = ctx.clone();
     never.auto_close = app::rules::sessions::AutoClose { after_days: 0 };
     assert_eq!(server::close_forgotten_sessions(&never, i64::MAX).await.unwrap(), 0);
-    let mut ada_never = Client { router: common::router_with(never), cookie: ada.cookie.clone(), visitor: None, ip: ada.ip };
+    let mut ada_never = Client { router: common::router_with(never), cookie: ada.cookie.clone(), visitor: None, device: None, ip: ada.ip };
     assert_eq!(host(&mut ada_never, &other).await.closes_by_itself_on, None);
 }
 test_both_dbs!(forgotten_sessions_close_by_themselves);

@@ -210,7 +210,7 @@ test_both_dbs!(an_account_sends_at_most_500_invitations_a_day);
 
 /// A client of the same account, for requests in parallel.
 fn same_account(client: &Client) -> Client {
-    Client { router: client.router.clone(), cookie: client.cookie.clone(), visitor: None, ip: client.ip }
+    Client { router: client.router.clone(), cookie: client.cookie.clone(), visitor: None, device: client.device.clone(), ip: client.ip }
 }
 
 /// The daily count is checked and consumed in one step: ten sends of 100 at once, with 500 a

@@ -19,7 +19,6 @@ impl crate::rules::HttpStatus for AccountError {
     fn http_status(&self) -> u16 {
         match self {
             Self::InvalidEmail | Self::InvalidName | Self::WeakPassword => 400,
-            Self::EmailTaken => 409,
             Self::WrongCredentials | Self::NotLoggedIn => 401,
             Self::WrongOldPassword => 403,
             Self::LinkExpired => 410,
@@ -98,7 +97,19 @@ pub async fn sign_up(
         })?;
         let user = match ctx.db.create_user(&email, &display_name, &hash).await {
             Ok(user) => user,
-            Err(crate::storage::CreateUserError::EmailTaken) => return Err(AccountError::EmailTaken),
+            Err(crate::storage::CreateUserError::EmailTaken) => {
+                // Answered as a new account is (to the same page), so that sign-up tells nobody
+                // which addresses have accounts; the owner is mailed instead, within the
+                // account-mail budgets, so that nobody can flood their mailbox this way.
+                if ctx.limits.take_account_mail(&email, ctx.client_ip()).is_ok() {
+                    if let Some(owner) = ctx.db.user_by_email(&email).await? {
+                        ctx.db.mail_sign_up_attempt(owner.user.id, &owner.user.email).await?;
+                        ctx.wake_mailer();
+                    }
+                }
+                leptos_axum::redirect(safe_next(next.as_deref()));
+                return Ok(());
+            }
             Err(crate::storage::CreateUserError::Db(e)) => return Err(e.into()),
         };
         // Not counted against the account-mail budgets: one per new account, and sign-ups have
@@ -108,6 +119,7 @@ pub async fn sign_up(
             tracing::error!(error = %e, "queueing the verification mail failed");
         }
         auth::log_in(&ctx, user.id).await?;
+        auth::remember_device(&ctx, user.id).await?;
         leptos_axum::redirect(safe_next(next.as_deref()));
         Ok(())
     }
@@ -119,31 +131,34 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
     reply(async move {
         let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
         let email = login_email(&email);
+        let found = ctx.db.user_by_email(&email).await?;
+        // A browser this account logged in from before (its device cookie) is held to a budget of
+        // its own: failures from elsewhere never lock its owner out of it.
+        let device = match (auth::device_digest(), &found) {
+            (Some(device), Some(found)) if ctx.db.device_account(&device).await? == Some(found.user.id) => Some(device),
+            _ => None,
+        };
         // Taken before the password is checked, so that parallel guesses cannot all pass while the
         // first are being hashed; a right password gives it back.
         let attempt = ctx
             .limits
-            .take_login(&email, ctx.client_ip())
+            .take_login(&email, ctx.client_ip(), device.as_deref())
             .map_err(|wait| AccountError::TooManyLogIns(whole_seconds(wait)))?;
-        let checked = async {
-            let found = ctx.db.user_by_email(&email).await?;
-            let stored = found.as_ref().map(|f| f.password_hash.clone());
-            let matches = ctx.limits.hashes.run(move || passwords::verify(&password, stored.as_deref())).await?;
-            Ok::<_, AccountError>(found.filter(|_| matches))
-        };
-        let found = match checked.await {
-            Ok(Some(found)) => {
+        let stored = found.as_ref().map(|f| f.password_hash.clone());
+        let matches = match ctx.limits.hashes.run(move || passwords::verify(&password, stored.as_deref())).await {
+            Ok(matches) => matches,
+            Err(busy) => {
+                // Busy: no password was judged.
                 ctx.limits.give_back_login(attempt);
-                found
-            }
-            Ok(None) => return Err(AccountError::WrongCredentials),
-            Err(e) => {
-                // Busy or broken: no password was judged.
-                ctx.limits.give_back_login(attempt);
-                return Err(e);
+                return Err(busy.into());
             }
         };
+        let Some(found) = found.filter(|_| matches) else { return Err(AccountError::WrongCredentials) };
+        ctx.limits.give_back_login(attempt);
         auth::log_in(&ctx, found.user.id).await?;
+        if device.is_none() {
+            auth::remember_device(&ctx, found.user.id).await?;
+        }
         leptos_axum::redirect(safe_next(next.as_deref()));
         Ok(())
     }
@@ -198,7 +213,7 @@ pub async fn change_password(old_password: String, new_password: String) -> Resu
         // like a failed log-in, taken before it is checked.
         let attempt = ctx
             .limits
-            .take_login(&user.email, ctx.client_ip())
+            .take_login(&user.email, ctx.client_ip(), None)
             .map_err(|wait| AccountError::TooManyLogIns(whole_seconds(wait)))?;
         let checked = async {
             let stored = ctx.db.password_hash(user.id).await?;

@@ -144,12 +144,13 @@ fn HostIsland(loaded: SessionForHost) -> impl IntoView {
         }
         newest
     });
-    // Until the island has hydrated (its chunk loads after the page), its tools cannot act: they
-    // say so (busy, dimmed, not clickable) instead of swallowing a click.
-    let ready = RwSignal::new(false);
-    Effect::new(move |_| ready.set(true));
+    // Until the island has hydrated (its chunk loads after the page), its tools cannot act: with
+    // JavaScript on they look so (dimmed, not clickable) instead of swallowing a click; with it
+    // off, they are plain forms and work (`style/main.scss`).
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     view! {
-        <div class="host-island" aria-busy=move || (!ready.get()).then_some("true")>
+        <div class="host-island" data-hydrated=move || hydrated.get().then_some("")>
             <WhileHostsMayFollow deleted live>
                 <HostView session=shown actions ui presence/>
             </WhileHostsMayFollow>

@@ -68,6 +68,10 @@ pub fn may(action: AccountAction, email_verified: bool) -> bool {
 /// log-in ends the oldest login.
 pub const MAX_LOGINS_PER_ACCOUNT: u64 = 50;
 
+/// Browsers remembered per account as ones it logged in from (device cookies); past it, the
+/// oldest is forgotten, and a log-in from it counts as one from a new browser.
+pub const MAX_DEVICES_PER_ACCOUNT: u64 = 20;
+
 pub const PASSWORD_MIN_CHARS: usize = 8;
 pub const DISPLAY_NAME_MAX_CHARS: usize = 60;
 const EMAIL_MAX_CHARS: usize = 254;
@@ -145,8 +149,6 @@ pub enum AccountError {
     InvalidName,
     #[error("Choose a password of at least 8 characters.")]
     WeakPassword,
-    #[error("An account with this e-mail address already exists: log in instead.")]
-    EmailTaken,
     #[error("The e-mail address or the password is wrong.")]
     WrongCredentials,
     #[error("The old password is wrong.")]

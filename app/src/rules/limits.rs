@@ -57,6 +57,11 @@ pub const LOGINS_PER_ACCOUNT_AND_ADDRESS: Budget = Budget { burst: 10, every: Du
 /// Changes one account may make (sessions, slides, sharing): a person clicking through a talk
 /// never comes near it; a script writing in a loop keeps SQLite's one writer to 10 a second.
 pub const CHANGES_PER_ACCOUNT: Budget = Budget { burst: 300, every: Duration::from_millis(100) };
+/// Failed log-ins from a browser where the account logged in before (its device cookie, as OWASP
+/// recommends): such a browser is held to this budget alone, not to the account's nor to its
+/// address's, so that someone guessing the password elsewhere, or colleagues mistyping theirs
+/// behind the same address, never lock the owner out of their own browser.
+pub const LOGIN_FAILURES_PER_DEVICE: Budget = Budget { burst: 10, every: Duration::from_secs(60) };
 /// Sign-ups one client address may make: a school's staff signing up on the same morning fits.
 pub const SIGNUPS_PER_ADDRESS: Budget = Budget { burst: 30, every: Duration::from_secs(120) };
 /// Account mails (password reset, "Send the verification mail again") to one address, whether it

@@ -12,6 +12,9 @@ pub enum MailKind {
     PasswordReset,
     /// Sent at sign-up (and on "Send the verification mail again"): proves the address.
     EmailVerification,
+    /// Someone tried to sign up with an address that has an account: its owner is told, and
+    /// nobody else learns that the address has an account.
+    SignUpAttempt,
 }
 
 impl MailKind {
@@ -21,6 +24,7 @@ impl MailKind {
             Self::FacilitatorInvitation => "facilitator_invitation",
             Self::PasswordReset => "password_reset",
             Self::EmailVerification => "email_verification",
+            Self::SignUpAttempt => "sign_up_attempt",
         }
     }
 
@@ -30,6 +34,7 @@ impl MailKind {
             "facilitator_invitation" => Some(Self::FacilitatorInvitation),
             "password_reset" => Some(Self::PasswordReset),
             "email_verification" => Some(Self::EmailVerification),
+            "sign_up_attempt" => Some(Self::SignUpAttempt),
             _ => None,
         }
     }
@@ -65,7 +70,9 @@ pub fn escape_html(s: &str) -> String {
 /// `link` is absolute and made by Ruche (never user text); `inviter` and `title` are user text.
 pub fn compose(kind: MailKind, inviter: &str, title: &str, link: &str) -> Mail {
     let (subject, lead, action) = match kind {
-        MailKind::PasswordReset | MailKind::EmailVerification => return compose_account(kind, inviter, link),
+        MailKind::PasswordReset | MailKind::EmailVerification | MailKind::SignUpAttempt => {
+            return compose_account(kind, inviter, link)
+        }
         MailKind::ParticipantInvitation => (
             format!("{} invites you to join \u{201c}{}\u{201d}", header_safe(inviter), header_safe(title)),
             format!("{inviter} invites you to join the session \u{201c}{title}\u{201d} on Ruche."),
@@ -93,6 +100,15 @@ pub fn compose_account(kind: MailKind, name: &str, link: &str) -> Mail {
                  The link works once, for one hour. If you did not ask, ignore this mail: your password stays as it is."
             ),
             "Choose a new password",
+        ),
+        MailKind::SignUpAttempt => (
+            "Someone tried to sign up to Ruche with your address".to_owned(),
+            format!(
+                "Hello {name}, someone (perhaps you) tried to create a Ruche account with this address, which already \
+                 has one. If it was you, log in instead; if you forgot your password, the log-in page lets you choose \
+                 a new one. If it was not you, ignore this mail: nothing changed."
+            ),
+            "Log in",
         ),
         _ => (
             "Confirm your e-mail address for Ruche".to_owned(),
@@ -140,11 +156,19 @@ mod tests {
         assert!(mail.html.contains("&lt;b&gt;Ada") && !mail.html.contains("<b>Ada"));
         let mail = compose_account(MailKind::EmailVerification, "Ada", "http://127.0.0.1:3000/verify/abc");
         assert!(mail.text.contains("/verify/abc") && mail.subject.contains("Confirm"));
+        let mail = compose_account(MailKind::SignUpAttempt, "Ada", "http://127.0.0.1:3000/login");
+        assert!(mail.text.contains("http://127.0.0.1:3000/login") && mail.subject.contains("tried to sign up"));
     }
 
     #[test]
     fn kinds_round_trip() {
-        for kind in [MailKind::ParticipantInvitation, MailKind::FacilitatorInvitation, MailKind::PasswordReset, MailKind::EmailVerification] {
+        for kind in [
+            MailKind::ParticipantInvitation,
+            MailKind::FacilitatorInvitation,
+            MailKind::PasswordReset,
+            MailKind::EmailVerification,
+            MailKind::SignUpAttempt,
+        ] {
             assert_eq!(MailKind::parse(kind.as_str()), Some(kind));
         }
     }

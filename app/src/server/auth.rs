@@ -11,6 +11,28 @@ use sea_orm::DbErr;
 
 pub const COOKIE_NAME: &str = "ruche_login";
 const LIFETIME_SECS: i64 = 30 * 24 * 3600;
+/// The cookie of a browser an account logged in from (OWASP's device cookie): a random token,
+/// its digest kept with the account (`login_devices`). A log-in from it is held to its own
+/// budget of failures (`rules::limits::LOGIN_FAILURES_PER_DEVICE`).
+pub const DEVICE_COOKIE_NAME: &str = "ruche_device";
+const DEVICE_LIFETIME_SECS: i64 = 365 * 24 * 3600;
+
+/// A cookie's name as Ruche sets and reads it. With an https `PUBLIC_URL` every cookie is a
+/// `__Host-` one: browsers then accept it only from this exact origin, over https and for the
+/// whole site (no `Domain`), so that a neighbouring site under the same domain can neither set
+/// it (fixing someone's login or visitor) nor shadow it.
+pub fn cookie_name(name: &'static str, secure: bool) -> std::borrow::Cow<'static, str> {
+    if secure {
+        format!("__Host-{name}").into()
+    } else {
+        name.into()
+    }
+}
+
+/// Whether the request being handled is served with secure cookies (`ServerContext::secure_cookies`).
+pub(super) fn secure_here() -> bool {
+    with_context::<ServerContext, _>(ServerContext::secure_cookies).unwrap_or(false)
+}
 
 /// A cookie's value from the request, if present and not empty.
 pub(super) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -27,7 +49,8 @@ pub(super) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// The login token the request carries, if any.
 fn request_token() -> Option<String> {
-    with_context::<Parts, _>(|parts| cookie(&parts.headers, COOKIE_NAME)).flatten()
+    let name = cookie_name(COOKIE_NAME, secure_here());
+    with_context::<Parts, _>(|parts| cookie(&parts.headers, &name)).flatten()
 }
 
 /// What storage keeps of this request's login, to tell it from the account's other logins.
@@ -44,16 +67,16 @@ pub async fn current_user(db: &Db) -> Result<Option<User>, DbErr> {
 }
 
 /// The logged-in user of a request handled outside Leptos (the live channel's sockets).
-pub async fn user_id_from_headers(db: &Db, headers: &HeaderMap) -> Result<Option<UserId>, DbErr> {
-    match login_digest_from_headers(headers) {
+pub async fn user_id_from_headers(db: &Db, headers: &HeaderMap, secure: bool) -> Result<Option<UserId>, DbErr> {
+    match login_digest_from_headers(headers, secure) {
         Some(digest) => db.user_id_for_login_session(&digest).await,
         None => Ok(None),
     }
 }
 
 /// What storage keeps of the login a request handled outside Leptos carries.
-pub fn login_digest_from_headers(headers: &HeaderMap) -> Option<String> {
-    cookie(headers, COOKIE_NAME).map(|token| login_token_digest(&token))
+pub fn login_digest_from_headers(headers: &HeaderMap, secure: bool) -> Option<String> {
+    cookie(headers, &cookie_name(COOKIE_NAME, secure)).map(|token| login_token_digest(&token))
 }
 
 /// The logged-in user's id alone: one query fewer than [`current_user`], on every host action.
@@ -76,6 +99,20 @@ pub async fn log_in(ctx: &ServerContext, user: UserId) -> Result<(), DbErr> {
     Ok(())
 }
 
+/// The digest of this browser's device cookie, if it has one.
+pub fn device_digest() -> Option<String> {
+    let name = cookie_name(DEVICE_COOKIE_NAME, secure_here());
+    with_context::<Parts, _>(|parts| cookie(&parts.headers, &name)).flatten().map(|token| login_token_digest(&token))
+}
+
+/// Remembers this browser as one `user` logged in from, with a new device cookie.
+pub async fn remember_device(ctx: &ServerContext, user: UserId) -> Result<(), DbErr> {
+    let token = new_login_token();
+    ctx.db.remember_device(user, &login_token_digest(&token)).await?;
+    set_named_cookie(ctx, DEVICE_COOKIE_NAME, &token, DEVICE_LIFETIME_SECS);
+    Ok(())
+}
+
 /// Ends this browser's login, in storage and in the browser.
 pub async fn log_out(ctx: &ServerContext) -> Result<(), DbErr> {
     if let Some(token) = request_token() {
@@ -89,8 +126,13 @@ pub async fn log_out(ctx: &ServerContext) -> Result<(), DbErr> {
 }
 
 fn set_cookie(ctx: &ServerContext, value: &str, max_age: i64) {
+    set_named_cookie(ctx, COOKIE_NAME, value, max_age);
+}
+
+fn set_named_cookie(ctx: &ServerContext, name: &'static str, value: &str, max_age: i64) {
+    let name = cookie_name(name, ctx.secure_cookies());
     let secure = if ctx.secure_cookies() { "; Secure" } else { "" };
-    let cookie = format!("{COOKIE_NAME}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
+    let cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
     if let (Some(response), Ok(value)) = (use_context::<ResponseOptions>(), HeaderValue::from_str(&cookie)) {
         response.append_header(header::SET_COOKIE, value);
     }

@@ -25,6 +25,7 @@ pub struct Limits {
     login_by_address: Mutex<Limiter<IpAddr>>,
     login_by_account: Mutex<Limiter<u64>>,
     logins_by_account_and_address: Mutex<Limiter<u64>>,
+    login_by_device: Mutex<Limiter<u64>>,
     changes_by_account: Mutex<Limiter<u64>>,
     signup_by_address: Mutex<Limiter<IpAddr>>,
     account_mail_by_recipient: Mutex<Limiter<u64>>,
@@ -93,9 +94,12 @@ pub struct JoinAttempt {
 
 #[derive(Debug)]
 #[must_use = "an attempt is kept (a failure) or given back"]
-pub struct LoginAttempt {
-    account: Attempt<u64>,
-    address: Attempt<IpAddr>,
+pub enum LoginAttempt {
+    /// From a browser the account did not log in from before: the account's and the address's
+    /// budgets.
+    Stranger { account: Attempt<u64>, address: Attempt<IpAddr> },
+    /// From a browser the account logged in from before: its own budget alone.
+    Device(Attempt<u64>),
 }
 
 impl Limits {
@@ -111,6 +115,7 @@ impl Limits {
             login_by_address: Mutex::new(Limiter::new(LOGIN_FAILURES_PER_ADDRESS)),
             login_by_account: Mutex::new(Limiter::new(LOGIN_FAILURES_PER_ACCOUNT)),
             logins_by_account_and_address: Mutex::new(Limiter::new(LOGINS_PER_ACCOUNT_AND_ADDRESS)),
+            login_by_device: Mutex::new(Limiter::new(LOGIN_FAILURES_PER_DEVICE)),
             changes_by_account: Mutex::new(Limiter::new(CHANGES_PER_ACCOUNT)),
             signup_by_address: Mutex::new(Limiter::new(SIGNUPS_PER_ADDRESS)),
             account_mail_by_recipient: Mutex::new(Limiter::new(ACCOUNT_MAILS_PER_RECIPIENT)),
@@ -189,19 +194,29 @@ impl Limits {
         lock(&self.new_participants_by_address).take(limit_key(ip), self.now()).map(drop)
     }
 
-    /// Takes one failed log-in from the address's and the account's budgets before the password is
-    /// checked, after one log-in of this account from this address, whatever its outcome.
-    pub fn take_login(&self, email: &str, ip: IpAddr) -> Result<LoginAttempt, Duration> {
+    /// Takes one failed log-in before the password is checked, after one log-in of this account
+    /// from this address, whatever its outcome: from the address's and the account's budgets, or
+    /// from `device`'s alone when the account logged in from this browser before (its device
+    /// cookie's digest).
+    pub fn take_login(&self, email: &str, ip: IpAddr, device: Option<&str>) -> Result<LoginAttempt, Duration> {
         let pair = self.hasher.hash_one(("login", email, limit_key(ip)));
         lock(&self.logins_by_account_and_address).take(pair, self.now()).map(drop)?;
+        if let Some(device) = device {
+            return lock(&self.login_by_device).take(self.hasher.hash_one(("device", device)), self.now()).map(LoginAttempt::Device);
+        }
         let account = (&self.login_by_account, self.hasher.hash_one(email));
         let (address, account) = take_both(self.now(), (&self.login_by_address, limit_key(ip)), account)?;
-        Ok(LoginAttempt { account, address })
+        Ok(LoginAttempt::Stranger { account, address })
     }
 
     /// The password was right (or was never checked): not a failure.
     pub fn give_back_login(&self, attempt: LoginAttempt) {
-        give_back_both(self.now(), (&self.login_by_address, attempt.address), (&self.login_by_account, attempt.account));
+        match attempt {
+            LoginAttempt::Stranger { account, address } => {
+                give_back_both(self.now(), (&self.login_by_address, address), (&self.login_by_account, account))
+            }
+            LoginAttempt::Device(device) => lock(&self.login_by_device).give_back(device, self.now()),
+        }
     }
 
     /// One change by `user` (a session, its slides, its sharing), or how long to wait.
@@ -259,6 +274,7 @@ impl Limits {
             + lock(&self.login_by_address).len()
             + lock(&self.login_by_account).len()
             + lock(&self.logins_by_account_and_address).len()
+            + lock(&self.login_by_device).len()
             + lock(&self.changes_by_account).len()
             + lock(&self.signup_by_address).len()
             + lock(&self.account_mail_by_recipient).len()
@@ -277,6 +293,7 @@ impl Limits {
         lock(&self.login_by_address).prune(now);
         lock(&self.login_by_account).prune(now);
         lock(&self.logins_by_account_and_address).prune(now);
+        lock(&self.login_by_device).prune(now);
         lock(&self.changes_by_account).prune(now);
         lock(&self.signup_by_address).prune(now);
         lock(&self.account_mail_by_recipient).prune(now);
@@ -476,6 +493,24 @@ mod tests {
     }
 
     #[test]
+    fn a_known_browser_has_a_budget_of_its_own() {
+        let limits = Limits::default().with_frozen_clock();
+        // The account and the address are held back by failures from elsewhere...
+        for n in 0..LOGIN_FAILURES_PER_ACCOUNT.burst as u8 {
+            let _ = limits.take_login("ada@example.org", [198, 51, 100, n].into(), None).unwrap();
+        }
+        assert!(limits.take_login("ada@example.org", [198, 51, 100, 99].into(), None).is_err());
+        // ...not the browser she logged in from, which has its own.
+        let office: IpAddr = [198, 51, 100, 1].into();
+        let right = limits.take_login("ada@example.org", office, Some("laptop")).expect("a known browser goes on");
+        limits.give_back_login(right);
+        let passed = (0..LOGIN_FAILURES_PER_DEVICE.burst + 5)
+            .filter(|n| limits.take_login("ada@example.org", [198, 51, 102, *n as u8].into(), Some("laptop")).is_ok())
+            .count();
+        assert_eq!(passed, LOGIN_FAILURES_PER_DEVICE.burst as usize);
+    }
+
+    #[test]
     fn live_sockets_are_capped_per_browser_and_freed_when_they_end() {
         let limits = Limits::default();
         let tabs: Vec<_> = (0..LIVE_SOCKETS_PER_VISITOR).map(|_| limits.open_participant_socket("phone").unwrap()).collect();
@@ -491,12 +526,12 @@ mod tests {
         let limits = Limits::default();
         let burst = LOGIN_FAILURES_PER_ACCOUNT.burst as u8;
         for n in 0..burst {
-            let _ = limits.take_login("ada@example.org", [198, 51, 100, n].into()).expect("within the budget");
+            let _ = limits.take_login("ada@example.org", [198, 51, 100, n].into(), None).expect("within the budget");
         }
-        let wait = limits.take_login("ada@example.org", [198, 51, 100, 200].into()).unwrap_err();
+        let wait = limits.take_login("ada@example.org", [198, 51, 100, 200].into(), None).unwrap_err();
         assert!(wait <= LOGIN_FAILURES_PER_ACCOUNT.every, "the owner waits a minute at most");
         for n in 0..100 {
-            let right = limits.take_login("bob@example.org", [198, 51, 101, n].into()).unwrap();
+            let right = limits.take_login("bob@example.org", [198, 51, 101, n].into(), None).unwrap();
             limits.give_back_login(right);
         }
     }

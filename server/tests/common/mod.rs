@@ -14,6 +14,8 @@ pub struct Client {
     pub router: axum::Router,
     pub cookie: Option<String>,
     pub visitor: Option<String>,
+    /// The device cookie a log-in gives the browser (`auth::DEVICE_COOKIE_NAME`).
+    pub device: Option<String>,
     pub ip: std::net::IpAddr,
 }
 
@@ -45,7 +47,7 @@ pub fn router_with(ctx: ServerContext) -> axum::Router {
 
 impl Client {
     pub fn anonymous(router: &axum::Router) -> Self {
-        Self { router: router.clone(), cookie: None, visitor: None, ip: [192, 0, 2, 1].into() }
+        Self { router: router.clone(), cookie: None, visitor: None, device: None, ip: [192, 0, 2, 1].into() }
     }
 
     pub fn from(router: &axum::Router, ip: [u8; 4]) -> Self {
@@ -82,7 +84,7 @@ impl Client {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let cookies: Vec<&str> = [&self.cookie, &self.visitor].into_iter().flatten().map(String::as_str).collect();
+        let cookies: Vec<&str> = [&self.cookie, &self.visitor, &self.device].into_iter().flatten().map(String::as_str).collect();
         if !cookies.is_empty() {
             request = request.header(header::COOKIE, cookies.join("; "));
         }
@@ -117,7 +119,7 @@ impl Client {
         let mut request = Request::post(format!("/api/{name}"))
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::ACCEPT, accept);
-        let cookies: Vec<&str> = [&self.cookie, &self.visitor].into_iter().flatten().map(String::as_str).collect();
+        let cookies: Vec<&str> = [&self.cookie, &self.visitor, &self.device].into_iter().flatten().map(String::as_str).collect();
         if !cookies.is_empty() {
             request = request.header(header::COOKIE, cookies.join("; "));
         }
@@ -133,9 +135,12 @@ impl Client {
         let headers = response.headers().clone();
         for set in headers.get_all(header::SET_COOKIE) {
             let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
+            let bare = pair.trim_start_matches("__Host-");
             let value = pair.split_once('=').filter(|(_, v)| !v.is_empty()).map(|_| pair.clone());
-            if pair.starts_with("ruche_visitor=") {
+            if bare.starts_with("ruche_visitor=") {
                 self.visitor = value;
+            } else if bare.starts_with("ruche_device=") {
+                self.device = value;
             } else {
                 self.cookie = value;
             }

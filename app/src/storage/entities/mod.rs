@@ -2,6 +2,7 @@ pub mod account_tokens;
 pub mod code_draws;
 pub mod deleted_ways_in;
 pub mod facilitators;
+pub mod login_devices;
 pub mod login_sessions;
 pub mod outbox;
 pub mod participants;

@@ -9,6 +9,7 @@ mod m0005_session_life;
 mod m0007_accounts;
 mod m0008_auto_close;
 mod m0009_code_draws;
+mod m0010_login_devices;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_accounts::Migration),
             Box::new(m0008_auto_close::Migration),
             Box::new(m0009_code_draws::Migration),
+            Box::new(m0010_login_devices::Migration),
         ]
     }
 }

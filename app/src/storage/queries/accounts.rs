@@ -54,6 +54,15 @@ impl Db {
         txn.commit().await
     }
 
+    /// Queues the mail telling `user` that someone tried to sign up with their address.
+    pub async fn mail_sign_up_attempt(&self, user: UserId, recipient: &str) -> Result<(), DbErr> {
+        // Account mails belong to no session: the nil id (see the outbox entity).
+        outbox::Entity::insert(outbox_row(MailKind::SignUpAttempt, recipient, SessionId(uuid::Uuid::nil()), user, None, now_micros()))
+            .exec_without_returning(&self.conn)
+            .await?;
+        Ok(())
+    }
+
     /// The account whose link of `purpose` this is, if it still works: not used, not replaced,
     /// not expired.
     pub async fn account_link_works(&self, purpose: TokenPurpose, digest: &str) -> Result<Option<UserId>, DbErr> {

@@ -1,6 +1,6 @@
 use crate::ids::UserId;
-use crate::storage::{entities::login_sessions, now_micros, Db, User};
-use crate::rules::accounts::MAX_LOGINS_PER_ACCOUNT;
+use crate::storage::{entities::login_devices, entities::login_sessions, now_micros, Db, User};
+use crate::rules::accounts::{MAX_DEVICES_PER_ACCOUNT, MAX_LOGINS_PER_ACCOUNT};
 use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 
 impl Db {
@@ -43,6 +43,46 @@ impl Db {
         }
         txn.commit().await?;
         Ok(ended)
+    }
+
+    /// Remembers a browser `user` logged in from (its device cookie's digest). An account keeps
+    /// its newest `MAX_DEVICES_PER_ACCOUNT`; older ones are forgotten in the same transaction.
+    pub async fn remember_device(&self, user: UserId, token_digest: &str) -> Result<(), DbErr> {
+        let txn = self.conn.begin().await?;
+        login_devices::Entity::insert(login_devices::ActiveModel {
+            token_digest: Set(token_digest.to_owned()),
+            user_id: Set(user.0),
+            created_at: Set(now_micros()),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        let devices = || login_devices::Entity::find().select_only().column(login_devices::Column::TokenDigest).filter(login_devices::Column::UserId.eq(user.0));
+        let kept: Vec<String> = devices()
+            .order_by_desc(login_devices::Column::CreatedAt)
+            .order_by_desc(login_devices::Column::TokenDigest)
+            .limit(MAX_DEVICES_PER_ACCOUNT)
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        if kept.len() as u64 == MAX_DEVICES_PER_ACCOUNT {
+            login_devices::Entity::delete_many()
+                .filter(login_devices::Column::UserId.eq(user.0))
+                .filter(login_devices::Column::TokenDigest.is_not_in(kept))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await
+    }
+
+    /// The account a device cookie was given to, if it is still remembered.
+    pub async fn device_account(&self, token_digest: &str) -> Result<Option<UserId>, DbErr> {
+        Ok(login_devices::Entity::find_by_id(token_digest.to_owned())
+            .select_only()
+            .column(login_devices::Column::UserId)
+            .into_tuple::<uuid::Uuid>()
+            .one(&self.read)
+            .await?
+            .map(UserId))
     }
 
     /// The user behind a login cookie, if that login exists and has not expired.
