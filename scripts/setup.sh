@@ -65,7 +65,8 @@ setup_test_tools() {
   command -v sqlite3 >/dev/null || apt_install sqlite3
 
   # The PostgreSQL half of the storage tests. These machines normally run it on 127.0.0.1:5432;
-  # otherwise install and start Debian's, as ../shared/machine-notes.md describes.
+  # otherwise install and start Debian's (scram-sha-256 on 127.0.0.1 by default, no `test`
+  # database): a password for postgres and the database make the same URL work on both.
   if [ -z "${RUCHE_TEST_DATABASE_URL:-}" ]; then
     export RUCHE_TEST_DATABASE_URL="postgres://postgres:postgres@127.0.0.1:5432/test"
     if ! pg_answers; then

@@ -4,9 +4,11 @@
 //! host-only data never reaches a participant's socket.
 //!
 //! Per socket: a 512-byte read buffer, a writer task that sends the newest state, and a reader task
-//! that waits for the tab to go and keeps the ping timer and the shutdown wait (see
-//! ../shared/perf-notes.md for why not one task with a `select!` over both, nor the 128 KiB
-//! default buffer). A participant's writer is woken only for what the hub could not write itself
+//! that waits for the tab to go and keeps the ping timer and the shutdown wait. Not axum's default
+//! 128 KiB buffer: it costs over a hundred kilobytes a connection and slows connects past about
+//! 12,000 of them. Not one task that `select!`s over reading and writing: tungstenite zero-fills
+//! its read buffer before each read attempt, and such a task attempts one for every state it
+//! writes, which tripled the CPU of a delivery. A participant's writer is woken only for what the hub could not write itself
 //! (`ParticipantOutlet`): a ping, "restarting", or a state the socket could not take at once.
 use app::ids::{SessionId, UserId};
 use app::live::{Keepalive, CLOSE_DENIED, CLOSE_LOGGED_OUT, CLOSE_RESTARTING};
