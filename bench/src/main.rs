@@ -5,8 +5,9 @@
 //! the home page banner's `/join?code=…`, then the participant WebSocket), spread over one or more
 //! Ruche instances; then the owner closes, opens and gives the session a new code, round after
 //! round, and every participant's arrival time is recorded. The same N connections and the same
-//! message sizes then go through a bare tokio broadcast server (`live-bench baseline`, the
-//! physical limit of ../shared/perf-notes.md), and Ruche's figures are printed beside it.
+//! message sizes then go through a bare tokio broadcast server (`live-bench baseline`: each event
+//! serialized once and its bytes shared through a `tokio::sync::broadcast`, over the same
+//! WebSocket stack; the physical limit of this machine), and Ruche's figures are printed beside it.
 //!
 //! Joins are measured twice on each server. The first wave joins as fast as it can,
 //! `JOIN_CONCURRENCY` at a time: the rate it reaches is the server's capacity. A second wave of as
@@ -17,8 +18,10 @@
 //! (the baseline has nothing like it); the first `--page-loads` participants of the first wave
 //! load it afterwards, each once, and its figures are printed apart.
 //!
-//! Sockets are spread over source addresses 127.0.0.1–127.0.0.16: one source address runs out of
-//! ephemeral ports (and slows to a crawl searching for them) past about 14,000 connections.
+//! Sockets are spread over source addresses 127.0.0.1–127.0.0.64: one source address runs out of
+//! ephemeral ports (and slows to a crawl searching for them) past about 14,000 connections, and
+//! Ruche holds one client address to 3,000 connections and 2,000 new participants (the README's
+//! Limits), so that two waves of 19,500 from fewer addresses would be refused as an attack.
 use axum::extract::ws::{Message as AxumMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::Query;
 use axum::routing::{get, post};
@@ -44,7 +47,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 type Socket = WebSocketStream<TcpStream>;
 
-const SOURCE_ADDRESSES: u8 = 16;
+const SOURCE_ADDRESSES: u8 = 64;
 const JOIN_CONCURRENCY: usize = 256;
 const EVENT_PAUSE: Duration = Duration::from_millis(500);
 const EVENT_TIMEOUT: Duration = Duration::from_secs(20);
