@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 /// What a host's tab receives (`/live/s/<session>`). Externally tagged (`{"State":{…}}`), the
 /// serde default: an internally tagged enum would pull serde's buffering code into the wasm.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+// Made once per change and serialized at once, never held in numbers: boxing the state would
+// only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum HostMessage {
     /// The whole session as hosts see it, after any change.
     State(HostState),

@@ -138,6 +138,7 @@ fn process_cpu_seconds(pid: u32) -> f64 {
     // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
     let ticks: u64 = [11, 12].iter().filter_map(|&i| fields.get(i)?.parse::<u64>().ok()).sum();
     // SAFETY: sysconf only reads a system setting.
+    #[allow(unsafe_code)]
     let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     ticks as f64 / per_second.max(1) as f64
 }

@@ -139,9 +139,9 @@ async fn guard_api(State(guard): State<ApiGuard>, request: Request, next: Next) 
     }
 }
 
-/// 413. The hydrated app gets what a server function answers with its error enum's `TooLarge`
-/// (every domain enum has one), so it shows that enum's sentence; a form posted without
-/// JavaScript gets the sentence itself.
+/// Answers 413. The hydrated app gets what a server function answers with its error enum's
+/// `TooLarge` (every domain enum has one), so it shows that enum's sentence; a form posted
+/// without JavaScript gets the sentence itself.
 fn too_large<B>(request: &Request<B>) -> Response {
     let wants_page = request
         .headers()

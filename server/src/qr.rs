@@ -96,7 +96,7 @@ mod tests {
         assert_eq!(info.width, info.height);
         assert_eq!(info.width as usize % super::PNG_MODULE_PX, 0);
         assert!(buf[..info.width as usize * super::PNG_MODULE_PX * super::QUIET_ZONE].iter().all(|p| *p == 255));
-        assert!(buf.iter().any(|p| *p == 0));
+        assert!(buf.contains(&0));
     }
 
     /// Version 4 (33 by 33 modules) with base64url tokens. The 160-bit hex tokens of old needed

@@ -71,7 +71,7 @@ async fn the_owner_creates_and_opens_or_closes(db: Db) {
     assert!(list[0].is_open, "sessions are open when created");
 
     let reply = ada.call("set_session_open", &[("id", &id), ("open", "false")]).await;
-    assert!(reply.json::<bool>() == false);
+    assert!(!reply.json::<bool>());
     let host: app::functions::sessions::SessionForHost = ada.call("host_session", &[("id", &id)]).await.json();
     assert!(!host.is_open);
     ada.call("set_session_open", &[("id", &id), ("open", "true")]).await;

@@ -442,7 +442,8 @@ async fn the_rights_matrix(db: Db) {
     assert_eq!(owner.call("remove_facilitator", &removal).await.json::<SharingError>(), SharingError::NoSuchFacilitator);
 
     // (server function, its form, allowed for: owner, facilitator)
-    let actions: Vec<(&str, Vec<(&str, String)>, bool, bool)> = vec![
+    type Action<'a> = (&'a str, Vec<(&'a str, String)>, bool, bool);
+    let actions: Vec<Action> = vec![
         ("host_session", vec![("id", id.clone())], true, true),
         ("add_slide", vec![("id", id.clone()), ("kind", "Text".into())], true, true),
         ("update_slide", vec![("id", id.clone()), ("slide", slide.clone()), ("title", "T".into()), ("body", "".into())], true, true),

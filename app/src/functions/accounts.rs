@@ -40,6 +40,8 @@ impl crate::rules::HttpStatus for AccountError {
     }
 }
 
+crate::server_fn_error!(AccountError);
+
 /// The logged-in person, as the pages show them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {

@@ -36,6 +36,8 @@ impl crate::rules::HttpStatus for JoinError {
     }
 }
 
+crate::server_fn_error!(JoinError);
+
 /// What a participant sees.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParticipantScreen {

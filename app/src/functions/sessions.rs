@@ -35,6 +35,8 @@ impl crate::rules::HttpStatus for SessionError {
     }
 }
 
+crate::server_fn_error!(SessionError);
+
 #[cfg(feature = "ssr")]
 impl From<crate::storage::CodeRefused> for SessionError {
     fn from(refused: crate::storage::CodeRefused) -> Self {

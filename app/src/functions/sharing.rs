@@ -28,6 +28,38 @@ pub struct InvitationReport {
     pub already_invited: Vec<String>,
 }
 
+impl crate::rules::HttpStatus for SharingError {
+    fn http_status(&self) -> u16 {
+        match self {
+            Self::NotLoggedIn => 401,
+            // Who is asking is known; they may not, yet. Verifying lifts it.
+            Self::NoAccess | Self::OwnerOnly | Self::WrongAccount | Self::EmailUnverified => 403,
+            Self::NoAddress | Self::TooManyAddresses(_) => 400,
+            Self::DailyLimit(_) | Self::FacilitatorDailyLimit(_) | Self::TooManyChanges(_) => 429,
+            // The request is well formed; the session's present state refuses it, and removing a
+            // co-facilitator changes that. 400 would say the request itself is wrong; 429 that
+            // waiting helps, which it does not.
+            Self::TooManyFacilitators(_) => 409,
+            Self::NoSuchFacilitator | Self::InvitationInvalid => 404,
+            Self::InvitationExpired => 410,
+            Self::Malformed => 400,
+            Self::TooLarge => 413,
+            Self::Internal | Self::Unreachable(_) => 500,
+            Self::Unavailable => 503,
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyChanges(seconds) => Some(*seconds),
+            Self::Unavailable => Some(crate::rules::UNAVAILABLE_RETRY_SECS),
+            _ => None,
+        }
+    }
+}
+
+crate::server_fn_error!(SharingError);
+
 #[cfg(feature = "ssr")]
 impl InvitationReport {
     fn new(sent: usize, refused: Vec<String>) -> Self {

@@ -143,7 +143,7 @@ fn ParticipantIsland(loaded: ParticipantScreen, nickname_error: Option<JoinError
         PublicView::Closed | PublicView::Deleted => None,
     }));
     // Redrawn only when this changes: the nickname form keeps what is typed while slides change.
-    let shown = Memo::new(move |_| public.with(|p| std::mem::discriminant(p)));
+    let shown = Memo::new(move |_| public.with(std::mem::discriminant));
     let nickname = RwSignal::new(nickname);
     let nickname_error = RwSignal::new(nickname_error);
     view! {

@@ -185,7 +185,6 @@ pub enum AccountError {
     Unreachable(String),
 }
 
-crate::server_fn_error!(AccountError);
 
 #[cfg(test)]
 mod tests {

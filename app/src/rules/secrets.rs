@@ -59,7 +59,7 @@ mod tests {
 
     #[test]
     fn link_tokens_carry_at_least_128_random_bits_in_22_url_safe_characters() {
-        assert!(LINK_TOKEN_BYTES * 8 >= 128);
+        const { assert!(LINK_TOKEN_BYTES * 8 >= 128) };
         let token = new_link_token();
         assert_eq!(token.len(), LINK_TOKEN_CHARS);
         assert_eq!(LINK_TOKEN_CHARS, 22);

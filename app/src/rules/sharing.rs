@@ -125,37 +125,6 @@ pub enum SharingError {
     Unreachable(String),
 }
 
-crate::server_fn_error!(SharingError);
-
-impl super::HttpStatus for SharingError {
-    fn http_status(&self) -> u16 {
-        match self {
-            Self::NotLoggedIn => 401,
-            // Who is asking is known; they may not, yet. Verifying lifts it.
-            Self::NoAccess | Self::OwnerOnly | Self::WrongAccount | Self::EmailUnverified => 403,
-            Self::NoAddress | Self::TooManyAddresses(_) => 400,
-            Self::DailyLimit(_) | Self::FacilitatorDailyLimit(_) | Self::TooManyChanges(_) => 429,
-            // The request is well formed; the session's present state refuses it, and removing a
-            // co-facilitator changes that. 400 would say the request itself is wrong; 429 that
-            // waiting helps, which it does not.
-            Self::TooManyFacilitators(_) => 409,
-            Self::NoSuchFacilitator | Self::InvitationInvalid => 404,
-            Self::InvitationExpired => 410,
-            Self::Malformed => 400,
-            Self::TooLarge => 413,
-            Self::Internal | Self::Unreachable(_) => 500,
-            Self::Unavailable => 503,
-        }
-    }
-
-    fn retry_after(&self) -> Option<u64> {
-        match self {
-            Self::TooManyChanges(seconds) => Some(*seconds),
-            Self::Unavailable => Some(super::UNAVAILABLE_RETRY_SECS),
-            _ => None,
-        }
-    }
-}
 
 /// Checks one send against the per-send and per-day limits, given what was already sent today.
 pub fn check_send(addresses: usize, sent_today: u64) -> Result<(), SharingError> {
