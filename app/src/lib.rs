@@ -7,9 +7,9 @@ pub mod ids;
 pub mod live;
 mod pages;
 pub mod rules;
-pub mod states;
 #[cfg(feature = "ssr")]
 pub mod server;
+pub mod states;
 #[cfg(feature = "ssr")]
 pub mod storage;
 

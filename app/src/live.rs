@@ -3,9 +3,9 @@
 //! listens: on every (re)connection the server first sends the whole current state, then each
 //! change as it happens, so a tab that was away (server restart, network change, a phone waking)
 //! is up to date again with its first message.
-use crate::states::PublicState;
-use crate::states::HostState;
 use crate::ids::SessionId;
+use crate::states::HostState;
+use crate::states::PublicState;
 use serde::{Deserialize, Serialize};
 
 /// What a host's tab receives (`/live/s/<session>`). Externally tagged (`{"State":{…}}`), the

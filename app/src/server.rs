@@ -60,7 +60,11 @@ impl ServerContext {
 
     /// `Db::find_way_in`, through the ways in held in memory (`ways_in.rs`): a room joining by
     /// one code reads it from the database about once a second.
-    pub async fn find_way_in(&self, kind: crate::storage::WayInKind, value: &str) -> Result<crate::storage::WayIn, sea_orm::DbErr> {
+    pub async fn find_way_in(
+        &self,
+        kind: crate::storage::WayInKind,
+        value: &str,
+    ) -> Result<crate::storage::WayIn, sea_orm::DbErr> {
         let now = std::time::Instant::now();
         if let Some(record) = self.ways_in.get(kind, value, now) {
             return Ok(crate::storage::WayIn::Current(record));
@@ -127,7 +131,9 @@ impl ServerContext {
     /// follow it (participants' sockets: joins that open none fill no room), and always if they
     /// joined before.
     pub async fn has_room_for(&self, session: crate::ids::SessionId, visitor: &str) -> Result<bool, sea_orm::DbErr> {
-        if u64::from(self.live.participants_connected(session)) < self.max_participants || self.live.is_admitted(session, visitor) {
+        if u64::from(self.live.participants_connected(session)) < self.max_participants
+            || self.live.is_admitted(session, visitor)
+        {
             return Ok(true);
         }
         Ok(self.db.participant(session, visitor).await?.is_some())
@@ -165,7 +171,9 @@ fn set_status(status: axum::http::StatusCode) {
 /// What `leptos_axum::redirect` does, without its copy of the request's headers.
 pub fn see_other(path: &str) {
     use axum::http::{header, HeaderName, HeaderValue};
-    let (Some(response), Ok(location)) = (leptos::prelude::use_context::<leptos_axum::ResponseOptions>(), HeaderValue::from_str(path)) else {
+    let (Some(response), Ok(location)) =
+        (leptos::prelude::use_context::<leptos_axum::ResponseOptions>(), HeaderValue::from_str(path))
+    else {
         tracing::error!(path, "a redirect was asked for outside a request, or to an unusable path");
         return;
     };
@@ -173,7 +181,10 @@ pub fn see_other(path: &str) {
     if accepts_html() {
         response.set_status(axum::http::StatusCode::SEE_OTHER);
     } else {
-        response.insert_header(HeaderName::from_static(leptos::server_fn::redirect::REDIRECT_HEADER), HeaderValue::from_static(""));
+        response.insert_header(
+            HeaderName::from_static(leptos::server_fn::redirect::REDIRECT_HEADER),
+            HeaderValue::from_static(""),
+        );
     }
 }
 
@@ -183,7 +194,9 @@ pub fn reply<T, E: crate::rules::HttpStatus>(result: Result<T, E>) -> Result<T, 
     if let Err(error) = &result {
         if !accepts_html() {
             set_status(status_code(error));
-            if let (Some(seconds), Some(response)) = (error.retry_after(), leptos::prelude::use_context::<leptos_axum::ResponseOptions>()) {
+            if let (Some(seconds), Some(response)) =
+                (error.retry_after(), leptos::prelude::use_context::<leptos_axum::ResponseOptions>())
+            {
                 response.insert_header(axum::http::header::RETRY_AFTER, seconds.into());
             }
         }

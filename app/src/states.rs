@@ -35,7 +35,10 @@ pub struct PublicState {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PublicView {
     Closed,
-    Open { title: String, slide: Option<SlideView> },
+    Open {
+        title: String,
+        slide: Option<SlideView>,
+    },
     /// Its owner deleted it: "This session no longer exists." The last state a session sends.
     Deleted,
 }
@@ -66,7 +69,10 @@ pub struct SlideView {
 pub enum SlideContent {
     /// Always the session's current code and link.
     LinkAndQr(WaysIn),
-    Text { title: String, body: String },
+    Text {
+        title: String,
+        body: String,
+    },
 }
 
 /// How to join a session right now.

@@ -34,7 +34,17 @@ fn assert_uses_none(dir: &str, forbidden: &[&str], why: &str) {
 fn rules_depend_on_nothing_above_them() {
     assert_uses_none(
         "rules",
-        &["crate::storage", "crate::server", "crate::pages", "crate::functions", "crate::states", "sea_orm", "leptos", "axum", "server_fn_error"],
+        &[
+            "crate::storage",
+            "crate::server",
+            "crate::pages",
+            "crate::functions",
+            "crate::states",
+            "sea_orm",
+            "leptos",
+            "axum",
+            "server_fn_error",
+        ],
         "domain rules are plain Rust, below storage, the server, server functions and pages",
     );
 }
@@ -42,6 +52,10 @@ fn rules_depend_on_nothing_above_them() {
 #[test]
 fn storage_and_the_server_context_do_not_reach_up_to_functions_or_pages() {
     for dir in ["storage", "server"] {
-        assert_uses_none(dir, &["crate::functions", "crate::pages"], "storage and the server context sit below server functions and pages");
+        assert_uses_none(
+            dir,
+            &["crate::functions", "crate::pages"],
+            "storage and the server context sit below server functions and pages",
+        );
     }
 }

@@ -11,10 +11,7 @@ async fn user(db: &Db, email: &str) -> UserId {
 
 async fn an_email_has_one_account(db: Db) {
     let first = db.create_user("ada@example.org", "Ada", "hash").await.unwrap();
-    assert!(matches!(
-        db.create_user("ada@example.org", "Other Ada", "hash2").await,
-        Err(CreateUserError::EmailTaken)
-    ));
+    assert!(matches!(db.create_user("ada@example.org", "Other Ada", "hash2").await, Err(CreateUserError::EmailTaken)));
     let found = db.user_by_email("ada@example.org").await.unwrap().unwrap();
     assert_eq!(found.user, first);
     assert_eq!(found.password_hash, "hash", "the refused sign-up changed nothing");
@@ -95,7 +92,11 @@ async fn when_codes_run_out_the_oldest_reservation_is_recycled(db: Db) {
     let third = db.create_session_drawing_codes(ada, "Third", &mut draw).await.unwrap().unwrap();
     assert_eq!(third.code, first.code, "the oldest reservation goes back into the draw");
     assert_eq!(db.find_way_in(WayInKind::Code, first.code.as_str()).await.unwrap(), WayIn::Current(third.clone()));
-    assert_eq!(db.find_way_in(WayInKind::Code, second.code.as_str()).await.unwrap(), WayIn::Deleted, "the newer one stays reserved");
+    assert_eq!(
+        db.find_way_in(WayInKind::Code, second.code.as_str()).await.unwrap(),
+        WayIn::Deleted,
+        "the newer one stays reserved"
+    );
     let fourth = db.create_session_drawing_codes(ada, "Fourth", &mut draw).await.unwrap().unwrap();
     assert_eq!(fourth.code, second.code, "then the next oldest");
 }
@@ -229,7 +230,11 @@ async fn joins_grouped_in_one_write_make_each_participant_once(db: Db) {
     db.join_sessions(&joins).await.unwrap();
     assert_eq!(db.participant_count(one.id).await.unwrap(), 2);
     assert_eq!(db.participant_count(two.id).await.unwrap(), 2);
-    assert_eq!(db.participant(one.id, "came before").await.unwrap(), Some(before), "an earlier participant is kept as is");
+    assert_eq!(
+        db.participant(one.id, "came before").await.unwrap(),
+        Some(before),
+        "an earlier participant is kept as is"
+    );
     db.join_sessions(&[]).await.unwrap();
     db.join_sessions(&[(one.id, "came before")]).await.unwrap();
     assert_eq!(db.participant_count(one.id).await.unwrap(), 2);
@@ -305,7 +310,8 @@ async fn joins_arriving_one_after_another_in_a_rush_share_writes(db: Db) {
     assert_eq!(db.participant_count(room.id).await.unwrap(), people);
     // A write gives all its participants one `joined_at`: the distinct ones are the writes.
     db.execute_for_tests("CREATE TABLE write_times (joined_at BIGINT)").await.unwrap();
-    let writes = db.execute_for_tests("INSERT INTO write_times SELECT DISTINCT joined_at FROM participants").await.unwrap();
+    let writes =
+        db.execute_for_tests("INSERT INTO write_times SELECT DISTINCT joined_at FROM participants").await.unwrap();
     let most = elapsed.as_micros() / WRITES_APART.as_micros() + 1;
     assert!(writes as u128 <= most, "{writes} writes in {elapsed:?}: writes began less than {WRITES_APART:?} apart");
 }
@@ -351,7 +357,11 @@ async fn facilitator_invitations_expire_and_are_single_use(db: Db) {
     let ada = user(&db, "ada@example.org").await;
     let carol = db.create_user("carol@example.org", "Carol", "hash").await.unwrap();
     let s = db.create_session(ada, "Class").await.unwrap().unwrap();
-    let invite = |token: &str| NewFacilitator { email: "carol@example.org".into(), token: token.into(), token_digest: format!("digest-{token}") };
+    let invite = |token: &str| NewFacilitator {
+        email: "carol@example.org".into(),
+        token: token.into(),
+        token_digest: format!("digest-{token}"),
+    };
 
     db.invite_facilitators(s.id, ada, vec![invite("old")], -1).await.unwrap().unwrap();
     assert_eq!(db.accept_facilitation("digest-old", &carol).await.unwrap(), Err(AcceptError::Expired));
@@ -366,7 +376,13 @@ async fn facilitator_invitations_expire_and_are_single_use(db: Db) {
     let hosted = db.sessions_hosted_by(carol.id).await.unwrap();
     assert_eq!((hosted.len(), hosted[0].1), (1, Role::Facilitator));
     // Someone already active is not invited again.
-    assert!(db.invite_facilitators(s.id, ada, vec![invite("again")], 3_600_000_000).await.unwrap().unwrap().mailed.is_empty());
+    assert!(db
+        .invite_facilitators(s.id, ada, vec![invite("again")], 3_600_000_000)
+        .await
+        .unwrap()
+        .unwrap()
+        .mailed
+        .is_empty());
     assert_eq!(db.unsent_mail_count().await.unwrap(), 2);
 }
 test_both_dbs!(facilitator_invitations_expire_and_are_single_use);

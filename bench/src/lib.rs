@@ -78,7 +78,11 @@ pub async fn exchange(mut stream: TcpStream, request: &str) -> Result<Reply, Err
 fn dechunk(mut body: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(line_end) = body.windows(2).position(|w| w == b"\r\n") {
-        let Some(size) = std::str::from_utf8(&body[..line_end]).ok().and_then(|s| usize::from_str_radix(s.trim(), 16).ok()) else { break };
+        let Some(size) =
+            std::str::from_utf8(&body[..line_end]).ok().and_then(|s| usize::from_str_radix(s.trim(), 16).ok())
+        else {
+            break;
+        };
         let rest = &body[line_end + 2..];
         if size == 0 || rest.len() < size {
             break;

@@ -28,7 +28,10 @@ const PASSWORD: &str = "the benchmark's password";
 fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.is_empty() || args.iter().any(|a| a == "--help") {
-        return Err("usage: login-flood --ruche ADDR --pid PID [--logins N] [--addresses K] [--unknown-accounts] [--label L]".into());
+        return Err(
+            "usage: login-flood --ruche ADDR --pid PID [--logins N] [--addresses K] [--unknown-accounts] [--label L]"
+                .into(),
+        );
     }
     let options = Options {
         target: arg(&args, "--ruche")?.parse()?,
@@ -97,7 +100,12 @@ async fn run(options: Options, label: &str) -> Result<(), Error> {
     for i in 0..options.logins {
         let email = if options.unknown_accounts { format!("nobody-{stamp}-{i}@example.org") } else { email.clone() };
         let forwarded = client_address(i % options.addresses);
-        let request = post_request(target, "/api/log_in", &[("email", &email), ("password", "not the password")], &[("X-Forwarded-For", &forwarded)]);
+        let request = post_request(
+            target,
+            "/api/log_in",
+            &[("email", &email), ("password", "not the password")],
+            &[("X-Forwarded-For", &forwarded)],
+        );
         let (mut ready, connected) = (ready.clone(), connected.clone());
         flood.push(tokio::spawn(async move {
             let stream = tokio::time::timeout(CONNECT_TIMEOUT, connect(target, FLOOD_SOURCE)).await;
@@ -145,13 +153,18 @@ async fn run(options: Options, label: &str) -> Result<(), Error> {
         n if n >= options.logins => "each from a client address of its own".to_owned(),
         n => format!("from {n} client addresses"),
     };
-    let to = if options.unknown_accounts { "each for an e-mail of its own without an account" } else { "for one account" };
+    let to =
+        if options.unknown_accounts { "each for an e-mail of its own without an account" } else { "for one account" };
     let mib = |kib: u64| kib as f64 / 1024.0;
     println!("\n## {label}: {} concurrent wrong log-ins, {from}, {to}", options.logins);
     println!("| figure | value |");
     println!("|---|---|");
     println!("| server memory before | {:.1} MiB |", mib(rss_before));
-    println!("| server memory peak: VmRSS sampled every 5 ms / VmHWM | {:.1} MiB / {:.1} MiB |", mib(peak_rss.load(Ordering::Relaxed)), mib(hwm));
+    println!(
+        "| server memory peak: VmRSS sampled every 5 ms / VmHWM | {:.1} MiB / {:.1} MiB |",
+        mib(peak_rss.load(Ordering::Relaxed)),
+        mib(hwm)
+    );
     println!("| `GET /` idle, {} requests: p50 / p99 / max | {} |", idle.times.len(), idle.summary());
     println!("| `GET /` during the flood, {} requests: p50 / p99 / max | {} |", during.times.len(), during.summary());
     println!("| `GET /` answers during the flood | {} |", counts(&during.statuses));
@@ -218,11 +231,13 @@ async fn probe_for(target: SocketAddr, probes: Probes) -> Probed {
         tasks.push(tokio::spawn(async move {
             let sent = Instant::now();
             let outcome = match connect(target, PROBE_SOURCE).await {
-                Ok(stream) => match tokio::time::timeout(ANSWER_TIMEOUT, exchange(stream, &get_request(target, "/", &[]))).await {
-                    Ok(Ok(reply)) => reply.status.to_string(),
-                    Ok(Err(e)) => format!("no answer: {}", kind(&e)),
-                    Err(_) => "no answer: timed out".to_owned(),
-                },
+                Ok(stream) => {
+                    match tokio::time::timeout(ANSWER_TIMEOUT, exchange(stream, &get_request(target, "/", &[]))).await {
+                        Ok(Ok(reply)) => reply.status.to_string(),
+                        Ok(Err(e)) => format!("no answer: {}", kind(&e)),
+                        Err(_) => "no answer: timed out".to_owned(),
+                    }
+                }
                 Err(e) => format!("connect: {}", kind(&e)),
             };
             let took = sent.elapsed().as_nanos() as u64;
@@ -234,7 +249,8 @@ async fn probe_for(target: SocketAddr, probes: Probes) -> Probed {
     for task in tasks {
         let _ = task.await;
     }
-    let mut probed = std::mem::replace(&mut *results.lock().unwrap(), Probed { times: Vec::new(), statuses: BTreeMap::new() });
+    let mut probed =
+        std::mem::replace(&mut *results.lock().unwrap(), Probed { times: Vec::new(), statuses: BTreeMap::new() });
     probed.times.sort_unstable();
     probed
 }

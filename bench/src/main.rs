@@ -26,7 +26,9 @@ use axum::extract::ws::{Message as AxumMessage, Utf8Bytes, WebSocket, WebSocketU
 use axum::extract::Query;
 use axum::routing::{get, post};
 use axum::serve::ListenerExt;
-use bench::{arg, connect, cpu_seconds, encode, exchange, get_request, list, ms, percentile, post_request, rss_kib, Error, Reply};
+use bench::{
+    arg, connect, cpu_seconds, encode, exchange, get_request, list, ms, percentile, post_request, rss_kib, Error, Reply,
+};
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -131,7 +133,12 @@ fn next_source() -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + n as u8))
 }
 
-async fn http_post(target: SocketAddr, path: &str, form: &[(&str, &str)], cookie: Option<&str>) -> Result<Reply, Error> {
+async fn http_post(
+    target: SocketAddr,
+    path: &str,
+    form: &[(&str, &str)],
+    cookie: Option<&str>,
+) -> Result<Reply, Error> {
     let headers: Vec<(&str, &str)> = cookie.map(|c| ("Cookie", c)).into_iter().collect();
     let request = post_request(target, path, form, &headers);
     exchange(connect(target, next_source()).await?, &request).await
@@ -145,9 +152,17 @@ struct Owner {
 
 impl Owner {
     async fn sign_up(target: SocketAddr) -> Result<Self, Error> {
-        let email = format!("bench-{}@example.org", std::process::id() as u128 * 1_000_000 + now_nanos() as u128 % 1_000_000);
-        let reply = http_post(target, "/api/sign_up", &[("email", &email), ("display_name", "Bench"), ("password", "benchmark password")], None).await?;
-        let cookie = reply.cookies.into_iter().find(|c| c.starts_with("ruche_login=")).ok_or("sign-up set no login cookie")?;
+        let email =
+            format!("bench-{}@example.org", std::process::id() as u128 * 1_000_000 + now_nanos() as u128 % 1_000_000);
+        let reply = http_post(
+            target,
+            "/api/sign_up",
+            &[("email", &email), ("display_name", "Bench"), ("password", "benchmark password")],
+            None,
+        )
+        .await?;
+        let cookie =
+            reply.cookies.into_iter().find(|c| c.starts_with("ruche_login=")).ok_or("sign-up set no login cookie")?;
         Ok(Self { target, cookie })
     }
 
@@ -165,7 +180,10 @@ impl Owner {
 
     /// The session's code, as participants type it (without the space it is shown with).
     async fn code(&self, session: &str) -> Result<String, Error> {
-        Ok(self.call("host_session", &[("id", session)]).await?["state"]["ways_in"]["code"].as_str().ok_or("no code")?.replace(' ', ""))
+        Ok(self.call("host_session", &[("id", session)]).await?["state"]["ways_in"]["code"]
+            .as_str()
+            .ok_or("no code")?
+            .replace(' ', ""))
     }
 }
 
@@ -227,7 +245,12 @@ async fn open_socket(target: SocketAddr, path: &str, cookie: Option<&str>) -> Re
 /// A participant joining Ruche as a phone does: the banner's `/join?code=…`, answered 303 to the
 /// participant page (not loaded here: `page_figures` measures it apart), then the live socket,
 /// until its first message (the state) arrives. Also returns how long the code's request took.
-async fn join_ruche(target: SocketAddr, code: &str, session: &str, keep_cookie: Option<&Mutex<Vec<String>>>) -> Result<(Socket, u64), Error> {
+async fn join_ruche(
+    target: SocketAddr,
+    code: &str,
+    session: &str,
+    keep_cookie: Option<&Mutex<Vec<String>>>,
+) -> Result<(Socket, u64), Error> {
     let t0 = Instant::now();
     let request = get_request(target, &format!("/join?code={}", encode(code)), &[]);
     let reply = exchange(connect(target, next_source()).await?, &request).await?;
@@ -259,7 +282,13 @@ struct Wave {
 
 impl Wave {
     fn new(targets: &[SocketAddr], code: String, session: &str, page_loads: usize) -> Self {
-        Self { targets: targets.into(), code: code.into(), session: session.into(), cookies: Arc::default(), page_loads }
+        Self {
+            targets: targets.into(),
+            code: code.into(),
+            session: session.into(),
+            cookies: Arc::default(),
+            page_loads,
+        }
     }
 
     fn join(&self, i: usize) -> impl std::future::Future<Output = Result<(Socket, u64), Error>> + Send + 'static {
@@ -291,7 +320,12 @@ async fn page_figures(wave: &Wave, pids: &[u32]) -> Result<[f64; 4], Error> {
         let request = get_request(wave.targets[0], &path, &[("Cookie", cookie)]);
         let reply = exchange(connect(wave.targets[0], next_source()).await?, &request).await?;
         if reply.status != 200 || !reply.body.contains("Save nickname") {
-            return Err(format!("participant page: {} {}", reply.status, reply.body.chars().take(300).collect::<String>()).into());
+            return Err(format!(
+                "participant page: {} {}",
+                reply.status,
+                reply.body.chars().take(300).collect::<String>()
+            )
+            .into());
         }
     }
     let requests: Arc<[(SocketAddr, String)]> = cookies
@@ -327,7 +361,12 @@ async fn page_figures(wave: &Wave, pids: &[u32]) -> Result<[f64; 4], Error> {
     }
     let (cpu, wall) = (cpu_seconds(pids) - cpu_before, started.elapsed().as_secs_f64());
     latencies.sort_unstable();
-    Ok([n as f64 / wall, ms(percentile(&latencies, 50.0)), ms(percentile(&latencies, 99.0)), cpu * 1e6 / n.max(1) as f64])
+    Ok([
+        n as f64 / wall,
+        ms(percentile(&latencies, 50.0)),
+        ms(percentile(&latencies, 99.0)),
+        cpu * 1e6 / n.max(1) as f64,
+    ])
 }
 
 /// The baseline has no code to look up: a join is the socket alone.
@@ -354,7 +393,11 @@ where
     F: Fn(usize) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = Result<(Socket, u64), Error>> + Send,
 {
-    let arrivals = Arc::new(Arrivals { at: (0..n).map(|_| AtomicU64::new(0)).collect(), received: AtomicUsize::new(0), last_len: AtomicUsize::new(0) });
+    let arrivals = Arc::new(Arrivals {
+        at: (0..n).map(|_| AtomicU64::new(0)).collect(),
+        received: AtomicUsize::new(0),
+        last_len: AtomicUsize::new(0),
+    });
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut workers = Vec::new();
@@ -374,7 +417,8 @@ where
             }
         }));
     }
-    let (mut tasks, mut latencies, mut code_requests, mut sockets) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut tasks, mut latencies, mut code_requests, mut sockets) =
+        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
     for worker in workers {
         for (task, latency, code_request) in worker.await?? {
             tasks.push(task);
@@ -516,12 +560,28 @@ struct RunFigures {
 }
 
 /// Ends a run: its connections close, and its figures are put together.
-fn finish(joined: Joined, [joins_per_second, join_p50, join_p99, code_request_p99, socket_p99, cpu_per_join]: [f64; 6], memory_kib: u64, events: Vec<(&'static str, EventFigures)>) -> RunFigures {
+fn finish(
+    joined: Joined,
+    [joins_per_second, join_p50, join_p99, code_request_p99, socket_p99, cpu_per_join]: [f64; 6],
+    memory_kib: u64,
+    events: Vec<(&'static str, EventFigures)>,
+) -> RunFigures {
     for task in &joined.tasks {
         task.abort();
     }
     let memory_per_participant = memory_kib as f64 * 1024.0 / joined.arrivals.at.len() as f64;
-    RunFigures { joins_per_second, join_p50, join_p99, code_request_p99, socket_p99, cpu_per_join, memory_per_participant, events, paced: [0.0; 5], page: [0.0; 4] }
+    RunFigures {
+        joins_per_second,
+        join_p50,
+        join_p99,
+        code_request_p99,
+        socket_p99,
+        cpu_per_join,
+        memory_per_participant,
+        events,
+        paced: [0.0; 5],
+        page: [0.0; 4],
+    }
 }
 
 /// Joins a second wave at `rate` once the first one's sockets are gone. The cores busy tell
@@ -538,7 +598,13 @@ where
     let (latencies, reached) = join_at_rate(n, rate, join).await?;
     let wall = started.elapsed().as_secs_f64();
     let cores = |before: f64, pids: &[u32]| (cpu_seconds(pids) - before) / wall;
-    Ok([reached, ms(percentile(&latencies, 50.0)), ms(percentile(&latencies, 99.0)), cores(servers_before, pids), cores(me_before, &me)])
+    Ok([
+        reached,
+        ms(percentile(&latencies, 50.0)),
+        ms(percentile(&latencies, 99.0)),
+        cores(servers_before, pids),
+        cores(me_before, &me),
+    ])
 }
 
 fn join_figures(joined: &mut Joined, n: usize, cpu: f64) -> [f64; 6] {
@@ -560,27 +626,62 @@ async fn settle_memory(pids: &[u32]) -> u64 {
     pids.iter().map(|p| rss_kib(*p)).sum()
 }
 
-async fn run_ruche(targets: &[SocketAddr], pids: &[u32], n: usize, rounds: usize, join_rate: f64, page_loads: usize) -> Result<RunFigures, Error> {
+async fn run_ruche(
+    targets: &[SocketAddr],
+    pids: &[u32],
+    n: usize,
+    rounds: usize,
+    join_rate: f64,
+    page_loads: usize,
+) -> Result<RunFigures, Error> {
     let owner = Owner::sign_up(targets[0]).await?;
     let session = owner.create_session("Benchmark").await?;
-    let slide = owner.call("add_slide", &[("id", &session), ("kind", "LinkAndQr")]).await?.as_str().ok_or("no slide id")?.to_owned();
+    let slide = owner
+        .call("add_slide", &[("id", &session), ("kind", "LinkAndQr")])
+        .await?
+        .as_str()
+        .ok_or("no slide id")?
+        .to_owned();
     owner.call("show_slide", &[("id", &session), ("slide", &slide)]).await?;
     let wave = Wave::new(targets, owner.code(&session).await?, &session, page_loads);
 
     let memory_before = settle_memory(pids).await;
     let cpu_before = cpu_seconds(pids);
-    let mut joined = join_all(n, { let wave = wave.clone(); move |i| wave.join(i) }).await?;
+    let mut joined = join_all(n, {
+        let wave = wave.clone();
+        move |i| wave.join(i)
+    })
+    .await?;
     let cpu = cpu_seconds(pids) - cpu_before;
     let joins = join_figures(&mut joined, n, cpu);
     let memory_after = settle_memory(pids).await;
 
-    let mut events = vec![("close", EventFigures::default()), ("open", EventFigures::default()), ("new code", EventFigures::default())];
+    let mut events = vec![
+        ("close", EventFigures::default()),
+        ("open", EventFigures::default()),
+        ("new code", EventFigures::default()),
+    ];
     for _ in 0..rounds {
         for (kind, figures) in events.iter_mut() {
             let latencies = match *kind {
-                "close" => measure(&joined, pids, async { owner.call("set_session_open", &[("id", &session), ("open", "false")]).await.map(drop) }).await?,
-                "open" => measure(&joined, pids, async { owner.call("set_session_open", &[("id", &session), ("open", "true")]).await.map(drop) }).await?,
-                _ => measure(&joined, pids, async { owner.call("generate_new_code", &[("id", &session)]).await.map(drop) }).await?,
+                "close" => {
+                    measure(&joined, pids, async {
+                        owner.call("set_session_open", &[("id", &session), ("open", "false")]).await.map(drop)
+                    })
+                    .await?
+                }
+                "open" => {
+                    measure(&joined, pids, async {
+                        owner.call("set_session_open", &[("id", &session), ("open", "true")]).await.map(drop)
+                    })
+                    .await?
+                }
+                _ => {
+                    measure(&joined, pids, async {
+                        owner.call("generate_new_code", &[("id", &session)]).await.map(drop)
+                    })
+                    .await?
+                }
             };
             figures.add(latencies, joined.arrivals.last_len.load(Ordering::Relaxed));
             tokio::time::sleep(EVENT_PAUSE).await;
@@ -597,13 +698,24 @@ async fn run_ruche(targets: &[SocketAddr], pids: &[u32], n: usize, rounds: usize
     Ok(figures)
 }
 
-async fn run_baseline(target: SocketAddr, pid: u32, n: usize, rounds: usize, sizes: &[usize], join_rate: f64) -> Result<RunFigures, Error> {
+async fn run_baseline(
+    target: SocketAddr,
+    pid: u32,
+    n: usize,
+    rounds: usize,
+    sizes: &[usize],
+    join_rate: f64,
+) -> Result<RunFigures, Error> {
     let memory_before = settle_memory(&[pid]).await;
     let cpu_before = cpu_seconds(&[pid]);
     let mut joined = join_all(n, move |_| join_baseline(target)).await?;
     let joins = join_figures(&mut joined, n, cpu_seconds(&[pid]) - cpu_before);
     let memory_after = settle_memory(&[pid]).await;
-    let mut events: Vec<(&'static str, EventFigures)> = vec![("close", EventFigures::default()), ("open", EventFigures::default()), ("new code", EventFigures::default())];
+    let mut events: Vec<(&'static str, EventFigures)> = vec![
+        ("close", EventFigures::default()),
+        ("open", EventFigures::default()),
+        ("new code", EventFigures::default()),
+    ];
     for _ in 0..rounds {
         for (i, (_, figures)) in events.iter_mut().enumerate() {
             let size = sizes[i];
@@ -670,7 +782,12 @@ async fn run(args: &[String]) -> Result<(), Error> {
             println!("| the participant page, {page_loads} loads: pages a second, latency p50 / p99 | {pages:.1} /s, {page_p50:.1} / {page_p99:.1} ms | – | – |");
             println!("| the participant page: server CPU time per page (a phone's join: the code, this page, the socket) | {cpu_per_page:.1} µs | – | – |");
         }
-        row("server memory per participant", ruche.memory_per_participant / 1000.0, raw.memory_per_participant / 1000.0, "KB");
+        row(
+            "server memory per participant",
+            ruche.memory_per_participant / 1000.0,
+            raw.memory_per_participant / 1000.0,
+            "KB",
+        );
         for ((kind, r), (_, b)) in ruche.events.iter_mut().zip(raw.events.iter_mut()) {
             let size = r.size;
             let (rs, bs) = (r.summary(), b.summary());

@@ -6,13 +6,13 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
-use std::convert::Infallible;
-use tower::{Service, ServiceBuilder};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use leptos::nonce::Nonce;
 use leptos::prelude::{provide_context, LeptosOptions};
 use leptos::reactive::owner::with_context;
+use std::convert::Infallible;
 use std::sync::Arc;
+use tower::{Service, ServiceBuilder};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// Bodies of the server functions that carry text: a slide (120 + 2,000 characters) or a list
@@ -71,7 +71,10 @@ where
     S::Future: Send + 'static,
 {
     let hsts = ctx.secure_cookies().then(|| {
-        SetResponseHeaderLayer::overriding(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"))
+        SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        )
     });
     ServiceBuilder::new()
         .option_layer(hsts)
@@ -83,8 +86,14 @@ where
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(from_fn(no_store_for_secrets))
-        .layer(from_fn_with_state(Arc::new(Policy::new(options, std::env::var_os("LEPTOS_WATCH").is_some())), content_security_policy))
-        .layer(from_fn_with_state(ApiGuard { public_url: ctx.public_url.clone(), body_within: ctx.deadlines.body }, guard_api))
+        .layer(from_fn_with_state(
+            Arc::new(Policy::new(options, std::env::var_os("LEPTOS_WATCH").is_some())),
+            content_security_policy,
+        ))
+        .layer(from_fn_with_state(
+            ApiGuard { public_url: ctx.public_url.clone(), body_within: ctx.deadlines.body },
+            guard_api,
+        ))
         .service(app)
 }
 
@@ -109,11 +118,8 @@ async fn guard_api(State(guard): State<ApiGuard>, request: Request, next: Next) 
             .into_response();
     }
     let limit = body_limit(request.uri().path());
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|l| l.to_str().ok())
-        .and_then(|l| l.parse::<u64>().ok());
+    let declared =
+        request.headers().get(header::CONTENT_LENGTH).and_then(|l| l.to_str().ok()).and_then(|l| l.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit as u64) {
         return too_large(&request);
     }
@@ -131,10 +137,13 @@ async fn guard_api(State(guard): State<ApiGuard>, request: Request, next: Next) 
     };
     match read {
         Ok(collected) => next.run(Request::from_parts(parts, Body::from(collected.to_bytes()))).await,
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => too_large(&Request::from_parts(parts, Body::empty())),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            too_large(&Request::from_parts(parts, Body::empty()))
+        }
         Err(e) => {
             tracing::debug!(error = %e, "a server function's request body could not be read");
-            (StatusCode::BAD_REQUEST, "Ruche could not read this request. Reload the page and try again.").into_response()
+            (StatusCode::BAD_REQUEST, "Ruche could not read this request. Reload the page and try again.")
+                .into_response()
         }
     }
 }
@@ -143,16 +152,14 @@ async fn guard_api(State(guard): State<ApiGuard>, request: Request, next: Next) 
 /// `TooLarge` (every domain enum has one), so it shows that enum's sentence; a form posted
 /// without JavaScript gets the sentence itself.
 fn too_large<B>(request: &Request<B>) -> Response {
-    let wants_page = request
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|a| a.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"));
+    let wants_page =
+        request.headers().get(header::ACCEPT).and_then(|a| a.to_str().ok()).is_some_and(|a| a.contains("text/html"));
     if wants_page {
         return (StatusCode::PAYLOAD_TOO_LARGE, "This is too much to send at once. Go back, shorten it and try again.")
             .into_response();
     }
-    let mut response = (StatusCode::PAYLOAD_TOO_LARGE, [(header::CONTENT_TYPE, "application/json")], "\"TooLarge\"").into_response();
+    let mut response =
+        (StatusCode::PAYLOAD_TOO_LARGE, [(header::CONTENT_TYPE, "application/json")], "\"TooLarge\"").into_response();
     if let Ok(path) = HeaderValue::from_str(request.uri().path()) {
         response.headers_mut().insert(HeaderName::from_static("serverfnerror"), path);
     }
@@ -235,7 +242,8 @@ async fn content_security_policy(State(policy): State<Arc<Policy>>, mut request:
 /// Leptos context for a page render: the nonce of this request's policy, in place of the one
 /// leptos_axum makes up (which no header would name).
 pub fn provide_request_nonce() {
-    let nonce = with_context::<axum::http::request::Parts, _>(|parts| parts.extensions.get::<Nonce>().cloned()).flatten();
+    let nonce =
+        with_context::<axum::http::request::Parts, _>(|parts| parts.extensions.get::<Nonce>().cloned()).flatten();
     if let Some(nonce) = nonce {
         provide_context(nonce);
     }
@@ -301,8 +309,8 @@ mod tests {
     /// The largest forms the pages send, URL-encoded as browsers do, fit their limits.
     #[test]
     fn the_largest_forms_fit() {
-        use app::rules::{accounts::DISPLAY_NAME_MAX_CHARS, sharing::MAX_ADDRESSES_PER_SEND};
         use app::rules::slides::{SLIDE_BODY_MAX_CHARS, SLIDE_TITLE_MAX_CHARS};
+        use app::rules::{accounts::DISPLAY_NAME_MAX_CHARS, sharing::MAX_ADDRESSES_PER_SEND};
         let encoded = |chars: usize, c: char| chars * c.len_utf8() * 3;
         let ids = 2 * 40;
         let slide = ids + encoded(SLIDE_TITLE_MAX_CHARS, '🐝') + encoded(SLIDE_BODY_MAX_CHARS, '🐝');

@@ -20,8 +20,14 @@ use std::pin::Pin;
 pub const PATHS: [&str; 2] = ["/join", "/j/{token}"];
 
 /// Renders the Leptos page a request asks for (`crate::render_page`).
-pub trait RenderPage: Fn(Request) -> Pin<Box<dyn Future<Output = Response> + Send>> + Clone + Send + Sync + 'static {}
-impl<F> RenderPage for F where F: Fn(Request) -> Pin<Box<dyn Future<Output = Response> + Send>> + Clone + Send + Sync + 'static {}
+pub trait RenderPage:
+    Fn(Request) -> Pin<Box<dyn Future<Output = Response> + Send>> + Clone + Send + Sync + 'static
+{
+}
+impl<F> RenderPage for F where
+    F: Fn(Request) -> Pin<Box<dyn Future<Output = Response> + Send>> + Clone + Send + Sync + 'static
+{
+}
 
 pub fn routes<S: Clone + Send + Sync + 'static>(ctx: ServerContext, render: impl RenderPage) -> Router<S> {
     let (link_ctx, link_render) = (ctx.clone(), render.clone());

@@ -12,10 +12,14 @@ pub mod static_files;
 use app::server::{client_ip::parse_trusted_proxies, ServerContext};
 use app::storage::DEFAULT_DATABASE_URL;
 use app::{shell, App};
-use axum::{extract::Path, routing::{any, get}, Router};
-use std::net::IpAddr;
+use axum::{
+    extract::Path,
+    routing::{any, get},
+    Router,
+};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list_with_exclusions, AxumRouteListing, LeptosRoutes};
+use std::net::IpAddr;
 use tower::ServiceBuilder;
 use tower_http::{compression::CompressionLayer, trace::TraceLayer};
 
@@ -51,7 +55,11 @@ impl Config {
             mail_from: var("MAIL_FROM", "Ruche <ruche@localhost>"),
             max_participants: match var("MAX_PARTICIPANTS", "") {
                 v if v.is_empty() => app::rules::joining::DEFAULT_MAX_PARTICIPANTS,
-                v => v.parse().ok().filter(|n| *n > 0).ok_or_else(|| format!("MAX_PARTICIPANTS: {v:?} is not a positive number"))?,
+                v => v
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| format!("MAX_PARTICIPANTS: {v:?} is not a positive number"))?,
             },
             auto_close_days: match var("AUTO_CLOSE_DAYS", "") {
                 v if v.is_empty() => app::rules::sessions::DEFAULT_AUTO_CLOSE_DAYS,
@@ -95,15 +103,10 @@ pub fn router(leptos_options: LeptosOptions, ctx: ServerContext) -> Router {
             "/j/{token}/qr.png",
             get(move |Path(token): Path<String>| qr::download(png_ctx.clone(), token, qr::Format::Png)),
         )
-        .leptos_routes_with_context(
-            &leptos_options,
-            routes,
-            page_context(ctx.clone()),
-            {
-                let options = leptos_options.clone();
-                move || shell(options.clone())
-            },
-        )
+        .leptos_routes_with_context(&leptos_options, routes, page_context(ctx.clone()), {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
         .fallback_service(files)
         .with_state(leptos_options.clone());
     // What every request passes wraps the whole router once. `Router::layer` would wrap each
@@ -116,9 +119,11 @@ pub fn router(leptos_options: LeptosOptions, ctx: ServerContext) -> Router {
     // 560-630 µs of server CPU per page against 750-870).
     let compression = CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest);
     let app = ServiceBuilder::new().layer(compression).service(router);
-    let app = ServiceBuilder::new()
-        .layer(TraceLayer::new_for_http().on_failure(log_failure))
-        .service(guard::protect(app, &ctx, &leptos_options));
+    let app = ServiceBuilder::new().layer(TraceLayer::new_for_http().on_failure(log_failure)).service(guard::protect(
+        app,
+        &ctx,
+        &leptos_options,
+    ));
     Router::new().fallback_service(app)
 }
 
@@ -148,13 +153,19 @@ fn render_page(ctx: ServerContext, options: LeptosOptions) -> impl join_pages::R
 
 /// Server errors are logged at ERROR, except "Ruche is busy" (503): a flood of log-ins answered
 /// with it must not fill the disk with a line each. The busy gate reports itself (`limits.rs`).
-fn log_failure(failure: tower_http::classify::ServerErrorsFailureClass, latency: std::time::Duration, _span: &tracing::Span) {
+fn log_failure(
+    failure: tower_http::classify::ServerErrorsFailureClass,
+    latency: std::time::Duration,
+    _span: &tracing::Span,
+) {
     use tower_http::classify::ServerErrorsFailureClass::StatusCode;
     match failure {
         StatusCode(code) if code == axum::http::StatusCode::SERVICE_UNAVAILABLE => {
             tracing::debug!(latency_ms = latency.as_millis() as u64, "busy: 503")
         }
-        failure => tracing::error!(classification = %failure, latency_ms = latency.as_millis() as u64, "response failed"),
+        failure => {
+            tracing::error!(classification = %failure, latency_ms = latency.as_millis() as u64, "response failed")
+        }
     }
 }
 

@@ -76,7 +76,9 @@ async fn host_socket(ctx: ServerContext, session: String, headers: HeaderMap, ws
     // Subscribed before the login is checked, so that a logout committed meanwhile is heard.
     let ended_logins = ctx.live.ended_logins();
     let allowed = async {
-        let Some(user) = auth::user_id_from_headers(&ctx.db, &headers, ctx.secure_cookies()).await? else { return Ok(None) };
+        let Some(user) = auth::user_id_from_headers(&ctx.db, &headers, ctx.secure_cookies()).await? else {
+            return Ok(None);
+        };
         Ok::<_, sea_orm::DbErr>(ctx.db.role_in_session(session, user).await?.map(|_| user))
     };
     match (allowed.await, auth::login_digest_from_headers(&headers, ctx.secure_cookies())) {
@@ -91,7 +93,13 @@ async fn host_socket(ctx: ServerContext, session: String, headers: HeaderMap, ws
                     Ok(false) => {}
                     Err(e) => tracing::warn!(error = %e, "live: could not record host activity"),
                 }
-                let feed = HostFeed { states: subscription.host_states(), presence: subscription.presence(), user, login, ended_logins };
+                let feed = HostFeed {
+                    states: subscription.host_states(),
+                    presence: subscription.presence(),
+                    user,
+                    login,
+                    ended_logins,
+                };
                 let within = ctx.keepalive.write_within;
                 serve(socket, move |sink, asides| write(sink, feed, subscription, asides, within), &ctx).await
             })
@@ -105,7 +113,9 @@ async fn participant_socket(ctx: ServerContext, session: String, headers: Header
     if !same_origin(&ctx, &headers) {
         return (StatusCode::FORBIDDEN, "This page may not follow Ruche sessions.").into_response();
     }
-    let (Ok(session), Some(visitor)) = (session.parse::<SessionId>(), visitor::visitor_digest_from_headers(&headers, ctx.secure_cookies())) else {
+    let (Ok(session), Some(visitor)) =
+        (session.parse::<SessionId>(), visitor::visitor_digest_from_headers(&headers, ctx.secure_cookies()))
+    else {
         return upgrade(ws).on_upgrade(refuse);
     };
     let joined = match ctx.live.is_admitted(session, &visitor) {
@@ -149,7 +159,10 @@ fn storage_failed(e: &app::storage::StorageError, what: &str) -> Response {
 /// One browser or one host past its share of sockets (`rules::limits::LIVE_SOCKETS_PER_*`): the tab
 /// keeps retrying with its backoff, and gets in once another tab is closed.
 fn too_many_tabs() -> Response {
-    (StatusCode::TOO_MANY_REQUESTS, "Too many tabs follow sessions from this browser. Close one and this one reconnects.")
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many tabs follow sessions from this browser. Close one and this one reconnects.",
+    )
         .into_response()
 }
 
@@ -194,7 +207,11 @@ impl Asides {
                 // Asked between the first look and the registration: that wake-up found no waker.
                 asked = self.asked.swap(0, Ordering::Acquire);
             }
-            if asked == 0 { Poll::Pending } else { Poll::Ready(asked) }
+            if asked == 0 {
+                Poll::Pending
+            } else {
+                Poll::Ready(asked)
+            }
         })
     }
 }
@@ -298,7 +315,11 @@ trait Feed: Send + 'static {
 }
 
 fn sent(frame: &Frame) -> Next {
-    if frame.last { Next::Last(frame.text.clone()) } else { Next::Send(frame.text.clone()) }
+    if frame.last {
+        Next::Last(frame.text.clone())
+    } else {
+        Next::Send(frame.text.clone())
+    }
 }
 
 /// A participant's socket, written by the hub's fan-out tasks and by its own writer task
@@ -400,10 +421,13 @@ struct HostFeed {
 impl HostFeed {
     fn state(&mut self) -> Option<Next> {
         let user = self.user;
-        self.states
-            .borrow_and_update()
-            .as_ref()
-            .map(|f| if f.frame.last || f.hosts.contains(&user) { sent(&f.frame) } else { Next::Deny })
+        self.states.borrow_and_update().as_ref().map(|f| {
+            if f.frame.last || f.hosts.contains(&user) {
+                sent(&f.frame)
+            } else {
+                Next::Deny
+            }
+        })
     }
 }
 
@@ -439,7 +463,13 @@ impl Feed for HostFeed {
 /// A host socket's writer task: the current state, then every change, and what the reader hands
 /// it (a ping, "restarting"). Holds the subscription, so the socket counts while it writes.
 /// A state the tab does not take within `within` lets the socket go (`Keepalive::write_within`).
-async fn write(mut sink: SocketSink, mut feed: impl Feed, _subscription: Subscription, asides: Arc<Asides>, within: Duration) -> Ended {
+async fn write(
+    mut sink: SocketSink,
+    mut feed: impl Feed,
+    _subscription: Subscription,
+    asides: Arc<Asides>,
+    within: Duration,
+) -> Ended {
     for next in feed.current() {
         if let Some(ended) = send_within(&mut sink, next, within).await {
             return ended;
@@ -640,7 +670,10 @@ mod tests {
     }
 
     /// A participant's socket with its writer running; `newest` plays the hub's held state.
-    fn participant(phone: &Phone, first: Frame) -> (Arc<ParticipantOutlet<Phone>>, Arc<Mutex<Frame>>, tokio::task::JoinHandle<()>) {
+    fn participant(
+        phone: &Phone,
+        first: Frame,
+    ) -> (Arc<ParticipantOutlet<Phone>>, Arc<Mutex<Frame>>, tokio::task::JoinHandle<()>) {
         let outlet = Arc::new(ParticipantOutlet::new(phone.clone(), Arc::new(Asides::default())));
         let newest = Arc::new(Mutex::new(first));
         let held = newest.clone();

@@ -137,19 +137,20 @@ async fn render(ctx: &ServerContext, mail: &OutboxMail) -> Result<Option<Mail>, 
             &session.title,
             &ctx.join_link(&session.link_token),
         )),
-        (Some(MailKind::FacilitatorInvitation), Some(token)) => Some(compose(
-            MailKind::FacilitatorInvitation,
-            &inviter,
-            &session.title,
-            &ctx.facilitation_link(token),
-        )),
+        (Some(MailKind::FacilitatorInvitation), Some(token)) => {
+            Some(compose(MailKind::FacilitatorInvitation, &inviter, &session.title, &ctx.facilitation_link(token)))
+        }
         _ => None,
     })
 }
 
 /// A mail to an account's own address; `None` once its link no longer works (used, replaced by
 /// a newer one, expired, or the address verified meanwhile).
-async fn render_account_mail(ctx: &ServerContext, mail: &OutboxMail, kind: MailKind) -> Result<Option<Mail>, app::storage::StorageError> {
+async fn render_account_mail(
+    ctx: &ServerContext,
+    mail: &OutboxMail,
+    kind: MailKind,
+) -> Result<Option<Mail>, app::storage::StorageError> {
     let Some(token) = &mail.token else { return Ok(None) };
     let (purpose, link) = match kind {
         MailKind::PasswordReset => (TokenPurpose::PasswordReset, ctx.password_reset_link(token)),
@@ -178,7 +179,11 @@ async fn send(config: &MailConfig, recipient: &str, mail: &Mail) -> Result<(), F
         )
         .map_err(|e| Failure::Permanent(e.to_string()))?;
     smtp.send(message).await.map(|_| ()).map_err(|e| {
-        if e.is_permanent() { Failure::Permanent(e.to_string()) } else { Failure::Transient(e.to_string()) }
+        if e.is_permanent() {
+            Failure::Permanent(e.to_string())
+        } else {
+            Failure::Transient(e.to_string())
+        }
     })
 }
 

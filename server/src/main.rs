@@ -35,7 +35,9 @@ async fn run() -> Result<(), String> {
     let mut leptos = get_configuration(None).map_err(|e| format!("Leptos configuration: {e}"))?;
     server::static_files::follow_hash_file(&mut leptos.leptos_options);
     let options = &leptos.leptos_options;
-    if let Some(js) = server::static_files::built_without_split(std::path::Path::new(&*options.site_root), &options.site_pkg_dir) {
+    if let Some(js) =
+        server::static_files::built_without_split(std::path::Path::new(&*options.site_root), &options.site_pkg_dir)
+    {
         return Err(format!(
             "{} was built without --split: its pages would never become interactive. Build with `cargo leptos build --split` (or `watch --split`, `serve --split`): see the README.",
             js.display()

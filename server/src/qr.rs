@@ -58,10 +58,14 @@ pub fn png(url: &str) -> Result<Vec<u8>, String> {
 pub async fn download(ctx: ServerContext, token: String, format: Format) -> Response {
     let session = match ctx.db.find_way_in(WayInKind::Link, &token).await {
         Ok(WayIn::Current(session)) => session,
-        Ok(_) => return (StatusCode::NOT_FOUND, "This QR code is no longer valid. Ask the host for the new one.").into_response(),
+        Ok(_) => {
+            return (StatusCode::NOT_FOUND, "This QR code is no longer valid. Ask the host for the new one.")
+                .into_response()
+        }
         Err(e) => {
             tracing::error!(error = %e, "QR code lookup failed");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side. Please try again.").into_response();
+            return (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side. Please try again.")
+                .into_response();
         }
     };
     let url = ctx.join_link(&session.link_token);

@@ -82,7 +82,8 @@ pub async fn serve(listener: TcpListener, app: Router, bounds: Bounds, shutdown:
             request.extensions_mut().insert(ConnectInfo(peer));
             request
         });
-        let connection = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)).with_upgrades();
+        let connection =
+            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)).with_upgrades();
         let mut stop = stop.clone();
         tokio::spawn(async move {
             let _slot = slot;

@@ -32,19 +32,19 @@ use tower_http::services::ServeDir;
 /// to `not_found`.
 pub fn service(options: &LeptosOptions, not_found: MethodRouter) -> Router {
     let site_root = Path::new(&*options.site_root);
-    let named = Arc::new(if options.hash_files {
-        content_named(site_root, &options.site_pkg_dir)
-    } else {
-        HashSet::new()
-    });
-    Router::new()
-        .fallback_service(serve_dir(site_root).not_found_service(not_found))
-        .layer(axum::middleware::from_fn(move |request: Request, next: Next| {
+    let named =
+        Arc::new(if options.hash_files { content_named(site_root, &options.site_pkg_dir) } else { HashSet::new() });
+    Router::new().fallback_service(serve_dir(site_root).not_found_service(not_found)).layer(axum::middleware::from_fn(
+        move |request: Request, next: Next| {
             let named = named.clone();
             async move {
                 let path = request.uri().path().to_owned();
                 if is_type_declaration(&path) {
-                    return (axum::http::StatusCode::NOT_FOUND, [(CACHE_CONTROL, HeaderValue::from_static("no-cache"))]).into_response();
+                    return (
+                        axum::http::StatusCode::NOT_FOUND,
+                        [(CACHE_CONTROL, HeaderValue::from_static("no-cache"))],
+                    )
+                        .into_response();
                 }
                 let mut response = next.run(request).await;
                 let status = response.status();
@@ -53,7 +53,8 @@ pub fn service(options: &LeptosOptions, not_found: MethodRouter) -> Router {
                 response.headers_mut().entry(CACHE_CONTROL).or_insert(HeaderValue::from_static(value));
                 response
             }
-        }))
+        },
+    ))
 }
 
 /// wasm-bindgen's TypeScript declarations (`pkg/ruche.d.<hash>.ts`), which cargo-leptos writes
@@ -154,7 +155,8 @@ pub fn content_named(site_root: &Path, pkg_dir: &str) -> HashSet<String> {
         .filter_map(|entry| {
             let name = entry.file_name().into_string().ok()?;
             let content = std::fs::read(entry.path()).ok()?;
-            name.contains(&format!(".{}.", content_digest(&content))).then(|| format!("/{}/{name}", pkg_dir.trim_matches('/')))
+            name.contains(&format!(".{}.", content_digest(&content)))
+                .then(|| format!("/{}/{name}", pkg_dir.trim_matches('/')))
         })
         .collect()
 }
@@ -229,7 +231,9 @@ mod tests {
         expected.sort();
         assert_eq!(sorted, expected);
         assert_eq!(cache_control(&named, &format!("/pkg/{wasm}")), "public, max-age=31536000, immutable");
-        for path in [format!("/pkg/chunk_1.{}.wasm", content_digest(b"before")), "/pkg/ruche.css".into(), "/favicon.svg".into()] {
+        for path in
+            [format!("/pkg/chunk_1.{}.wasm", content_digest(b"before")), "/pkg/ruche.css".into(), "/favicon.svg".into()]
+        {
             assert_eq!(cache_control(&named, &path), "no-cache", "{path}");
         }
         std::fs::remove_dir_all(site).ok();

@@ -1,15 +1,15 @@
 //! Accounts on SQLite and PostgreSQL: the single-use links mailed to an account (password
 //! reset, address verification: only digests kept, single use, expiry, a new one replacing the
 //! old), changing the password ending the other logins, and verified addresses.
+use app::functions::accounts::{Account, OTHER_LOGINS_ENDED};
 use app::ids::UserId;
+use app::rules::accounts::AccountError;
 use app::rules::accounts::{passwords, TokenPurpose};
+use app::rules::limits::LOGIN_FAILURES_PER_ACCOUNT;
 use app::rules::mail::MailKind;
 use app::rules::secrets::{login_token_digest, new_login_token};
 use app::storage::Db;
 use app::test_both_dbs;
-use app::functions::accounts::{Account, OTHER_LOGINS_ENDED};
-use app::rules::accounts::AccountError;
-use app::rules::limits::LOGIN_FAILURES_PER_ACCOUNT;
 use axum::http::StatusCode;
 use common::{router, Client};
 
@@ -45,8 +45,16 @@ async fn new_accounts_start_unverified_and_a_verification_link_works_once(db: Db
 
     let digest = login_token_digest(&token);
     assert_eq!(db.account_link_works(TokenPurpose::EmailVerification, &digest).await.unwrap(), Some(ada));
-    assert_eq!(db.account_link_works(TokenPurpose::PasswordReset, &digest).await.unwrap(), None, "a link has one purpose");
-    assert_eq!(db.account_link_works(TokenPurpose::EmailVerification, &token).await.unwrap(), None, "only the digest opens it");
+    assert_eq!(
+        db.account_link_works(TokenPurpose::PasswordReset, &digest).await.unwrap(),
+        None,
+        "a link has one purpose"
+    );
+    assert_eq!(
+        db.account_link_works(TokenPurpose::EmailVerification, &token).await.unwrap(),
+        None,
+        "only the digest opens it"
+    );
     assert_eq!(db.verify_email_with_link(&digest).await.unwrap(), Some(ada));
     assert!(db.user(ada).await.unwrap().unwrap().email_verified);
     assert_eq!(db.verify_email_with_link(&digest).await.unwrap(), None, "used once, gone");
@@ -59,11 +67,20 @@ async fn asking_again_replaces_the_earlier_link(db: Db) {
     let second = mail_link(&db, ada, "ada@example.org", TokenPurpose::PasswordReset).await;
     let hash = passwords::hash("second password").unwrap();
     assert_eq!(db.reset_password_with_link(&login_token_digest(&first), &hash).await.unwrap(), None);
-    assert_eq!(db.account_link_works(TokenPurpose::PasswordReset, &login_token_digest(&second)).await.unwrap(), Some(ada));
+    assert_eq!(
+        db.account_link_works(TokenPurpose::PasswordReset, &login_token_digest(&second)).await.unwrap(),
+        Some(ada)
+    );
     // A reset link and a verification link of the same account live side by side.
     let verify = mail_link(&db, ada, "ada@example.org", TokenPurpose::EmailVerification).await;
-    assert_eq!(db.account_link_works(TokenPurpose::PasswordReset, &login_token_digest(&second)).await.unwrap(), Some(ada));
-    assert_eq!(db.account_link_works(TokenPurpose::EmailVerification, &login_token_digest(&verify)).await.unwrap(), Some(ada));
+    assert_eq!(
+        db.account_link_works(TokenPurpose::PasswordReset, &login_token_digest(&second)).await.unwrap(),
+        Some(ada)
+    );
+    assert_eq!(
+        db.account_link_works(TokenPurpose::EmailVerification, &login_token_digest(&verify)).await.unwrap(),
+        Some(ada)
+    );
 }
 
 test_both_dbs!(a_reset_link_sets_the_password_once_ends_every_login_and_proves_the_address);
@@ -99,7 +116,11 @@ async fn links_expire_an_hour_or_a_week_after_they_were_made(db: Db) {
     db.backdate_account_links_for_tests(ada, 2 * minute).await.unwrap();
     let hash = passwords::hash("second password").unwrap();
     assert_eq!(db.reset_password_with_link(&login_token_digest(&reset), &hash).await.unwrap(), None, "past the hour");
-    assert!(db.account_link_works(TokenPurpose::EmailVerification, &login_token_digest(&verify)).await.unwrap().is_some());
+    assert!(db
+        .account_link_works(TokenPurpose::EmailVerification, &login_token_digest(&verify))
+        .await
+        .unwrap()
+        .is_some());
     db.backdate_account_links_for_tests(ada, 7 * 24 * 60 * minute).await.unwrap();
     assert_eq!(db.verify_email_with_link(&login_token_digest(&verify)).await.unwrap(), None, "past the week");
     assert!(!db.user(ada).await.unwrap().unwrap().email_verified);
@@ -132,7 +153,10 @@ async fn an_address_proven_otherwise_drops_the_pending_link(db: Db) {
     let verify = mail_link(&db, ada, "ada@example.org", TokenPurpose::EmailVerification).await;
     db.mark_email_verified(ada).await.unwrap();
     assert!(db.user(ada).await.unwrap().unwrap().email_verified);
-    assert_eq!(db.account_link_works(TokenPurpose::EmailVerification, &login_token_digest(&verify)).await.unwrap(), None);
+    assert_eq!(
+        db.account_link_works(TokenPurpose::EmailVerification, &login_token_digest(&verify)).await.unwrap(),
+        None
+    );
     db.set_display_name(ada, "Ada L.").await.unwrap();
     assert_eq!(db.user(ada).await.unwrap().unwrap().display_name, "Ada L.");
 }
@@ -155,14 +179,16 @@ async fn changing_the_password_checks_the_old_one_and_logs_out_every_other_brows
     let mut elsewhere = logged_in_again(&router, "ada@example.org", "long enough", [192, 0, 2, 7]).await;
     assert!(me(&mut elsewhere).await.is_some());
 
-    let reply = here.call("change_password", &[("old_password", "not the one"), ("new_password", "brand new one")]).await;
+    let reply =
+        here.call("change_password", &[("old_password", "not the one"), ("new_password", "brand new one")]).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(reply.json::<AccountError>(), AccountError::WrongOldPassword);
     let reply = here.call("change_password", &[("old_password", "long enough"), ("new_password", "short")]).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(me(&mut elsewhere).await.is_some(), "nothing changed yet");
 
-    let reply = here.call("change_password", &[("old_password", "long enough"), ("new_password", "brand new one")]).await;
+    let reply =
+        here.call("change_password", &[("old_password", "long enough"), ("new_password", "brand new one")]).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert_eq!(reply.json::<String>(), OTHER_LOGINS_ENDED);
     assert_eq!(me(&mut here).await.map(|a| a.email).as_deref(), Some("ada@example.org"), "this browser stays");
@@ -173,7 +199,9 @@ async fn changing_the_password_checks_the_old_one_and_logs_out_every_other_brows
     assert_eq!(old.status, StatusCode::UNAUTHORIZED);
     logged_in_again(&router, "ada@example.org", "brand new one", [192, 0, 2, 10]).await;
 
-    let reply = Client::anonymous(&router).call("change_password", &[("old_password", "x"), ("new_password", "brand new one")]).await;
+    let reply = Client::anonymous(&router)
+        .call("change_password", &[("old_password", "x"), ("new_password", "brand new one")])
+        .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -182,10 +210,12 @@ async fn wrong_old_passwords_count_as_failed_log_ins(db: Db) {
     let router = router(db.clone());
     let mut here = Client::signed_up(&router, "ada@example.org").await;
     for _ in 0..LOGIN_FAILURES_PER_ACCOUNT.burst {
-        let reply = here.call("change_password", &[("old_password", "guess guess"), ("new_password", "brand new one")]).await;
+        let reply =
+            here.call("change_password", &[("old_password", "guess guess"), ("new_password", "brand new one")]).await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
     }
-    let reply = here.call("change_password", &[("old_password", "long enough"), ("new_password", "brand new one")]).await;
+    let reply =
+        here.call("change_password", &[("old_password", "long enough"), ("new_password", "brand new one")]).await;
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "{}", reply.body);
     let mut other = Client::from(&router, [192, 0, 2, 44]);
     let reply = other.call("log_in", &[("email", "ada@example.org"), ("password", "long enough")]).await;
@@ -228,7 +258,13 @@ async fn forgot_password_says_the_same_whatever_the_address_and_its_link_works_o
         assert_eq!(reply.json::<String>(), RESET_MAIL_ON_ITS_WAY);
     }
     assert!(db.mail_to("nobody@example.org").await.unwrap().is_empty());
-    let mails: Vec<_> = db.mail_to("ada@example.org").await.unwrap().into_iter().filter(|m| m.kind == Some(MailKind::PasswordReset)).collect();
+    let mails: Vec<_> = db
+        .mail_to("ada@example.org")
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.kind == Some(MailKind::PasswordReset))
+        .collect();
     assert_eq!(mails.len(), 1);
     let token = token_in(&mails[0]);
     let page = visitor.page(&format!("/account/reset/{token}")).await;
@@ -273,10 +309,20 @@ async fn reset_mails_are_limited_per_recipient_whether_or_not_it_has_an_account(
         }
         let mut owner = Client::from(&router, [192, 0, 2, 60]);
         let reply = owner.call("request_password_reset", &[("email", email)]).await;
-        assert_eq!((reply.status, reply.json::<String>()), (StatusCode::OK, RESET_MAIL_ON_ITS_WAY.to_owned()), "{email}");
+        assert_eq!(
+            (reply.status, reply.json::<String>()),
+            (StatusCode::OK, RESET_MAIL_ON_ITS_WAY.to_owned()),
+            "{email}"
+        );
     }
     // Each request replaced the earlier link: only the last mail's works.
-    let mails: Vec<_> = db.mail_to("ada@example.org").await.unwrap().into_iter().filter(|m| m.kind == Some(MailKind::PasswordReset)).collect();
+    let mails: Vec<_> = db
+        .mail_to("ada@example.org")
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.kind == Some(MailKind::PasswordReset))
+        .collect();
     assert_eq!(mails.len(), ACCOUNT_MAILS_PER_RECIPIENT.burst as usize);
     let works = |m: &app::storage::OutboxMail| {
         let db = db.clone();
@@ -301,9 +347,16 @@ async fn sign_up_mails_a_verification_link_that_works_once_from_any_browser(db: 
     let mut ada = Client::signed_up(&router, "ada@example.org").await;
     assert_eq!(me(&mut ada).await.map(|a| a.email_verified), Some(false));
     let mails = db.mail_to("ada@example.org").await.unwrap();
-    assert_eq!(mails.iter().map(|m| m.kind).collect::<Vec<_>>(), [Some(MailKind::EmailVerification)], "one mail, through the outbox");
+    assert_eq!(
+        mails.iter().map(|m| m.kind).collect::<Vec<_>>(),
+        [Some(MailKind::EmailVerification)],
+        "one mail, through the outbox"
+    );
     let token = token_in(&mails[0]);
-    assert!(db.account_link_works(TokenPurpose::EmailVerification, &token).await.unwrap().is_none(), "only the digest is stored");
+    assert!(
+        db.account_link_works(TokenPurpose::EmailVerification, &token).await.unwrap().is_none(),
+        "only the digest is stored"
+    );
 
     let mut visitor = Client::from(&router, [192, 0, 2, 70]);
     let reply = visitor.call("verify_email", &[("token", "made-up")]).await;
@@ -369,7 +422,13 @@ async fn sending_the_verification_mail_again_is_limited_and_replaces_the_link(db
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "{}", reply.body);
     assert!(matches!(reply.json::<AccountError>(), AccountError::TooManyMails(_)));
     assert!(reply.headers.contains_key("retry-after"));
-    let mails: Vec<_> = db.mail_to("ada@example.org").await.unwrap().into_iter().filter(|m| m.kind == Some(MailKind::EmailVerification)).collect();
+    let mails: Vec<_> = db
+        .mail_to("ada@example.org")
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.kind == Some(MailKind::EmailVerification))
+        .collect();
     assert_eq!(mails.len(), 1 + ACCOUNT_MAILS_PER_RECIPIENT.burst as usize);
     // Each new link replaced the earlier: only the last works.
     assert_eq!(ada.call("verify_email", &[("token", &first)]).await.status, StatusCode::GONE);

@@ -25,7 +25,11 @@ async fn ways_in(ada: &mut Client, id: &str) -> (String, String) {
 }
 
 fn wrong_code(code: &str) -> &'static str {
-    if code == "000000" { "000001" } else { "000000" }
+    if code == "000000" {
+        "000001"
+    } else {
+        "000000"
+    }
 }
 
 async fn a_guesser_is_stopped_and_a_room_behind_the_same_address_is_not(db: Db) {
@@ -79,7 +83,11 @@ async fn a_guesser_is_stopped_and_a_room_behind_the_same_address_is_not(db: Db) 
     fresh.visitor = None;
     assert_eq!(fresh.call("join_by_link", &[("token", "not-a-link")]).await.status, StatusCode::TOO_MANY_REQUESTS);
     fresh.visitor = None;
-    assert_eq!(fresh.call("join_by_link", &[("token", &token)]).await.json::<String>(), id, "a right link still goes in");
+    assert_eq!(
+        fresh.call("join_by_link", &[("token", &token)]).await.json::<String>(),
+        id,
+        "a right link still goes in"
+    );
 }
 test_both_dbs!(a_guesser_is_stopped_and_a_room_behind_the_same_address_is_not);
 
@@ -92,11 +100,16 @@ async fn parallel_guesses_cannot_pass_the_limit_together(db: Db) {
     // One visitor, 60 guesses at once.
     let mut first = Client::from(&router, [203, 0, 113, 9]);
     first.call("join_by_code", &[("code", &code)]).await.json::<String>();
-    let mut guessers: Vec<Client> = (0..60).map(|_| Client { visitor: first.visitor.clone(), ..Client::from(&router, [203, 0, 113, 9]) }).collect();
-    let replies = join_all(guessers.iter_mut().map(|g| async move { g.call("join_by_code", &[("code", wrong)]).await })).await;
+    let mut guessers: Vec<Client> =
+        (0..60).map(|_| Client { visitor: first.visitor.clone(), ..Client::from(&router, [203, 0, 113, 9]) }).collect();
+    let replies =
+        join_all(guessers.iter_mut().map(|g| async move { g.call("join_by_code", &[("code", wrong)]).await })).await;
     let answered = replies.iter().filter(|r| r.status == StatusCode::NOT_FOUND).count();
     let refused = replies.iter().filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS).count();
-    assert_eq!((answered, refused), (JOIN_FAILURES_PER_VISITOR.burst as usize, 60 - JOIN_FAILURES_PER_VISITOR.burst as usize));
+    assert_eq!(
+        (answered, refused),
+        (JOIN_FAILURES_PER_VISITOR.burst as usize, 60 - JOIN_FAILURES_PER_VISITOR.burst as usize)
+    );
 }
 test_both_dbs!(parallel_guesses_cannot_pass_the_limit_together);
 
@@ -107,7 +120,8 @@ async fn an_ipv6_network_counts_as_one_address(db: Db) {
         guesser.visitor = None;
         guesser.ip = format!("2001:db8:7:7::{:x}", n + 1).parse().unwrap();
         let reply = guesser.call("join_by_code", &[("code", "123456")]).await;
-        let expected = if n < JOIN_FAILURES_PER_ADDRESS.burst { StatusCode::NOT_FOUND } else { StatusCode::TOO_MANY_REQUESTS };
+        let expected =
+            if n < JOIN_FAILURES_PER_ADDRESS.burst { StatusCode::NOT_FOUND } else { StatusCode::TOO_MANY_REQUESTS };
         assert_eq!(reply.status, expected, "guess {n}");
     }
     guesser.ip = "2001:db8:7:8::1".parse().unwrap();
@@ -146,8 +160,14 @@ async fn failed_log_ins_are_limited_per_address_and_per_account(db: Db) {
     }))
     .await;
     let statuses: Vec<StatusCode> = replies.iter().map(|r| r.status).collect();
-    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count(), LOGIN_FAILURES_PER_ADDRESS.burst as usize);
-    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count(), 40 - LOGIN_FAILURES_PER_ADDRESS.burst as usize);
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count(),
+        LOGIN_FAILURES_PER_ADDRESS.burst as usize
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count(),
+        40 - LOGIN_FAILURES_PER_ADDRESS.burst as usize
+    );
     let refused = replies.iter().find(|r| r.status == StatusCode::TOO_MANY_REQUESTS).unwrap();
     assert!(matches!(refused.json::<AccountError>(), AccountError::TooManyLogIns(s) if s >= 1));
     assert!(refused.headers.contains_key(header::RETRY_AFTER));
@@ -161,7 +181,9 @@ async fn failed_log_ins_are_limited_per_address_and_per_account(db: Db) {
     let reply = owner.call("log_in", &right).await;
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
     // ...for a minute at most.
-    assert!(matches!(reply.json::<AccountError>(), AccountError::TooManyLogIns(s) if s <= LOGIN_FAILURES_PER_ACCOUNT.every.as_secs()));
+    assert!(
+        matches!(reply.json::<AccountError>(), AccountError::TooManyLogIns(s) if s <= LOGIN_FAILURES_PER_ACCOUNT.every.as_secs())
+    );
     // Other accounts are not affected.
     let reply = owner.call("log_in", &[("email", "bob@example.org"), ("password", "long enough")]).await;
     assert!(reply.status.is_success(), "{} {}", reply.status, reply.body);
@@ -173,14 +195,19 @@ async fn sign_ups_are_limited_per_address(db: Db) {
     let mut office = Client::from(&router, [192, 0, 2, 50]);
     for n in 0..SIGNUPS_PER_ADDRESS.burst {
         let email = format!("staff{n}@example.org");
-        let reply = office.call("sign_up", &[("email", &email), ("display_name", "Staff"), ("password", "long enough")]).await;
+        let reply =
+            office.call("sign_up", &[("email", &email), ("display_name", "Staff"), ("password", "long enough")]).await;
         assert!(reply.status.is_success(), "{} {}", reply.status, reply.body);
     }
-    let reply = office.call("sign_up", &[("email", "one-more@example.org"), ("display_name", "X"), ("password", "long enough")]).await;
+    let reply = office
+        .call("sign_up", &[("email", "one-more@example.org"), ("display_name", "X"), ("password", "long enough")])
+        .await;
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(matches!(reply.json::<AccountError>(), AccountError::TooManySignUps(_)));
     let mut elsewhere = Client::from(&router, [192, 0, 2, 51]);
-    let reply = elsewhere.call("sign_up", &[("email", "one-more@example.org"), ("display_name", "X"), ("password", "long enough")]).await;
+    let reply = elsewhere
+        .call("sign_up", &[("email", "one-more@example.org"), ("display_name", "X"), ("password", "long enough")])
+        .await;
     assert!(reply.status.is_success());
 }
 test_both_dbs!(sign_ups_are_limited_per_address);
@@ -198,13 +225,18 @@ async fn password_hashing_is_bounded_and_says_when_busy(db: Db) {
     .await;
     let busy: Vec<_> = replies.iter().filter(|r| r.status == StatusCode::SERVICE_UNAVAILABLE).collect();
     assert!(!busy.is_empty(), "20 hashes at once cannot all run or wait");
-    assert!(replies.iter().all(|r| r.status == StatusCode::SERVICE_UNAVAILABLE || r.status == StatusCode::UNAUTHORIZED));
+    assert!(replies
+        .iter()
+        .all(|r| r.status == StatusCode::SERVICE_UNAVAILABLE || r.status == StatusCode::UNAUTHORIZED));
     assert_eq!(busy[0].json::<AccountError>(), AccountError::Busy);
     assert_eq!(busy[0].headers[header::RETRY_AFTER], "5");
     // A busy refusal is not a failed log-in: the account is not slowed by it.
     let mut again = Client::from(&router, [198, 18, 1, 1]);
     for _ in 0..3 {
-        assert_ne!(again.call("log_in", &[("email", "flood0@example.org"), ("password", "a guess")]).await.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_ne!(
+            again.call("log_in", &[("email", "flood0@example.org"), ("password", "a guess")]).await.status,
+            StatusCode::TOO_MANY_REQUESTS
+        );
     }
 }
 test_both_dbs!(password_hashing_is_bounded_and_says_when_busy);
@@ -218,8 +250,15 @@ async fn sessions_and_slides_are_capped(db: Db) {
     let mut ada = Client::signed_up(&router, "ada@example.org").await;
     // In parallel, so that a count read before another request's insert would let both through.
     let titles: Vec<String> = (0..MAX_SESSIONS_PER_ACCOUNT + 10).map(|n| format!("Session {n}")).collect();
-    let mut callers: Vec<Client> = titles.iter().map(|_| Client { cookie: ada.cookie.clone(), ..Client::anonymous(&router) }).collect();
-    let replies = join_all(callers.iter_mut().zip(&titles).map(|(c, t)| async move { c.call("create_session", &[("title", t.as_str())]).await })).await;
+    let mut callers: Vec<Client> =
+        titles.iter().map(|_| Client { cookie: ada.cookie.clone(), ..Client::anonymous(&router) }).collect();
+    let replies = join_all(
+        callers
+            .iter_mut()
+            .zip(&titles)
+            .map(|(c, t)| async move { c.call("create_session", &[("title", t.as_str())]).await }),
+    )
+    .await;
     assert_eq!(replies.iter().filter(|r| r.status.is_success()).count() as u64, MAX_SESSIONS_PER_ACCOUNT);
     let refused = replies.iter().find(|r| !r.status.is_success()).unwrap();
     assert_eq!((refused.status, refused.json::<SessionError>()), (StatusCode::CONFLICT, SessionError::TooManySessions));
@@ -304,14 +343,23 @@ async fn a_swept_instance_answers_failures_late_and_right_codes_at_once(db: Db) 
     let wrong = wrong_code(&code);
     for n in 0..3 {
         let started = std::time::Instant::now();
-        assert_eq!(Client::from(&router, [198, 51, 100, n]).call("join_by_code", &[("code", wrong)]).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            Client::from(&router, [198, 51, 100, n]).call("join_by_code", &[("code", wrong)]).await.status,
+            StatusCode::NOT_FOUND
+        );
         assert!(started.elapsed() < SWEPT_FAILURE_DELAY);
     }
     let started = std::time::Instant::now();
-    assert_eq!(Client::from(&router, [198, 51, 100, 10]).call("join_by_code", &[("code", wrong)]).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        Client::from(&router, [198, 51, 100, 10]).call("join_by_code", &[("code", wrong)]).await.status,
+        StatusCode::NOT_FOUND
+    );
     assert!(started.elapsed() >= SWEPT_FAILURE_DELAY, "answered late: {:?}", started.elapsed());
     let started = std::time::Instant::now();
-    assert_eq!(Client::from(&router, [198, 51, 100, 11]).call("join_by_code", &[("code", &code)]).await.json::<String>(), id);
+    assert_eq!(
+        Client::from(&router, [198, 51, 100, 11]).call("join_by_code", &[("code", &code)]).await.json::<String>(),
+        id
+    );
     assert!(started.elapsed() < SWEPT_FAILURE_DELAY, "a right code is not slowed: {:?}", started.elapsed());
 }
 test_both_dbs!(a_swept_instance_answers_failures_late_and_right_codes_at_once);
@@ -349,7 +397,8 @@ async fn changes_by_one_account_are_limited(db: Db) {
     let mut ada = Client::signed_up(&router, "ada@example.org").await;
     let id = create_session(&mut ada, "Class").await;
     for n in 1..CHANGES_PER_ACCOUNT.burst {
-        let reply = ada.call("set_session_open", &[("id", &id), ("open", if n % 2 == 0 { "true" } else { "false" })]).await;
+        let reply =
+            ada.call("set_session_open", &[("id", &id), ("open", if n % 2 == 0 { "true" } else { "false" })]).await;
         assert!(reply.status.is_success(), "{} {}", reply.status, reply.body);
     }
     let reply = ada.call("rename_session", &[("id", &id), ("title", "Renamed")]).await;
@@ -377,14 +426,22 @@ async fn a_known_browser_is_not_locked_out_by_failures_from_elsewhere(db: Db) {
     assert!(laptop.device.is_some(), "a log-in gives the browser a device cookie");
     laptop.call("log_out", &[]).await;
     for n in 0..LOGIN_FAILURES_PER_ACCOUNT.burst {
-        assert_eq!(Client::from(&router, [198, 51, 101, n as u8]).call("log_in", &wrong).await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            Client::from(&router, [198, 51, 101, n as u8]).call("log_in", &wrong).await.status,
+            StatusCode::UNAUTHORIZED
+        );
     }
     for n in 0..LOGIN_FAILURES_PER_ADDRESS.burst {
         let email = format!("colleague{n}@example.org");
-        let reply = Client::from(&router, office).call("log_in", &[("email", email.as_str()), ("password", "mistyped")]).await;
+        let reply =
+            Client::from(&router, office).call("log_in", &[("email", email.as_str()), ("password", "mistyped")]).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     }
-    assert_eq!(Client::from(&router, office).call("log_in", &right).await.status, StatusCode::TOO_MANY_REQUESTS, "a new browser is held back");
+    assert_eq!(
+        Client::from(&router, office).call("log_in", &right).await.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "a new browser is held back"
+    );
     assert!(laptop.call("log_in", &right).await.status.is_success(), "her own browser is not");
     // Its own failures are bounded too.
     let refused = join_all((0..LOGIN_FAILURES_PER_DEVICE.burst + 1).map(|_| {

@@ -2,14 +2,14 @@
 //! participants receive after each change, who is refused, a removed facilitator losing the host
 //! view, a phone that stops reading, reconnecting after a restart, and (PostgreSQL) two instances
 //! sharing one database.
-use app::states::{PublicState, PublicView};
 use app::functions::sessions::SessionForHost;
-use app::states::HostState;
-use app::states::SlideContent;
 use app::live::{HostMessage, Keepalive, ParticipantMessage, CLOSE_DENIED, CLOSE_LOGGED_OUT, CLOSE_RESTARTING};
 use app::rules::joining::JoinError;
 use app::server::ways_in::WaysInCache;
 use app::server::ServerContext;
+use app::states::HostState;
+use app::states::SlideContent;
+use app::states::{PublicState, PublicView};
 use app::storage::Db;
 use app::test_both_dbs;
 use common::{create_session, router_with, Client};
@@ -83,7 +83,11 @@ impl Instance {
         tokio_tungstenite::connect_async(self.socket_request(path, cookie)).await.expect("the live socket opens").0
     }
 
-    fn socket_request(&self, path: &str, cookie: Option<&str>) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    fn socket_request(
+        &self,
+        path: &str,
+        cookie: Option<&str>,
+    ) -> tokio_tungstenite::tungstenite::handshake::client::Request {
         let mut request = format!("ws://{}{path}", self.addr).into_client_request().unwrap();
         if let Some(cookie) = cookie {
             request.headers_mut().insert("cookie", cookie.parse().unwrap());
@@ -189,7 +193,11 @@ async fn every_change_reaches_hosts_and_participants(db: Db) {
     assert_eq!(open_title(&first), Some("Class"), "the whole state comes first");
     let old_code = shown_code(&first).expect("the Link and QR code slide is shown");
     let session = id.parse().unwrap();
-    assert_eq!(instance.ctx.live.public_state(session), Some(first), "the page is made from what the sockets were sent");
+    assert_eq!(
+        instance.ctx.live.public_state(session),
+        Some(first),
+        "the page is made from what the sockets were sent"
+    );
     page_shows(&mut zoe, &id, 200, &old_code).await;
 
     let mut host = instance.socket(&format!("/live/s/{id}"), ada.cookie.as_deref()).await;
@@ -214,7 +222,9 @@ async fn every_change_reaches_hosts_and_participants(db: Db) {
     // Slide edits reach hosts; participants hear of them only when their screen changes.
     let text: String = ada.call("add_slide", &[("id", &id), ("kind", "Text")]).await.json();
     assert_eq!(next_host_state(&mut host).await.slides.len(), 2);
-    ada.call("update_slide", &[("id", &id), ("slide", &text), ("title", "Question"), ("body", "Why?")]).await.json::<()>();
+    ada.call("update_slide", &[("id", &id), ("slide", &text), ("title", "Question"), ("body", "Why?")])
+        .await
+        .json::<()>();
     next_host_state(&mut host).await;
     ada.call("show_slide", &[("id", &id), ("slide", &text)]).await.json::<()>();
     page_shows(&mut zoe, &id, 200, "Why?").await;
@@ -240,7 +250,8 @@ async fn a_session_full_of_people_lets_no_newcomer_in(db: Db) {
     let mut ada = Client::signed_up(&instance.router, "ada@example.org").await;
     let id = create_session(&mut ada, "Class").await;
     let host_view: SessionForHost = ada.call("host_session", &[("id", &id)]).await.json();
-    let (code, token) = (host_view.ways_in.code.replace(' ', ""), host_view.ways_in.link.rsplit('/').next().unwrap().to_owned());
+    let (code, token) =
+        (host_view.ways_in.code.replace(' ', ""), host_view.ways_in.link.rsplit('/').next().unwrap().to_owned());
     let mut host = instance.socket(&format!("/live/s/{id}"), ada.cookie.as_deref()).await;
     next_host_state(&mut host).await;
     let mut inside = Vec::new();
@@ -257,7 +268,11 @@ async fn a_session_full_of_people_lets_no_newcomer_in(db: Db) {
         let reply = late.call(name, &[(key, value.as_str())]).await;
         assert_eq!((reply.status, reply.json::<JoinError>()), (axum::http::StatusCode::FORBIDDEN, JoinError::Full));
     }
-    assert_eq!(inside[0].call("join_by_link", &[("token", &token)]).await.json::<String>(), id, "someone inside comes back");
+    assert_eq!(
+        inside[0].call("join_by_link", &[("token", &token)]).await.json::<String>(),
+        id,
+        "someone inside comes back"
+    );
     sockets.pop().unwrap().close(None).await.unwrap();
     presence_reaches(&mut host, 2).await;
     assert_eq!(late.call("join_by_code", &[("code", &code)]).await.json::<String>(), id, "there is room again");
@@ -291,7 +306,9 @@ async fn a_room_of_a_thousand_behind_one_address_all_get_in(db: Db) {
     }
     // Their sockets, all from this machine's one address too.
     let path = format!("/live/p/{id}");
-    let sockets = futures_util::future::join_all(phones.iter().map(|phone| instance.socket(&path, phone.visitor.as_deref()))).await;
+    let sockets =
+        futures_util::future::join_all(phones.iter().map(|phone| instance.socket(&path, phone.visitor.as_deref())))
+            .await;
     presence_reaches(&mut host, 1_000).await;
     drop(sockets);
     instance.stop().await;
@@ -308,7 +325,10 @@ async fn a_rename_then_a_deletion_reach_every_tab(db: Db) {
     let mut host = instance.socket(&format!("/live/s/{id}"), ada.cookie.as_deref()).await;
     next_host_state(&mut host).await;
 
-    assert_eq!(ada.call("rename_session", &[("id", &id), ("title", "  Physics 101 ")]).await.json::<String>(), "Physics 101");
+    assert_eq!(
+        ada.call("rename_session", &[("id", &id), ("title", "  Physics 101 ")]).await.json::<String>(),
+        "Physics 101"
+    );
     page_shows(&mut zoe, &id, 200, "<title>Physics 101 · Ruche</title>").await;
     assert_eq!(open_title(&next_public(&mut participant).await), Some("Physics 101"));
     assert_eq!(next_host_state(&mut host).await.title, "Physics 101");
@@ -391,8 +411,14 @@ async fn a_phone_that_stops_reading_gets_the_newest_state_once_it_reads_again(db
     // States of about 8 KB.
     let edit = |i: usize| format!("{i:04} {}", "🐝".repeat(1990));
     for i in 0..edits {
-        ada.call("update_slide", &[("id", &id), ("slide", &text), ("title", "Question"), ("body", &edit(i))]).await.json::<()>();
-        assert_eq!(shown_body(&next_public(&mut reading).await), Some(edit(i).as_str()), "the reading phone gets every state");
+        ada.call("update_slide", &[("id", &id), ("slide", &text), ("title", "Question"), ("body", &edit(i))])
+            .await
+            .json::<()>();
+        assert_eq!(
+            shown_body(&next_public(&mut reading).await),
+            Some(edit(i).as_str()),
+            "the reading phone gets every state"
+        );
     }
     let mut got = Vec::new();
     while got.last() != Some(&(edits - 1)) {
@@ -418,7 +444,9 @@ async fn a_host_tab_that_stops_reading_is_let_go(db: Db) {
     for i in 0..10 {
         let slide: String = ada.call("add_slide", &[("id", &id), ("kind", "Text")]).await.json();
         let body = format!("{i:04} {}", "🐝".repeat(1990));
-        ada.call("update_slide", &[("id", &id), ("slide", &slide), ("title", "Question"), ("body", &body)]).await.json::<()>();
+        ada.call("update_slide", &[("id", &id), ("slide", &slide), ("title", "Question"), ("body", &body)])
+            .await
+            .json::<()>();
         slides.push(slide);
     }
     let mut stalled = instance.stalled_socket(&format!("/live/s/{id}"), ada.cookie.as_deref()).await;
@@ -478,7 +506,8 @@ async fn ended_logins_close_their_host_sockets(db: Db) {
     let instance = Instance::start(db).await;
     let (mut ada, id, _zoe) = session_with_participant(&instance).await;
     let path = format!("/live/s/{id}");
-    let (laptop, phone) = (log_in_again(&instance, "ada@example.org").await, log_in_again(&instance, "ada@example.org").await);
+    let (laptop, phone) =
+        (log_in_again(&instance, "ada@example.org").await, log_in_again(&instance, "ada@example.org").await);
     let mut laptop_tab = instance.socket(&path, laptop.cookie.as_deref()).await;
     let mut phone_tab = instance.socket(&path, phone.cookie.as_deref()).await;
     let mut own_tab = instance.socket(&path, ada.cookie.as_deref()).await;
@@ -496,7 +525,8 @@ async fn ended_logins_close_their_host_sockets(db: Db) {
     let mut tablet = log_in_again(&instance, "ada@example.org").await;
     let mut tablet_tab = instance.socket(&path, tablet.cookie.as_deref()).await;
     next_host_state(&mut tablet_tab).await;
-    let reply = tablet.call("change_password", &[("old_password", "long enough"), ("new_password", "another long one")]).await;
+    let reply =
+        tablet.call("change_password", &[("old_password", "long enough"), ("new_password", "another long one")]).await;
     reply.json::<String>();
     assert_eq!(close_code(&mut own_tab).await, CLOSE_LOGGED_OUT, "a new password shuts out the other logins");
     tablet.call("rename_session", &[("id", &id), ("title", "Tablet")]).await.json::<String>();
@@ -643,7 +673,11 @@ test_both_dbs!(a_reconnecting_tab_gets_the_state_it_missed);
 /// let go. Both on a short clock, as a server could be configured.
 async fn quiet_tabs_are_pinged_and_silent_ones_let_go(db: Db) {
     let mut ctx = ServerContext::new(db, "http://127.0.0.1:3000", Vec::new());
-    ctx.keepalive = Keepalive { ping_every: Duration::from_millis(250), silence_limit: Duration::from_secs(2), ..Keepalive::default() };
+    ctx.keepalive = Keepalive {
+        ping_every: Duration::from_millis(250),
+        silence_limit: Duration::from_secs(2),
+        ..Keepalive::default()
+    };
     let instance = Instance::serve(ctx, "127.0.0.1:0".parse().unwrap()).await;
     let (_ada, id, zoe) = session_with_participant(&instance).await;
     let mut participant = instance.socket(&format!("/live/p/{id}"), zoe.visitor.as_deref()).await;
@@ -778,7 +812,10 @@ async fn a_way_in_held_in_memory_is_refused_as_soon_as_its_session_changes(db: D
 
     ada.call("generate_new_code", &[("id", &id)]).await.json::<String>();
     assert_eq!(newcomer_joins(&instance, 3, "code", &old.code).await.json::<JoinError>(), JoinError::Retired);
-    assert_eq!(newcomer_joins(&instance, 3, "link", &link_token(&old.link)).await.json::<JoinError>(), JoinError::Retired);
+    assert_eq!(
+        newcomer_joins(&instance, 3, "link", &link_token(&old.link)).await.json::<JoinError>(),
+        JoinError::Retired
+    );
     let new = next_host_state_after(&mut ada, &id).await.state.ways_in;
     assert_eq!(newcomer_joins(&instance, 4, "code", &new.code).await.json::<String>(), id);
 
@@ -812,7 +849,11 @@ async fn a_way_in_changed_on_one_instance_is_refused_on_the_other_within_100_ms(
     assert_eq!(newcomer_joins(&b, 2, "link", &link_token(&old.link)).await.json::<String>(), id);
     ada.call("generate_new_code", &[("id", &id)]).await.json::<String>();
     tokio::time::sleep(heard).await;
-    assert_eq!(newcomer_joins(&b, 3, "code", &old.code).await.json::<JoinError>(), JoinError::Retired, "a new code on A");
+    assert_eq!(
+        newcomer_joins(&b, 3, "code", &old.code).await.json::<JoinError>(),
+        JoinError::Retired,
+        "a new code on A"
+    );
     assert_eq!(newcomer_joins(&b, 3, "link", &link_token(&old.link)).await.json::<JoinError>(), JoinError::Retired);
 
     let new = next_host_state_after(&mut ada, &id).await.state.ways_in;
@@ -823,7 +864,11 @@ async fn a_way_in_changed_on_one_instance_is_refused_on_the_other_within_100_ms(
 
     ada.call("delete_session", &[("id", &id)]).await.json::<()>();
     tokio::time::sleep(heard).await;
-    assert_eq!(newcomer_joins(&b, 6, "code", &new.code).await.json::<JoinError>(), JoinError::Deleted, "a deletion on A");
+    assert_eq!(
+        newcomer_joins(&b, 6, "code", &new.code).await.json::<JoinError>(),
+        JoinError::Deleted,
+        "a deletion on A"
+    );
     a.stop().await;
     b.stop().await;
     second_db.close().await.ok();

@@ -73,7 +73,10 @@ async fn without_its_database_ruche_answers_503_at_once_and_recovers_by_itself()
     let started = Instant::now();
     let reply = ada.call("set_session_open", &[("id", &id), ("open", "false")]).await;
     assert!(started.elapsed() < Duration::from_secs(5), "answered within 5 s, not {:?}", started.elapsed());
-    assert_eq!((reply.status, reply.json::<SessionError>()), (StatusCode::SERVICE_UNAVAILABLE, SessionError::Unavailable));
+    assert_eq!(
+        (reply.status, reply.json::<SessionError>()),
+        (StatusCode::SERVICE_UNAVAILABLE, SessionError::Unavailable)
+    );
     assert!(reply.headers.contains_key(header::RETRY_AFTER));
     let started = Instant::now();
     let mut phone = Client::from(&router, [198, 51, 100, 7]);

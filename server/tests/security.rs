@@ -77,7 +77,10 @@ async fn requests_from_other_sites_are_refused(db: Db) {
     assert_eq!(post(&ada, "log_out", &[], &evil).await.status, StatusCode::FORBIDDEN);
     assert!(ada.call("me", &[]).await.json::<Option<serde_json::Value>>().is_some(), "still logged in");
     assert_eq!(post(&ada, "create_session", &[("title", "Forged")], &evil).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(post(&ada, "create_session", &[("title", "Forged")], &[("sec-fetch-site", "same-site")]).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        post(&ada, "create_session", &[("title", "Forged")], &[("sec-fetch-site", "same-site")]).await.status,
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(sessions_of(&mut ada).await, 0);
 
     // Ruche's own pages pass: at PUBLIC_URL, at the address they were reached by, and with
@@ -134,7 +137,9 @@ async fn bodies_past_their_limit_are_refused(db: Db) {
     assert!(reply.body.contains("too much to send at once"), "{}", reply.body);
 
     // 5 KiB is too much for a log-in, not for a slide.
-    let five = |path: &str| raw_post(path, format!("id=x&slide=y&title=t&body={}", "x".repeat(5 * 1024)).into_bytes(), "application/json");
+    let five = |path: &str| {
+        raw_post(path, format!("id=x&slide=y&title=t&body={}", "x".repeat(5 * 1024)).into_bytes(), "application/json")
+    };
     assert_eq!(send(&router, five("/api/log_in")).await.status, StatusCode::PAYLOAD_TOO_LARGE);
     let reply = send(&router, five("/api/update_slide")).await;
     assert_ne!(reply.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", reply.body);
@@ -149,7 +154,12 @@ async fn the_largest_real_forms_fit(db: Db) {
     let email = format!("{}@{}.{}.{}.org", "a".repeat(64), "b".repeat(63), "c".repeat(63), "d".repeat(57));
     assert_eq!(email.len(), 254);
     let password = "pässwörd🐝".repeat(13);
-    let reply = ada.call("sign_up", &[("email", &email), ("display_name", &"🐝".repeat(60)), ("password", &password), ("next", "/sessions")]).await;
+    let reply = ada
+        .call(
+            "sign_up",
+            &[("email", &email), ("display_name", &"🐝".repeat(60)), ("password", &password), ("next", "/sessions")],
+        )
+        .await;
     assert!(reply.status.is_success() || reply.status.is_redirection(), "{} {}", reply.status, reply.body);
     assert!(ada.cookie.is_some());
     // Sending invitations needs a proven address.
@@ -169,7 +179,12 @@ async fn the_largest_real_forms_fit(db: Db) {
     assert_eq!(reply.json::<serde_json::Value>()["sent"], 100, "{}", reply.body);
     // Caps on co-facilitators may refuse so many, but not for the size of the list.
     let reply = ada.call("add_facilitators", &[("id", &id), ("addresses", &addresses)]).await;
-    assert!(reply.status != StatusCode::PAYLOAD_TOO_LARGE && !reply.status.is_server_error(), "{} {}", reply.status, reply.body);
+    assert!(
+        reply.status != StatusCode::PAYLOAD_TOO_LARGE && !reply.status.is_server_error(),
+        "{} {}",
+        reply.status,
+        reply.body
+    );
 }
 test_both_dbs!(the_largest_real_forms_fit);
 
@@ -241,7 +256,11 @@ fn get(path: &str) -> Request<Body> {
 /// The nonce named by the policy, checked against every `<script>` of the page.
 fn scripts_carry_the_policy_nonce(reply: &Reply) -> String {
     let policy = header(reply, "content-security-policy");
-    let nonce = policy.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).unwrap_or_else(|| panic!("no nonce in {policy:?}"));
+    let nonce = policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap_or_else(|| panic!("no nonce in {policy:?}"));
     assert!(nonce.len() >= 16, "{nonce}");
     let scripts: Vec<&str> = reply.body.split("<script").skip(1).map(|s| &s[..s.find('>').unwrap()]).collect();
     assert!(scripts.iter().any(|s| s.contains("type=\"module\"")), "the hydration script: {}", reply.body);
@@ -262,7 +281,14 @@ async fn every_response_carries_the_security_headers(db: Db) {
     let home = send(&router, get("/")).await;
     assert_eq!(home.status, StatusCode::OK);
     let policy = header(&home, "content-security-policy");
-    for directive in ["default-src 'self'", "'wasm-unsafe-eval'", "frame-ancestors 'none'", "base-uri 'none'", "object-src 'none'", "form-action 'self'"] {
+    for directive in [
+        "default-src 'self'",
+        "'wasm-unsafe-eval'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "object-src 'none'",
+        "form-action 'self'",
+    ] {
         assert!(policy.contains(directive), "{directive} in {policy}");
     }
     assert!(!policy.contains("unsafe-inline") && !policy.contains("ws://"), "{policy}");
@@ -291,13 +317,23 @@ async fn every_response_carries_the_security_headers(db: Db) {
         assert!(reply.headers.get("strict-transport-security").is_none(), "no HSTS over plain http");
     }
     // A server function's answer is never a page: nothing may load or run from it, no nonce.
-    assert!(header(&api, "content-security-policy").starts_with("default-src 'none';"), "{}", header(&api, "content-security-policy"));
+    assert!(
+        header(&api, "content-security-policy").starts_with("default-src 'none';"),
+        "{}",
+        header(&api, "content-security-policy")
+    );
     assert!(!header(&api, "content-security-policy").contains("nonce"));
 
     // Pages carrying secrets are never cached; the home page and built files may be.
     let mut ada = ada;
     let id = create_session(&mut ada, "Class").await;
-    for path in [format!("/s/{id}"), format!("/s/{id}/screen"), "/account".into(), "/sessions".into(), "/account/reset/x".into()] {
+    for path in [
+        format!("/s/{id}"),
+        format!("/s/{id}/screen"),
+        "/account".into(),
+        "/sessions".into(),
+        "/account/reset/x".into(),
+    ] {
         let mut request = get(&path);
         request.headers_mut().insert(header::COOKIE, ada.cookie.as_deref().unwrap().parse().unwrap());
         let reply = send(&router, request).await;
@@ -334,7 +370,9 @@ test_both_dbs!(slide_bodies_past_32_kib_are_refused);
 async fn https_cookies_are_host_only(db: Db) {
     let router = router_with(ServerContext::new(db, "https://ruche.example.org", Vec::new()));
     let mut ada = Client::anonymous(&router);
-    let reply = ada.call("sign_up", &[("email", "ada@example.org"), ("display_name", "Ada"), ("password", "long enough")]).await;
+    let reply = ada
+        .call("sign_up", &[("email", "ada@example.org"), ("display_name", "Ada"), ("password", "long enough")])
+        .await;
     assert!(reply.status.is_success(), "{} {}", reply.status, reply.body);
     let set: Vec<&str> = reply.headers.get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap()).collect();
     assert!(set.iter().any(|c| c.starts_with("__Host-ruche_login=")), "{set:?}");

@@ -21,7 +21,9 @@ async fn sign_up_and_log_in(db: Db) {
     // Signing up with an address that has an account answers as a new account does, tells
     // nobody the address is taken, logs nobody in, and mails the owner.
     let mut again = Client::anonymous(&router);
-    let reply = again.call("sign_up", &[("email", "ada@example.org"), ("display_name", "Ada"), ("password", "another one!")]).await;
+    let reply = again
+        .call("sign_up", &[("email", "ada@example.org"), ("display_name", "Ada"), ("password", "another one!")])
+        .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert!(again.cookie.is_none(), "not logged in");
     let mails = db.mail_to("ada@example.org").await.unwrap();
@@ -43,7 +45,8 @@ async fn sign_up_and_log_in(db: Db) {
     let reply = again.call("log_in", &[("email", "nobody@example.org"), ("password", "long enough")]).await;
     assert_eq!(reply.json::<AccountError>(), AccountError::WrongCredentials);
     assert!(again.cookie.is_none());
-    let reply = again.call("log_in", &[("email", "ADA@example.org"), ("password", "long enough"), ("next", "/sessions")]).await;
+    let reply =
+        again.call("log_in", &[("email", "ADA@example.org"), ("password", "long enough"), ("next", "/sessions")]).await;
     assert!(reply.status.is_success(), "{} {}", reply.status, reply.body);
     assert!(again.cookie.is_some());
 
@@ -99,7 +102,10 @@ async fn strangers_and_anonymous_callers_are_refused(db: Db) {
     }
     assert!(bob.call("my_sessions", &[]).await.json::<Vec<serde_json::Value>>().is_empty());
     assert_eq!(anonymous.call("my_sessions", &[]).await.json::<SessionError>(), SessionError::NotLoggedIn);
-    assert_eq!(anonymous.call("create_session", &[("title", "Mine")]).await.json::<SessionError>(), SessionError::NotLoggedIn);
+    assert_eq!(
+        anonymous.call("create_session", &[("title", "Mine")]).await.json::<SessionError>(),
+        SessionError::NotLoggedIn
+    );
 
     let host: app::functions::sessions::SessionForHost = ada.call("host_session", &[("id", &id)]).await.json();
     assert!(host.is_open, "the refused calls changed nothing");
@@ -113,7 +119,9 @@ test_both_dbs!(strangers_and_anonymous_callers_are_refused);
 async fn login_cookie_is_httponly_and_lax(db: Db) {
     let router = router(db);
     let mut client = Client::anonymous(&router);
-    let reply = client.call("sign_up", &[("email", "ada@example.org"), ("display_name", "Ada"), ("password", "long enough")]).await;
+    let reply = client
+        .call("sign_up", &[("email", "ada@example.org"), ("display_name", "Ada"), ("password", "long enough")])
+        .await;
     let cookie = reply.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap();
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
@@ -122,9 +130,9 @@ async fn login_cookie_is_httponly_and_lax(db: Db) {
 test_both_dbs!(login_cookie_is_httponly_and_lax);
 
 use app::functions::joining::ParticipantScreen;
-use app::states::PublicView;
 use app::functions::sessions::SessionForHost;
 use app::rules::joining::JoinError;
+use app::states::PublicView;
 
 async fn host(client: &mut Client, id: &str) -> SessionForHost {
     client.call("host_session", &[("id", id)]).await.json()
@@ -152,8 +160,14 @@ async fn joining_by_code_and_link_and_a_new_code(db: Db) {
     assert!(zoe.visitor.is_some(), "a participant is known by a cookie");
     let screen: ParticipantScreen = zoe.call("participant_view", &[("id", &id)]).await.json();
     assert!(matches!(&screen.public.view, PublicView::Open { title, .. } if title == "Class"));
-    assert_eq!(zoe.call("set_nickname", &[("id", &id), ("nickname", " Zoé ")]).await.json::<Option<String>>(), Some("Zoé".into()));
-    assert_eq!(zoe.call("set_nickname", &[("id", &id), ("nickname", &"x".repeat(41))]).await.json::<JoinError>(), JoinError::InvalidNickname);
+    assert_eq!(
+        zoe.call("set_nickname", &[("id", &id), ("nickname", " Zoé ")]).await.json::<Option<String>>(),
+        Some("Zoé".into())
+    );
+    assert_eq!(
+        zoe.call("set_nickname", &[("id", &id), ("nickname", &"x".repeat(41))]).await.json::<JoinError>(),
+        JoinError::InvalidNickname
+    );
 
     let mut max = Client::from(&router, [198, 51, 100, 2]);
     assert_eq!(max.call("join_by_link", &[("token", &old_token)]).await.json::<String>(), id);
@@ -168,7 +182,9 @@ async fn joining_by_code_and_link_and_a_new_code(db: Db) {
     assert_ne!(after.ways_in.link, before.ways_in.link);
 
     let mut late = Client::from(&router, [198, 51, 100, 3]);
-    for (name, key, value) in [("join_by_code", "code", old_code.as_str()), ("join_by_link", "token", old_token.as_str())] {
+    for (name, key, value) in
+        [("join_by_code", "code", old_code.as_str()), ("join_by_link", "token", old_token.as_str())]
+    {
         let reply = late.call(name, &[(key, value)]).await;
         assert_eq!((reply.status, reply.json::<JoinError>()), (StatusCode::GONE, JoinError::Retired));
     }
@@ -219,7 +235,10 @@ async fn the_join_pages_let_in_at_once_or_say_why(db: Db) {
 
     let mut max = Client::from(&router, [198, 51, 100, 2]);
     let reply = max.page(&format!("/j/{token}")).await;
-    assert_eq!((reply.status, reply.headers[header::LOCATION].to_str().unwrap()), (StatusCode::SEE_OTHER, format!("/p/{id}").as_str()));
+    assert_eq!(
+        (reply.status, reply.headers[header::LOCATION].to_str().unwrap()),
+        (StatusCode::SEE_OTHER, format!("/p/{id}").as_str())
+    );
     assert_eq!(max.page(&format!("/p/{id}")).await.status, StatusCode::OK);
 
     // Refused: the page says why, with the status of the reason.
@@ -272,9 +291,12 @@ async fn pages_loaded_at_once_each_come_whole(db: Db) {
         assert_eq!(phone.page(&format!("/join?code={code}")).await.status, StatusCode::SEE_OTHER);
         phones.push((phone, format!("/p/{id}"), "Class · Ruche"));
     }
-    for (path, title) in [(format!("/s/{id}"), "Class · Ruche"), (format!("/s/{id}/screen"), "Projection screen · Class")] {
+    for (path, title) in
+        [(format!("/s/{id}"), "Class · Ruche"), (format!("/s/{id}/screen"), "Projection screen · Class")]
+    {
         for _ in 0..4 {
-            let tab = Client { router: router.clone(), cookie: ada.cookie.clone(), visitor: None, device: None, ip: ada.ip };
+            let tab =
+                Client { router: router.clone(), cookie: ada.cookie.clone(), visitor: None, device: None, ip: ada.ip };
             phones.push((tab, path.clone(), title));
         }
     }
@@ -298,7 +320,8 @@ async fn pages_go_out_compressed(db: Db) {
         let sent = response.into_body().collect().await.unwrap().to_bytes();
         let mut page = Vec::new();
         match encoding {
-            "br" => std::io::Read::read_to_end(&mut brotli_decompressor::Decompressor::new(&sent[..], 4096), &mut page).unwrap(),
+            "br" => std::io::Read::read_to_end(&mut brotli_decompressor::Decompressor::new(&sent[..], 4096), &mut page)
+                .unwrap(),
             _ => std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&sent[..]), &mut page).unwrap(),
         };
         let page = String::from_utf8(page).unwrap();
@@ -350,7 +373,10 @@ async fn a_closed_session_lets_nobody_in_until_reopened(db: Db) {
     assert_eq!(reply.json::<JoinError>(), JoinError::NotJoined, "a closed session lets nobody in");
     assert_eq!(inside.call("participant_view", &[("id", &id)]).await.json::<JoinError>(), JoinError::Closed);
     // Those inside can do nothing more while it is closed.
-    assert_eq!(inside.call("set_nickname", &[("id", &id), ("nickname", "Zoé")]).await.json::<JoinError>(), JoinError::Closed);
+    assert_eq!(
+        inside.call("set_nickname", &[("id", &id), ("nickname", "Zoé")]).await.json::<JoinError>(),
+        JoinError::Closed
+    );
 
     ada.call("set_session_open", &[("id", &id), ("open", "true")]).await;
     assert_eq!(zoe.call("join_by_code", &[("code", &code)]).await.json::<String>(), id);
@@ -368,14 +394,29 @@ async fn only_hosts_edit_slides(db: Db) {
     let mut anonymous = Client::anonymous(&router);
     for (client, error) in [(&mut bob, SessionError::NoAccess), (&mut anonymous, SessionError::NotLoggedIn)] {
         assert_eq!(client.call("add_slide", &[("id", &id), ("kind", "LinkAndQr")]).await.json::<SessionError>(), error);
-        assert_eq!(client.call("update_slide", &[("id", &id), ("slide", &slide), ("title", "x"), ("body", "")]).await.json::<SessionError>(), error);
-        assert_eq!(client.call("move_slide", &[("id", &id), ("slide", &slide), ("direction", "Up")]).await.json::<SessionError>(), error);
+        assert_eq!(
+            client
+                .call("update_slide", &[("id", &id), ("slide", &slide), ("title", "x"), ("body", "")])
+                .await
+                .json::<SessionError>(),
+            error
+        );
+        assert_eq!(
+            client
+                .call("move_slide", &[("id", &id), ("slide", &slide), ("direction", "Up")])
+                .await
+                .json::<SessionError>(),
+            error
+        );
         assert_eq!(client.call("show_slide", &[("id", &id), ("slide", &slide)]).await.json::<SessionError>(), error);
         assert_eq!(client.call("delete_slide", &[("id", &id), ("slide", &slide)]).await.json::<SessionError>(), error);
     }
-    let reply = ada.call("update_slide", &[("id", &id), ("slide", &slide), ("title", &"x".repeat(121)), ("body", "")]).await;
+    let reply =
+        ada.call("update_slide", &[("id", &id), ("slide", &slide), ("title", &"x".repeat(121)), ("body", "")]).await;
     assert_eq!(reply.json::<SessionError>(), SessionError::InvalidSlide);
-    ada.call("update_slide", &[("id", &id), ("slide", &slide), ("title", "Welcome"), ("body", "Hi")]).await.json::<()>();
+    ada.call("update_slide", &[("id", &id), ("slide", &slide), ("title", "Welcome"), ("body", "Hi")])
+        .await
+        .json::<()>();
     let slides = host(&mut ada, &id).await.state.slides;
     assert_eq!(slides.len(), 1);
     assert!(matches!(&slides[0].content, app::states::SlideContent::Text { title, .. } if title == "Welcome"));

@@ -27,10 +27,15 @@ async fn add_facilitator(db: &Db, id: &str, owner: &str, email: &str) {
     let owner = db.user_by_email(owner).await.unwrap().unwrap().user.id;
     let token = app::rules::secrets::new_login_token();
     let digest = app::rules::secrets::login_token_digest(&token);
-    db.invite_facilitators(id.parse().unwrap(), owner, vec![app::storage::NewFacilitator { email: email.into(), token_digest: digest.clone(), token }], 3_600_000_000)
-        .await
-        .unwrap()
-        .unwrap();
+    db.invite_facilitators(
+        id.parse().unwrap(),
+        owner,
+        vec![app::storage::NewFacilitator { email: email.into(), token_digest: digest.clone(), token }],
+        3_600_000_000,
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let user = db.user_by_email(email).await.unwrap().unwrap().user;
     assert!(db.accept_facilitation(&digest, &user).await.unwrap().is_ok());
 }
@@ -58,7 +63,11 @@ async fn renaming_follows_the_rules_of_creation(db: Db) {
         let reply = ada.call("rename_session", &[("id", &id), ("title", bad)]).await;
         assert_eq!((reply.status, reply.json::<SessionError>()), (StatusCode::BAD_REQUEST, SessionError::InvalidTitle));
     }
-    assert!(ada.call("rename_session", &[("id", &id), ("title", &"é".repeat(TITLE_MAX_CHARS))]).await.status.is_success());
+    assert!(ada
+        .call("rename_session", &[("id", &id), ("title", &"é".repeat(TITLE_MAX_CHARS))])
+        .await
+        .status
+        .is_success());
 
     for (client, status, error) in [
         (&mut fay, StatusCode::FORBIDDEN, SessionError::OwnerOnlyRename),
@@ -77,7 +86,9 @@ async fn a_duplicate_has_the_slides_and_nothing_else(db: Db) {
     let mut ada = Client::signed_up(&router, "ada@example.org").await;
     let id = create_session(&mut ada, "Weekly sync").await;
     let first: String = ada.call("add_slide", &[("id", &id), ("kind", "Text")]).await.json();
-    ada.call("update_slide", &[("id", &id), ("slide", &first), ("title", "Agenda"), ("body", "1. News")]).await.json::<()>();
+    ada.call("update_slide", &[("id", &id), ("slide", &first), ("title", "Agenda"), ("body", "1. News")])
+        .await
+        .json::<()>();
     let qr: String = ada.call("add_slide", &[("id", &id), ("kind", "LinkAndQr")]).await.json();
     let last: String = ada.call("add_slide", &[("id", &id), ("kind", "Text")]).await.json();
     ada.call("update_slide", &[("id", &id), ("slide", &last), ("title", "Questions"), ("body", "")]).await.json::<()>();
@@ -100,7 +111,10 @@ async fn a_duplicate_has_the_slides_and_nothing_else(db: Db) {
     assert_eq!(duplicate.slides.len(), 3);
     assert!(matches!(&duplicate.slides[0].content, SlideContent::LinkAndQr(w) if *w == duplicate.ways_in));
     assert_eq!(contents(&duplicate)[1..], contents(&original)[1..], "same slides, same order");
-    assert!(duplicate.slides.iter().all(|s| original.slides.iter().all(|o| o.id != s.id)), "copies, not the same slides");
+    assert!(
+        duplicate.slides.iter().all(|s| original.slides.iter().all(|o| o.id != s.id)),
+        "copies, not the same slides"
+    );
     assert_ne!(duplicate.ways_in.code, original.ways_in.code);
     assert_ne!(token(&duplicate), token(&original));
     assert!(duplicate.facilitators.is_empty());
@@ -114,7 +128,10 @@ async fn a_duplicate_has_the_slides_and_nothing_else(db: Db) {
 
     // A facilitator sees the original but may not copy it; strangers and nobody neither.
     let listed: Vec<SessionSummary> = fay.call("my_sessions", &[]).await.json();
-    assert_eq!(listed.iter().map(|s| (s.id.to_string(), s.role)).collect::<Vec<_>>(), vec![(id.clone(), Role::Facilitator)]);
+    assert_eq!(
+        listed.iter().map(|s| (s.id.to_string(), s.role)).collect::<Vec<_>>(),
+        vec![(id.clone(), Role::Facilitator)]
+    );
     let mut bob = Client::signed_up(&router, "bob@example.org").await;
     let mut nobody = Client::anonymous(&router);
     for (client, status, error) in [
@@ -234,10 +251,18 @@ async fn deleted_codes_are_not_drawn_again(db: Db) {
         let mut codes = codes.into_iter();
         move || codes.next().expect("no more codes to draw")
     };
-    let created = db.create_session_drawing_codes(owner, "New", draws(vec![deleted.clone(), fresh.clone()])).await.unwrap().unwrap();
+    let created = db
+        .create_session_drawing_codes(owner, "New", draws(vec![deleted.clone(), fresh.clone()]))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(created.code, fresh);
     let other = SessionCode::parse("654321").unwrap();
-    let rotated = db.rotate_ways_in_drawing_codes(created.id, draws(vec![deleted.clone(), other.clone()])).await.unwrap().unwrap();
+    let rotated = db
+        .rotate_ways_in_drawing_codes(created.id, draws(vec![deleted.clone(), other.clone()]))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(rotated.code, other);
     assert_eq!(db.find_way_in(WayInKind::Code, deleted.as_str()).await.unwrap(), WayIn::Deleted);
     assert_eq!(db.forget_deleted_ways_in(app::storage::now_micros()).await.unwrap(), 0, "kept for 30 days");
@@ -296,7 +321,10 @@ async fn forgotten_sessions_close_by_themselves(db: Db) {
     // A co-facilitator opening the host page is: `id` stays open, `other` closes.
     let seen = host(&mut fay, &id).await;
     assert!(last_hosted_at(&db, &id).await >= now);
-    assert_eq!(seen.closes_by_itself_on, Some(app::rules::sessions::day_in_words(last_hosted_at(&db, &id).await + 30 * DAY)));
+    assert_eq!(
+        seen.closes_by_itself_on,
+        Some(app::rules::sessions::day_in_words(last_hosted_at(&db, &id).await + 30 * DAY))
+    );
     assert_eq!(server::close_forgotten_sessions(&ctx, app::storage::now_micros()).await.unwrap(), 1);
     assert!(host(&mut ada, &id).await.is_open);
     let closed = host(&mut ada, &other).await;
@@ -321,7 +349,13 @@ async fn forgotten_sessions_close_by_themselves(db: Db) {
     let mut never = ctx.clone();
     never.auto_close = app::rules::sessions::AutoClose { after_days: 0 };
     assert_eq!(server::close_forgotten_sessions(&never, i64::MAX).await.unwrap(), 0);
-    let mut ada_never = Client { router: common::router_with(never), cookie: ada.cookie.clone(), visitor: None, device: None, ip: ada.ip };
+    let mut ada_never = Client {
+        router: common::router_with(never),
+        cookie: ada.cookie.clone(),
+        visitor: None,
+        device: None,
+        ip: ada.ip,
+    };
     assert_eq!(host(&mut ada_never, &other).await.closes_by_itself_on, None);
 }
 test_both_dbs!(forgotten_sessions_close_by_themselves);

@@ -5,10 +5,10 @@
 //! long, and never sending a mail twice.
 use app::functions::sessions::{SessionForHost, SessionSummary};
 use app::functions::sharing::InvitationReport;
-use app::states::FacilitatorView;
 use app::rules::sessions::{Role, SessionError};
 use app::rules::sharing::{SharingError, MAX_FACILITATORS_PER_SESSION, MAX_REFUSED_SHOWN};
 use app::server::ServerContext;
+use app::states::FacilitatorView;
 use app::storage::{Db, OutboxMail};
 use app::test_both_dbs;
 use axum::http::StatusCode;
@@ -151,7 +151,10 @@ async fn participant_invitations_arrive_with_the_current_link(db: Db) {
     let id = create_session(&mut ada, "Maths <3").await;
 
     let report: InvitationReport = ada
-        .call("send_invitations", &[("id", &id), ("addresses", "zoe@example.org, max@example.org;not-an-address\nZOE@example.org")])
+        .call(
+            "send_invitations",
+            &[("id", &id), ("addresses", "zoe@example.org, max@example.org;not-an-address\nZOE@example.org")],
+        )
         .await
         .json();
     assert_eq!(report, InvitationReport { sent: 2, refused: vec!["not-an-address".into()], ..Default::default() });
@@ -162,13 +165,17 @@ async fn participant_invitations_arrive_with_the_current_link(db: Db) {
         assert!(message.contains("Content-Type: text/plain") && message.contains("Content-Type: text/html"));
         assert!(message.contains("Maths &lt;3"), "user text is escaped in the HTML part");
     }
-    let recipients: Vec<bool> = ["zoe@example.org", "max@example.org"].iter().map(|a| messages.iter().any(|m| m.contains(&format!("To: {a}")))).collect();
+    let recipients: Vec<bool> = ["zoe@example.org", "max@example.org"]
+        .iter()
+        .map(|a| messages.iter().any(|m| m.contains(&format!("To: {a}"))))
+        .collect();
     assert_eq!(recipients, [true, true]);
 
     // SMTP goes down during a send: nothing is lost, and the mail that waited carries the link
     // made by "Generate a new code" in the meantime.
     smtp.stop();
-    let report: InvitationReport = ada.call("send_invitations", &[("id", &id), ("addresses", "late@example.org")]).await.json();
+    let report: InvitationReport =
+        ada.call("send_invitations", &[("id", &id), ("addresses", "late@example.org")]).await.json();
     assert_eq!(report.sent, 1);
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(smtp.messages().len(), 2);
@@ -182,15 +189,23 @@ async fn participant_invitations_arrive_with_the_current_link(db: Db) {
     // Limits: 100 addresses a send.
     let many: Vec<String> = (0..101).map(|i| format!("p{i}@example.org")).collect();
     let reply = ada.call("send_invitations", &[("id", &id), ("addresses", &many.join(","))]).await;
-    assert_eq!((reply.status, reply.json::<SharingError>()), (StatusCode::BAD_REQUEST, SharingError::TooManyAddresses(101)));
+    assert_eq!(
+        (reply.status, reply.json::<SharingError>()),
+        (StatusCode::BAD_REQUEST, SharingError::TooManyAddresses(101))
+    );
     let reply = ada.call("send_invitations", &[("id", &id), ("addresses", "  ")]).await;
     assert_eq!(reply.json::<SharingError>(), SharingError::NoAddress);
 
     // Refusals are listed back capped.
     let bad: Vec<String> = (0..30).map(|i| format!("bad{i}")).collect();
-    let report: InvitationReport =
-        ada.call("send_invitations", &[("id", &id), ("addresses", &format!("ok@example.org {}", bad.join(" ")))]).await.json();
-    assert_eq!((report.sent, report.refused.as_slice(), report.refused_more), (1, &bad[..MAX_REFUSED_SHOWN], 30 - MAX_REFUSED_SHOWN));
+    let report: InvitationReport = ada
+        .call("send_invitations", &[("id", &id), ("addresses", &format!("ok@example.org {}", bad.join(" ")))])
+        .await
+        .json();
+    assert_eq!(
+        (report.sent, report.refused.as_slice(), report.refused_more),
+        (1, &bad[..MAX_REFUSED_SHOWN], 30 - MAX_REFUSED_SHOWN)
+    );
 }
 test_both_dbs!(participant_invitations_arrive_with_the_current_link);
 
@@ -201,16 +216,31 @@ async fn an_account_sends_at_most_500_invitations_a_day(db: Db) {
     let id = create_session(&mut ada, "Big class").await;
     for batch in 0..5 {
         let addresses: Vec<String> = (0..100).map(|i| format!("p{batch}-{i}@example.org")).collect();
-        assert_eq!(ada.call("send_invitations", &[("id", &id), ("addresses", &addresses.join(","))]).await.json::<InvitationReport>().sent, 100);
+        assert_eq!(
+            ada.call("send_invitations", &[("id", &id), ("addresses", &addresses.join(","))])
+                .await
+                .json::<InvitationReport>()
+                .sent,
+            100
+        );
     }
     let reply = ada.call("send_invitations", &[("id", &id), ("addresses", "one-more@example.org")]).await;
-    assert_eq!((reply.status, reply.json::<SharingError>()), (StatusCode::TOO_MANY_REQUESTS, SharingError::DailyLimit(0)));
+    assert_eq!(
+        (reply.status, reply.json::<SharingError>()),
+        (StatusCode::TOO_MANY_REQUESTS, SharingError::DailyLimit(0))
+    );
 }
 test_both_dbs!(an_account_sends_at_most_500_invitations_a_day);
 
 /// A client of the same account, for requests in parallel.
 fn same_account(client: &Client) -> Client {
-    Client { router: client.router.clone(), cookie: client.cookie.clone(), visitor: None, device: client.device.clone(), ip: client.ip }
+    Client {
+        router: client.router.clone(),
+        cookie: client.cookie.clone(),
+        visitor: None,
+        device: client.device.clone(),
+        ip: client.ip,
+    }
 }
 
 /// The daily count is checked and consumed in one step: ten sends of 100 at once, with 500 a
@@ -226,7 +256,8 @@ async fn parallel_sends_cannot_pass_the_daily_limit(db: Db) {
             client.call("send_invitations", &[("id", &id), ("addresses", &addresses.join(","))]).await
         })
     });
-    let statuses: Vec<StatusCode> = futures_util::future::join_all(sends).await.into_iter().map(|r| r.unwrap().status).collect();
+    let statuses: Vec<StatusCode> =
+        futures_util::future::join_all(sends).await.into_iter().map(|r| r.unwrap().status).collect();
     assert_eq!(statuses.iter().filter(|s| s.is_success()).count(), 5, "{statuses:?}");
     assert_eq!(statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count(), 5, "{statuses:?}");
     assert_eq!(db.unsent_mail_count().await.unwrap(), 500);
@@ -239,10 +270,12 @@ async fn co_facilitator_invitations_are_capped(db: Db) {
     let router = router_with(ServerContext::new(db.clone(), "http://127.0.0.1:3000", Vec::new()));
     let mut ada = Client::signed_up_verified(&router, &db, "ada@example.org").await;
     let id = create_session(&mut ada, "Workshop").await;
-    let add = |n: std::ops::Range<u64>, tag: &str| n.map(|i| format!("{tag}{i}@example.org")).collect::<Vec<_>>().join(" ");
+    let add =
+        |n: std::ops::Range<u64>, tag: &str| n.map(|i| format!("{tag}{i}@example.org")).collect::<Vec<_>>().join(" ");
 
     // Adding an address again within a day mails nothing and keeps its link.
-    let report: InvitationReport = ada.call("add_facilitators", &[("id", &id), ("addresses", "carol@example.org")]).await.json();
+    let report: InvitationReport =
+        ada.call("add_facilitators", &[("id", &id), ("addresses", "carol@example.org")]).await.json();
     assert_eq!(report.sent, 1);
     let first = db.mail_to("carol@example.org").await.unwrap();
     let report: InvitationReport =
@@ -252,10 +285,16 @@ async fn co_facilitator_invitations_are_capped(db: Db) {
 
     // At most 20 co-facilitators, invited or active: this session has 2.
     let reply = ada.call("add_facilitators", &[("id", &id), ("addresses", &add(0..19, "f"))]).await;
-    assert_eq!((reply.status, reply.json::<SharingError>()), (StatusCode::CONFLICT, SharingError::TooManyFacilitators(18)));
+    assert_eq!(
+        (reply.status, reply.json::<SharingError>()),
+        (StatusCode::CONFLICT, SharingError::TooManyFacilitators(18))
+    );
     assert_eq!(ada.call("facilitators", &[("id", &id)]).await.json::<Vec<FacilitatorView>>().len(), 2, "all or none");
     ada.call("add_facilitators", &[("id", &id), ("addresses", &add(0..18, "f"))]).await.json::<InvitationReport>();
-    assert_eq!(ada.call("facilitators", &[("id", &id)]).await.json::<Vec<FacilitatorView>>().len() as u64, MAX_FACILITATORS_PER_SESSION);
+    assert_eq!(
+        ada.call("facilitators", &[("id", &id)]).await.json::<Vec<FacilitatorView>>().len() as u64,
+        MAX_FACILITATORS_PER_SESSION
+    );
 
     // 50 a day over all the account's sessions: 20 are gone; ten parallel adds of 10, to ten
     // sessions, let exactly three through.
@@ -265,12 +304,17 @@ async fn co_facilitator_invitations_are_capped(db: Db) {
     }
     let adds = sessions.iter().enumerate().map(|(n, session)| {
         let (mut client, session, addresses) = (same_account(&ada), session.clone(), add(0..10, &format!("s{n}-")));
-        tokio::spawn(async move { client.call("add_facilitators", &[("id", &session), ("addresses", &addresses)]).await })
+        tokio::spawn(
+            async move { client.call("add_facilitators", &[("id", &session), ("addresses", &addresses)]).await },
+        )
     });
     let replies: Vec<_> = futures_util::future::join_all(adds).await.into_iter().map(Result::unwrap).collect();
     assert_eq!(replies.iter().filter(|r| r.status.is_success()).count(), 3);
     for refused in replies.iter().filter(|r| !r.status.is_success()) {
-        assert_eq!((refused.status, refused.json::<SharingError>()), (StatusCode::TOO_MANY_REQUESTS, SharingError::FacilitatorDailyLimit(0)));
+        assert_eq!(
+            (refused.status, refused.json::<SharingError>()),
+            (StatusCode::TOO_MANY_REQUESTS, SharingError::FacilitatorDailyLimit(0))
+        );
     }
     assert_eq!(db.unsent_mail_count().await.unwrap(), 50);
 }
@@ -306,10 +350,20 @@ async fn stale_and_withdrawn_mail_is_never_sent(db: Db) {
     let router = router_with(ctx.clone());
     let mut ada = Client::signed_up_verified(&router, &db, "ada@example.org").await;
     let id = create_session(&mut ada, "Class").await;
-    ada.call("send_invitations", &[("id", &id), ("addresses", "old@example.org, fresh@example.org")]).await.json::<InvitationReport>();
+    ada.call("send_invitations", &[("id", &id), ("addresses", "old@example.org, fresh@example.org")])
+        .await
+        .json::<InvitationReport>();
     db.backdate_mail_for_tests("old@example.org", GIVE_UP_AFTER.as_micros() as i64 + 60_000_000).await.unwrap();
-    ada.call("add_facilitators", &[("id", &id), ("addresses", "dan@example.org, eve@example.org")]).await.json::<InvitationReport>();
-    let dan = ada.call("facilitators", &[("id", &id)]).await.json::<Vec<FacilitatorView>>().into_iter().find(|f| f.email == "dan@example.org").unwrap();
+    ada.call("add_facilitators", &[("id", &id), ("addresses", "dan@example.org, eve@example.org")])
+        .await
+        .json::<InvitationReport>();
+    let dan = ada
+        .call("facilitators", &[("id", &id)])
+        .await
+        .json::<Vec<FacilitatorView>>()
+        .into_iter()
+        .find(|f| f.email == "dan@example.org")
+        .unwrap();
     ada.call("remove_facilitator", &[("id", &id), ("facilitator", &dan.id.to_string())]).await.json::<()>();
 
     start_mailer(&ctx, &smtp);
@@ -375,7 +429,8 @@ async fn a_facilitator_is_invited_accepts_and_can_be_removed(db: Db) {
     let router = app_with_mail(db.clone(), &smtp).await;
     let mut ada = Client::signed_up_verified(&router, &db, "ada@example.org").await;
     let id = create_session(&mut ada, "Workshop").await;
-    let report: InvitationReport = ada.call("add_facilitators", &[("id", &id), ("addresses", "carol@example.org")]).await.json();
+    let report: InvitationReport =
+        ada.call("add_facilitators", &[("id", &id), ("addresses", "carol@example.org")]).await.json();
     assert_eq!(report.sent, 1);
     let link = link_in(&smtp.wait_for(1).await[0], "facilitate");
     let token = link.rsplit('/').next().unwrap().to_owned();
@@ -385,14 +440,21 @@ async fn a_facilitator_is_invited_accepts_and_can_be_removed(db: Db) {
 
     // A forwarded link does not make a stranger a co-host.
     let mut anonymous = Client::anonymous(&router);
-    assert_eq!(anonymous.call("accept_facilitation", &[("token", &token)]).await.json::<SharingError>(), SharingError::NotLoggedIn);
+    assert_eq!(
+        anonymous.call("accept_facilitation", &[("token", &token)]).await.json::<SharingError>(),
+        SharingError::NotLoggedIn
+    );
     let mut bob = Client::signed_up(&router, "bob@example.org").await;
     let reply = bob.call("accept_facilitation", &[("token", &token)]).await;
     assert_eq!((reply.status, reply.json::<SharingError>()), (StatusCode::FORBIDDEN, SharingError::WrongAccount));
 
     let mut carol = Client::signed_up(&router, "carol@example.org").await;
     assert_eq!(carol.call("accept_facilitation", &[("token", &token)]).await.json::<String>(), id);
-    assert_eq!(carol.call("accept_facilitation", &[("token", &token)]).await.json::<SharingError>(), SharingError::InvitationInvalid, "single use");
+    assert_eq!(
+        carol.call("accept_facilitation", &[("token", &token)]).await.json::<SharingError>(),
+        SharingError::InvitationInvalid,
+        "single use"
+    );
     let mine: Vec<SessionSummary> = carol.call("my_sessions", &[]).await.json();
     assert_eq!((mine.len(), mine[0].role), (1, Role::Facilitator));
     assert_eq!(host(&mut carol, &id).await.role, Role::Facilitator);
@@ -401,7 +463,8 @@ async fn a_facilitator_is_invited_accepts_and_can_be_removed(db: Db) {
 
     // Removing revokes access at once, and a pending invitation stops working.
     ada.call("add_facilitators", &[("id", &id), ("addresses", "dan@example.org")]).await.json::<InvitationReport>();
-    let dan_link = link_in(smtp.wait_for(2).await.iter().find(|m| m.contains("To: dan@example.org")).unwrap(), "facilitate");
+    let dan_link =
+        link_in(smtp.wait_for(2).await.iter().find(|m| m.contains("To: dan@example.org")).unwrap(), "facilitate");
     for f in ada.call("facilitators", &[("id", &id)]).await.json::<Vec<FacilitatorView>>() {
         ada.call("remove_facilitator", &[("id", &id), ("facilitator", &f.id.to_string())]).await.json::<()>();
     }
@@ -425,7 +488,11 @@ async fn the_rights_matrix(db: Db) {
     db.invite_facilitators(
         id.parse().unwrap(),
         db.user_by_email("owner@example.org").await.unwrap().unwrap().user.id,
-        vec![app::storage::NewFacilitator { email: "fac@example.org".into(), token_digest: app::rules::secrets::login_token_digest(&token), token: token.clone() }],
+        vec![app::storage::NewFacilitator {
+            email: "fac@example.org".into(),
+            token_digest: app::rules::secrets::login_token_digest(&token),
+            token: token.clone(),
+        }],
         3_600_000_000,
     )
     .await
@@ -439,14 +506,22 @@ async fn the_rights_matrix(db: Db) {
     let removal = [("id", id.as_str()), ("facilitator", "00000000-0000-0000-0000-000000000000")];
     assert_eq!(facilitator.call("remove_facilitator", &removal).await.json::<SharingError>(), SharingError::OwnerOnly);
     assert_eq!(stranger.call("remove_facilitator", &removal).await.json::<SharingError>(), SharingError::NoAccess);
-    assert_eq!(owner.call("remove_facilitator", &removal).await.json::<SharingError>(), SharingError::NoSuchFacilitator);
+    assert_eq!(
+        owner.call("remove_facilitator", &removal).await.json::<SharingError>(),
+        SharingError::NoSuchFacilitator
+    );
 
     // (server function, its form, allowed for: owner, facilitator)
     type Action<'a> = (&'a str, Vec<(&'a str, String)>, bool, bool);
     let actions: Vec<Action> = vec![
         ("host_session", vec![("id", id.clone())], true, true),
         ("add_slide", vec![("id", id.clone()), ("kind", "Text".into())], true, true),
-        ("update_slide", vec![("id", id.clone()), ("slide", slide.clone()), ("title", "T".into()), ("body", "".into())], true, true),
+        (
+            "update_slide",
+            vec![("id", id.clone()), ("slide", slide.clone()), ("title", "T".into()), ("body", "".into())],
+            true,
+            true,
+        ),
         ("show_slide", vec![("id", id.clone()), ("slide", slide.clone())], true, true),
         ("move_slide", vec![("id", id.clone()), ("slide", slide.clone()), ("direction", "Down".into())], true, true),
         ("send_invitations", vec![("id", id.clone()), ("addresses", "p@example.org".into())], true, true),
@@ -482,7 +557,8 @@ test_both_dbs!(the_rights_matrix);
 /// The token of the last unsent mail of `kind` to `address`, as its link carries it.
 async fn token_of_last_mail(db: &Db, address: &str, kind: app::rules::mail::MailKind) -> String {
     let mails = db.mail_to(address).await.unwrap();
-    let mail = mails.iter().rev().find(|m| m.kind == Some(kind)).unwrap_or_else(|| panic!("a {kind:?} mail to {address}"));
+    let mail =
+        mails.iter().rev().find(|m| m.kind == Some(kind)).unwrap_or_else(|| panic!("a {kind:?} mail to {address}"));
     mail.token.clone().expect("an unsent mail keeps its token")
 }
 
@@ -503,11 +579,12 @@ async fn unverified_accounts_share_by_link_but_mail_no_one(db: Db) {
 
     for (name, addresses) in [("send_invitations", "zoe@example.org"), ("add_facilitators", "carol@example.org")] {
         let reply = ada.call(name, &[("id", &id), ("addresses", addresses)]).await;
-        assert_eq!((reply.status, reply.json::<SharingError>()), (StatusCode::FORBIDDEN, SharingError::EmailUnverified), "{name}");
         assert_eq!(
-            SharingError::EmailUnverified.to_string(),
-            "Verify your e-mail address first: we sent you a link."
+            (reply.status, reply.json::<SharingError>()),
+            (StatusCode::FORBIDDEN, SharingError::EmailUnverified),
+            "{name}"
         );
+        assert_eq!(SharingError::EmailUnverified.to_string(), "Verify your e-mail address first: we sent you a link.");
         assert!(db.mail_to(addresses).await.unwrap().is_empty(), "{name}: nothing queued");
     }
     assert!(ada.call("facilitators", &[("id", &id)]).await.json::<Vec<FacilitatorView>>().is_empty());
@@ -521,9 +598,11 @@ async fn unverified_accounts_share_by_link_but_mail_no_one(db: Db) {
     let reply = Client::from(&router, [192, 0, 2, 50]).call("verify_email", &[("token", &token)]).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert!(me(&mut ada).await.email_verified);
-    let report: InvitationReport = ada.call("send_invitations", &[("id", &id), ("addresses", "zoe@example.org")]).await.json();
+    let report: InvitationReport =
+        ada.call("send_invitations", &[("id", &id), ("addresses", "zoe@example.org")]).await.json();
     assert_eq!(report.sent, 1);
-    let report: InvitationReport = ada.call("add_facilitators", &[("id", &id), ("addresses", "carol@example.org")]).await.json();
+    let report: InvitationReport =
+        ada.call("add_facilitators", &[("id", &id), ("addresses", "carol@example.org")]).await.json();
     assert_eq!(report.sent, 1);
 }
 test_both_dbs!(unverified_accounts_share_by_link_but_mail_no_one);
@@ -535,7 +614,8 @@ async fn accepting_an_invitation_through_its_link_verifies_the_address(db: Db) {
     let router = router_with(ServerContext::new(db.clone(), "http://127.0.0.1:3000", Vec::new()));
     let mut ada = Client::signed_up_verified(&router, &db, "ada@example.org").await;
     let id = create_session(&mut ada, "Workshop").await;
-    let report: InvitationReport = ada.call("add_facilitators", &[("id", &id), ("addresses", "carol@example.org, dan@example.org")]).await.json();
+    let report: InvitationReport =
+        ada.call("add_facilitators", &[("id", &id), ("addresses", "carol@example.org, dan@example.org")]).await.json();
     assert_eq!(report.sent, 2);
     let carols = token_of_last_mail(&db, "carol@example.org", MailKind::FacilitatorInvitation).await;
     let dans = token_of_last_mail(&db, "dan@example.org", MailKind::FacilitatorInvitation).await;
@@ -567,7 +647,8 @@ async fn accepting_an_invitation_through_its_link_verifies_the_address(db: Db) {
     assert!(pending.gave_up_at.is_some() && pending.token.is_none(), "{pending:?}");
     // Verified, she may now mail people herself in a session of her own.
     let hers = create_session(&mut carol, "Carol's").await;
-    let report: InvitationReport = carol.call("send_invitations", &[("id", &hers), ("addresses", "zoe@example.org")]).await.json();
+    let report: InvitationReport =
+        carol.call("send_invitations", &[("id", &hers), ("addresses", "zoe@example.org")]).await.json();
     assert_eq!(report.sent, 1);
 }
 test_both_dbs!(accepting_an_invitation_through_its_link_verifies_the_address);

@@ -17,7 +17,11 @@ async fn http(addr: std::net::SocketAddr, request: String) -> String {
 
 fn head(response: &str) -> (u16, Vec<&str>) {
     let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let cookies = response.lines().take_while(|l| !l.is_empty()).filter(|l| l.to_ascii_lowercase().starts_with("set-cookie:")).collect();
+    let cookies = response
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .filter(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .collect();
     (status, cookies)
 }
 
@@ -32,7 +36,8 @@ async fn static_files_never_carry_another_requests_redirect_or_cookies() {
     std::fs::create_dir_all(site.join("pkg")).unwrap();
     std::fs::write(site.join("pkg/ruche.css"), "body{}").unwrap();
     let options = LeptosOptions::builder().output_name("ruche").site_root(site.to_string_lossy().to_string()).build();
-    let app = server::router(options, ServerContext::new(db, "http://127.0.0.1:3000", vec!["127.0.0.1".parse().unwrap()]));
+    let app =
+        server::router(options, ServerContext::new(db, "http://127.0.0.1:3000", vec!["127.0.0.1".parse().unwrap()]));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -87,7 +92,8 @@ async fn built_files_go_out_precompressed_while_the_copies_are_current() {
     std::fs::write(site.join("pkg/ruche.wasm.gz"), "gzip bytes").unwrap();
     let options = LeptosOptions::builder().output_name("ruche").site_root(site.to_string_lossy().to_string()).build();
     let get = |app: axum::Router, accept: &'static str| async move {
-        let request = Request::get("/pkg/ruche.wasm").header(header::ACCEPT_ENCODING, accept).body(Body::empty()).unwrap();
+        let request =
+            Request::get("/pkg/ruche.wasm").header(header::ACCEPT_ENCODING, accept).body(Body::empty()).unwrap();
         let response = app.oneshot(request).await.unwrap();
         let encoding = response.headers().get(header::CONTENT_ENCODING).map(|v| v.to_str().unwrap().to_owned());
         let cache = response.headers().get(header::CACHE_CONTROL).map(|v| v.to_str().unwrap().to_owned());
@@ -97,7 +103,10 @@ async fn built_files_go_out_precompressed_while_the_copies_are_current() {
     let ctx = ServerContext::new(test_db.db.clone(), "http://127.0.0.1:3000", Vec::new());
     let app = server::router(options.clone(), ctx.clone());
     let no_cache = Some("no-cache".to_owned());
-    assert_eq!(get(app.clone(), "gzip, deflate, br").await, (Some("br".into()), no_cache.clone(), "brotli bytes".into()));
+    assert_eq!(
+        get(app.clone(), "gzip, deflate, br").await,
+        (Some("br".into()), no_cache.clone(), "brotli bytes".into())
+    );
     let (encoding, cache, body) = get(app.clone(), "gzip").await;
     assert_eq!((encoding.as_deref(), cache, body.len() < wasm.len()), (Some("gzip"), no_cache.clone(), true));
     assert_ne!(body, "gzip bytes");
@@ -179,7 +188,11 @@ async fn type_declarations_beside_the_built_files_are_not_served() {
     std::fs::create_dir_all(site.join("pkg")).unwrap();
     std::fs::write(site.join("pkg/ruche.css"), "body{}").unwrap();
     std::fs::write(site.join("pkg/ruche.d.eSM9LRuqt5lcklSJOQ2_eQ.ts"), "export function hydrate(): void;").unwrap();
-    std::fs::write(site.join("pkg/ruche_bg.wasm.d.3czddZPR-YJMrz4_P8VnAg.ts"), "export const memory: WebAssembly.Memory;").unwrap();
+    std::fs::write(
+        site.join("pkg/ruche_bg.wasm.d.3czddZPR-YJMrz4_P8VnAg.ts"),
+        "export const memory: WebAssembly.Memory;",
+    )
+    .unwrap();
     let options = LeptosOptions::builder().output_name("ruche").site_root(site.to_string_lossy().to_string()).build();
     let app = server::router(options, ServerContext::new(test_db.db.clone(), "http://127.0.0.1:3000", Vec::new()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

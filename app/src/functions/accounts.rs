@@ -5,7 +5,11 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use crate::{
     rules::{accounts::*, limits::whole_seconds},
-    server::{auth, limits::{Busy, MailRefused}, reply, ServerContext},
+    server::{
+        auth,
+        limits::{Busy, MailRefused},
+        reply, ServerContext,
+    },
 };
 
 #[cfg(feature = "ssr")]
@@ -33,7 +37,9 @@ impl crate::rules::HttpStatus for AccountError {
 
     fn retry_after(&self) -> Option<u64> {
         match self {
-            Self::TooManyLogIns(seconds) | Self::TooManySignUps(seconds) | Self::TooManyMails(seconds) => Some(*seconds),
+            Self::TooManyLogIns(seconds) | Self::TooManySignUps(seconds) | Self::TooManyMails(seconds) => {
+                Some(*seconds)
+            }
             Self::Busy | Self::Unavailable => Some(crate::rules::UNAVAILABLE_RETRY_SECS),
             _ => None,
         }
@@ -56,7 +62,8 @@ pub struct Account {
 pub const RESET_MAIL_ON_ITS_WAY: &str = "If an account uses this address, a mail is on its way.";
 
 /// What the verification link says once it has done its work.
-pub const EMAIL_VERIFIED: &str = "Your e-mail address is verified. You can now send e-mail invitations and add co-facilitators.";
+pub const EMAIL_VERIFIED: &str =
+    "Your e-mail address is verified. You can now send e-mail invitations and add co-facilitators.";
 
 /// What "Send the verification mail again" says when the address needs no more proof.
 pub const ALREADY_VERIFIED: &str = "Your e-mail address is already verified.";
@@ -67,7 +74,8 @@ pub fn verification_mail_on_its_way(email: &str) -> String {
 }
 
 /// What "Change my password" and "Log out everywhere" say when done.
-pub const OTHER_LOGINS_ENDED: &str = "Done. Every other browser logged in to your account is now logged out; this one stays logged in.";
+pub const OTHER_LOGINS_ENDED: &str =
+    "Done. Every other browser logged in to your account is now logged out; this one stays logged in.";
 
 /// A form posted without JavaScript comes back to its page through the `Referer`, which cannot
 /// say that it worked: on success, the account forms send it back with `?done=<what>` instead,
@@ -87,224 +95,251 @@ pub async fn sign_up(
     password: String,
     next: Option<String>,
 ) -> Result<(), AccountError> {
-    reply(async move {
-        let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
-        let email = clean_email(&email)?;
-        let display_name = clean_display_name(&display_name)?;
-        check_password(&password)?;
-        ctx.limits.take_signup(ctx.client_ip()).map_err(|wait| AccountError::TooManySignUps(whole_seconds(wait)))?;
-        let hash = ctx.limits.hashes.run(move || passwords::hash(&password)).await?.map_err(|e| {
-            tracing::error!(error = %e, "password hashing failed");
-            AccountError::Internal
-        })?;
-        let user = match ctx.db.create_user(&email, &display_name, &hash).await {
-            Ok(user) => user,
-            Err(crate::storage::CreateUserError::EmailTaken) => {
-                // Answered as a new account is (to the same page), so that sign-up tells nobody
-                // which addresses have accounts; the owner is mailed instead, within the
-                // account-mail budgets, so that nobody can flood their mailbox this way.
-                if ctx.limits.take_account_mail(&email, ctx.client_ip()).is_ok() {
-                    if let Some(owner) = ctx.db.user_by_email(&email).await? {
-                        ctx.db.mail_sign_up_attempt(owner.user.id, &owner.user.email).await?;
-                        ctx.wake_mailer();
+    reply(
+        async move {
+            let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+            let email = clean_email(&email)?;
+            let display_name = clean_display_name(&display_name)?;
+            check_password(&password)?;
+            ctx.limits
+                .take_signup(ctx.client_ip())
+                .map_err(|wait| AccountError::TooManySignUps(whole_seconds(wait)))?;
+            let hash = ctx.limits.hashes.run(move || passwords::hash(&password)).await?.map_err(|e| {
+                tracing::error!(error = %e, "password hashing failed");
+                AccountError::Internal
+            })?;
+            let user = match ctx.db.create_user(&email, &display_name, &hash).await {
+                Ok(user) => user,
+                Err(crate::storage::CreateUserError::EmailTaken) => {
+                    // Answered as a new account is (to the same page), so that sign-up tells nobody
+                    // which addresses have accounts; the owner is mailed instead, within the
+                    // account-mail budgets, so that nobody can flood their mailbox this way.
+                    if ctx.limits.take_account_mail(&email, ctx.client_ip()).is_ok() {
+                        if let Some(owner) = ctx.db.user_by_email(&email).await? {
+                            ctx.db.mail_sign_up_attempt(owner.user.id, &owner.user.email).await?;
+                            ctx.wake_mailer();
+                        }
                     }
+                    leptos_axum::redirect(safe_next(next.as_deref()));
+                    return Ok(());
                 }
-                leptos_axum::redirect(safe_next(next.as_deref()));
-                return Ok(());
+                Err(crate::storage::CreateUserError::Db(e)) => return Err(e.into()),
+            };
+            // Not counted against the account-mail budgets: one per new account, and sign-ups have
+            // their own. The account exists whatever happens here; if the mail cannot be queued,
+            // "Send the verification mail again" (on the banner) makes another.
+            if let Err(e) = mail_account_link(&ctx, user.id, &email, TokenPurpose::EmailVerification).await {
+                tracing::error!(error = %e, "queueing the verification mail failed");
             }
-            Err(crate::storage::CreateUserError::Db(e)) => return Err(e.into()),
-        };
-        // Not counted against the account-mail budgets: one per new account, and sign-ups have
-        // their own. The account exists whatever happens here; if the mail cannot be queued,
-        // "Send the verification mail again" (on the banner) makes another.
-        if let Err(e) = mail_account_link(&ctx, user.id, &email, TokenPurpose::EmailVerification).await {
-            tracing::error!(error = %e, "queueing the verification mail failed");
+            auth::log_in(&ctx, user.id).await?;
+            auth::remember_device(&ctx, user.id).await?;
+            leptos_axum::redirect(safe_next(next.as_deref()));
+            Ok(())
         }
-        auth::log_in(&ctx, user.id).await?;
-        auth::remember_device(&ctx, user.id).await?;
-        leptos_axum::redirect(safe_next(next.as_deref()));
-        Ok(())
-    }
-    .await)
+        .await,
+    )
 }
 
 #[server(endpoint = "log_in")]
 pub async fn log_in(email: String, password: String, next: Option<String>) -> Result<(), AccountError> {
-    reply(async move {
-        let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
-        let email = login_email(&email);
-        let found = ctx.db.user_by_email(&email).await?;
-        // A browser this account logged in from before (its device cookie) is held to a budget of
-        // its own: failures from elsewhere never lock its owner out of it.
-        let device = match (auth::device_digest(), &found) {
-            (Some(device), Some(found)) if ctx.db.device_account(&device).await? == Some(found.user.id) => Some(device),
-            _ => None,
-        };
-        // Taken before the password is checked, so that parallel guesses cannot all pass while the
-        // first are being hashed; a right password gives it back.
-        let attempt = ctx
-            .limits
-            .take_login(&email, ctx.client_ip(), device.as_deref())
-            .map_err(|wait| AccountError::TooManyLogIns(whole_seconds(wait)))?;
-        let stored = found.as_ref().map(|f| f.password_hash.clone());
-        let matches = match ctx.limits.hashes.run(move || passwords::verify(&password, stored.as_deref())).await {
-            Ok(matches) => matches,
-            Err(busy) => {
-                // Busy: no password was judged.
-                ctx.limits.give_back_login(attempt);
-                return Err(busy.into());
+    reply(
+        async move {
+            let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+            let email = login_email(&email);
+            let found = ctx.db.user_by_email(&email).await?;
+            // A browser this account logged in from before (its device cookie) is held to a budget of
+            // its own: failures from elsewhere never lock its owner out of it.
+            let device = match (auth::device_digest(), &found) {
+                (Some(device), Some(found)) if ctx.db.device_account(&device).await? == Some(found.user.id) => {
+                    Some(device)
+                }
+                _ => None,
+            };
+            // Taken before the password is checked, so that parallel guesses cannot all pass while the
+            // first are being hashed; a right password gives it back.
+            let attempt = ctx
+                .limits
+                .take_login(&email, ctx.client_ip(), device.as_deref())
+                .map_err(|wait| AccountError::TooManyLogIns(whole_seconds(wait)))?;
+            let stored = found.as_ref().map(|f| f.password_hash.clone());
+            let matches = match ctx.limits.hashes.run(move || passwords::verify(&password, stored.as_deref())).await {
+                Ok(matches) => matches,
+                Err(busy) => {
+                    // Busy: no password was judged.
+                    ctx.limits.give_back_login(attempt);
+                    return Err(busy.into());
+                }
+            };
+            let Some(found) = found.filter(|_| matches) else { return Err(AccountError::WrongCredentials) };
+            ctx.limits.give_back_login(attempt);
+            auth::log_in(&ctx, found.user.id).await?;
+            if device.is_none() {
+                auth::remember_device(&ctx, found.user.id).await?;
             }
-        };
-        let Some(found) = found.filter(|_| matches) else { return Err(AccountError::WrongCredentials) };
-        ctx.limits.give_back_login(attempt);
-        auth::log_in(&ctx, found.user.id).await?;
-        if device.is_none() {
-            auth::remember_device(&ctx, found.user.id).await?;
+            leptos_axum::redirect(safe_next(next.as_deref()));
+            Ok(())
         }
-        leptos_axum::redirect(safe_next(next.as_deref()));
-        Ok(())
-    }
-    .await)
+        .await,
+    )
 }
 
 #[server(endpoint = "log_out")]
 pub async fn log_out() -> Result<(), AccountError> {
-    reply(async move {
-        let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
-        auth::log_out(&ctx).await?;
-        leptos_axum::redirect("/");
-        Ok(())
-    }
-    .await)
+    reply(
+        async move {
+            let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+            auth::log_out(&ctx).await?;
+            leptos_axum::redirect("/");
+            Ok(())
+        }
+        .await,
+    )
 }
 
 #[server(endpoint = "me")]
 pub async fn me() -> Result<Option<Account>, AccountError> {
-    reply(async move {
-        let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
-        Ok(auth::current_user(&ctx.db)
-            .await?
-            .map(|u| Account { display_name: u.display_name, email: u.email, email_verified: u.email_verified }))
-    }
-    .await)
+    reply(
+        async move {
+            let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+            Ok(auth::current_user(&ctx.db).await?.map(|u| Account {
+                display_name: u.display_name,
+                email: u.email,
+                email_verified: u.email_verified,
+            }))
+        }
+        .await,
+    )
 }
 
 #[server(endpoint = "update_display_name")]
 pub async fn update_display_name(display_name: String) -> Result<String, AccountError> {
-    reply(async move {
-        let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
-        let user = auth::current_user(&ctx.db).await?.ok_or(AccountError::NotLoggedIn)?;
-        let display_name = clean_display_name(&display_name)?;
-        ctx.db.set_display_name(user.id, &display_name).await?;
-        plain_form_done("/account", "name");
-        Ok(display_name)
-    }
-    .await)
+    reply(
+        async move {
+            let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+            let user = auth::current_user(&ctx.db).await?.ok_or(AccountError::NotLoggedIn)?;
+            let display_name = clean_display_name(&display_name)?;
+            ctx.db.set_display_name(user.id, &display_name).await?;
+            plain_form_done("/account", "name");
+            Ok(display_name)
+        }
+        .await,
+    )
 }
 
 /// Sets a new password after checking the old one, and logs out every other login of the
 /// account: whoever may have learnt the old password is shut out at once.
 #[server(endpoint = "change_password")]
 pub async fn change_password(old_password: String, new_password: String) -> Result<String, AccountError> {
-    reply(async move {
-        let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
-        let user = auth::current_user(&ctx.db).await?.ok_or(AccountError::NotLoggedIn)?;
-        let keep = auth::current_login_digest().ok_or(AccountError::NotLoggedIn)?;
-        check_password(&new_password)?;
-        // A stolen login cookie must not become a password guesser: a wrong old password counts
-        // like a failed log-in, taken before it is checked.
-        let attempt = ctx
-            .limits
-            .take_login(&user.email, ctx.client_ip(), None)
-            .map_err(|wait| AccountError::TooManyLogIns(whole_seconds(wait)))?;
-        let checked = async {
-            let stored = ctx.db.password_hash(user.id).await?;
-            Ok::<_, AccountError>(ctx.limits.hashes.run(move || passwords::verify(&old_password, stored.as_deref())).await?)
-        };
-        match checked.await {
-            Ok(true) => ctx.limits.give_back_login(attempt),
-            Ok(false) => return Err(AccountError::WrongOldPassword),
-            Err(e) => {
-                ctx.limits.give_back_login(attempt);
-                return Err(e);
+    reply(
+        async move {
+            let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+            let user = auth::current_user(&ctx.db).await?.ok_or(AccountError::NotLoggedIn)?;
+            let keep = auth::current_login_digest().ok_or(AccountError::NotLoggedIn)?;
+            check_password(&new_password)?;
+            // A stolen login cookie must not become a password guesser: a wrong old password counts
+            // like a failed log-in, taken before it is checked.
+            let attempt = ctx
+                .limits
+                .take_login(&user.email, ctx.client_ip(), None)
+                .map_err(|wait| AccountError::TooManyLogIns(whole_seconds(wait)))?;
+            let checked = async {
+                let stored = ctx.db.password_hash(user.id).await?;
+                Ok::<_, AccountError>(
+                    ctx.limits.hashes.run(move || passwords::verify(&old_password, stored.as_deref())).await?,
+                )
+            };
+            match checked.await {
+                Ok(true) => ctx.limits.give_back_login(attempt),
+                Ok(false) => return Err(AccountError::WrongOldPassword),
+                Err(e) => {
+                    ctx.limits.give_back_login(attempt);
+                    return Err(e);
+                }
             }
+            let hash = ctx.limits.hashes.run(move || passwords::hash(&new_password)).await?.map_err(|e| {
+                tracing::error!(error = %e, "password hashing failed");
+                AccountError::Internal
+            })?;
+            let ended = ctx.db.change_password(user.id, &hash, &keep).await?;
+            ctx.live.logins_ended(&ctx, ended).await;
+            plain_form_done("/account", "password");
+            Ok(OTHER_LOGINS_ENDED.to_owned())
         }
-        let hash = ctx.limits.hashes.run(move || passwords::hash(&new_password)).await?.map_err(|e| {
-            tracing::error!(error = %e, "password hashing failed");
-            AccountError::Internal
-        })?;
-        let ended = ctx.db.change_password(user.id, &hash, &keep).await?;
-        ctx.live.logins_ended(&ctx, ended).await;
-        plain_form_done("/account", "password");
-        Ok(OTHER_LOGINS_ENDED.to_owned())
-    }
-    .await)
+        .await,
+    )
 }
 
 #[server(endpoint = "log_out_everywhere")]
 pub async fn log_out_everywhere() -> Result<String, AccountError> {
-    reply(async move {
-        let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
-        let user = auth::current_user(&ctx.db).await?.ok_or(AccountError::NotLoggedIn)?;
-        let keep = auth::current_login_digest().ok_or(AccountError::NotLoggedIn)?;
-        let ended = ctx.db.end_other_logins(user.id, &keep).await?;
-        ctx.live.logins_ended(&ctx, ended).await;
-        plain_form_done("/account", "everywhere");
-        Ok(OTHER_LOGINS_ENDED.to_owned())
-    }
-    .await)
+    reply(
+        async move {
+            let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+            let user = auth::current_user(&ctx.db).await?.ok_or(AccountError::NotLoggedIn)?;
+            let keep = auth::current_login_digest().ok_or(AccountError::NotLoggedIn)?;
+            let ended = ctx.db.end_other_logins(user.id, &keep).await?;
+            ctx.live.logins_ended(&ctx, ended).await;
+            plain_form_done("/account", "everywhere");
+            Ok(OTHER_LOGINS_ENDED.to_owned())
+        }
+        .await,
+    )
 }
 
 /// Mails a single-use link to choose a new password, valid one hour; asking again replaces it.
 #[server(endpoint = "request_password_reset")]
 pub async fn request_password_reset(email: String) -> Result<String, AccountError> {
-    reply(async move {
-        let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
-        let email = login_email(&email);
-        if email.is_empty() {
-            return Err(AccountError::InvalidEmail);
-        }
-        match ctx.limits.take_account_mail(&email, ctx.client_ip()) {
-            Ok(()) => {
-                if let Some(found) = ctx.db.user_by_email(&email).await? {
-                    mail_account_link(&ctx, found.user.id, &found.user.email, TokenPurpose::PasswordReset).await?;
-                }
+    reply(
+        async move {
+            let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+            let email = login_email(&email);
+            if email.is_empty() {
+                return Err(AccountError::InvalidEmail);
             }
-            Err(MailRefused::Client(wait)) => return Err(AccountError::TooManyMails(whole_seconds(wait))),
-            // The address was mailed enough lately (perhaps by someone else asking for it): the
-            // latest of those mails, at most `ACCOUNT_MAILS_PER_RECIPIENT.every` old, holds a
-            // link that still works, so its owner is told to look for it rather than refused.
-            Err(MailRefused::Recipient(_)) => {}
+            match ctx.limits.take_account_mail(&email, ctx.client_ip()) {
+                Ok(()) => {
+                    if let Some(found) = ctx.db.user_by_email(&email).await? {
+                        mail_account_link(&ctx, found.user.id, &found.user.email, TokenPurpose::PasswordReset).await?;
+                    }
+                }
+                Err(MailRefused::Client(wait)) => return Err(AccountError::TooManyMails(whole_seconds(wait))),
+                // The address was mailed enough lately (perhaps by someone else asking for it): the
+                // latest of those mails, at most `ACCOUNT_MAILS_PER_RECIPIENT.every` old, holds a
+                // link that still works, so its owner is told to look for it rather than refused.
+                Err(MailRefused::Recipient(_)) => {}
+            }
+            plain_form_done("/forgot-password", "sent");
+            Ok(RESET_MAIL_ON_ITS_WAY.to_owned())
         }
-        plain_form_done("/forgot-password", "sent");
-        Ok(RESET_MAIL_ON_ITS_WAY.to_owned())
-    }
-    .await)
+        .await,
+    )
 }
 
 /// Sets a new password through the mailed link, logs this browser in and every other login of
 /// the account out.
 #[server(endpoint = "reset_password")]
 pub async fn reset_password(token: String, new_password: String) -> Result<(), AccountError> {
-    reply(async move {
-        let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
-        check_password(&new_password)?;
-        let digest = crate::rules::secrets::login_token_digest(&token);
-        // Checked before hashing, so that made-up links cost no hash.
-        if ctx.db.account_link_works(TokenPurpose::PasswordReset, &digest).await?.is_none() {
-            return Err(AccountError::LinkExpired);
+    reply(
+        async move {
+            let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+            check_password(&new_password)?;
+            let digest = crate::rules::secrets::login_token_digest(&token);
+            // Checked before hashing, so that made-up links cost no hash.
+            if ctx.db.account_link_works(TokenPurpose::PasswordReset, &digest).await?.is_none() {
+                return Err(AccountError::LinkExpired);
+            }
+            let hash = ctx.limits.hashes.run(move || passwords::hash(&new_password)).await?.map_err(|e| {
+                tracing::error!(error = %e, "password hashing failed");
+                AccountError::Internal
+            })?;
+            let (user, ended) =
+                ctx.db.reset_password_with_link(&digest, &hash).await?.ok_or(AccountError::LinkExpired)?;
+            ctx.live.logins_ended(&ctx, ended).await;
+            auth::log_in(&ctx, user).await?;
+            leptos_axum::redirect("/sessions");
+            Ok(())
         }
-        let hash = ctx.limits.hashes.run(move || passwords::hash(&new_password)).await?.map_err(|e| {
-            tracing::error!(error = %e, "password hashing failed");
-            AccountError::Internal
-        })?;
-        let (user, ended) = ctx.db.reset_password_with_link(&digest, &hash).await?.ok_or(AccountError::LinkExpired)?;
-        ctx.live.logins_ended(&ctx, ended).await;
-        auth::log_in(&ctx, user).await?;
-        leptos_axum::redirect("/sessions");
-        Ok(())
-    }
-    .await)
+        .await,
+    )
 }
 
 /// Queues an account mail (reset, verification) with a fresh single-use link, which replaces any
@@ -328,27 +363,31 @@ async fn mail_account_link(
 /// whoever is logged in (or nobody). Used once; a newer link, or a week, ends it.
 #[server(endpoint = "verify_email")]
 pub async fn verify_email(token: String) -> Result<String, AccountError> {
-    reply(async move {
-        let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
-        let token = token.trim();
-        let digest = crate::rules::secrets::login_token_digest(token);
-        ctx.db.verify_email_with_link(&digest).await?.ok_or(AccountError::LinkExpired)?;
-        plain_form_done(&format!("/account/verify/{token}"), "verified");
-        Ok(EMAIL_VERIFIED.to_owned())
-    }
-    .await)
+    reply(
+        async move {
+            let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+            let token = token.trim();
+            let digest = crate::rules::secrets::login_token_digest(token);
+            ctx.db.verify_email_with_link(&digest).await?.ok_or(AccountError::LinkExpired)?;
+            plain_form_done(&format!("/account/verify/{token}"), "verified");
+            Ok(EMAIL_VERIFIED.to_owned())
+        }
+        .await,
+    )
 }
 
 /// Whether a mailed link (a password reset, a verification) still works, without using it: its
 /// page says at once that it expired or was used, rather than once its form is sent.
 #[server(endpoint = "account_link_works")]
 pub async fn account_link_works(token: String, purpose: TokenPurpose) -> Result<(), AccountError> {
-    reply(async move {
-        let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
-        let digest = crate::rules::secrets::login_token_digest(token.trim());
-        ctx.db.account_link_works(purpose, &digest).await?.map(drop).ok_or(AccountError::LinkExpired)
-    }
-    .await)
+    reply(
+        async move {
+            let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+            let digest = crate::rules::secrets::login_token_digest(token.trim());
+            ctx.db.account_link_works(purpose, &digest).await?.map(drop).ok_or(AccountError::LinkExpired)
+        }
+        .await,
+    )
 }
 
 /// "Send the verification mail again": a new link to the account's address, replacing the
@@ -356,17 +395,21 @@ pub async fn account_link_works(token: String, purpose: TokenPurpose) -> Result<
 /// client address, so it cannot flood a mailbox.
 #[server(endpoint = "resend_verification")]
 pub async fn resend_verification() -> Result<String, AccountError> {
-    reply(async move {
-        let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
-        let user = auth::current_user(&ctx.db).await?.ok_or(AccountError::NotLoggedIn)?;
-        if user.email_verified {
-            return Ok(ALREADY_VERIFIED.to_owned());
+    reply(
+        async move {
+            let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+            let user = auth::current_user(&ctx.db).await?.ok_or(AccountError::NotLoggedIn)?;
+            if user.email_verified {
+                return Ok(ALREADY_VERIFIED.to_owned());
+            }
+            ctx.limits.take_account_mail(&user.email, ctx.client_ip()).map_err(|refused| match refused {
+                MailRefused::Client(wait) | MailRefused::Recipient(wait) => {
+                    AccountError::TooManyMails(whole_seconds(wait))
+                }
+            })?;
+            mail_account_link(&ctx, user.id, &user.email, TokenPurpose::EmailVerification).await?;
+            Ok(verification_mail_on_its_way(&user.email))
         }
-        ctx.limits.take_account_mail(&user.email, ctx.client_ip()).map_err(|refused| match refused {
-            MailRefused::Client(wait) | MailRefused::Recipient(wait) => AccountError::TooManyMails(whole_seconds(wait)),
-        })?;
-        mail_account_link(&ctx, user.id, &user.email, TokenPurpose::EmailVerification).await?;
-        Ok(verification_mail_on_its_way(&user.email))
-    }
-    .await)
+        .await,
+    )
 }

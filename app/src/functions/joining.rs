@@ -1,6 +1,6 @@
-use crate::states::PublicState;
 use crate::ids::SessionId;
 use crate::rules::joining::JoinError;
+use crate::states::PublicState;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -70,7 +70,12 @@ pub struct Refused(pub JoinError);
 /// worth limiting, and a room that tried before the host opened must not be slowed). A link is not
 /// guessable: a right one always goes in, and only a wrong one uses the budgets.
 #[cfg(feature = "ssr")]
-pub async fn enter(ctx: &ServerContext, way: Way<'_>, visitor: &str, ip: std::net::IpAddr) -> Result<SessionId, JoinError> {
+pub async fn enter(
+    ctx: &ServerContext,
+    way: Way<'_>,
+    visitor: &str,
+    ip: std::net::IpAddr,
+) -> Result<SessionId, JoinError> {
     let code;
     let (kind, value) = match way {
         Way::Code(typed) => {
@@ -160,14 +165,16 @@ pub async fn join_by_link(token: String) -> Result<SessionId, JoinError> {
 
 #[server(endpoint = "participant_view")]
 pub async fn participant_view(id: SessionId) -> Result<ParticipantScreen, JoinError> {
-    reply(async move {
-        let screen = load_participant_screen(id).await?;
-        if screen.public.view == PublicView::Closed {
-            return Err(JoinError::Closed);
+    reply(
+        async move {
+            let screen = load_participant_screen(id).await?;
+            if screen.public.view == PublicView::Closed {
+                return Err(JoinError::Closed);
+            }
+            Ok(screen)
         }
-        Ok(screen)
-    }
-    .await)
+        .await,
+    )
 }
 
 /// What the participant page shows, read while the server renders it: `participant_view`'s
@@ -201,17 +208,19 @@ async fn load_participant_screen(id: SessionId) -> Result<ParticipantScreen, Joi
 
 #[server(endpoint = "set_nickname")]
 pub async fn set_nickname(id: SessionId, nickname: String) -> Result<Option<String>, JoinError> {
-    reply(async move {
-        let ctx = ServerContext::get().ok_or(JoinError::Internal)?;
-        let nickname = clean_nickname(&nickname)?;
-        let visitor = visitor::visitor_digest().ok_or(JoinError::NotJoined)?;
-        let participant = ctx.db.participant(id, &visitor).await?.ok_or(JoinError::NotJoined)?;
-        // A closed session lets its audience do nothing.
-        if !ctx.db.session(id).await?.is_some_and(|s| s.is_open) {
-            return Err(JoinError::Closed);
+    reply(
+        async move {
+            let ctx = ServerContext::get().ok_or(JoinError::Internal)?;
+            let nickname = clean_nickname(&nickname)?;
+            let visitor = visitor::visitor_digest().ok_or(JoinError::NotJoined)?;
+            let participant = ctx.db.participant(id, &visitor).await?.ok_or(JoinError::NotJoined)?;
+            // A closed session lets its audience do nothing.
+            if !ctx.db.session(id).await?.is_some_and(|s| s.is_open) {
+                return Err(JoinError::Closed);
+            }
+            ctx.db.set_nickname(participant.id, nickname.as_deref()).await?;
+            Ok(nickname)
         }
-        ctx.db.set_nickname(participant.id, nickname.as_deref()).await?;
-        Ok(nickname)
-    }
-    .await)
+        .await,
+    )
 }

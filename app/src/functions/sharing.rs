@@ -80,7 +80,9 @@ async fn host(id: SessionId) -> Result<(ServerContext, User, Role), SharingError
 #[cfg(feature = "ssr")]
 async fn changing_host(id: SessionId) -> Result<(ServerContext, User, Role), SharingError> {
     let (ctx, user, role) = host(id).await?;
-    ctx.limits.take_change(user.id).map_err(|wait| SharingError::TooManyChanges(crate::rules::limits::whole_seconds(wait)))?;
+    ctx.limits
+        .take_change(user.id)
+        .map_err(|wait| SharingError::TooManyChanges(crate::rules::limits::whole_seconds(wait)))?;
     Ok((ctx, user, role))
 }
 
@@ -88,12 +90,20 @@ async fn changing_host(id: SessionId) -> Result<(ServerContext, User, Role), Sha
 /// that only someone who could do it is told to verify.
 #[cfg(feature = "ssr")]
 fn verified_for(action: AccountAction, user: &User) -> Result<(), SharingError> {
-    if may(action, user.email_verified) { Ok(()) } else { Err(SharingError::EmailUnverified) }
+    if may(action, user.email_verified) {
+        Ok(())
+    } else {
+        Err(SharingError::EmailUnverified)
+    }
 }
 
 #[cfg(feature = "ssr")]
 fn owner_only(role: Role) -> Result<(), SharingError> {
-    if role.may_manage_facilitators() { Ok(()) } else { Err(SharingError::OwnerOnly) }
+    if role.may_manage_facilitators() {
+        Ok(())
+    } else {
+        Err(SharingError::OwnerOnly)
+    }
 }
 
 /// An address list, parsed within the per-send limit; at least one address.
@@ -109,78 +119,86 @@ fn addresses(input: &str) -> Result<AddressList, SharingError> {
 /// "Send invitations": one mail per valid address, with the session's title and public link.
 #[server(endpoint = "send_invitations")]
 pub async fn send_invitations(id: SessionId, addresses: String) -> Result<InvitationReport, SharingError> {
-    reply(async move {
-        let (ctx, user, role) = changing_host(id).await?;
-        if !role.may_invite_participants() {
-            return Err(SharingError::NoAccess);
+    reply(
+        async move {
+            let (ctx, user, role) = changing_host(id).await?;
+            if !role.may_invite_participants() {
+                return Err(SharingError::NoAccess);
+            }
+            verified_for(AccountAction::SendInvitations, &user)?;
+            let list = self::addresses(&addresses)?;
+            if !list.valid.is_empty() {
+                ctx.db.queue_participant_invitations(id, user.id, &list.valid).await??;
+                ctx.wake_mailer();
+            }
+            Ok(InvitationReport::new(list.valid.len(), list.invalid))
         }
-        verified_for(AccountAction::SendInvitations, &user)?;
-        let list = self::addresses(&addresses)?;
-        if !list.valid.is_empty() {
-            ctx.db.queue_participant_invitations(id, user.id, &list.valid).await??;
-            ctx.wake_mailer();
-        }
-        Ok(InvitationReport::new(list.valid.len(), list.invalid))
-    }
-    .await)
+        .await,
+    )
 }
 
 /// "+Add": invites co-facilitators by e-mail. Owner only.
 #[server(endpoint = "add_facilitators")]
 pub async fn add_facilitators(id: SessionId, addresses: String) -> Result<InvitationReport, SharingError> {
-    reply(async move {
-        let (ctx, user, role) = changing_host(id).await?;
-        owner_only(role)?;
-        verified_for(AccountAction::AddCoFacilitators, &user)?;
-        let list = self::addresses(&addresses)?;
-        let invitees: Vec<NewFacilitator> = list
-            .valid
-            .iter()
-            .filter(|email| **email != user.email)
-            .map(|email| {
-                let token = new_login_token();
-                NewFacilitator { email: email.clone(), token_digest: login_token_digest(&token), token }
-            })
-            .collect();
-        let mut report = InvitationReport::new(0, list.invalid);
-        if invitees.is_empty() {
-            return Ok(report);
+    reply(
+        async move {
+            let (ctx, user, role) = changing_host(id).await?;
+            owner_only(role)?;
+            verified_for(AccountAction::AddCoFacilitators, &user)?;
+            let list = self::addresses(&addresses)?;
+            let invitees: Vec<NewFacilitator> = list
+                .valid
+                .iter()
+                .filter(|email| **email != user.email)
+                .map(|email| {
+                    let token = new_login_token();
+                    NewFacilitator { email: email.clone(), token_digest: login_token_digest(&token), token }
+                })
+                .collect();
+            let mut report = InvitationReport::new(0, list.invalid);
+            if invitees.is_empty() {
+                return Ok(report);
+            }
+            let lifetime = FACILITATOR_INVITATION_DAYS * 24 * 3600 * 1_000_000;
+            let invited = ctx.db.invite_facilitators(id, user.id, invitees, lifetime).await??;
+            (report.sent, report.already_invited) = (invited.mailed.len(), invited.already_invited);
+            if report.sent > 0 {
+                ctx.wake_mailer();
+                ctx.live.changed(&ctx, id).await;
+            }
+            Ok(report)
         }
-        let lifetime = FACILITATOR_INVITATION_DAYS * 24 * 3600 * 1_000_000;
-        let invited = ctx.db.invite_facilitators(id, user.id, invitees, lifetime).await??;
-        (report.sent, report.already_invited) = (invited.mailed.len(), invited.already_invited);
-        if report.sent > 0 {
-            ctx.wake_mailer();
-            ctx.live.changed(&ctx, id).await;
-        }
-        Ok(report)
-    }
-    .await)
+        .await,
+    )
 }
 
 #[server(endpoint = "facilitators")]
 pub async fn facilitators(id: SessionId) -> Result<Vec<FacilitatorView>, SharingError> {
-    reply(async move {
-        let (ctx, _, _) = host(id).await?;
-        Ok(ctx.db.facilitators(id).await?.into_iter().map(FacilitatorView::from).collect())
-    }
-    .await)
+    reply(
+        async move {
+            let (ctx, _, _) = host(id).await?;
+            Ok(ctx.db.facilitators(id).await?.into_iter().map(FacilitatorView::from).collect())
+        }
+        .await,
+    )
 }
 
 /// Removes a co-facilitator (or a pending invitation): their access ends at once. Owner only.
 #[server(endpoint = "remove_facilitator")]
 pub async fn remove_facilitator(id: SessionId, facilitator: FacilitatorId) -> Result<(), SharingError> {
-    reply(async move {
-        let (ctx, _, role) = changing_host(id).await?;
-        owner_only(role)?;
-        if !ctx.db.remove_facilitator(id, facilitator).await? {
-            return Err(SharingError::NoSuchFacilitator);
+    reply(
+        async move {
+            let (ctx, _, role) = changing_host(id).await?;
+            owner_only(role)?;
+            if !ctx.db.remove_facilitator(id, facilitator).await? {
+                return Err(SharingError::NoSuchFacilitator);
+            }
+            // Their open host tabs lose the host view with this event.
+            ctx.live.changed(&ctx, id).await;
+            Ok(())
         }
-        // Their open host tabs lose the host view with this event.
-        ctx.live.changed(&ctx, id).await;
-        Ok(())
-    }
-    .await)
+        .await,
+    )
 }
 
 /// Opening an invitation link: binds it to the logged-in account if its address matches. An
@@ -188,19 +206,21 @@ pub async fn remove_facilitator(id: SessionId, facilitator: FacilitatorId) -> Re
 /// storage verifies the address as it accepts (see `Db::accept_facilitation`).
 #[server(endpoint = "accept_facilitation")]
 pub async fn accept_facilitation(token: String) -> Result<SessionId, SharingError> {
-    reply(async move {
-        let ctx = ServerContext::get().ok_or(SharingError::Internal)?;
-        let user = auth::current_user(&ctx.db).await?.ok_or(SharingError::NotLoggedIn)?;
-        match ctx.db.accept_facilitation(&login_token_digest(token.trim()), &user).await? {
-            Ok(session) => {
-                ctx.live.changed(&ctx, session).await;
-                see_other(&format!("/s/{session}"));
-                Ok(session)
+    reply(
+        async move {
+            let ctx = ServerContext::get().ok_or(SharingError::Internal)?;
+            let user = auth::current_user(&ctx.db).await?.ok_or(SharingError::NotLoggedIn)?;
+            match ctx.db.accept_facilitation(&login_token_digest(token.trim()), &user).await? {
+                Ok(session) => {
+                    ctx.live.changed(&ctx, session).await;
+                    see_other(&format!("/s/{session}"));
+                    Ok(session)
+                }
+                Err(AcceptError::Invalid) => Err(SharingError::InvitationInvalid),
+                Err(AcceptError::Expired) => Err(SharingError::InvitationExpired),
+                Err(AcceptError::WrongAccount) => Err(SharingError::WrongAccount),
             }
-            Err(AcceptError::Invalid) => Err(SharingError::InvitationInvalid),
-            Err(AcceptError::Expired) => Err(SharingError::InvitationExpired),
-            Err(AcceptError::WrongAccount) => Err(SharingError::WrongAccount),
         }
-    }
-    .await)
+        .await,
+    )
 }

@@ -29,57 +29,67 @@ async fn found(ctx: &ServerContext, id: SessionId, exists: bool) -> Result<(), S
 
 #[server(endpoint = "add_slide")]
 pub async fn add_slide(id: SessionId, kind: SlideKind) -> Result<SlideId, SessionError> {
-    reply(async move {
-        let ctx = editor(id).await?;
-        let title = match kind {
-            SlideKind::LinkAndQr => "",
-            SlideKind::Text => "New slide",
-        };
-        let slide = ctx.db.add_slide(id, kind, title, "").await?.ok_or(SessionError::TooManySlides)?;
-        ctx.live.changed(&ctx, id).await;
-        Ok(slide.id)
-    }
-    .await)
+    reply(
+        async move {
+            let ctx = editor(id).await?;
+            let title = match kind {
+                SlideKind::LinkAndQr => "",
+                SlideKind::Text => "New slide",
+            };
+            let slide = ctx.db.add_slide(id, kind, title, "").await?.ok_or(SessionError::TooManySlides)?;
+            ctx.live.changed(&ctx, id).await;
+            Ok(slide.id)
+        }
+        .await,
+    )
 }
 
 #[server(endpoint = "update_slide")]
 pub async fn update_slide(id: SessionId, slide: SlideId, title: String, body: String) -> Result<(), SessionError> {
-    reply(async move {
-        let ctx = editor(id).await?;
-        let (title, body) = clean_slide_text(&title, &body)?;
-        let exists = ctx.db.update_slide(id, slide, &title, &body).await?;
-        found(&ctx, id, exists).await
-    }
-    .await)
+    reply(
+        async move {
+            let ctx = editor(id).await?;
+            let (title, body) = clean_slide_text(&title, &body)?;
+            let exists = ctx.db.update_slide(id, slide, &title, &body).await?;
+            found(&ctx, id, exists).await
+        }
+        .await,
+    )
 }
 
 #[server(endpoint = "move_slide")]
 pub async fn move_slide(id: SessionId, slide: SlideId, direction: Move) -> Result<(), SessionError> {
-    reply(async move {
-        let ctx = editor(id).await?;
-        let exists = ctx.db.move_slide(id, slide, direction).await?;
-        found(&ctx, id, exists).await
-    }
-    .await)
+    reply(
+        async move {
+            let ctx = editor(id).await?;
+            let exists = ctx.db.move_slide(id, slide, direction).await?;
+            found(&ctx, id, exists).await
+        }
+        .await,
+    )
 }
 
 #[server(endpoint = "delete_slide")]
 pub async fn delete_slide(id: SessionId, slide: SlideId) -> Result<(), SessionError> {
-    reply(async move {
-        let ctx = editor(id).await?;
-        let exists = ctx.db.delete_slide(id, slide).await?;
-        found(&ctx, id, exists).await
-    }
-    .await)
+    reply(
+        async move {
+            let ctx = editor(id).await?;
+            let exists = ctx.db.delete_slide(id, slide).await?;
+            found(&ctx, id, exists).await
+        }
+        .await,
+    )
 }
 
 /// Chooses the slide participants see.
 #[server(endpoint = "show_slide")]
 pub async fn show_slide(id: SessionId, slide: SlideId) -> Result<(), SessionError> {
-    reply(async move {
-        let ctx = editor(id).await?;
-        let exists = ctx.db.set_active_slide(id, slide).await?;
-        found(&ctx, id, exists).await
-    }
-    .await)
+    reply(
+        async move {
+            let ctx = editor(id).await?;
+            let exists = ctx.db.set_active_slide(id, slide).await?;
+            found(&ctx, id, exists).await
+        }
+        .await,
+    )
 }

@@ -32,7 +32,10 @@ pub fn Confirm(
             }>"Cancel"</a>
         }
         .into_any(),
-        None => view! { <button type="button" class="confirm-cancel" on:click=move |_| cancel.run(())>"Cancel"</button> }.into_any(),
+        None => {
+            view! { <button type="button" class="confirm-cancel" on:click=move |_| cancel.run(())>"Cancel"</button> }
+                .into_any()
+        }
     };
     view! {
         <div class="confirm-backdrop" node_ref=backdrop

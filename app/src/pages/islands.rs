@@ -56,7 +56,9 @@ pub(super) fn TabTitle(#[prop(into)] text: leptos::prelude::TextProp) -> impl le
 /// the server function's answer. Unlike `ActionForm`, it brings neither the server functions'
 /// client nor a form encoder into the wasm: the browser encodes the fields, and the answer is
 /// read with the JSON decoder that the islands' props need anyway.
-pub(super) fn submit_in_place<T, E>(done: impl Fn(Result<T, E>) + Clone + 'static) -> impl Fn(web_sys::SubmitEvent) + 'static
+pub(super) fn submit_in_place<T, E>(
+    done: impl Fn(Result<T, E>) + Clone + 'static,
+) -> impl Fn(web_sys::SubmitEvent) + 'static
 where
     T: serde::de::DeserializeOwned + 'static,
     E: serde::de::DeserializeOwned + leptos::server_fn::error::FromServerFnError + 'static,
@@ -125,7 +127,8 @@ mod browser {
         use leptos::server_fn::error::ServerFnErrorErr;
         use wasm_bindgen_futures::JsFuture;
         use web_sys::wasm_bindgen::{JsCast, JsValue};
-        let unreachable = |e: JsValue| E::from_server_fn_error(ServerFnErrorErr::Request(e.as_string().unwrap_or_default()));
+        let unreachable =
+            |e: JsValue| E::from_server_fn_error(ServerFnErrorErr::Request(e.as_string().unwrap_or_default()));
         let fields = web_sys::FormData::new_with_form(form).map_err(unreachable)?;
         let body = web_sys::UrlSearchParams::new_with_str_sequence_sequence(&fields).map_err(unreachable)?;
         let headers = web_sys::Headers::new().map_err(unreachable)?;
@@ -136,11 +139,17 @@ mod browser {
         init.set_headers(&headers);
         let sent = leptos::prelude::window().fetch_with_str_and_init(&form.action(), &init);
         let response: web_sys::Response = JsFuture::from(sent).await.map_err(unreachable)?.unchecked_into();
-        let text = JsFuture::from(response.text().map_err(unreachable)?).await.map_err(unreachable)?.as_string().unwrap_or_default();
+        let text = JsFuture::from(response.text().map_err(unreachable)?)
+            .await
+            .map_err(unreachable)?
+            .as_string()
+            .unwrap_or_default();
         if response.ok() {
-            serde_json::from_str(&text).map_err(|e| E::from_server_fn_error(ServerFnErrorErr::Deserialization(e.to_string())))
+            serde_json::from_str(&text)
+                .map_err(|e| E::from_server_fn_error(ServerFnErrorErr::Deserialization(e.to_string())))
         } else {
-            Err(serde_json::from_str(&text).unwrap_or_else(|_| E::from_server_fn_error(ServerFnErrorErr::Response(text))))
+            Err(serde_json::from_str(&text)
+                .unwrap_or_else(|_| E::from_server_fn_error(ServerFnErrorErr::Response(text))))
         }
     }
 
@@ -173,7 +182,8 @@ mod server {
         let key = match keys.iter().find(|k| k.starts_with(&prefix)) {
             Some(key) => *key,
             None => {
-                let Some(found) = manifest.0.with_value(|(_, chunks, _)| chunks.keys().find(|k| k.starts_with(&prefix)).cloned())
+                let Some(found) =
+                    manifest.0.with_value(|(_, chunks, _)| chunks.keys().find(|k| k.starts_with(&prefix)).cloned())
                 else {
                     tracing::warn!(island, "no chunk of this lazy island in the split manifest");
                     return;

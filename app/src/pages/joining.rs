@@ -1,23 +1,26 @@
 //! The participant side: the join banner, joining by code or link, the participant view.
 //! Participants are on phones, often on slow networks or without JavaScript yet: every page
 //! here works as plain HTML first.
+use super::islands::TabTitle;
 use super::live::{use_live, LiveNotice};
 use super::slides::SlideBody;
 #[cfg(feature = "ssr")]
 use crate::functions::joining::participant_page;
 use crate::functions::joining::{ParticipantScreen, SetNickname};
-use crate::states::{PublicState, PublicView};
-use crate::states::SlideView;
 use crate::ids::SessionId;
 use crate::live::{participant_path, ParticipantMessage};
 use crate::rules::joining::{JoinError, NICKNAME_MAX_CHARS};
-use super::islands::TabTitle;
+use crate::states::SlideView;
+use crate::states::{PublicState, PublicView};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// The banner of the home page: a plain GET form, so it works before (and without) the wasm.
 #[component]
-pub fn JoinBanner(#[prop(optional, into)] error: Option<String>, #[prop(optional, into)] code: Option<String>) -> impl IntoView {
+pub fn JoinBanner(
+    #[prop(optional, into)] error: Option<String>,
+    #[prop(optional, into)] code: Option<String>,
+) -> impl IntoView {
     view! {
         <section class="join-banner" aria-labelledby="join-title">
             <h2 id="join-title">"Join a session"</h2>
@@ -84,16 +87,19 @@ pub fn ParticipantPage() -> impl IntoView {
         return view! { <JoinRefused error=JoinError::NotJoined/> }.into_any();
     };
     // Pages render on the server only (`islands.rs`): the wasm never runs this.
-    let screen = Resource::new_blocking(move || id, |id| async move {
-        #[cfg(feature = "ssr")]
-        let screen = Box::pin(participant_page(id)).await;
-        #[cfg(not(feature = "ssr"))]
-        let screen = {
-            let _ = id;
-            Err(JoinError::Internal)
-        };
-        screen
-    });
+    let screen = Resource::new_blocking(
+        move || id,
+        |id| async move {
+            #[cfg(feature = "ssr")]
+            let screen = Box::pin(participant_page(id)).await;
+            #[cfg(not(feature = "ssr"))]
+            let screen = {
+                let _ = id;
+                Err(JoinError::Internal)
+            };
+            screen
+        },
+    );
     view! {
         <Suspense>
             {move || Suspend::new(async move {
@@ -134,14 +140,18 @@ fn ParticipantIsland(loaded: ParticipantScreen, nickname_error: Option<JoinError
         Some(state) if state.stamp > loaded.stamp => state.view,
         _ => loaded.view.clone(),
     });
-    let title = Memo::new(move |_| public.with(|p| match p {
-        PublicView::Open { title, .. } => title.clone(),
-        PublicView::Closed | PublicView::Deleted => String::new(),
-    }));
-    let slide = Memo::new(move |_| public.with(|p| match p {
-        PublicView::Open { slide, .. } => slide.clone(),
-        PublicView::Closed | PublicView::Deleted => None,
-    }));
+    let title = Memo::new(move |_| {
+        public.with(|p| match p {
+            PublicView::Open { title, .. } => title.clone(),
+            PublicView::Closed | PublicView::Deleted => String::new(),
+        })
+    });
+    let slide = Memo::new(move |_| {
+        public.with(|p| match p {
+            PublicView::Open { slide, .. } => slide.clone(),
+            PublicView::Closed | PublicView::Deleted => None,
+        })
+    });
     // Redrawn only when this changes: the nickname form keeps what is typed while slides change.
     let shown = Memo::new(move |_| public.with(std::mem::discriminant));
     let nickname = RwSignal::new(nickname);

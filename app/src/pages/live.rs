@@ -22,7 +22,10 @@ pub enum LiveStatus {
 
 /// Follows `path` (`crate::live::host_path` or `participant_path`) while the calling component
 /// lives, handing each message to `on_message`.
-pub fn use_live<M: DeserializeOwned + 'static>(path: String, on_message: impl Fn(M) + 'static) -> ReadSignal<LiveStatus> {
+pub fn use_live<M: DeserializeOwned + 'static>(
+    path: String,
+    on_message: impl Fn(M) + 'static,
+) -> ReadSignal<LiveStatus> {
     let (status, set_status) = signal(LiveStatus::Connecting);
     #[cfg(feature = "hydrate")]
     browser::follow(path, on_message, set_status);
@@ -69,7 +72,11 @@ mod browser {
 
     type Shared = Rc<RefCell<Conn>>;
 
-    pub fn follow<M: DeserializeOwned + 'static>(path: String, on_message: impl Fn(M) + 'static, set_status: WriteSignal<LiveStatus>) {
+    pub fn follow<M: DeserializeOwned + 'static>(
+        path: String,
+        on_message: impl Fn(M) + 'static,
+        set_status: WriteSignal<LiveStatus>,
+    ) {
         let location = window().location();
         let scheme = if location.protocol().as_deref() == Ok("https:") { "wss" } else { "ws" };
         let url = format!("{scheme}://{}{path}", location.host().unwrap_or_default());

@@ -1,17 +1,20 @@
-use super::slides::{SlideBody, WaysInFigure};
-use super::{sessions::{SessionErrorView, SessionRefused}, FormError};
+use super::confirm::Confirm;
+use super::islands::TabTitle;
 use super::live::{use_live, LiveNotice, LiveStatus};
+use super::slides::{SlideBody, WaysInFigure};
+use super::{
+    sessions::{SessionErrorView, SessionRefused},
+    FormError,
+};
 use crate::functions::sessions::{host_session, GenerateNewCode, RenameSession, SessionForHost, SetSessionOpen};
-use crate::states::HostState;
-use crate::live::{host_path, HostMessage};
 use crate::functions::sharing::{AddFacilitators, RemoveFacilitator, SendInvitations};
 use crate::functions::slides::{AddSlide, DeleteSlide, MoveSlide, ShowSlide, UpdateSlide};
-use crate::states::{SlideContent, SlideView, WaysIn};
 use crate::ids::SessionId;
+use crate::live::{host_path, HostMessage};
 use crate::rules::sessions::{SessionError, TITLE_MAX_CHARS};
-use super::confirm::Confirm;
 use crate::rules::slides::{Move, SlideKind, SLIDE_BODY_MAX_CHARS, SLIDE_TITLE_MAX_CHARS};
-use super::islands::TabTitle;
+use crate::states::HostState;
+use crate::states::{SlideContent, SlideView, WaysIn};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -111,7 +114,11 @@ pub(super) fn load_for_hosts() -> Resource<Result<SessionForHost, SessionError>>
 #[island(lazy)]
 fn HostIsland(loaded: SessionForHost) -> impl IntoView {
     super::islands::island_started();
-    let ui = HostUi { qr_open: RwSignal::new(false), share_open: RwSignal::new(false), confirm_new_code: RwSignal::new(false) };
+    let ui = HostUi {
+        qr_open: RwSignal::new(false),
+        share_open: RwSignal::new(false),
+        confirm_new_code: RwSignal::new(false),
+    };
     let id = loaded.state.id;
     let actions = HostActions::new();
     // What the live channel pushed: the session as every host sees it, and the participant count.
@@ -164,7 +171,11 @@ fn HostIsland(loaded: SessionForHost) -> impl IntoView {
 /// channel then says `Denied`) or logged out (`LoggedOut`: everywhere, or a password changed in
 /// another browser), while the page was open, the view gives way to the sentence.
 #[component]
-pub(super) fn WhileHostsMayFollow(deleted: RwSignal<bool>, live: ReadSignal<LiveStatus>, children: ChildrenFn) -> impl IntoView {
+pub(super) fn WhileHostsMayFollow(
+    deleted: RwSignal<bool>,
+    live: ReadSignal<LiveStatus>,
+    children: ChildrenFn,
+) -> impl IntoView {
     view! {
         <Show when=move || !deleted.get() fallback=|| view! { <SessionRefused error=SessionError::Deleted/> }>
             {
@@ -200,7 +211,12 @@ fn presence_text(participants: u32) -> String {
 /// elsewhere (by another host, say) leaves the rest as it is: an open dialog, a slide being edited,
 /// addresses being typed.
 #[component]
-fn HostView(session: Memo<SessionForHost>, actions: HostActions, ui: HostUi, presence: RwSignal<Option<u32>>) -> impl IntoView {
+fn HostView(
+    session: Memo<SessionForHost>,
+    actions: HostActions,
+    ui: HostUi,
+    presence: RwSignal<Option<u32>>,
+) -> impl IntoView {
     let HostUi { qr_open, share_open, confirm_new_code } = ui;
     let (id, role) = session.with_untracked(|s| (s.id, s.role));
     let title = Memo::new(move |_| session.with(|s| s.title.clone()));
@@ -345,13 +361,22 @@ fn QrOverlay(ways_in: Memo<WaysIn>, close: impl Fn() + Copy + Send + Sync + 'sta
 }
 
 #[component]
-fn SlidesPanel(id: SessionId, slides: Memo<(Vec<SlideView>, Option<crate::ids::SlideId>)>, actions: HostActions) -> impl IntoView {
+fn SlidesPanel(
+    id: SessionId,
+    slides: Memo<(Vec<SlideView>, Option<crate::ids::SlideId>)>,
+    actions: HostActions,
+) -> impl IntoView {
     // Keyed by everything an item shows but the slide count (which only enables "↓"): an item is
     // redrawn only when it changed, so a slide being edited in one tab stays open while another
     // host works on other slides.
     let items = move || {
         slides.with(|(slides, active)| {
-            slides.iter().cloned().enumerate().map(|(index, slide)| (index, Some(slide.id) == *active, slide)).collect::<Vec<_>>()
+            slides
+                .iter()
+                .cloned()
+                .enumerate()
+                .map(|(index, slide)| (index, Some(slide.id) == *active, slide))
+                .collect::<Vec<_>>()
         })
     };
     let count = Memo::new(move |_| slides.with(|(slides, _)| slides.len()));
@@ -389,7 +414,14 @@ fn SlidesPanel(id: SessionId, slides: Memo<(Vec<SlideView>, Option<crate::ids::S
 }
 
 #[component]
-fn SlideItem(session_id: SessionId, slide: SlideView, index: usize, count: Memo<usize>, is_active: bool, actions: HostActions) -> impl IntoView {
+fn SlideItem(
+    session_id: SessionId,
+    slide: SlideView,
+    index: usize,
+    count: Memo<usize>,
+    is_active: bool,
+    actions: HostActions,
+) -> impl IntoView {
     let slide_id = slide.id;
     let label = match &slide.content {
         SlideContent::LinkAndQr(_) => "Link and QR code".to_owned(),
@@ -453,7 +485,12 @@ fn SlideIds(session_id: SessionId, slide_id: crate::ids::SlideId) -> impl IntoVi
 /// The padlock at the top right: shows whether participants can get in; the owner clicks it to
 /// close or open the session. Its accessible name is the state, "Session open" or "Session closed".
 #[component]
-pub(super) fn Padlock(id: SessionId, role: crate::rules::sessions::Role, is_open: Memo<bool>, action: ServerAction<SetSessionOpen>) -> impl IntoView {
+pub(super) fn Padlock(
+    id: SessionId,
+    role: crate::rules::sessions::Role,
+    is_open: Memo<bool>,
+    action: ServerAction<SetSessionOpen>,
+) -> impl IntoView {
     let may = role.may_open_or_close();
     let hint = move || match (may, is_open.get()) {
         (true, true) => "Session open: click to close it",

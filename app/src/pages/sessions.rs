@@ -1,6 +1,8 @@
-use super::{accounts::urlencode, FormError};
 use super::confirm::Confirm;
-use crate::functions::sessions::{my_sessions, CreateSession, DeleteSession, DuplicateSession, SessionSummary, SetSessionOpen};
+use super::{accounts::urlencode, FormError};
+use crate::functions::sessions::{
+    my_sessions, CreateSession, DeleteSession, DuplicateSession, SessionSummary, SetSessionOpen,
+};
 use crate::ids::SessionId;
 use crate::rules::sessions::{Role, SessionError, DELETED_WAYS_IN_KEPT_DAYS, TITLE_MAX_CHARS};
 use leptos::prelude::*;
@@ -86,7 +88,8 @@ pub fn MySessionsPage() -> impl IntoView {
 #[island(lazy)]
 fn MySessionsIsland(list: Vec<SessionSummary>, to_delete: Option<SessionId>) -> impl IntoView {
     super::islands::island_started();
-    let actions = ListActions { set_open: ServerAction::new(), duplicate: ServerAction::new(), delete: ServerAction::new() };
+    let actions =
+        ListActions { set_open: ServerAction::new(), duplicate: ServerAction::new(), delete: ServerAction::new() };
     let sessions = RwSignal::new(Ok::<_, SessionError>(list));
     super::islands::read_again_after(
         move || (actions.set_open.version().get(), actions.duplicate.version().get(), actions.delete.version().get()),
@@ -174,7 +177,12 @@ fn SessionLine(session: SessionSummary, actions: ListActions, to_delete: RwSigna
 
 /// "Delete": names the session and says what goes with it.
 #[component]
-fn ConfirmDelete(id: SessionId, title: String, actions: ListActions, to_delete: RwSignal<Option<SessionId>>) -> impl IntoView {
+fn ConfirmDelete(
+    id: SessionId,
+    title: String,
+    actions: ListActions,
+    to_delete: RwSignal<Option<SessionId>>,
+) -> impl IntoView {
     view! {
         <Confirm
             id="delete-session"

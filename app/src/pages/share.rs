@@ -1,7 +1,7 @@
 //! The Share pop-up (top right of a session), and accepting a co-facilitator invitation.
 //! Wording follows the help article the product was specified from.
-use super::session_host::{HostActions, HostParts};
 use super::accounts::SendVerificationAgain;
+use super::session_host::{HostActions, HostParts};
 use super::sessions::LoginRedirect;
 use super::FormError;
 use crate::functions::sharing::{accept_facilitation, InvitationReport};
@@ -156,7 +156,12 @@ fn CopyLink(link: Signal<String>) -> impl IntoView {
 
 /// "Close session": a switch that is on when the session is closed. Only the owner can use it.
 #[component]
-fn CloseSwitch(id: crate::ids::SessionId, role: crate::rules::sessions::Role, is_open: Memo<bool>, actions: HostActions) -> impl IntoView {
+fn CloseSwitch(
+    id: crate::ids::SessionId,
+    role: crate::rules::sessions::Role,
+    is_open: Memo<bool>,
+    actions: HostActions,
+) -> impl IntoView {
     let may = role.may_open_or_close();
     view! {
         <ActionForm action=actions.set_open attr:class="switch-form">
@@ -177,7 +182,8 @@ fn Report<V>(value: V, noun: (&'static str, &'static str)) -> impl IntoView
 where
     V: Get<Value = Option<Result<InvitationReport, SharingError>>> + Send + Sync + 'static,
 {
-    move || match value.get() {
+    move || {
+        match value.get() {
         Some(Ok(report)) => Some(view! {
             <div class="report" role="status">
                 <p>{format!("Invitation sent to {} {}", report.sent, if report.sent == 1 { noun.0 } else { noun.1 })}</p>
@@ -203,6 +209,7 @@ where
         }.into_any()),
         Some(Err(e)) => Some(view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any()),
         None => None,
+    }
     }
 }
 

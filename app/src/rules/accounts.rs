@@ -98,7 +98,11 @@ pub fn clean_email(input: &str) -> Result<String, AccountError> {
     // only: the browser never needs to decide.
     #[cfg(feature = "ssr")]
     let valid = valid && email.parse::<lettre::Address>().is_ok();
-    if valid { Ok(email) } else { Err(AccountError::InvalidEmail) }
+    if valid {
+        Ok(email)
+    } else {
+        Err(AccountError::InvalidEmail)
+    }
 }
 
 /// The address a log-in looks up: only trimmed and lower-cased, never judged, so that an account
@@ -185,7 +189,6 @@ pub enum AccountError {
     Unreachable(String),
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,9 +207,19 @@ mod tests {
 
     #[test]
     fn malformed_emails_are_refused() {
-        for bad in ["", "ada", "ada@", "@example.org", "ada@example", "ada@@example.org",
-                    "a da@example.org", "ada@example..org", "ada@.example.org",
-                    "ada@example.org\r\nBcc: x@y.z", "a,b@example.org"] {
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.org",
+            "ada@example",
+            "ada@@example.org",
+            "a da@example.org",
+            "ada@example..org",
+            "ada@.example.org",
+            "ada@example.org\r\nBcc: x@y.z",
+            "a,b@example.org",
+        ] {
             assert_eq!(clean_email(bad), Err(AccountError::InvalidEmail), "{bad:?}");
         }
     }
@@ -217,8 +230,16 @@ mod tests {
     fn addresses_smtp_cannot_take_are_refused() {
         let long_local = format!("{}@example.org", "a".repeat(65));
         let long_label = format!("ada@{}.org", "b".repeat(64));
-        for bad in ["ada..lovelace@example.org", ".ada@example.org", "ada.@example.org", "a(b)@example.org",
-                    "ada@-example.org", "ada@example.org:25", long_local.as_str(), long_label.as_str()] {
+        for bad in [
+            "ada..lovelace@example.org",
+            ".ada@example.org",
+            "ada.@example.org",
+            "a(b)@example.org",
+            "ada@-example.org",
+            "ada@example.org:25",
+            long_local.as_str(),
+            long_label.as_str(),
+        ] {
             assert_eq!(clean_email(bad), Err(AccountError::InvalidEmail), "{bad:?}");
         }
         for good in ["ada.lovelace+ruche@example.org", "o'neil@example.org", "ada@sub.example.co.uk"] {

@@ -48,7 +48,6 @@ pub enum JoinError {
     Unreachable(String),
 }
 
-
 /// An empty nickname means none; otherwise trimmed, at most 40 characters, no control characters.
 pub fn clean_nickname(input: &str) -> Result<Option<String>, JoinError> {
     let nickname = input.trim();

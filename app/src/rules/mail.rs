@@ -141,7 +141,12 @@ mod tests {
 
     #[test]
     fn user_text_is_escaped_in_html_and_cannot_break_headers() {
-        let mail = compose(MailKind::ParticipantInvitation, "Eve\r\nBcc: all@example.org", "<script>x</script>", "http://127.0.0.1:3000/j/abc");
+        let mail = compose(
+            MailKind::ParticipantInvitation,
+            "Eve\r\nBcc: all@example.org",
+            "<script>x</script>",
+            "http://127.0.0.1:3000/j/abc",
+        );
         assert!(!mail.subject.contains('\n') && !mail.subject.contains('\r'));
         assert!(!mail.html.contains("<script>"));
         assert!(mail.html.contains("&lt;script&gt;"));

@@ -16,10 +16,7 @@ pub struct MalformedCode;
 impl SessionCode {
     /// Reads a code as people type it: `123456`, `123 456` and `123-456` are the same code.
     pub fn parse(input: &str) -> Result<Self, MalformedCode> {
-        let digits: String = input
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '-' | '\u{a0}' | '\t'))
-            .collect();
+        let digits: String = input.chars().filter(|c| !matches!(c, ' ' | '-' | '\u{a0}' | '\t')).collect();
         if digits.len() == CODE_DIGITS && digits.bytes().all(|b| b.is_ascii_digit()) {
             Ok(Self(digits))
         } else {
@@ -82,8 +79,7 @@ mod tests {
     #[cfg(feature = "ssr")]
     #[test]
     fn random_codes_are_six_digits_and_spread_out() {
-        let codes: std::collections::HashSet<String> =
-            (0..2000).map(|_| SessionCode::random().0).collect();
+        let codes: std::collections::HashSet<String> = (0..2000).map(|_| SessionCode::random().0).collect();
         assert!(codes.iter().all(|c| SessionCode::parse(c).is_ok()));
         // 2000 draws from a million: more than a handful of repeats means a broken generator.
         assert!(codes.len() > 1990, "{} distinct", codes.len());

@@ -55,7 +55,8 @@ impl Default for AutoClose {
 impl AutoClose {
     /// When an open session last hosted at `last_hosted_at` closes, if ever.
     pub fn closes_at(self, last_hosted_at: i64) -> Option<i64> {
-        (self.after_days > 0).then(|| last_hosted_at.saturating_add(i64::from(self.after_days).saturating_mul(DAY_MICROS)))
+        (self.after_days > 0)
+            .then(|| last_hosted_at.saturating_add(i64::from(self.after_days).saturating_mul(DAY_MICROS)))
     }
 
     /// Open sessions last hosted before this instant are due to close at `now`.
@@ -77,7 +78,17 @@ pub fn host_activity_is_news(last_hosted_at: i64, now: i64) -> bool {
 /// host's may disagree by a time zone, never by more than the day shown.
 pub fn day_in_words(micros: i64) -> String {
     const MONTHS: [&str; 12] = [
-        "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
         "December",
     ];
     // Howard Hinnant's days-to-civil: the proleptic Gregorian calendar without a date crate.
@@ -159,7 +170,11 @@ pub fn require_host(role: Option<Role>) -> Result<Role, SessionError> {
 /// A host whose role allows the action, or the sentence saying why not.
 fn require(role: Option<Role>, allowed: fn(Role) -> bool, refused: SessionError) -> Result<Role, SessionError> {
     let role = require_host(role)?;
-    if allowed(role) { Ok(role) } else { Err(refused) }
+    if allowed(role) {
+        Ok(role)
+    } else {
+        Err(refused)
+    }
 }
 
 pub fn require_open_or_close(role: Option<Role>) -> Result<Role, SessionError> {
@@ -257,7 +272,6 @@ pub enum SessionError {
     #[error("Ruche could not be reached. Check your connection and try again.")]
     Unreachable(String),
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -360,13 +374,19 @@ mod tests {
         assert!(may_draw_code(CODE_DRAWS_PER_ACCOUNT_PER_DAY - 1));
         assert!(!may_draw_code(CODE_DRAWS_PER_ACCOUNT_PER_DAY));
         // An account can fill its sessions in a day; a few hundred, not the code space.
-        const { assert!(CODE_DRAWS_PER_ACCOUNT_PER_DAY >= MAX_SESSIONS_PER_ACCOUNT && CODE_DRAWS_PER_ACCOUNT_PER_DAY <= 1_000) };
+        const {
+            assert!(
+                CODE_DRAWS_PER_ACCOUNT_PER_DAY >= MAX_SESSIONS_PER_ACCOUNT && CODE_DRAWS_PER_ACCOUNT_PER_DAY <= 1_000
+            )
+        };
     }
 
     #[test]
     fn errors_read_as_sentences() {
         assert_eq!(SessionError::NoAccess.to_string(), "You don't have access to this session.");
         assert!(SessionError::TooManySessions.to_string().contains(&MAX_SESSIONS_PER_ACCOUNT.to_string()));
-        assert!(SessionError::TooManySlides.to_string().contains(&crate::rules::slides::MAX_SLIDES_PER_SESSION.to_string()));
+        assert!(SessionError::TooManySlides
+            .to_string()
+            .contains(&crate::rules::slides::MAX_SLIDES_PER_SESSION.to_string()));
     }
 }

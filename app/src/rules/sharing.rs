@@ -125,7 +125,6 @@ pub enum SharingError {
     Unreachable(String),
 }
 
-
 /// Checks one send against the per-send and per-day limits, given what was already sent today.
 pub fn check_send(addresses: usize, sent_today: u64) -> Result<(), SharingError> {
     if addresses == 0 {
@@ -171,7 +170,9 @@ mod tests {
 
     #[test]
     fn reads_lists_however_they_are_separated() {
-        let list = parse_addresses("ada@example.org, Bob@Example.org;carl@example.org\n dee@example.org\tada@example.org").unwrap();
+        let list =
+            parse_addresses("ada@example.org, Bob@Example.org;carl@example.org\n dee@example.org\tada@example.org")
+                .unwrap();
         assert_eq!(list.valid, ["ada@example.org", "bob@example.org", "carl@example.org", "dee@example.org"]);
         assert!(list.invalid.is_empty());
     }
@@ -211,7 +212,9 @@ mod tests {
 
     #[test]
     fn co_facilitator_limits_per_session_and_per_day() {
-        let send = |in_session, new, mails, mailed_today| check_facilitator_send(FacilitatorSend { in_session, new, mails, mailed_today });
+        let send = |in_session, new, mails, mailed_today| {
+            check_facilitator_send(FacilitatorSend { in_session, new, mails, mailed_today })
+        };
         assert_eq!(send(0, 20, 20, 0), Ok(()));
         assert_eq!(send(15, 6, 6, 0), Err(SharingError::TooManyFacilitators(5)));
         assert_eq!(send(25, 1, 1, 0), Err(SharingError::TooManyFacilitators(0)));
@@ -220,7 +223,10 @@ mod tests {
         assert_eq!(send(0, 10, 10, 45), Err(SharingError::FacilitatorDailyLimit(5)));
         assert_eq!(send(0, 5, 5, 45), Ok(()));
         assert_eq!(send(10, 0, 0, 50), Ok(()), "adding nothing new mails nothing");
-        assert_eq!(SharingError::TooManyFacilitators(2).to_string(), "A session can have at most 20 co-facilitators, invited or active; 2 more can be added.");
+        assert_eq!(
+            SharingError::TooManyFacilitators(2).to_string(),
+            "A session can have at most 20 co-facilitators, invited or active; 2 more can be added."
+        );
     }
 
     #[test]

@@ -51,8 +51,13 @@ pub fn clean_slide_text(title: &str, body: &str) -> Result<(String, String), cra
     use crate::rules::sessions::SessionError::InvalidSlide;
     let title = title.trim();
     let body = body.trim();
-    let bad = |s: &str, lines: bool| s.chars().any(|c| c.is_control() && !(lines && (c == '\n' || c == '\r' || c == '\t')));
-    if title.chars().count() > SLIDE_TITLE_MAX_CHARS || body.chars().count() > SLIDE_BODY_MAX_CHARS || bad(title, false) || bad(body, true) {
+    let bad =
+        |s: &str, lines: bool| s.chars().any(|c| c.is_control() && !(lines && (c == '\n' || c == '\r' || c == '\t')));
+    if title.chars().count() > SLIDE_TITLE_MAX_CHARS
+        || body.chars().count() > SLIDE_BODY_MAX_CHARS
+        || bad(title, false)
+        || bad(body, true)
+    {
         return Err(InvalidSlide);
     }
     Ok((title.to_owned(), body.replace("\r\n", "\n")))

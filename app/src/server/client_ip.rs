@@ -16,12 +16,7 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &[IpAddr]) 
         .flat_map(|v| v.split(','))
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    forwarded
-        .iter()
-        .rev()
-        .find(|ip| !trusted_proxies.contains(ip))
-        .copied()
-        .unwrap_or(peer)
+    forwarded.iter().rev().find(|ip| !trusted_proxies.contains(ip)).copied().unwrap_or(peer)
 }
 
 /// The key a client address is counted under by every per-address limit: an IPv4 address as is,

@@ -91,7 +91,8 @@ async fn write_groups(db: Db, mut receiver: mpsc::Receiver<(SessionId, String, A
             }
         }
         last_write = Some(Instant::now());
-        let joins: Vec<(SessionId, &str)> = group.iter().map(|(session, visitor, _)| (*session, visitor.as_str())).collect();
+        let joins: Vec<(SessionId, &str)> =
+            group.iter().map(|(session, visitor, _)| (*session, visitor.as_str())).collect();
         match db.join_sessions(&joins).await {
             Ok(()) => {
                 for (_, _, answer) in group.drain(..) {

@@ -202,7 +202,9 @@ impl Limits {
         let pair = self.hasher.hash_one(("login", email, limit_key(ip)));
         lock(&self.logins_by_account_and_address).take(pair, self.now()).map(drop)?;
         if let Some(device) = device {
-            return lock(&self.login_by_device).take(self.hasher.hash_one(("device", device)), self.now()).map(LoginAttempt::Device);
+            return lock(&self.login_by_device)
+                .take(self.hasher.hash_one(("device", device)), self.now())
+                .map(LoginAttempt::Device);
         }
         let account = (&self.login_by_account, self.hasher.hash_one(email));
         let (address, account) = take_both(self.now(), (&self.login_by_address, limit_key(ip)), account)?;
@@ -358,9 +360,12 @@ impl HashGate {
     }
 
     fn report_busy(&self) {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
         let last = self.busy_logged_at.load(Ordering::Relaxed);
-        if now >= last + 60 && self.busy_logged_at.compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+        if now >= last + 60
+            && self.busy_logged_at.compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed).is_ok()
+        {
             tracing::warn!("password hashing is saturated: log-ins and sign-ups are answered \"Ruche is busy\" (503)");
         }
     }
@@ -474,7 +479,9 @@ mod tests {
         // The other /56s of that /48 share what the /48 has left.
         let passed = (0..16u32)
             .flat_map(|m| (0..200).map(move |i| (m, i)))
-            .filter(|(m, i)| limits.take_join(&format!("{m} {i} more"), v6(format!("2001:db8:aa:{m:02x}01::1"))).is_ok())
+            .filter(|(m, i)| {
+                limits.take_join(&format!("{m} {i} more"), v6(format!("2001:db8:aa:{m:02x}01::1"))).is_ok()
+            })
             .count();
         assert_eq!(passed, (JOIN_FAILURES_PER_48.burst - JOIN_FAILURES_PER_56.burst) as usize);
         assert!(limits.take_join("elsewhere", v6("2001:db8:ab::1".into())).is_ok(), "another /48 is not held back");
@@ -485,7 +492,9 @@ mod tests {
 
     #[test]
     fn a_swept_instance_slows_failures_down() {
-        let limits = Limits::default().with_frozen_clock().with_instance_join_failures(Budget { burst: 3, every: Duration::from_secs(60) });
+        let limits = Limits::default()
+            .with_frozen_clock()
+            .with_instance_join_failures(Budget { burst: 3, every: Duration::from_secs(60) });
         for _ in 0..3 {
             assert_eq!(limits.failure_delay(), None);
         }
@@ -513,7 +522,8 @@ mod tests {
     #[test]
     fn live_sockets_are_capped_per_browser_and_freed_when_they_end() {
         let limits = Limits::default();
-        let tabs: Vec<_> = (0..LIVE_SOCKETS_PER_VISITOR).map(|_| limits.open_participant_socket("phone").unwrap()).collect();
+        let tabs: Vec<_> =
+            (0..LIVE_SOCKETS_PER_VISITOR).map(|_| limits.open_participant_socket("phone").unwrap()).collect();
         assert!(limits.open_participant_socket("phone").is_none());
         assert!(limits.open_participant_socket("another phone").is_some());
         drop(tabs);

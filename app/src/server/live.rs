@@ -9,11 +9,11 @@
 //! Participants' sockets are not woken one by one for a new state: the hub writes it to them
 //! itself, a few hundred sockets per task (`Outlet`), and only a socket that cannot take it at
 //! once has its own task catch up with the newest state.
-use crate::states::{PublicState, PublicView};
-use crate::states::HostState;
 use crate::ids::{SessionId, UserId};
 use crate::live::{HostMessage, ParticipantMessage};
 use crate::server::ServerContext;
+use crate::states::HostState;
+use crate::states::{PublicState, PublicView};
 use crate::storage::now_micros;
 use axum::extract::ws::Utf8Bytes;
 use serde::{Deserialize, Serialize};
@@ -356,7 +356,9 @@ impl Live {
             Ok::<_, sea_orm::DbErr>(Some((host, hosts, public)))
         };
         let (host_frame, public) = match loaded.await {
-            Ok(Some((host, hosts, public))) => (HostFrame { frame: frame(stamp, &HostMessage::State(host)), hosts }, public),
+            Ok(Some((host, hosts, public))) => {
+                (HostFrame { frame: frame(stamp, &HostMessage::State(host)), hosts }, public)
+            }
             // Sockets open only for sessions that exist: one followed and now missing was deleted.
             Ok(None) => {
                 let mut host_frame = HostFrame { frame: frame(stamp, &HostMessage::Deleted), hosts: Vec::new() };
@@ -485,7 +487,8 @@ impl Live {
     /// Every `PRESENCE_REFRESH`: counts of stopped instances expire, and this instance's counts
     /// are announced again, so that the total stays right without anyone leaving or joining.
     pub async fn refresh_presence(&self, ctx: &ServerContext) {
-        let topics: Vec<(SessionId, Arc<Topic>)> = lock(&self.inner.topics).iter().map(|(s, t)| (*s, t.clone())).collect();
+        let topics: Vec<(SessionId, Arc<Topic>)> =
+            lock(&self.inner.topics).iter().map(|(s, t)| (*s, t.clone())).collect();
         let now = Instant::now();
         for (session, topic) in topics {
             topic.publish_presence(now);
@@ -530,7 +533,10 @@ mod tests {
         let text = serde_json::to_string(&notice).unwrap();
         assert!(text.len() < 120, "{text}");
         assert_eq!(serde_json::from_str::<Notice>(&text).unwrap(), notice);
-        let digests = vec![crate::rules::secrets::login_token_digest(&crate::rules::secrets::new_login_token()); LOGINS_PER_NOTICE];
+        let digests = vec![
+            crate::rules::secrets::login_token_digest(&crate::rules::secrets::new_login_token());
+            LOGINS_PER_NOTICE
+        ];
         let notice = Notice { i: Uuid::new_v4(), s: SessionId(Uuid::nil()), k: NoticeKind::LoginsEnded(digests) };
         let text = serde_json::to_string(&notice).unwrap();
         assert!(text.len() < 8000, "NOTIFY takes at most 8,000 bytes: {}", text.len());

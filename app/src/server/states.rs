@@ -1,8 +1,8 @@
 //! Reading the live states (`crate::states`) from storage, for the server functions and the hub.
 use super::ServerContext;
-use crate::states::{FacilitatorView, HostState, PublicState, SlideContent, SlideView, WaysIn};
-use crate::rules::slides::SlideKind;
 use crate::ids::{SessionId, UserId};
+use crate::rules::slides::SlideKind;
+use crate::states::{FacilitatorView, HostState, PublicState, SlideContent, SlideView, WaysIn};
 use crate::storage::{FacilitatorRecord, SessionRecord, SlideRecord};
 
 impl HostState {

@@ -174,7 +174,10 @@ mod tests {
         for i in 0..CACHED_MAX + 10 {
             cache.keep(WayInKind::Link, &format!("link-{i}"), record(id, "123456"), cache.epoch(), now);
         }
-        let held = { let inner = cache.lock(); inner.codes.len() + inner.links.len() };
+        let held = {
+            let inner = cache.lock();
+            inner.codes.len() + inner.links.len()
+        };
         assert!(held <= CACHED_MAX, "{held} entries");
         assert!(cache.get(WayInKind::Link, &format!("link-{}", CACHED_MAX + 9), now).is_some(), "the newest is kept");
     }

@@ -1,10 +1,10 @@
 //! Storage: one facade, `Db`, over SQLite (the embedded default) or PostgreSQL (scale-out).
 //! Queries are grouped by domain in `queries/`, each an `impl Db` block, and speak in typed ids
 //! and domain records, never in sea-orm models.
+use checkpoints::Checkpoints;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
 use sea_orm_migration::MigratorTrait;
-use checkpoints::Checkpoints;
 use std::sync::Arc;
 
 mod checkpoints;
@@ -72,7 +72,9 @@ impl Db {
         // power cut can lose only what came since the last checkpoint (`checkpoints`). Every
         // commit paying a disk flush capped joins near 1,000 a second (scripts/bench-live.sh).
         options.max_connections(1).map_sqlx_sqlite_opts(|o| {
-            o.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal).pragma("wal_autocheckpoint", "0")
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .pragma("wal_autocheckpoint", "0")
         });
         let checkpointer = options.clone();
         let conn = Database::connect(options).await?;
@@ -147,17 +149,16 @@ pub fn report_unavailable(err: &DbErr) {
     static LOGGED_AT: AtomicI64 = AtomicI64::new(i64::MIN);
     let now = now_micros();
     let last = LOGGED_AT.load(Ordering::Relaxed);
-    if now.saturating_sub(last) >= 10_000_000 && LOGGED_AT.compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+    if now.saturating_sub(last) >= 10_000_000
+        && LOGGED_AT.compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed).is_ok()
+    {
         tracing::warn!(error = %err, "the database cannot be reached: requests that need it answer 503");
     }
 }
 
 /// Microseconds since the Unix epoch: the one clock every table uses.
 pub fn now_micros() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or_default()
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -56,9 +56,8 @@ impl Client {
 
     pub async fn signed_up(router: &axum::Router, email: &str) -> Self {
         let mut client = Self::anonymous(router);
-        let reply = client
-            .call("sign_up", &[("email", email), ("display_name", "Someone"), ("password", "long enough")])
-            .await;
+        let reply =
+            client.call("sign_up", &[("email", email), ("display_name", "Someone"), ("password", "long enough")]).await;
         assert!(reply.status.is_success() || reply.status.is_redirection(), "{} {}", reply.status, reply.body);
         assert!(client.cookie.is_some(), "sign-up sets a login cookie");
         client
@@ -84,7 +83,8 @@ impl Client {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let cookies: Vec<&str> = [&self.cookie, &self.visitor, &self.device].into_iter().flatten().map(String::as_str).collect();
+        let cookies: Vec<&str> =
+            [&self.cookie, &self.visitor, &self.device].into_iter().flatten().map(String::as_str).collect();
         if !cookies.is_empty() {
             request = request.header(header::COOKIE, cookies.join("; "));
         }
@@ -96,11 +96,7 @@ impl Client {
     /// Calls `/api/<name>` the way a hydrated page does (form-encoded, JSON back), keeping the
     /// login cookie it is given.
     pub async fn call(&mut self, name: &str, form: &[(&str, &str)]) -> Reply {
-        let body: String = form
-            .iter()
-            .map(|(k, v)| format!("{k}={}", encode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
+        let body: String = form.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&");
         self.post_raw(name, body.into_bytes()).await
     }
 
@@ -119,7 +115,8 @@ impl Client {
         let mut request = Request::post(format!("/api/{name}"))
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::ACCEPT, accept);
-        let cookies: Vec<&str> = [&self.cookie, &self.visitor, &self.device].into_iter().flatten().map(String::as_str).collect();
+        let cookies: Vec<&str> =
+            [&self.cookie, &self.visitor, &self.device].into_iter().flatten().map(String::as_str).collect();
         if !cookies.is_empty() {
             request = request.header(header::COOKIE, cookies.join("; "));
         }
@@ -153,7 +150,8 @@ impl Client {
 /// Proves the address of the account `email` as its verification link would, straight in
 /// storage: tests that are not about verification start from a verified owner.
 pub async fn verify(db: &Db, email: &str) {
-    let user = db.user_by_email(&email.trim().to_lowercase()).await.unwrap().expect("an account with this address").user.id;
+    let user =
+        db.user_by_email(&email.trim().to_lowercase()).await.unwrap().expect("an account with this address").user.id;
     db.mark_email_verified(user).await.unwrap();
 }
 
@@ -171,4 +169,3 @@ pub async fn create_session(client: &mut Client, title: &str) -> String {
     assert!(reply.status.is_success(), "{} {}", reply.status, reply.body);
     reply.json::<String>()
 }
-

@@ -20,12 +20,7 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create()
-                    .name("users_email_unique")
-                    .table(Users::Table)
-                    .col(Users::Email)
-                    .unique()
-                    .to_owned(),
+                Index::create().name("users_email_unique").table(Users::Table).col(Users::Email).unique().to_owned(),
             )
             .await?;
 
@@ -80,7 +75,9 @@ impl MigrationTrait for Migration {
             .await?;
         // The code and the link token are each a way into one session: the database, not the
         // application, guarantees they are never shared.
-        for (name, column) in [("sessions_code_unique", Sessions::Code), ("sessions_link_token_unique", Sessions::LinkToken)] {
+        for (name, column) in
+            [("sessions_code_unique", Sessions::Code), ("sessions_link_token_unique", Sessions::LinkToken)]
+        {
             manager
                 .create_index(Index::create().name(name).table(Sessions::Table).col(column).unique().to_owned())
                 .await?;

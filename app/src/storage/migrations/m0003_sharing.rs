@@ -67,10 +67,24 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(Index::create().name("outbox_due").table(Outbox::Table).col(Outbox::SentAt).col(Outbox::NextAttemptAt).to_owned())
+            .create_index(
+                Index::create()
+                    .name("outbox_due")
+                    .table(Outbox::Table)
+                    .col(Outbox::SentAt)
+                    .col(Outbox::NextAttemptAt)
+                    .to_owned(),
+            )
             .await?;
         manager
-            .create_index(Index::create().name("outbox_sender_day").table(Outbox::Table).col(Outbox::SentBy).col(Outbox::CreatedAt).to_owned())
+            .create_index(
+                Index::create()
+                    .name("outbox_sender_day")
+                    .table(Outbox::Table)
+                    .col(Outbox::SentBy)
+                    .col(Outbox::CreatedAt)
+                    .to_owned(),
+            )
             .await?;
         Ok(())
     }

@@ -41,9 +41,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager.drop_index(Index::drop().name("sessions_open_last_hosted").table(Sessions::Table).to_owned()).await?;
-        manager
-            .alter_table(Table::alter().table(Sessions::Table).drop_column(Sessions::LastHostedAt).to_owned())
-            .await
+        manager.alter_table(Table::alter().table(Sessions::Table).drop_column(Sessions::LastHostedAt).to_owned()).await
     }
 }
 

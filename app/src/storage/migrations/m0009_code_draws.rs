@@ -37,7 +37,9 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(Index::create().name("code_draws_drawn").table(CodeDraws::Table).col(CodeDraws::DrawnAt).to_owned())
+            .create_index(
+                Index::create().name("code_draws_drawn").table(CodeDraws::Table).col(CodeDraws::DrawnAt).to_owned(),
+            )
             .await?;
         // Recycling the oldest reservation looks deleted codes up by age.
         manager
@@ -53,7 +55,9 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_index(Index::drop().name("deleted_ways_in_kind_deleted").table(DeletedWaysIn::Table).to_owned()).await?;
+        manager
+            .drop_index(Index::drop().name("deleted_ways_in_kind_deleted").table(DeletedWaysIn::Table).to_owned())
+            .await?;
         manager.drop_table(Table::drop().table(CodeDraws::Table).to_owned()).await
     }
 }

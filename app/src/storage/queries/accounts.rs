@@ -48,18 +48,32 @@ impl Db {
         .exec_without_returning(&txn)
         .await?;
         // Account mails belong to no session: the nil id (see the outbox entity).
-        outbox::Entity::insert(outbox_row(mail_kind(purpose), recipient, SessionId(uuid::Uuid::nil()), user, Some(token.to_owned()), now))
-            .exec_without_returning(&txn)
-            .await?;
+        outbox::Entity::insert(outbox_row(
+            mail_kind(purpose),
+            recipient,
+            SessionId(uuid::Uuid::nil()),
+            user,
+            Some(token.to_owned()),
+            now,
+        ))
+        .exec_without_returning(&txn)
+        .await?;
         txn.commit().await
     }
 
     /// Queues the mail telling `user` that someone tried to sign up with their address.
     pub async fn mail_sign_up_attempt(&self, user: UserId, recipient: &str) -> Result<(), DbErr> {
         // Account mails belong to no session: the nil id (see the outbox entity).
-        outbox::Entity::insert(outbox_row(MailKind::SignUpAttempt, recipient, SessionId(uuid::Uuid::nil()), user, None, now_micros()))
-            .exec_without_returning(&self.conn)
-            .await?;
+        outbox::Entity::insert(outbox_row(
+            MailKind::SignUpAttempt,
+            recipient,
+            SessionId(uuid::Uuid::nil()),
+            user,
+            None,
+            now_micros(),
+        ))
+        .exec_without_returning(&self.conn)
+        .await?;
         Ok(())
     }
 
@@ -78,7 +92,11 @@ impl Db {
     /// account: the caller logs this browser in afresh. Returns the account and the digests of
     /// the logins ended; `None` when the link does not work. The mail proved the mailbox, so the
     /// address counts as verified too.
-    pub async fn reset_password_with_link(&self, digest: &str, password_hash: &str) -> Result<Option<(UserId, Vec<String>)>, DbErr> {
+    pub async fn reset_password_with_link(
+        &self,
+        digest: &str,
+        password_hash: &str,
+    ) -> Result<Option<(UserId, Vec<String>)>, DbErr> {
         let txn = self.conn.begin().await?;
         let Some(user) = take_link(&txn, TokenPurpose::PasswordReset, digest).await? else {
             txn.commit().await?;

@@ -1,11 +1,11 @@
 //! Ways into a session (code, link) and the participants who came in.
 use super::is_unique_violation;
+use super::sessions::{CodeRefused, MAX_CODE_ATTEMPTS};
 use crate::ids::{ParticipantId, SessionId, UserId};
 use crate::rules::secrets::new_link_token;
 use crate::rules::session_code::SessionCode;
 use crate::rules::sessions::{DELETED_WAYS_IN_KEPT_MICROS, RETIRED_WAYS_IN_KEPT_PER_SESSION};
 use crate::storage::entities::{deleted_ways_in, participants, retired_ways_in, sessions};
-use super::sessions::{CodeRefused, MAX_CODE_ATTEMPTS};
 use crate::storage::{now_micros, Db, SessionRecord};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{

@@ -1,7 +1,9 @@
 use crate::ids::UserId;
-use crate::storage::{entities::login_devices, entities::login_sessions, now_micros, Db, User};
 use crate::rules::accounts::{MAX_DEVICES_PER_ACCOUNT, MAX_LOGINS_PER_ACCOUNT};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use crate::storage::{entities::login_devices, entities::login_sessions, now_micros, Db, User};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
 
 impl Db {
     /// A new login of `user`. An account keeps at most `MAX_LOGINS_PER_ACCOUNT`: the oldest go,
@@ -22,7 +24,12 @@ impl Db {
         })
         .exec_without_returning(&txn)
         .await?;
-        let logins = || login_sessions::Entity::find().select_only().column(login_sessions::Column::TokenDigest).filter(login_sessions::Column::UserId.eq(user.0));
+        let logins = || {
+            login_sessions::Entity::find()
+                .select_only()
+                .column(login_sessions::Column::TokenDigest)
+                .filter(login_sessions::Column::UserId.eq(user.0))
+        };
         let kept: Vec<String> = logins()
             .order_by_desc(login_sessions::Column::CreatedAt)
             .order_by_desc(login_sessions::Column::TokenDigest)
@@ -56,7 +63,12 @@ impl Db {
         })
         .exec_without_returning(&txn)
         .await?;
-        let devices = || login_devices::Entity::find().select_only().column(login_devices::Column::TokenDigest).filter(login_devices::Column::UserId.eq(user.0));
+        let devices = || {
+            login_devices::Entity::find()
+                .select_only()
+                .column(login_devices::Column::TokenDigest)
+                .filter(login_devices::Column::UserId.eq(user.0))
+        };
         let kept: Vec<String> = devices()
             .order_by_desc(login_devices::Column::CreatedAt)
             .order_by_desc(login_devices::Column::TokenDigest)

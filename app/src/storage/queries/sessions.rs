@@ -3,8 +3,8 @@ use crate::ids::{SessionId, SlideId, UserId};
 use crate::rules::secrets::new_link_token;
 use crate::rules::session_code::SessionCode;
 use crate::rules::sessions::{
-    host_activity_is_news, may_draw_code, Role, CODE_DRAWS_WINDOW_MICROS, DELETED_WAYS_IN_KEPT_MICROS, HOST_ACTIVITY_EVERY_MICROS,
-    MAX_SESSIONS_PER_ACCOUNT,
+    host_activity_is_news, may_draw_code, Role, CODE_DRAWS_WINDOW_MICROS, DELETED_WAYS_IN_KEPT_MICROS,
+    HOST_ACTIVITY_EVERY_MICROS, MAX_SESSIONS_PER_ACCOUNT,
 };
 use crate::storage::entities::{code_draws, deleted_ways_in, retired_ways_in, sessions, slides};
 use crate::storage::{now_micros, Db, WayInKind};
@@ -63,7 +63,11 @@ impl From<sessions::Model> for SessionRecord {
 impl Db {
     /// Creates an open session with a fresh code and link token (the defaults of the help
     /// article). `title` must already be cleaned (`rules::sessions::clean_title`).
-    pub async fn create_session(&self, owner: UserId, title: &str) -> Result<Result<SessionRecord, CodeRefused>, DbErr> {
+    pub async fn create_session(
+        &self,
+        owner: UserId,
+        title: &str,
+    ) -> Result<Result<SessionRecord, CodeRefused>, DbErr> {
         self.create_session_drawing_codes(owner, title, SessionCode::random).await
     }
 
@@ -199,11 +203,16 @@ impl Db {
         for _ in 0..MAX_CODE_ATTEMPTS {
             let code = draw_code();
             let live = sessions::Entity::find().filter(sessions::Column::Code.eq(code.as_str())).count(conn).await?;
-            if live == 0 && reserved().filter(deleted_ways_in::Column::Value.eq(code.as_str())).count(conn).await? == 0 {
+            if live == 0 && reserved().filter(deleted_ways_in::Column::Value.eq(code.as_str())).count(conn).await? == 0
+            {
                 return Ok(Some(code));
             }
         }
-        let oldest = reserved().order_by_asc(deleted_ways_in::Column::DeletedAt).order_by_asc(deleted_ways_in::Column::Id).one(conn).await?;
+        let oldest = reserved()
+            .order_by_asc(deleted_ways_in::Column::DeletedAt)
+            .order_by_asc(deleted_ways_in::Column::Id)
+            .one(conn)
+            .await?;
         let Some(oldest) = oldest else { return Ok(None) };
         deleted_ways_in::Entity::delete_many()
             .filter(deleted_ways_in::Column::Kind.eq(WayInKind::Code.as_str()))
@@ -253,7 +262,11 @@ impl Db {
     }
 
     /// The session and the caller's part in it, for callers that need both.
-    pub async fn session_with_role(&self, session: SessionId, user: UserId) -> Result<Option<(SessionRecord, Role)>, DbErr> {
+    pub async fn session_with_role(
+        &self,
+        session: SessionId,
+        user: UserId,
+    ) -> Result<Option<(SessionRecord, Role)>, DbErr> {
         let Some(record) = self.session(session).await? else { return Ok(None) };
         let role = if record.owner_id == user {
             Role::Owner
@@ -303,8 +316,12 @@ impl Db {
             return Ok(false);
         };
         let now = now_micros();
-        let retired = retired_ways_in::Entity::find().filter(retired_ways_in::Column::SessionId.eq(id.0)).all(&txn).await?;
-        let mut kept = vec![(WayInKind::Code.as_str().to_owned(), session.code), (WayInKind::Link.as_str().to_owned(), session.link_token)];
+        let retired =
+            retired_ways_in::Entity::find().filter(retired_ways_in::Column::SessionId.eq(id.0)).all(&txn).await?;
+        let mut kept = vec![
+            (WayInKind::Code.as_str().to_owned(), session.code),
+            (WayInKind::Link.as_str().to_owned(), session.link_token),
+        ];
         kept.extend(retired.into_iter().map(|r| (r.kind, r.value)));
         let rows = kept.into_iter().map(|(kind, value)| deleted_ways_in::ActiveModel {
             session_id: Set(id.0),

@@ -6,8 +6,8 @@ use crate::rules::sharing::{check_facilitator_send, check_send, FacilitatorSend,
 use crate::storage::entities::{facilitators, outbox, users};
 use crate::storage::{now_micros, Db, User};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use std::collections::HashMap;
 
@@ -79,7 +79,14 @@ pub enum AcceptError {
     WrongAccount,
 }
 
-pub(super) fn outbox_row(kind: MailKind, recipient: &str, session: SessionId, sender: UserId, token: Option<String>, now: i64) -> outbox::ActiveModel {
+pub(super) fn outbox_row(
+    kind: MailKind,
+    recipient: &str,
+    session: SessionId,
+    sender: UserId,
+    token: Option<String>,
+    now: i64,
+) -> outbox::ActiveModel {
     outbox::ActiveModel {
         id: Set(uuid::Uuid::new_v4()),
         kind: Set(kind.as_str().to_owned()),
@@ -160,7 +167,9 @@ impl Db {
         for invitee in invitees {
             match existing.get(&invitee.email) {
                 Some(f) if f.user_id.is_some() => {}
-                Some(f) if f.expires_at > now && f.invited_at > now - DAY_MICROS => result.already_invited.push(invitee.email),
+                Some(f) if f.expires_at > now && f.invited_at > now - DAY_MICROS => {
+                    result.already_invited.push(invitee.email)
+                }
                 Some(f) => to_mail.push((Some(f.id), invitee)),
                 None => to_mail.push((None, invitee)),
             }
@@ -201,9 +210,16 @@ impl Db {
                     .await?;
                 }
             }
-            outbox::Entity::insert(outbox_row(MailKind::FacilitatorInvitation, &invitee.email, session, sender, Some(invitee.token), now))
-                .exec_without_returning(&txn)
-                .await?;
+            outbox::Entity::insert(outbox_row(
+                MailKind::FacilitatorInvitation,
+                &invitee.email,
+                session,
+                sender,
+                Some(invitee.token),
+                now,
+            ))
+            .exec_without_returning(&txn)
+            .await?;
             result.mailed.push(invitee.email);
         }
         txn.commit().await?;
@@ -237,12 +253,14 @@ impl Db {
     /// An unverified account may not take what was meant for an address (`may`), but this link
     /// was mailed to that very address: having it proves the mailbox, so the address is verified
     /// in the same transaction as the invitation is accepted.
-    pub async fn accept_facilitation(&self, token_digest: &str, user: &User) -> Result<Result<SessionId, AcceptError>, DbErr> {
+    pub async fn accept_facilitation(
+        &self,
+        token_digest: &str,
+        user: &User,
+    ) -> Result<Result<SessionId, AcceptError>, DbErr> {
         let txn = self.conn.begin().await?;
-        let Some(invitation) = facilitators::Entity::find()
-            .filter(facilitators::Column::TokenDigest.eq(token_digest))
-            .one(&txn)
-            .await?
+        let Some(invitation) =
+            facilitators::Entity::find().filter(facilitators::Column::TokenDigest.eq(token_digest)).one(&txn).await?
         else {
             return Ok(Err(AcceptError::Invalid));
         };
@@ -272,7 +290,10 @@ impl Db {
     }
 
     /// Sessions a user co-hosts, for "My sessions" and for rights.
-    pub(crate) async fn facilitated_session_ids<C: ConnectionTrait>(conn: &C, user: UserId) -> Result<Vec<uuid::Uuid>, DbErr> {
+    pub(crate) async fn facilitated_session_ids<C: ConnectionTrait>(
+        conn: &C,
+        user: UserId,
+    ) -> Result<Vec<uuid::Uuid>, DbErr> {
         facilitators::Entity::find()
             .select_only()
             .column(facilitators::Column::SessionId)

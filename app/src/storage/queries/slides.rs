@@ -45,7 +45,13 @@ impl Db {
     /// Adds a slide at the end; `None` when the session already has `MAX_SLIDES_PER_SESSION`
     /// (counted in the same transaction, which runs on the one writer of SQLite, or with the
     /// session's row locked on PostgreSQL).
-    pub async fn add_slide(&self, session: SessionId, kind: SlideKind, title: &str, body: &str) -> Result<Option<SlideRecord>, DbErr> {
+    pub async fn add_slide(
+        &self,
+        session: SessionId,
+        kind: SlideKind,
+        title: &str,
+        body: &str,
+    ) -> Result<Option<SlideRecord>, DbErr> {
         let txn = self.conn.begin().await?;
         sessions::Entity::find_by_id(session.0)
             .select_only()
@@ -89,7 +95,13 @@ impl Db {
     }
 
     /// `false` when the slide is not (or no longer) in this session.
-    pub async fn update_slide(&self, session: SessionId, slide: SlideId, title: &str, body: &str) -> Result<bool, DbErr> {
+    pub async fn update_slide(
+        &self,
+        session: SessionId,
+        slide: SlideId,
+        title: &str,
+        body: &str,
+    ) -> Result<bool, DbErr> {
         let result = slides::Entity::update_many()
             .col_expr(slides::Column::Title, title.into())
             .col_expr(slides::Column::Body, body.into())

@@ -26,7 +26,12 @@ pub enum CreateUserError {
 
 impl From<users::Model> for User {
     fn from(m: users::Model) -> Self {
-        Self { id: UserId(m.id), email: m.email, display_name: m.display_name, email_verified: m.email_verified_at.is_some() }
+        Self {
+            id: UserId(m.id),
+            email: m.email,
+            display_name: m.display_name,
+            email_verified: m.email_verified_at.is_some(),
+        }
     }
 }
 
