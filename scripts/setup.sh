@@ -28,6 +28,14 @@ setup_build_tools() {
   command -v cargo >/dev/null || { echo "Ruche needs Rust: install it with rustup (https://rustup.rs)." >&2; exit 1; }
   command -v npm >/dev/null || apt_install nodejs npm
 
+  # rustfmt and clippy: the test command checks formatting and lints first.
+  for component in rustfmt clippy; do
+    if ! rustup component list --installed | grep -q "^$component"; then
+      say "Adding the $component component"
+      rustup component add "$component"
+    fi
+  done
+
   if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     say "Adding the wasm32 target"
     rustup target add wasm32-unknown-unknown

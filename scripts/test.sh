@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# Installs what is missing, then runs every test: the Rust tests (SQLite and PostgreSQL), then
-# the Playwright suite (desktop, phone, JavaScript off) against a freshly built release server.
+# Installs what is missing, then runs every check: formatting and lints first, the Rust tests
+# (SQLite and PostgreSQL), then the Playwright suite (desktop, phone, JavaScript off) against a
+# freshly built release server, then each benchmark once in smoke mode.
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 setup_build_tools
 setup_test_tools
 cd "$ROOT"
+
+say "Formatting and lints (rustfmt, clippy on the server and on the wasm target)"
+cargo fmt --all --check
+# The same cfg as cargo-leptos, so both share one build of the dependencies.
+RUSTFLAGS="--cfg erase_components" cargo clippy --workspace --exclude frontend --all-targets -- -D warnings
+RUSTFLAGS="--cfg erase_components" cargo clippy -p frontend --target wasm32-unknown-unknown \
+  --target-dir "$CARGO_TARGET_DIR/front" -- -D warnings
 
 say "Rust tests (SQLite and PostgreSQL at ${RUCHE_TEST_DATABASE_URL%%@*}@…)"
 # The same cfg as cargo-leptos, so both share one build of the dependencies.
