@@ -2,6 +2,7 @@
 //! Leptos context by the `server` crate for both page rendering and server-function calls.
 pub mod auth;
 pub mod client_ip;
+pub mod joining;
 pub mod joins;
 pub mod limits;
 pub mod live;
@@ -58,25 +59,6 @@ impl ServerContext {
         }
     }
 
-    /// `Db::find_way_in`, through the ways in held in memory (`ways_in.rs`): a room joining by
-    /// one code reads it from the database about once a second.
-    pub async fn find_way_in(
-        &self,
-        kind: crate::storage::WayInKind,
-        value: &str,
-    ) -> Result<crate::storage::WayIn, sea_orm::DbErr> {
-        let now = std::time::Instant::now();
-        if let Some(record) = self.ways_in.get(kind, value, now) {
-            return Ok(crate::storage::WayIn::Current(record));
-        }
-        let epoch = self.ways_in.epoch();
-        let found = self.db.find_way_in(kind, value).await?;
-        if let crate::storage::WayIn::Current(record) = &found {
-            self.ways_in.keep(kind, value, record.clone(), epoch, now);
-        }
-        Ok(found)
-    }
-
     pub fn wake_mailer(&self) {
         self.mail_wakeup.notify_one();
     }
@@ -125,18 +107,6 @@ impl ServerContext {
             .map(|c| c.0.ip())
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         client_ip::client_ip(peer, &parts.headers, &self.trusted_proxies)
-    }
-
-    /// Whether `visitor` may come into `session`: while fewer than `max_participants` people
-    /// follow it (participants' sockets: joins that open none fill no room), and always if they
-    /// joined before.
-    pub async fn has_room_for(&self, session: crate::ids::SessionId, visitor: &str) -> Result<bool, sea_orm::DbErr> {
-        if u64::from(self.live.participants_connected(session)) < self.max_participants
-            || self.live.is_admitted(session, visitor)
-        {
-            return Ok(true);
-        }
-        Ok(self.db.participant(session, visitor).await?.is_some())
     }
 
     /// Missing context is a wiring bug in the server, not a user error: it is logged and the

@@ -5,7 +5,7 @@
 //! rendering the app for a redirect nobody reads made the server's work per participant 4.4 times
 //! what it is without (callgrind: 1,140,000 instructions against 257,000, the socket and three
 //! messages included).
-use app::functions::joining::{enter, Refused, Way};
+use app::server::joining::{enter, Refused, Way};
 use app::server::{visitor, ServerContext};
 use axum::extract::{Path, Query, Request};
 use axum::http::{header, StatusCode};

@@ -6,10 +6,10 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 use crate::{
-    rules::{joining::clean_nickname, limits::whole_seconds, session_code::SessionCode},
+    rules::joining::clean_nickname,
+    server::joining::{enter, Way},
     server::{reply, see_other, visitor, ServerContext},
     states::PublicView,
-    storage::{WayIn, WayInKind},
 };
 
 impl crate::rules::HttpStatus for JoinError {
@@ -46,99 +46,6 @@ pub struct ParticipantScreen {
     /// What every participant of the session sees: always `Open` from `participant_view`, where
     /// a closed session answers `JoinError::Closed`; `Open` or `Closed` on the participant page.
     pub public: PublicState,
-}
-
-/// How a visitor asks to come in: the code they typed, or the token of the link they followed.
-#[derive(Clone, Copy, Debug)]
-pub enum Way<'a> {
-    Code(&'a str),
-    Link(&'a str),
-}
-
-/// A way in refused at `/join` or `/j/<token>` (the server crate's `join_pages`), handed in the
-/// request's extensions to the page that says why, which must not try it a second time.
-#[cfg(feature = "ssr")]
-#[derive(Clone, Debug)]
-pub struct Refused(pub JoinError);
-
-/// Lets `visitor` (from `ip`) in through a code or a link; returns the session they are now a
-/// participant of. The server functions below and the join pages both come through here.
-///
-/// A code is guessable: a failure is taken from the visitor's and the address's budgets before the
-/// lookup (so a burst of parallel guesses cannot all pass while the first are looked up) and given
-/// back when the code led to a session, open or closed (a closed session tells a guesser nothing
-/// worth limiting, and a room that tried before the host opened must not be slowed). A link is not
-/// guessable: a right one always goes in, and only a wrong one uses the budgets.
-#[cfg(feature = "ssr")]
-pub async fn enter(
-    ctx: &ServerContext,
-    way: Way<'_>,
-    visitor: &str,
-    ip: std::net::IpAddr,
-) -> Result<SessionId, JoinError> {
-    let code;
-    let (kind, value) = match way {
-        Way::Code(typed) => {
-            code = SessionCode::parse(typed).map_err(|_| JoinError::MalformedCode)?;
-            (WayInKind::Code, code.as_str())
-        }
-        // Looked up as given: base64url tokens and the hex ones of old links alike. Anything else
-        // finds nothing and counts as a failed guess.
-        Way::Link(token) => (WayInKind::Link, token.trim()),
-    };
-    let too_many = |wait| JoinError::TooManyAttempts(whole_seconds(wait));
-    let attempt = match kind {
-        WayInKind::Code => Some(ctx.limits.take_join(visitor, ip).map_err(too_many)?),
-        WayInKind::Link => None,
-    };
-    let found = ctx.find_way_in(kind, value).await;
-    let failure = match found {
-        Ok(WayIn::Current(session)) => {
-            if let Some(attempt) = attempt {
-                ctx.limits.give_back_join(attempt);
-            }
-            if !session.is_open {
-                return Err(JoinError::Closed);
-            }
-            if !ctx.has_room_for(session.id, visitor).await? {
-                return Err(JoinError::Full);
-            }
-            if !ctx.live.is_admitted(session.id, visitor) {
-                ctx.limits.take_new_participant(ip).map_err(too_many)?;
-            }
-            if let Err(e) = ctx.joins.join(session.id, visitor).await {
-                // Deleted between the lookup and the write: its foreign key refused the row.
-                if !crate::storage::is_unavailable(&e) && ctx.db.session_was_deleted(session.id).await? {
-                    return Err(JoinError::Deleted);
-                }
-                return Err(e.into());
-            }
-            ctx.live.admit(session.id, visitor);
-            return Ok(session.id);
-        }
-        Ok(WayIn::Retired) => JoinError::Retired,
-        Ok(WayIn::Deleted) => JoinError::Deleted,
-        Ok(WayIn::Unknown) => match kind {
-            WayInKind::Code => JoinError::UnknownCode,
-            WayInKind::Link => JoinError::UnknownLink,
-        },
-        Err(e) => {
-            if let Some(attempt) = attempt {
-                ctx.limits.give_back_join(attempt);
-            }
-            return Err(e.into());
-        }
-    };
-    if attempt.is_none() {
-        // A wrong link: kept as a failure, like a wrong code.
-        let _failure = ctx.limits.take_join(visitor, ip).map_err(too_many)?;
-    }
-    // Guesses spread over many addresses, each within its budgets: every failure slows down,
-    // while right codes and links go on going in at once.
-    if let Some(delay) = ctx.limits.failure_delay() {
-        tokio::time::sleep(delay).await;
-    }
-    Err(failure)
 }
 
 /// `enter` for a server function's request, then to the participant page.
