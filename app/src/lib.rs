@@ -4,7 +4,7 @@
 
 pub mod functions;
 pub mod ids;
-pub mod live;
+pub mod live_protocol;
 mod pages;
 pub mod rules;
 #[cfg(feature = "ssr")]

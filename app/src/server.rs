@@ -5,8 +5,8 @@ pub mod client_ip;
 pub mod joining;
 pub mod joins;
 pub mod limits;
-pub mod live;
-pub mod states;
+pub mod live_hub;
+pub mod states_from_storage;
 pub mod visitor;
 pub mod ways_in;
 
@@ -30,13 +30,13 @@ pub struct ServerContext {
     /// Wakes the mail worker when something was queued, so mail goes out at once.
     pub mail_wakeup: Arc<tokio::sync::Notify>,
     /// The live channel of this instance: server functions tell it what changed.
-    pub live: live::Live,
+    pub live: live_hub::Live,
     /// Codes and links that lead to a session, forgotten when the live channel hears it changed.
     pub ways_in: Arc<ways_in::WaysInCache>,
     /// Participant inserts, grouped into one write while another is under way.
     pub joins: Arc<joins::Joins>,
     /// When live sockets are pinged, and let go once silent.
-    pub keepalive: crate::live::Keepalive,
+    pub keepalive: crate::live_protocol::Keepalive,
     /// How long a request's headers and body may take to arrive.
     pub deadlines: crate::rules::limits::RequestDeadlines,
 }
@@ -52,9 +52,9 @@ impl ServerContext {
             max_participants: crate::rules::joining::DEFAULT_MAX_PARTICIPANTS,
             auto_close: crate::rules::sessions::AutoClose::default(),
             mail_wakeup: Arc::default(),
-            live: live::Live::default(),
+            live: live_hub::Live::default(),
             ways_in: Arc::default(),
-            keepalive: crate::live::Keepalive::default(),
+            keepalive: crate::live_protocol::Keepalive::default(),
             deadlines: crate::rules::limits::RequestDeadlines::default(),
         }
     }

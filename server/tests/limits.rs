@@ -276,7 +276,7 @@ test_both_dbs!(sessions_and_slides_are_capped);
 
 /// A script joining again and again from one address, a fresh browser each time and no socket
 /// ever opened, neither fills the session (people in the room are those following it) nor adds
-/// rows for ever; a phone elsewhere still gets in. (The room full of people: `live.rs`.)
+/// rows for ever; a phone elsewhere still gets in. (The room full of people: `live_hub.rs`.)
 async fn joins_without_sockets_from_one_address_fill_no_session(db: Db) {
     let mut ctx = ServerContext::new(db.clone(), "http://127.0.0.1:3000", Vec::new());
     ctx.limits = Arc::new(Limits::default().with_frozen_clock());

@@ -3,7 +3,9 @@
 //! view, a phone that stops reading, reconnecting after a restart, and (PostgreSQL) two instances
 //! sharing one database.
 use app::functions::sessions::SessionForHost;
-use app::live::{HostMessage, Keepalive, ParticipantMessage, CLOSE_DENIED, CLOSE_LOGGED_OUT, CLOSE_RESTARTING};
+use app::live_protocol::{
+    HostMessage, Keepalive, ParticipantMessage, CLOSE_DENIED, CLOSE_LOGGED_OUT, CLOSE_RESTARTING,
+};
 use app::rules::joining::JoinError;
 use app::server::ways_in::WaysInCache;
 use app::server::ServerContext;
@@ -52,7 +54,7 @@ impl Instance {
     }
 
     async fn serve(ctx: ServerContext, addr: SocketAddr) -> Self {
-        server::live::spawn_peer_bridge(ctx.clone());
+        server::live_sockets::spawn_peer_bridge(ctx.clone());
         let router = router_with(ctx.clone());
         let listener = server::serve::listen(addr).unwrap();
         let addr = listener.local_addr().unwrap();

@@ -2,13 +2,13 @@
 //! Participants are on phones, often on slow networks or without JavaScript yet: every page
 //! here works as plain HTML first.
 use super::islands::TabTitle;
-use super::live::{use_live, LiveNotice};
+use super::live_socket::{use_live, LiveNotice};
 use super::slides::SlideBody;
 #[cfg(feature = "ssr")]
 use crate::functions::joining::participant_page;
 use crate::functions::joining::{ParticipantScreen, SetNickname};
 use crate::ids::SessionId;
-use crate::live::{participant_path, ParticipantMessage};
+use crate::live_protocol::{participant_path, ParticipantMessage};
 use crate::rules::joining::{JoinError, NICKNAME_MAX_CHARS};
 use crate::states::SlideView;
 use crate::states::{PublicState, PublicView};

@@ -14,7 +14,7 @@ mod confirm;
 mod home;
 pub mod islands;
 mod joining;
-mod live;
+mod live_socket;
 mod screen;
 mod session_host;
 mod sessions;

@@ -2,11 +2,11 @@
 //! second screen or a projector, without the host's tools. It follows the host live channel, so
 //! another slide, a new code, closing and deletion show at once.
 use super::islands::TabTitle;
-use super::live::{use_live, LiveNotice};
+use super::live_socket::{use_live, LiveNotice};
 use super::session_host::WhileHostsMayFollow;
 use super::sessions::SessionErrorView;
 use super::slides::SlideBody;
-use crate::live::{host_path, HostMessage};
+use crate::live_protocol::{host_path, HostMessage};
 use crate::states::{HostState, SlideContent, SlideView, WaysIn};
 use leptos::prelude::*;
 

@@ -1,6 +1,6 @@
 use super::confirm::Confirm;
 use super::islands::TabTitle;
-use super::live::{use_live, LiveNotice, LiveStatus};
+use super::live_socket::{use_live, LiveNotice, LiveStatus};
 use super::slides::{SlideBody, WaysInFigure};
 use super::{
     sessions::{SessionErrorView, SessionRefused},
@@ -10,7 +10,7 @@ use crate::functions::sessions::{host_session, GenerateNewCode, RenameSession, S
 use crate::functions::sharing::{AddFacilitators, RemoveFacilitator, SendInvitations};
 use crate::functions::slides::{AddSlide, DeleteSlide, MoveSlide, ShowSlide, UpdateSlide};
 use crate::ids::SessionId;
-use crate::live::{host_path, HostMessage};
+use crate::live_protocol::{host_path, HostMessage};
 use crate::rules::sessions::{SessionError, TITLE_MAX_CHARS};
 use crate::rules::slides::{Move, SlideKind, SLIDE_BODY_MAX_CHARS, SLIDE_TITLE_MAX_CHARS};
 use crate::states::HostState;

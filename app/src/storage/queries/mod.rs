@@ -1,6 +1,6 @@
 pub mod accounts;
 pub mod joining;
-pub mod live;
+pub mod live_notices;
 pub mod login_sessions;
 pub mod sessions;
 pub mod sharing;

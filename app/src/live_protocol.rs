@@ -1,5 +1,5 @@
 //! The live channel's protocol, shared by the server and the browser: one WebSocket per tab,
-//! on plain axum routes beside the Leptos ones (`server/src/live.rs`). The server speaks, the tab
+//! on plain axum routes beside the Leptos ones (`server/src/live_sockets.rs`). The server speaks, the tab
 //! listens: on every (re)connection the server first sends the whole current state, then each
 //! change as it happens, so a tab that was away (server restart, network change, a phone waking)
 //! is up to date again with its first message.

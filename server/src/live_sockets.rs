@@ -1,6 +1,6 @@
 //! The live channel's sockets: one WebSocket per tab, on plain axum routes beside the Leptos
 //! ones. `/live/s/<session>` is for hosts (the owner and facilitators), `/live/p/<session>` for
-//! participants who joined; each follows its own states in the hub (`app::server::live`), so
+//! participants who joined; each follows its own states in the hub (`app::server::live_hub`), so
 //! host-only data never reaches a participant's socket.
 //!
 //! Per socket: a 512-byte read buffer, a writer task that sends the newest state, and a reader task
@@ -11,8 +11,8 @@
 //! writes, which tripled the CPU of a delivery. A participant's writer is woken only for what the hub could not write itself
 //! (`ParticipantOutlet`): a ping, "restarting", or a state the socket could not take at once.
 use app::ids::{SessionId, UserId};
-use app::live::{Keepalive, CLOSE_DENIED, CLOSE_LOGGED_OUT, CLOSE_RESTARTING};
-use app::server::live::{Audience, Frame, HostFrame, Notice, Outlet, Subscription};
+use app::live_protocol::{Keepalive, CLOSE_DENIED, CLOSE_LOGGED_OUT, CLOSE_RESTARTING};
+use app::server::live_hub::{Audience, Frame, HostFrame, Notice, Outlet, Subscription};
 use app::server::{auth, visitor, ServerContext};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::Path;
@@ -543,7 +543,7 @@ pub fn spawn_peer_bridge(ctx: ServerContext) {
     }
     let refresher = ctx.clone();
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(app::server::live::PRESENCE_REFRESH);
+        let mut tick = tokio::time::interval(app::server::live_hub::PRESENCE_REFRESH);
         loop {
             tick.tick().await;
             refresher.live.refresh_presence(&refresher).await;

@@ -20,7 +20,7 @@ pub enum LiveStatus {
     LoggedOut,
 }
 
-/// Follows `path` (`crate::live::host_path` or `participant_path`) while the calling component
+/// Follows `path` (`crate::live_protocol::host_path` or `participant_path`) while the calling component
 /// lives, handing each message to `on_message`.
 pub fn use_live<M: DeserializeOwned + 'static>(
     path: String,
@@ -46,7 +46,7 @@ pub fn LiveNotice(status: ReadSignal<LiveStatus>) -> impl IntoView {
 #[cfg(feature = "hydrate")]
 mod browser {
     use super::LiveStatus;
-    use crate::live::{CLOSE_DENIED, CLOSE_LOGGED_OUT};
+    use crate::live_protocol::{CLOSE_DENIED, CLOSE_LOGGED_OUT};
     use leptos::prelude::*;
     use send_wrapper::SendWrapper;
     use serde::de::DeserializeOwned;

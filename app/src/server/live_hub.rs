@@ -1,6 +1,6 @@
 //! The live hub of one server instance: per session, the latest state for hosts and for
 //! participants, each serialized once and shared by every socket that sends it, and the count
-//! of connected participants. Sockets (`server/src/live.rs`) watch these; server functions call
+//! of connected participants. Sockets (`server/src/live_sockets.rs`) watch these; server functions call
 //! `changed` after each mutation has committed. With PostgreSQL, `changed` and the counts also go
 //! to the other instances (LISTEN/NOTIFY), which re-read the session once each.
 //!
@@ -10,7 +10,7 @@
 //! itself, a few hundred sockets per task (`Outlet`), and only a socket that cannot take it at
 //! once has its own task catch up with the newest state.
 use crate::ids::{SessionId, UserId};
-use crate::live::{HostMessage, ParticipantMessage};
+use crate::live_protocol::{HostMessage, ParticipantMessage};
 use crate::server::ServerContext;
 use crate::states::HostState;
 use crate::states::{PublicState, PublicView};
@@ -58,7 +58,7 @@ pub struct PublicFrame {
     view: PublicView,
 }
 
-/// A participant's socket as the hub writes to it (`server/src/live.rs` makes them).
+/// A participant's socket as the hub writes to it (`server/src/live_sockets.rs` makes them).
 pub trait Outlet: Send + Sync + 'static {
     /// A new public state. Must return at once: a socket that cannot take it now leaves it to its
     /// own task, which sends the newest state there is. States may be offered out of order
@@ -454,7 +454,7 @@ impl Live {
         }
     }
 
-    /// A notice from another instance (see `server/src/live.rs`, which listens).
+    /// A notice from another instance (see `server/src/live_sockets.rs`, which listens).
     pub async fn receive(&self, ctx: &ServerContext, notice: Notice) {
         if notice.i == self.inner.instance {
             return;
