@@ -1,7 +1,8 @@
+use super::widgets::{urlencode, VerifyBanner};
 use super::FormError;
 use crate::functions::accounts::{
-    account_link_works, me, Account, ChangePassword, LogIn, LogOutEverywhere, RequestPasswordReset, ResendVerification,
-    ResetPassword, SignUp, UpdateDisplayName, VerifyEmail, EMAIL_VERIFIED, OTHER_LOGINS_ENDED, RESET_MAIL_ON_ITS_WAY,
+    account_link_works, me, Account, ChangePassword, LogIn, LogOutEverywhere, RequestPasswordReset, ResetPassword,
+    SignUp, UpdateDisplayName, VerifyEmail, EMAIL_VERIFIED, OTHER_LOGINS_ENDED, RESET_MAIL_ON_ITS_WAY,
 };
 use crate::rules::accounts::{AccountError, TokenPurpose, DISPLAY_NAME_MAX_CHARS, PASSWORD_MIN_CHARS};
 use leptos::prelude::*;
@@ -212,35 +213,6 @@ pub fn VerifyEmailPage() -> impl IntoView {
     }
 }
 
-/// What an unverified account is waiting for, and "Send the verification mail again". Shown on
-/// My sessions (naming the address) and My account (where the address is just above it).
-#[component]
-pub(super) fn VerifyBanner(#[prop(optional)] email: Option<String>) -> impl IntoView {
-    view! {
-        <div class="banner" role="region" aria-label="E-mail verification">
-            <p>
-                "Your e-mail address "{email.map(|email| view! { <strong>{email}</strong>" " })}
-                "is waiting for verification: open the link in the mail we sent you. Until then, you cannot send "
-                "e-mail invitations or add co-facilitators."
-            </p>
-            <SendVerificationAgain/>
-        </div>
-    }
-}
-
-/// The button alone, for where the refusal's sentence already says what is waiting.
-#[component]
-pub(super) fn SendVerificationAgain() -> impl IntoView {
-    let resend = ServerAction::<ResendVerification>::new();
-    view! {
-        <ActionForm action=resend attr:class="inline">
-            <button type="submit">"Send the verification mail again"</button>
-        </ActionForm>
-        <FormError value=resend.value()/>
-        {move || resend.value().get().and_then(Result::ok).map(|done| view! { <p role="status">{done}</p> })}
-    }
-}
-
 /// "My account": the name, the address, the password, and logging out every other browser.
 #[component]
 pub fn AccountPage() -> impl IntoView {
@@ -255,7 +227,7 @@ pub fn AccountPage() -> impl IntoView {
                 Suspend::new(async move {
                     match account.await {
                         Ok(Some(account)) => view! { <AccountIsland account done/> }.into_any(),
-                        Ok(None) => view! { <super::sessions::LoginRedirect/> }.into_any(),
+                        Ok(None) => view! { <super::widgets::LoginRedirect/> }.into_any(),
                         Err(e) => view! { <section class="card narrow"><p class="error" role="alert">{e.to_string()}</p></section> }.into_any(),
                     }
                 })
@@ -344,14 +316,4 @@ fn NewPasswordField() -> impl IntoView {
             <small>"At least 8 characters."</small>
         </label>
     }
-}
-
-/// Percent-encodes a path for a query string value.
-pub(super) fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

@@ -12,6 +12,7 @@
 mod accounts;
 mod confirm;
 mod home;
+mod host_actions;
 pub mod islands;
 mod joining;
 mod live_socket;
@@ -20,6 +21,7 @@ mod session_host;
 mod sessions;
 mod share;
 mod slides;
+mod widgets;
 
 use crate::functions::accounts::{me, LogOut};
 use leptos::prelude::*;

@@ -4,8 +4,8 @@
 use super::islands::TabTitle;
 use super::live_socket::{use_live, LiveNotice};
 use super::session_host::WhileHostsMayFollow;
-use super::sessions::SessionErrorView;
 use super::slides::SlideBody;
+use super::widgets::SessionErrorView;
 use crate::live_protocol::{host_path, HostMessage};
 use crate::states::{HostState, SlideContent, SlideView, WaysIn};
 use leptos::prelude::*;

@@ -1,14 +1,13 @@
 use super::confirm::Confirm;
+use super::host_actions::{HostActions, HostParts};
 use super::islands::TabTitle;
 use super::live_socket::{use_live, LiveNotice, LiveStatus};
 use super::slides::{SlideBody, WaysInFigure};
 use super::{
-    sessions::{SessionErrorView, SessionRefused},
+    widgets::{PadlockIcon, SessionErrorView, SessionRefused},
     FormError,
 };
 use crate::functions::sessions::{host_session, GenerateNewCode, RenameSession, SessionForHost, SetSessionOpen};
-use crate::functions::sharing::{AddFacilitators, RemoveFacilitator, SendInvitations};
-use crate::functions::slides::{AddSlide, DeleteSlide, MoveSlide, ShowSlide, UpdateSlide};
 use crate::ids::SessionId;
 use crate::live_protocol::{host_path, HostMessage};
 use crate::rules::sessions::{SessionError, TITLE_MAX_CHARS};
@@ -17,56 +16,6 @@ use crate::states::HostState;
 use crate::states::{SlideContent, SlideView, WaysIn};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-
-/// Every action of the host view; the session is read again after any of them.
-#[derive(Clone, Copy)]
-pub(super) struct HostActions {
-    pub set_open: ServerAction<SetSessionOpen>,
-    pub generate: ServerAction<GenerateNewCode>,
-    pub add: ServerAction<AddSlide>,
-    pub update: ServerAction<UpdateSlide>,
-    pub reorder: ServerAction<MoveSlide>,
-    pub delete: ServerAction<DeleteSlide>,
-    pub show: ServerAction<ShowSlide>,
-    pub invite: ServerAction<SendInvitations>,
-    pub add_facilitators: ServerAction<AddFacilitators>,
-    pub remove: ServerAction<RemoveFacilitator>,
-    pub rename: ServerAction<RenameSession>,
-}
-
-impl HostActions {
-    fn new() -> Self {
-        Self {
-            set_open: ServerAction::new(),
-            generate: ServerAction::new(),
-            add: ServerAction::new(),
-            update: ServerAction::new(),
-            reorder: ServerAction::new(),
-            delete: ServerAction::new(),
-            show: ServerAction::new(),
-            invite: ServerAction::new(),
-            add_facilitators: ServerAction::new(),
-            remove: ServerAction::new(),
-            rename: ServerAction::new(),
-        }
-    }
-
-    /// Sending participant invitations changes nothing on the page, so it is not listed.
-    fn versions(&self) -> [usize; 10] {
-        [
-            self.set_open.version().get(),
-            self.generate.version().get(),
-            self.add.version().get(),
-            self.update.version().get(),
-            self.reorder.version().get(),
-            self.delete.version().get(),
-            self.show.version().get(),
-            self.add_facilitators.version().get(),
-            self.remove.version().get(),
-            self.rename.version().get(),
-        ]
-    }
-}
 
 /// Which overlays are open. Owned by the page, not by the view of the session, so that they stay
 /// as they are whatever changes in the session.
@@ -322,16 +271,6 @@ fn RenameTitle(id: SessionId, title: Memo<String>, action: ServerAction<RenameSe
     .into_any()
 }
 
-/// The slices of the session the Share dialog shows.
-#[derive(Clone, Copy)]
-pub(super) struct HostParts {
-    pub id: SessionId,
-    pub role: crate::rules::sessions::Role,
-    pub ways_in: Memo<WaysIn>,
-    pub is_open: Memo<bool>,
-    pub facilitators: Memo<Vec<crate::states::FacilitatorView>>,
-}
-
 /// The QR code, made to be projected: it fills the screen; Esc or "Close" closes it.
 #[component]
 fn QrOverlay(ways_in: Memo<WaysIn>, close: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
@@ -513,18 +452,5 @@ pub(super) fn Padlock(
                 <span aria-hidden="true">{move || if is_open.get() { "Open" } else { "Closed" }}</span>
             </button>
         </ActionForm>
-    }
-}
-
-#[component]
-pub(super) fn PadlockIcon(open: bool) -> impl IntoView {
-    // The shackle swings up and aside when open.
-    let shackle = if open { "M7 11V7a5 5 0 0 1 9.9-1" } else { "M7 11V7a5 5 0 0 1 10 0v4" };
-    view! {
-        <svg class="padlock-icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"
-            fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">
-            <rect x="3" y="11" width="18" height="11" rx="2"/>
-            <path d=shackle/>
-        </svg>
     }
 }

@@ -1,45 +1,13 @@
 use super::confirm::Confirm;
-use super::{accounts::urlencode, FormError};
+use super::widgets::{LoginRedirect, SessionErrorView, SessionRefused};
+use super::FormError;
 use crate::functions::sessions::{
     my_sessions, CreateSession, DeleteSession, DuplicateSession, SessionSummary, SetSessionOpen,
 };
 use crate::ids::SessionId;
 use crate::rules::sessions::{Role, SessionError, DELETED_WAYS_IN_KEPT_DAYS, TITLE_MAX_CHARS};
 use leptos::prelude::*;
-use leptos_router::{
-    components::{Redirect, A},
-    hooks::{use_location, use_query_map},
-};
-
-/// Sends an anonymous visitor to log in, and back here afterwards.
-#[component]
-pub(super) fn LoginRedirect() -> impl IntoView {
-    let location = use_location();
-    let here = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
-    view! { <Redirect path=format!("/login?next={}", urlencode(&here))/> }
-}
-
-/// A session error as a page loaded on the server shows it: logged out, the visitor is sent to
-/// log in; otherwise the sentence, with the matching HTTP status.
-#[component]
-pub(super) fn SessionErrorView(error: SessionError) -> impl IntoView {
-    if error == SessionError::NotLoggedIn {
-        return view! { <LoginRedirect/> }.into_any();
-    }
-    view! { <SessionRefused error/> }.into_any()
-}
-
-/// The sentence alone, as an island shows it too (the session deleted while open, say).
-#[component]
-pub(super) fn SessionRefused(error: SessionError) -> impl IntoView {
-    super::set_error_status(&error);
-    view! {
-        <section class="card narrow">
-            <p class="error" role="alert">{error.to_string()}</p>
-            <p><a href="/sessions">"Back to my sessions"</a></p>
-        </section>
-    }
-}
+use leptos_router::{components::A, hooks::use_query_map};
 
 /// The actions of "My sessions", shared by every line's ⋮ menu.
 #[derive(Clone, Copy)]
@@ -67,7 +35,7 @@ pub fn MySessionsPage() -> impl IntoView {
             </div>
             <Suspense>
                 {move || Suspend::new(async move {
-                    account.await.ok().flatten().filter(|a| !a.email_verified).map(|a| view! { <super::accounts::VerifyBanner email=a.email/> })
+                    account.await.ok().flatten().filter(|a| !a.email_verified).map(|a| view! { <super::widgets::VerifyBanner email=a.email/> })
                 })}
             </Suspense>
             <Suspense>
@@ -166,7 +134,7 @@ fn SessionLine(session: SessionSummary, actions: ListActions, to_delete: RwSigna
             <a href=format!("/s/{id}")>{title.clone()}</a>
             {(role != Role::Owner).then(|| view! { <span class="badge">{role.label()}</span> })}
             <span class="status" class:closed=!is_open>
-                <super::session_host::PadlockIcon open=is_open/>
+                <super::widgets::PadlockIcon open=is_open/>
                 {if is_open { "Open" } else { "Closed" }}
             </span>
             {menu}

@@ -1,8 +1,8 @@
 //! The Share pop-up (top right of a session), and accepting a co-facilitator invitation.
 //! Wording follows the help article the product was specified from.
-use super::accounts::SendVerificationAgain;
-use super::session_host::{HostActions, HostParts};
-use super::sessions::LoginRedirect;
+use super::host_actions::{HostActions, HostParts};
+use super::widgets::LoginRedirect;
+use super::widgets::SendVerificationAgain;
 use super::FormError;
 use crate::functions::sharing::{accept_facilitation, InvitationReport};
 use crate::rules::sharing::SharingError;

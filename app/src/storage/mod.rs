@@ -16,8 +16,9 @@ pub mod testing;
 
 pub use checkpoints::CHECKPOINT_EVERY;
 pub use queries::joining::{Participant, WayIn, WayInKind};
+pub use queries::outbox::OutboxMail;
 pub use queries::sessions::{CodeRefused, SessionRecord};
-pub use queries::sharing::{AcceptError, FacilitatorInvitations, FacilitatorRecord, NewFacilitator, OutboxMail};
+pub use queries::sharing::{AcceptError, FacilitatorInvitations, FacilitatorRecord, NewFacilitator};
 pub use queries::slides::SlideRecord;
 pub use queries::users::{CreateUserError, User, UserWithPassword};
 

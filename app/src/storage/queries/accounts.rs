@@ -1,6 +1,6 @@
 //! Accounts: the single-use links mailed to them (password reset, address verification),
 //! passwords, verified addresses, and ending logins.
-use super::sharing::outbox_row;
+use super::outbox::outbox_row;
 use crate::ids::{SessionId, UserId};
 use crate::rules::accounts::{token_works, TokenPurpose};
 use crate::rules::mail::MailKind;

@@ -2,6 +2,7 @@ pub mod accounts;
 pub mod joining;
 pub mod live_notices;
 pub mod login_sessions;
+pub mod outbox;
 pub mod sessions;
 pub mod sharing;
 pub mod slides;
