@@ -189,8 +189,8 @@ struct Policy {
 }
 
 /// The policy of server functions' and sockets' answers (JSON, redirects, a refusal's sentence):
-/// they are never pages, so nothing may load or run from them, and they need no nonce. Making a
-/// nonce and the page policy naming it cost a join (two such requests) about 2 % of its CPU.
+/// they are never pages, so nothing may load or run from them, and they need no nonce: making a
+/// nonce and the page policy naming it would cost every join's two requests.
 const ANSWER_POLICY: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /// Paths that answer a script, never with a page.

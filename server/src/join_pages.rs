@@ -2,9 +2,8 @@
 //! (the public link and its QR code), on plain axum routes in place of Leptos' own. A way in that
 //! lets the visitor in answers 303 to the participant page at once; only a refused one renders a
 //! page, the banner saying why (`app::pages::joining`). A whole room comes through here at once:
-//! rendering the app for a redirect nobody reads made the server's work per participant 4.4 times
-//! what it is without (callgrind: 1,140,000 instructions against 257,000, the socket and three
-//! messages included).
+//! rendering the app for a redirect nobody reads would make the server's work per participant
+//! several times what it is (`scripts/bench-instructions.sh` counts it).
 use app::server::joining::{enter, Refused, Way};
 use app::server::{visitor, ServerContext};
 use axum::extract::{Path, Query, Request};

@@ -110,13 +110,12 @@ pub fn router(leptos_options: LeptosOptions, ctx: ServerContext) -> Router {
         .fallback_service(files)
         .with_state(leptos_options.clone());
     // What every request passes wraps the whole router once. `Router::layer` would wrap each
-    // route in a box per layer, and every request clone and drop that chain: callgrind put it
-    // at about a fifth of a join's instructions.
+    // route in a box per layer, and every request clone and drop that chain, a large share of a
+    // join's instructions (`scripts/bench-instructions.sh` shows it).
     // Built files go out precompressed (`static_files`): what is compressed here is made per
     // request, mostly pages. At tower-http's default (brotli 4, whose hash tables are zeroed for
-    // each response) a participant page cost 1.8 M instructions more than uncompressed; at the
-    // fastest level, 0.6 M, for 2,212 bytes instead of 1,842 (callgrind; `scripts/bench-live.sh`:
-    // 560-630 µs of server CPU per page against 750-870).
+    // each response) compressing a participant page cost more than rendering it; the fastest
+    // level costs far less, for a page slightly larger (`scripts/bench-instructions.sh`).
     let compression = CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest);
     let app = ServiceBuilder::new().layer(compression).service(router);
     let app = ServiceBuilder::new().layer(TraceLayer::new_for_http().on_failure(log_failure)).service(guard::protect(

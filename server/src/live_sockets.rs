@@ -32,10 +32,8 @@ use tokio::sync::{broadcast, watch};
 /// How long a stopping server gives each socket to say "restarting".
 const SHUTDOWN_WRITE: Duration = Duration::from_secs(2);
 /// Tabs send nothing but pongs and a close frame, a few bytes each. tungstenite keeps the buffer
-/// for the socket's life and zero-fills all of it before each read: with 4 KiB, a participant
-/// cost 9.8-10.2 KB of server memory instead of 6.3-6.5 (`scripts/bench-live.sh`), and each join
-/// about 10,000 more instructions, most of them in memset (callgrind over 600 joins). A larger
-/// frame (up to `MAX_INCOMING`) grows it.
+/// for the socket's life and zero-fills all of it before each read: a larger one costs every
+/// participant memory and every join a memset. A larger frame (up to `MAX_INCOMING`) grows it.
 const READ_BUFFER: usize = 512;
 const MAX_INCOMING: usize = 4 * 1024;
 
@@ -180,7 +178,7 @@ type SocketSink = SplitSink<WebSocket, Message>;
 /// What the reader task asks of the writer besides the feed (a ping, "restarting"), and the hub
 /// of a participant's writer (a state it could not write). One socket's own flags and waker: a
 /// host's writer polls them after every message, and a lock or a channel there would cost each
-/// delivery (an mpsc channel also cost 1 KB a socket).
+/// delivery (and an mpsc channel memory on every socket).
 #[derive(Default)]
 struct Asides {
     asked: AtomicU8,
@@ -220,7 +218,7 @@ impl Asides {
 /// keeps the ping timer and waits on the server's shutdown: it wakes rarely (a pong every 25 s),
 /// where the writer wakes for every message of the session and would poll both each time. Each
 /// poll of the shutdown wait takes a lock shared by every socket of the process (tokio's
-/// `Notified`); perf over the fan-out put 1.3 % of its samples there and 2 % in the ping timer.
+/// `Notified`), which perf over the fan-out showed, as it showed the ping timer.
 async fn serve<W, F>(socket: WebSocket, writer: W, ctx: &ServerContext)
 where
     W: FnOnce(SocketSink, Arc<Asides>) -> F,

@@ -7,13 +7,11 @@ use server::serve::{listen, serve, Bounds};
 use server::{router, spawn_housekeeping, Config};
 use tracing_subscriber::EnvFilter;
 
-/// A join allocates and frees many small blocks (futures, buffers, headers): glibc's malloc ran
-/// a fifth of the server's instructions per participant, and mimalloc cuts the total by 22 %
-/// (`scripts/bench-instructions.sh`: 483,952 to 378,339). Without transparent huge pages
-/// (`no_thp`): with them, an idle server grew from 21 to 32 MiB, 2 MiB pages partly used. Without,
-/// it idles at 22 MiB, gives a password hash's 19 MiB block back within 12 s (glibc needed
-/// `mallopt` for that), and peaks 2-5 MiB above glibc in the log-in floods of
-/// `scripts/bench-login.sh` (65 and 92 MiB).
+/// A join allocates and frees many small blocks (futures, buffers, headers), which glibc's malloc
+/// made a large share of the server's instructions per participant (`scripts/bench-instructions.sh`
+/// compares them). Without transparent huge pages (`no_thp`): with them, an idle server held
+/// huge pages it partly used. Without, mimalloc gives a password hash's large block back by
+/// itself (glibc needed `mallopt` for that).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

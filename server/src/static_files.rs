@@ -2,10 +2,10 @@
 //!
 //! Release builds are made with `cargo leptos build --release --precompress`, which writes a
 //! brotli (`.br`, highest level) and a gzip (`.gz`) copy beside each file. Serving the brotli
-//! copy instead of compressing on the fly sends a phone less (the 1.9 MB wasm: 497 KB against
-//! 645 KB) and costs no CPU per download, which a client fetching the wasm in a loop would
-//! otherwise spend. The gzip copies are left unused: cargo-leptos writes them larger than
-//! tower-http's on-the-fly gzip (819 KB against 695 KB), and only browsers without brotli (on
+//! copy instead of compressing on the fly sends a phone less and costs no CPU per download,
+//! which a client fetching the wasm in a loop would otherwise spend. The gzip copies are left
+//! unused: cargo-leptos writes them larger than tower-http's on-the-fly gzip, and only browsers
+//! without brotli (on
 //! plain http, Chromium offers none) get gzip. A copy older than its file comes from an earlier
 //! build (a debug build over a release one, say) and would hand the browser the wrong wasm: then
 //! none is used.

@@ -228,8 +228,8 @@ fn ParticipantScreenView(
                     <input type="text" name="nickname" maxlength=NICKNAME_MAX_CHARS autocomplete="nickname"
                         value=nickname.get_untracked().unwrap_or_default()/>
                 </label>
-                // `FormError`'s markup, without it: through a derived signal, it costs the phone's
-                // download 1.5 KB (brotli).
+                // `FormError`'s markup, without it: through a derived signal, it adds to what the
+                // phone downloads.
                 {move || nickname_error.get().map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
                 <button type="submit">"Save nickname"</button>
             </form>

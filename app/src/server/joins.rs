@@ -15,12 +15,10 @@ use tokio::time::Instant;
 
 /// Joins written together at most.
 pub const JOINS_PER_WRITE: usize = 512;
-/// The least time between the starts of two writes. A write costs far more than a row in it
-/// (PostgreSQL's own CPU, by pgbench: about 170 µs a commit against 25 µs a row; the server's:
-/// a statement built and a round trip to the database). Joins arriving at 5,000 a second, each
-/// write taking those that came during the one before, kept 0.85 to 0.9 of a core busy; with
-/// writes 5 ms apart, 0.65 to 0.75 (`scripts/bench-live.sh`), for 3 to 6 ms more per join. 2 ms
-/// saved nearly as much on SQLite, and nothing on PostgreSQL, whose writes take about that long.
+/// The least time between the starts of two writes. A write costs far more than a row in it (a
+/// commit, a statement built, a round trip to the database), so a room arriving at once is
+/// cheaper written in fewer, larger groups: a few milliseconds more per join buy a good share of
+/// the server's CPU at thousands of joins a second (`scripts/bench-live.sh` measures it).
 pub const WRITES_APART: Duration = Duration::from_millis(5);
 /// Joins waiting at most; more wait for room (each is an HTTP request in flight).
 const QUEUED_MAX: usize = 4096;

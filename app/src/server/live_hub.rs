@@ -340,8 +340,7 @@ impl Live {
         // The other instances are told while this one reads the session: they read it beside
         // it, and the notice is mostly acknowledged before this instance's fan-out takes its
         // cores. Told after the fan-out, the host's change was answered only once about half the
-        // room had been written to: 63 to 69 ms at 19,500 participants over two instances,
-        // against 7 to 17 ms (`scripts/bench-live.sh`, the request answered, p50).
+        // room had been written to.
         tokio::join!(self.notify(ctx, session, NoticeKind::Changed), self.refresh(ctx, session));
     }
 

@@ -1,8 +1,8 @@
 //! SQLite's checkpoints, made by a connection of their own. A checkpoint copies the write-ahead
 //! log into the database file and flushes both to disk. SQLite makes one by default on the commit
 //! that takes the log past 1,000 pages, in the writer's own time: every write behind it, each a
-//! group of joins, waited for both flushes (the log's took up to 24 ms here: `perf trace -e fsync`
-//! on the server during `scripts/bench-live.sh`). Here the writer never checkpoints; this
+//! group of joins, waited for both flushes (`perf trace -e fsync` on the server during
+//! `scripts/bench-live.sh` shows them). Here the writer never checkpoints; this
 //! connection does, every `CHECKPOINT_EVERY`, beside the writer (a passive checkpoint waits for
 //! no one). With `synchronous=NORMAL`, commits reach the disk at checkpoints only, so this also
 //! bounds what a power cut can lose to about that long, where 1,000 pages could take hours to

@@ -65,13 +65,13 @@ impl Db {
             return Ok(Self { read: conn.clone(), conn, checkpoints: None });
         }
         // A connection to a local file does not go stale: sqlx's ping before each use would
-        // only add a round trip to its worker thread (7% of the server's time during joins).
+        // only add a round trip to its worker thread, on every query of every join.
         options.test_before_acquire(false);
         let mut readers = options.clone();
         // WAL lets readers go on while one request writes. With WAL, `synchronous=NORMAL` syncs
         // the log at checkpoints instead of at every commit: the file is never corrupted, and a
-        // power cut can lose only what came since the last checkpoint (`checkpoints`). Every
-        // commit paying a disk flush capped joins near 1,000 a second (scripts/bench-live.sh).
+        // power cut can lose only what came since the last checkpoint (`checkpoints`). A disk
+        // flush on every commit would cap the joins a second far below what a room needs.
         options.max_connections(1).map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
