@@ -13,6 +13,7 @@ mod accounts;
 mod confirm;
 mod home;
 mod host_actions;
+mod host_slides;
 pub mod islands;
 mod joining;
 mod live_socket;
