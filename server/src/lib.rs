@@ -5,6 +5,7 @@ pub mod guard;
 pub mod join_pages;
 pub mod live_sockets;
 pub mod mail;
+pub mod peer_bridge;
 pub mod qr;
 pub mod serve;
 pub mod static_files;

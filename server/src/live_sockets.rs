@@ -5,14 +5,15 @@
 //!
 //! Per socket: a 512-byte read buffer, a writer task that sends the newest state, and a reader task
 //! that waits for the tab to go and keeps the ping timer and the shutdown wait. Not axum's default
-//! 128 KiB buffer: it costs over a hundred kilobytes a connection and slows connects past about
-//! 12,000 of them. Not one task that `select!`s over reading and writing: tungstenite zero-fills
-//! its read buffer before each read attempt, and such a task attempts one for every state it
-//! writes, which tripled the CPU of a delivery. A participant's writer is woken only for what the hub could not write itself
-//! (`ParticipantOutlet`): a ping, "restarting", or a state the socket could not take at once.
+//! 128 KiB buffer: every connection would hold it, and connects slow down when thousands come at
+//! once. Not one task that `select!`s over reading and writing: tungstenite zero-fills its read
+//! buffer before each read attempt, and such a task attempts one for every state it writes, which
+//! multiplies the CPU of a delivery. A participant's writer is woken only for what the hub could
+//! not write itself (`ParticipantOutlet`): a ping, "restarting", or a state the socket could not
+//! take at once. Instances sharing PostgreSQL hear each other in `peer_bridge.rs`.
 use app::ids::{SessionId, UserId};
 use app::live_protocol::{Keepalive, CLOSE_DENIED, CLOSE_LOGGED_OUT, CLOSE_RESTARTING};
-use app::server::live_hub::{Audience, Frame, HostFrame, Notice, Outlet, Subscription};
+use app::server::live_hub::{Audience, Frame, HostFrame, Outlet, Subscription};
 use app::server::{auth, visitor, ServerContext};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::Path;
@@ -531,60 +532,6 @@ async fn send<S: Sink<Message> + Unpin>(sink: &mut S, next: Next) -> bool {
         }
         Next::End => false,
     }
-}
-
-/// With PostgreSQL: listens for the other instances' events and re-announces this instance's
-/// participant counts. Nothing to do on SQLite, whose file belongs to one instance.
-pub fn spawn_peer_bridge(ctx: ServerContext) {
-    if !ctx.db.is_shared() {
-        return;
-    }
-    let refresher = ctx.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(app::server::live_hub::PRESENCE_REFRESH);
-        loop {
-            tick.tick().await;
-            refresher.live.refresh_presence(&refresher).await;
-        }
-    });
-    tokio::spawn(async move {
-        let mut backoff = Duration::from_millis(250);
-        loop {
-            let mut listener = match ctx.db.live_listener().await {
-                Ok(Some(listener)) => listener,
-                Ok(None) => return,
-                Err(e) => {
-                    tracing::warn!(error = %e, "live: cannot listen to the other instances yet");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
-                    continue;
-                }
-            };
-            backoff = Duration::from_millis(250);
-            // Whatever happened before listening started is read again.
-            ctx.live.refresh_all(&ctx).await;
-            loop {
-                match listener.try_recv().await {
-                    Ok(Some(notification)) => match serde_json::from_str::<Notice>(notification.payload()) {
-                        Ok(notice) => {
-                            let ctx = ctx.clone();
-                            tokio::spawn(async move { ctx.live.receive(&ctx, notice).await });
-                        }
-                        Err(e) => tracing::warn!(error = %e, "live: unreadable notice"),
-                    },
-                    // The connection was lost and is back: events may have been missed.
-                    Ok(None) => {
-                        tracing::warn!("live: the listening connection was lost; reading every followed session again");
-                        ctx.live.refresh_all(&ctx).await;
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "live: listening failed; reconnecting");
-                        break;
-                    }
-                }
-            }
-        }
-    });
 }
 
 #[cfg(test)]

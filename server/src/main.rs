@@ -56,7 +56,7 @@ async fn run() -> Result<(), String> {
         None => tracing::info!("SMTP_URL is not set: mail is written to the log"),
     }
     spawn_mailer(ctx.clone(), mail);
-    server::live_sockets::spawn_peer_bridge(ctx.clone());
+    server::peer_bridge::spawn_peer_bridge(ctx.clone());
 
     let addr = leptos.leptos_options.site_addr;
     let live = ctx.live.clone();

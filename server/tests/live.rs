@@ -54,7 +54,7 @@ impl Instance {
     }
 
     async fn serve(ctx: ServerContext, addr: SocketAddr) -> Self {
-        server::live_sockets::spawn_peer_bridge(ctx.clone());
+        server::peer_bridge::spawn_peer_bridge(ctx.clone());
         let router = router_with(ctx.clone());
         let listener = server::serve::listen(addr).unwrap();
         let addr = listener.local_addr().unwrap();
