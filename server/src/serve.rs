@@ -6,15 +6,15 @@
 //! deadline, where they are read (`guard.rs`).
 use app::rules::limits::{RequestDeadlines, CONNECTIONS_PER_ADDRESS};
 use app::server::client_ip::limit_key;
+use app::server::limits::OpenCounts;
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
@@ -52,7 +52,7 @@ impl Bounds {
 /// Serves `app` on `listener` until `shutdown` resolves, then lets the requests in flight finish.
 /// Upgraded sockets (live channels) are not waited for: the app closes them itself.
 pub async fn serve(listener: TcpListener, app: Router, bounds: Bounds, shutdown: impl Future<Output = ()>) {
-    let open = Arc::new(Mutex::new(HashMap::<IpAddr, u32>::new()));
+    let open = OpenCounts::<IpAddr>::default();
     let mut builder = http1::Builder::new();
     builder.timer(TokioTimer::new()).header_read_timeout(bounds.deadlines.headers);
     // Each connection holds a receiver: once all are gone, every connection has ended.
@@ -71,9 +71,15 @@ pub async fn serve(listener: TcpListener, app: Router, bounds: Bounds, shutdown:
             },
             () = &mut shutdown => break,
         };
-        let Some(slot) = ConnectionSlot::take(&open, &bounds, peer.ip()) else {
-            tracing::debug!(peer = %peer.ip(), "too many connections from one address: closed");
-            continue;
+        // Every client behind a trusted proxy comes through its connections: they are not counted.
+        let slot = if bounds.trusted_proxies.contains(&peer.ip()) {
+            None
+        } else {
+            let Some(held) = open.open(limit_key(peer.ip()), bounds.per_address) else {
+                tracing::debug!(peer = %peer.ip(), "too many connections from one address: closed");
+                continue;
+            };
+            Some(held)
         };
         send_at_once(&stream);
         // The peer address feeds the limits per client address (`ServerContext::client_ip_of`).
@@ -109,40 +115,6 @@ pub async fn serve(listener: TcpListener, app: Router, bounds: Bounds, shutdown:
     drop(stop);
     let _ = stopping.send(true);
     stopping.closed().await;
-}
-
-/// A connection counted against its client address until it closes.
-struct ConnectionSlot {
-    open: Arc<Mutex<HashMap<IpAddr, u32>>>,
-    key: IpAddr,
-}
-
-impl ConnectionSlot {
-    fn take(open: &Arc<Mutex<HashMap<IpAddr, u32>>>, bounds: &Bounds, peer: IpAddr) -> Option<Option<Self>> {
-        if bounds.trusted_proxies.contains(&peer) {
-            return Some(None);
-        }
-        let key = limit_key(peer);
-        let mut counts = open.lock().unwrap_or_else(|p| p.into_inner());
-        let count = counts.entry(key).or_default();
-        if *count >= bounds.per_address {
-            return None;
-        }
-        *count += 1;
-        Some(Some(Self { open: open.clone(), key }))
-    }
-}
-
-impl Drop for ConnectionSlot {
-    fn drop(&mut self) {
-        let mut counts = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(count) = counts.get_mut(&self.key) {
-            *count -= 1;
-            if *count == 0 {
-                counts.remove(&self.key);
-            }
-        }
-    }
 }
 
 /// Every connection sends small writes at once (`TCP_NODELAY`): a live socket writes frames one

@@ -31,7 +31,7 @@ pub struct Limits {
     account_mail_by_recipient: Mutex<Limiter<u64>>,
     account_mail_by_address: Mutex<Limiter<IpAddr>>,
     pub hashes: HashGate,
-    sockets: Arc<Mutex<HashMap<u64, u32>>>,
+    sockets: OpenCounts<u64>,
     /// Set by tests: the budgets' clock stands still, so that a slow machine's requests do not
     /// refill a budget in the middle of a test (200 lookups have taken over the 3 s refill).
     frozen_at: Option<Instant>,
@@ -121,7 +121,7 @@ impl Limits {
             account_mail_by_recipient: Mutex::new(Limiter::new(ACCOUNT_MAILS_PER_RECIPIENT)),
             account_mail_by_address: Mutex::new(Limiter::new(ACCOUNT_MAILS_PER_ADDRESS)),
             hashes,
-            sockets: Arc::default(),
+            sockets: OpenCounts::default(),
             frozen_at: None,
         }
     }
@@ -257,13 +257,7 @@ impl Limits {
     }
 
     fn open_socket(&self, key: u64, max: u32) -> Option<SocketSlot> {
-        let mut open = lock(&self.sockets);
-        let count = open.entry(key).or_default();
-        if *count >= max {
-            return None;
-        }
-        *count += 1;
-        Some(SocketSlot { sockets: self.sockets.clone(), key })
+        self.sockets.open(key, max)
     }
 
     /// Keys remembered, over all limiters (the housekeeping prunes them; each map is capped too).
@@ -303,17 +297,51 @@ impl Limits {
     }
 }
 
-/// One open live socket, counted against its browser or host until dropped. The map holds only
-/// keys with sockets open, so it is bounded by the sockets themselves.
+/// One open live socket, counted against its browser or host until dropped.
+pub type SocketSlot = Held<u64>;
+
+/// What is held open per key (live sockets per browser or host, connections per client
+/// address), each counted until it is dropped. The map holds only keys with something open, so it
+/// is bounded by what is open.
 #[derive(Debug)]
-pub struct SocketSlot {
-    sockets: Arc<Mutex<HashMap<u64, u32>>>,
-    key: u64,
+pub struct OpenCounts<K> {
+    open: Arc<Mutex<HashMap<K, u32>>>,
 }
 
-impl Drop for SocketSlot {
+impl<K> Default for OpenCounts<K> {
+    fn default() -> Self {
+        Self { open: Arc::default() }
+    }
+}
+
+impl<K: Hash + Eq + Clone> OpenCounts<K> {
+    /// One more for `key`, if it holds fewer than `max`; counted until the `Held` is dropped.
+    pub fn open(&self, key: K, max: u32) -> Option<Held<K>> {
+        let mut open = lock(&self.open);
+        let count = open.entry(key.clone()).or_default();
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(Held { open: self.open.clone(), key })
+    }
+
+    /// Keys with something open.
+    pub fn keys(&self) -> usize {
+        lock(&self.open).len()
+    }
+}
+
+/// One thing held open against its key (`OpenCounts`), until dropped.
+#[derive(Debug)]
+pub struct Held<K: Hash + Eq> {
+    open: Arc<Mutex<HashMap<K, u32>>>,
+    key: K,
+}
+
+impl<K: Hash + Eq> Drop for Held<K> {
     fn drop(&mut self) {
-        let mut open = lock(&self.sockets);
+        let mut open = lock(&self.open);
         if let Some(count) = open.get_mut(&self.key) {
             *count -= 1;
             if *count == 0 {
@@ -528,7 +556,7 @@ mod tests {
         assert!(limits.open_participant_socket("another phone").is_some());
         drop(tabs);
         assert!(limits.open_participant_socket("phone").is_some());
-        assert_eq!(lock(&limits.sockets).len(), 0, "closed sockets leave nothing behind");
+        assert_eq!(limits.sockets.keys(), 0, "closed sockets leave nothing behind");
     }
 
     #[test]
