@@ -10,6 +10,7 @@ pub mod states_from_storage;
 pub mod visitor;
 pub mod ways_in;
 
+use crate::rules::Failure;
 use crate::storage::Db;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -110,13 +111,12 @@ impl ServerContext {
     }
 
     /// Missing context is a wiring bug in the server, not a user error: it is logged and the
-    /// caller reports an internal error.
-    pub fn get() -> Option<Self> {
-        let ctx = leptos::prelude::use_context::<Self>();
-        if ctx.is_none() {
+    /// caller answers with an internal error.
+    pub fn get() -> Result<Self, Failure> {
+        leptos::prelude::use_context::<Self>().ok_or_else(|| {
             tracing::error!("ServerContext was not provided to this request");
-        }
-        ctx
+            Failure::Internal
+        })
     }
 }
 
@@ -174,19 +174,19 @@ pub fn reply<T, E: crate::rules::HttpStatus>(result: Result<T, E>) -> Result<T, 
     result
 }
 
-/// Whether a server function failed before its body ran because of what the caller sent
-/// (arguments that do not decode, a missing one, a body that cannot be read): such a request
-/// answers 400, not the 500 server_fn gives every error by default.
-pub fn refuse_malformed(error: &leptos::server_fn::error::ServerFnErrorErr) -> bool {
+/// What a server function's failure before its body ran means: arguments that do not decode, a
+/// missing one or a body that cannot be read are the caller's (400, not the 500 server_fn gives
+/// every error by default); anything else is the transport's.
+pub fn failure_of(error: leptos::server_fn::error::ServerFnErrorErr) -> Failure {
     use leptos::server_fn::error::ServerFnErrorErr as E;
-    let malformed = matches!(error, E::Args(_) | E::MissingArg(_) | E::Deserialization(_));
-    if malformed {
+    if matches!(error, E::Args(_) | E::MissingArg(_) | E::Deserialization(_)) {
         tracing::debug!(%error, "malformed server function request");
         if !accepts_html() {
             set_status(axum::http::StatusCode::BAD_REQUEST);
         }
+        return Failure::Malformed;
     }
-    malformed
+    Failure::Unreachable(error.to_string())
 }
 
 pub fn status_code(error: &impl crate::rules::HttpStatus) -> axum::http::StatusCode {

@@ -149,7 +149,7 @@ async fn guard_api(State(guard): State<ApiGuard>, request: Request, next: Next) 
 }
 
 /// Answers 413. The hydrated app gets what a server function answers with its error enum's
-/// `TooLarge` (every domain enum has one), so it shows that enum's sentence; a form posted
+/// `Failed(TooLarge)` (every domain enum has it, `rules::failure`), so it shows its sentence; a form posted
 /// without JavaScript gets the sentence itself.
 fn too_large<B>(request: &Request<B>) -> Response {
     let wants_page =
@@ -159,7 +159,8 @@ fn too_large<B>(request: &Request<B>) -> Response {
             .into_response();
     }
     let mut response =
-        (StatusCode::PAYLOAD_TOO_LARGE, [(header::CONTENT_TYPE, "application/json")], "\"TooLarge\"").into_response();
+        (StatusCode::PAYLOAD_TOO_LARGE, [(header::CONTENT_TYPE, "application/json")], r#"{"Failed":"TooLarge"}"#)
+            .into_response();
     if let Ok(path) = HeaderValue::from_str(request.uri().path()) {
         response.headers_mut().insert(HeaderName::from_static("serverfnerror"), path);
     }

@@ -3,6 +3,7 @@
 //! it is the database on the other end of a network, here through a proxy the test cuts.
 use app::functions::sessions::SessionForHost;
 use app::rules::sessions::SessionError;
+use app::rules::Failure;
 use app::storage::testing::EmptySchema;
 use app::storage::Db;
 use axum::http::{header, StatusCode};
@@ -75,7 +76,7 @@ async fn without_its_database_ruche_answers_503_at_once_and_recovers_by_itself()
     assert!(started.elapsed() < Duration::from_secs(5), "answered within 5 s, not {:?}", started.elapsed());
     assert_eq!(
         (reply.status, reply.json::<SessionError>()),
-        (StatusCode::SERVICE_UNAVAILABLE, SessionError::Unavailable)
+        (StatusCode::SERVICE_UNAVAILABLE, SessionError::Failed(Failure::Unavailable))
     );
     assert!(reply.headers.contains_key(header::RETRY_AFTER));
     let started = Instant::now();

@@ -3,6 +3,7 @@
 use app::rules::accounts::AccountError;
 use app::rules::sessions::SessionError;
 use app::rules::sharing::SharingError;
+use app::rules::Failure;
 use app::server::ServerContext;
 use app::storage::Db;
 use app::test_both_dbs;
@@ -123,13 +124,16 @@ async fn bodies_past_their_limit_are_refused(db: Db) {
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
     // What a server function answers with its error, so the hydrated app shows the sentence.
-    assert_eq!(reply.json::<SharingError>(), SharingError::TooLarge);
+    assert_eq!(reply.json::<SharingError>(), SharingError::Failed(Failure::TooLarge));
     assert_eq!(header(&reply, "content-type"), "application/json");
     assert_eq!(header(&reply, "serverfnerror"), "/api/send_invitations");
 
     let log_in = format!("email=a%40b.cd&password={}", "x".repeat(33 * 1024)).into_bytes();
     let reply = send(&router, raw_post("/api/log_in", log_in.clone(), "application/json")).await;
-    assert_eq!((reply.status, reply.json::<AccountError>()), (StatusCode::PAYLOAD_TOO_LARGE, AccountError::TooLarge));
+    assert_eq!(
+        (reply.status, reply.json::<AccountError>()),
+        (StatusCode::PAYLOAD_TOO_LARGE, AccountError::Failed(Failure::TooLarge))
+    );
     // A form posted without JavaScript gets the sentence.
     let reply = send(&router, raw_post("/api/log_in", log_in, "text/html,application/xhtml+xml")).await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
@@ -361,7 +365,10 @@ async fn slide_bodies_past_32_kib_are_refused(db: Db) {
     let router = router_with(ServerContext::new(db, PUBLIC_URL, Vec::new()));
     let body = format!("id=x&slide=y&title=t&body={}", "x".repeat(32 * 1024)).into_bytes();
     let reply = send(&router, raw_post("/api/update_slide", body, "application/json")).await;
-    assert_eq!((reply.status, reply.json::<SessionError>()), (StatusCode::PAYLOAD_TOO_LARGE, SessionError::TooLarge));
+    assert_eq!(
+        (reply.status, reply.json::<SessionError>()),
+        (StatusCode::PAYLOAD_TOO_LARGE, SessionError::Failed(Failure::TooLarge))
+    );
 }
 test_both_dbs!(slide_bodies_past_32_kib_are_refused);
 

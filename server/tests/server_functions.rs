@@ -2,6 +2,7 @@
 //! router, on SQLite and on PostgreSQL. Rights are checked here even for calls no page makes.
 use app::rules::accounts::AccountError;
 use app::rules::sessions::SessionError;
+use app::rules::Failure;
 use app::storage::Db;
 use app::test_both_dbs;
 use axum::body::Body;
@@ -464,7 +465,10 @@ async fn bad_arguments_answer_400_never_500(db: Db) {
     }
     // A wrongly typed argument, as the issue found it: an unknown slide kind.
     let reply = ada.call("add_slide", &[("id", &id), ("kind", "Nonsense")]).await;
-    assert_eq!((reply.status, reply.json::<SessionError>()), (StatusCode::BAD_REQUEST, SessionError::Malformed));
+    assert_eq!(
+        (reply.status, reply.json::<SessionError>()),
+        (StatusCode::BAD_REQUEST, SessionError::Failed(Failure::Malformed))
+    );
     // Nothing stored changed: the session is as it was.
     let host: SessionForHost = ada.call("host_session", &[("id", &id)]).await.json();
     assert_eq!((host.title.as_str(), host.slides.len(), host.is_open), ("Class", 0, true));

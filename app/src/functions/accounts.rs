@@ -19,34 +19,7 @@ impl From<Busy> for AccountError {
     }
 }
 
-impl crate::rules::HttpStatus for AccountError {
-    fn http_status(&self) -> u16 {
-        match self {
-            Self::InvalidEmail | Self::InvalidName | Self::WeakPassword => 400,
-            Self::WrongCredentials | Self::NotLoggedIn => 401,
-            Self::WrongOldPassword => 403,
-            Self::LinkExpired => 410,
-            Self::TooManyLogIns(_) | Self::TooManySignUps(_) | Self::TooManyMails(_) => 429,
-            Self::Busy => 503,
-            Self::Malformed => 400,
-            Self::TooLarge => 413,
-            Self::Internal | Self::Unreachable(_) => 500,
-            Self::Unavailable => 503,
-        }
-    }
-
-    fn retry_after(&self) -> Option<u64> {
-        match self {
-            Self::TooManyLogIns(seconds) | Self::TooManySignUps(seconds) | Self::TooManyMails(seconds) => {
-                Some(*seconds)
-            }
-            Self::Busy | Self::Unavailable => Some(crate::rules::UNAVAILABLE_RETRY_SECS),
-            _ => None,
-        }
-    }
-}
-
-crate::server_fn_error!(AccountError);
+super::server_fn_error!(AccountError);
 
 /// The logged-in person, as the pages show them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,7 +70,7 @@ pub async fn sign_up(
 ) -> Result<(), AccountError> {
     reply(
         async move {
-            let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+            let ctx = ServerContext::get()?;
             let email = clean_email(&email)?;
             let display_name = clean_display_name(&display_name)?;
             check_password(&password)?;
@@ -106,7 +79,7 @@ pub async fn sign_up(
                 .map_err(|wait| AccountError::TooManySignUps(whole_seconds(wait)))?;
             let hash = ctx.limits.hashes.run(move || passwords::hash(&password)).await?.map_err(|e| {
                 tracing::error!(error = %e, "password hashing failed");
-                AccountError::Internal
+                AccountError::from(crate::rules::Failure::Internal)
             })?;
             let user = match ctx.db.create_user(&email, &display_name, &hash).await {
                 Ok(user) => user,
@@ -144,7 +117,7 @@ pub async fn sign_up(
 pub async fn log_in(email: String, password: String, next: Option<String>) -> Result<(), AccountError> {
     reply(
         async move {
-            let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+            let ctx = ServerContext::get()?;
             let email = login_email(&email);
             let found = ctx.db.user_by_email(&email).await?;
             // A browser this account logged in from before (its device cookie) is held to a budget of
@@ -187,7 +160,7 @@ pub async fn log_in(email: String, password: String, next: Option<String>) -> Re
 pub async fn log_out() -> Result<(), AccountError> {
     reply(
         async move {
-            let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+            let ctx = ServerContext::get()?;
             auth::log_out(&ctx).await?;
             leptos_axum::redirect("/");
             Ok(())
@@ -200,7 +173,7 @@ pub async fn log_out() -> Result<(), AccountError> {
 pub async fn me() -> Result<Option<Account>, AccountError> {
     reply(
         async move {
-            let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+            let ctx = ServerContext::get()?;
             Ok(auth::current_user(&ctx.db).await?.map(|u| Account {
                 display_name: u.display_name,
                 email: u.email,
@@ -215,7 +188,7 @@ pub async fn me() -> Result<Option<Account>, AccountError> {
 pub async fn update_display_name(display_name: String) -> Result<String, AccountError> {
     reply(
         async move {
-            let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+            let ctx = ServerContext::get()?;
             let user = auth::current_user(&ctx.db).await?.ok_or(AccountError::NotLoggedIn)?;
             let display_name = clean_display_name(&display_name)?;
             ctx.db.set_display_name(user.id, &display_name).await?;
@@ -232,7 +205,7 @@ pub async fn update_display_name(display_name: String) -> Result<String, Account
 pub async fn change_password(old_password: String, new_password: String) -> Result<String, AccountError> {
     reply(
         async move {
-            let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+            let ctx = ServerContext::get()?;
             let user = auth::current_user(&ctx.db).await?.ok_or(AccountError::NotLoggedIn)?;
             let keep = auth::current_login_digest().ok_or(AccountError::NotLoggedIn)?;
             check_password(&new_password)?;
@@ -258,7 +231,7 @@ pub async fn change_password(old_password: String, new_password: String) -> Resu
             }
             let hash = ctx.limits.hashes.run(move || passwords::hash(&new_password)).await?.map_err(|e| {
                 tracing::error!(error = %e, "password hashing failed");
-                AccountError::Internal
+                AccountError::from(crate::rules::Failure::Internal)
             })?;
             let ended = ctx.db.change_password(user.id, &hash, &keep).await?;
             ctx.live.logins_ended(&ctx, ended).await;
@@ -273,7 +246,7 @@ pub async fn change_password(old_password: String, new_password: String) -> Resu
 pub async fn log_out_everywhere() -> Result<String, AccountError> {
     reply(
         async move {
-            let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+            let ctx = ServerContext::get()?;
             let user = auth::current_user(&ctx.db).await?.ok_or(AccountError::NotLoggedIn)?;
             let keep = auth::current_login_digest().ok_or(AccountError::NotLoggedIn)?;
             let ended = ctx.db.end_other_logins(user.id, &keep).await?;
@@ -290,7 +263,7 @@ pub async fn log_out_everywhere() -> Result<String, AccountError> {
 pub async fn request_password_reset(email: String) -> Result<String, AccountError> {
     reply(
         async move {
-            let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+            let ctx = ServerContext::get()?;
             let email = login_email(&email);
             if email.is_empty() {
                 return Err(AccountError::InvalidEmail);
@@ -320,7 +293,7 @@ pub async fn request_password_reset(email: String) -> Result<String, AccountErro
 pub async fn reset_password(token: String, new_password: String) -> Result<(), AccountError> {
     reply(
         async move {
-            let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+            let ctx = ServerContext::get()?;
             check_password(&new_password)?;
             let digest = crate::rules::secrets::login_token_digest(&token);
             // Checked before hashing, so that made-up links cost no hash.
@@ -329,7 +302,7 @@ pub async fn reset_password(token: String, new_password: String) -> Result<(), A
             }
             let hash = ctx.limits.hashes.run(move || passwords::hash(&new_password)).await?.map_err(|e| {
                 tracing::error!(error = %e, "password hashing failed");
-                AccountError::Internal
+                AccountError::from(crate::rules::Failure::Internal)
             })?;
             let (user, ended) =
                 ctx.db.reset_password_with_link(&digest, &hash).await?.ok_or(AccountError::LinkExpired)?;
@@ -365,7 +338,7 @@ async fn mail_account_link(
 pub async fn verify_email(token: String) -> Result<String, AccountError> {
     reply(
         async move {
-            let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+            let ctx = ServerContext::get()?;
             let token = token.trim();
             let digest = crate::rules::secrets::login_token_digest(token);
             ctx.db.verify_email_with_link(&digest).await?.ok_or(AccountError::LinkExpired)?;
@@ -382,7 +355,7 @@ pub async fn verify_email(token: String) -> Result<String, AccountError> {
 pub async fn account_link_works(token: String, purpose: TokenPurpose) -> Result<(), AccountError> {
     reply(
         async move {
-            let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+            let ctx = ServerContext::get()?;
             let digest = crate::rules::secrets::login_token_digest(token.trim());
             ctx.db.account_link_works(purpose, &digest).await?.map(drop).ok_or(AccountError::LinkExpired)
         }
@@ -397,7 +370,7 @@ pub async fn account_link_works(token: String, purpose: TokenPurpose) -> Result<
 pub async fn resend_verification() -> Result<String, AccountError> {
     reply(
         async move {
-            let ctx = ServerContext::get().ok_or(AccountError::Internal)?;
+            let ctx = ServerContext::get()?;
             let user = auth::current_user(&ctx.db).await?.ok_or(AccountError::NotLoggedIn)?;
             if user.email_verified {
                 return Ok(ALREADY_VERIFIED.to_owned());

@@ -12,31 +12,7 @@ use crate::{
     states::PublicView,
 };
 
-impl crate::rules::HttpStatus for JoinError {
-    fn http_status(&self) -> u16 {
-        match self {
-            Self::MalformedCode | Self::InvalidNickname => 400,
-            Self::UnknownCode | Self::UnknownLink => 404,
-            Self::Retired | Self::Deleted => 410,
-            Self::Closed | Self::NotJoined | Self::Full => 403,
-            Self::TooManyAttempts(_) => 429,
-            Self::Malformed => 400,
-            Self::TooLarge => 413,
-            Self::Internal | Self::Unreachable(_) => 500,
-            Self::Unavailable => 503,
-        }
-    }
-
-    fn retry_after(&self) -> Option<u64> {
-        match self {
-            Self::TooManyAttempts(seconds) => Some(*seconds),
-            Self::Unavailable => Some(crate::rules::UNAVAILABLE_RETRY_SECS),
-            _ => None,
-        }
-    }
-}
-
-crate::server_fn_error!(JoinError);
+super::server_fn_error!(JoinError);
 
 /// What a participant sees.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,7 +27,7 @@ pub struct ParticipantScreen {
 /// `enter` for a server function's request, then to the participant page.
 #[cfg(feature = "ssr")]
 async fn enter_by_call(way: Way<'_>) -> Result<SessionId, JoinError> {
-    let ctx = ServerContext::get().ok_or(JoinError::Internal)?;
+    let ctx = ServerContext::get()?;
     let visitor = visitor::ensure_visitor_digest(ctx.secure_cookies());
     let id = enter(&ctx, way, &visitor, ctx.client_ip()).await?;
     see_other(&format!("/p/{id}"));
@@ -94,7 +70,7 @@ pub async fn participant_page(id: SessionId) -> Result<ParticipantScreen, JoinEr
 
 #[cfg(feature = "ssr")]
 async fn load_participant_screen(id: SessionId) -> Result<ParticipantScreen, JoinError> {
-    let ctx = ServerContext::get().ok_or(JoinError::Internal)?;
+    let ctx = ServerContext::get()?;
     let visitor = visitor::visitor_digest().ok_or(JoinError::NotJoined)?;
     let Some(participant) = ctx.db.participant(id, &visitor).await? else {
         // A deleted session took its participants with it: they are told why.
@@ -117,7 +93,7 @@ async fn load_participant_screen(id: SessionId) -> Result<ParticipantScreen, Joi
 pub async fn set_nickname(id: SessionId, nickname: String) -> Result<Option<String>, JoinError> {
     reply(
         async move {
-            let ctx = ServerContext::get().ok_or(JoinError::Internal)?;
+            let ctx = ServerContext::get()?;
             let nickname = clean_nickname(&nickname)?;
             let visitor = visitor::visitor_digest().ok_or(JoinError::NotJoined)?;
             let participant = ctx.db.participant(id, &visitor).await?.ok_or(JoinError::NotJoined)?;

@@ -10,35 +10,7 @@ use crate::{
     server::{auth, reply, ServerContext},
 };
 
-impl crate::rules::HttpStatus for SessionError {
-    fn http_status(&self) -> u16 {
-        match self {
-            Self::NotLoggedIn => 401,
-            Self::NoAccess | Self::OwnerOnly | Self::OwnerOnlyCode => 403,
-            Self::OwnerOnlyRename | Self::OwnerOnlyDuplicate | Self::OwnerOnlyDelete => 403,
-            Self::Deleted => 410,
-            Self::InvalidTitle | Self::InvalidSlide => 400,
-            Self::NoSuchSlide => 404,
-            Self::TooManySessions | Self::TooManySlides => 409,
-            Self::TooManyCodes | Self::TooManyChanges(_) => 429,
-            Self::NoFreeCode => 503,
-            Self::Malformed => 400,
-            Self::TooLarge => 413,
-            Self::Internal | Self::Unreachable(_) => 500,
-            Self::Unavailable => 503,
-        }
-    }
-
-    fn retry_after(&self) -> Option<u64> {
-        match self {
-            Self::TooManyChanges(seconds) => Some(*seconds),
-            Self::Unavailable => Some(crate::rules::UNAVAILABLE_RETRY_SECS),
-            _ => None,
-        }
-    }
-}
-
-crate::server_fn_error!(SessionError);
+super::server_fn_error!(SessionError);
 
 #[cfg(feature = "ssr")]
 impl From<crate::storage::CodeRefused> for SessionError {
@@ -82,7 +54,7 @@ impl std::ops::Deref for SessionForHost {
 #[cfg(feature = "ssr")]
 /// The logged-in caller of a session function (shared with `slides.rs`).
 pub(super) async fn caller() -> Result<(ServerContext, crate::ids::UserId), SessionError> {
-    let ctx = ServerContext::get().ok_or(SessionError::Internal)?;
+    let ctx = ServerContext::get()?;
     let user = auth::current_user_id(&ctx.db).await?.ok_or(SessionError::NotLoggedIn)?;
     Ok((ctx, user))
 }

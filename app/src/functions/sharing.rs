@@ -28,37 +28,7 @@ pub struct InvitationReport {
     pub already_invited: Vec<String>,
 }
 
-impl crate::rules::HttpStatus for SharingError {
-    fn http_status(&self) -> u16 {
-        match self {
-            Self::NotLoggedIn => 401,
-            // Who is asking is known; they may not, yet. Verifying lifts it.
-            Self::NoAccess | Self::OwnerOnly | Self::WrongAccount | Self::EmailUnverified => 403,
-            Self::NoAddress | Self::TooManyAddresses(_) => 400,
-            Self::DailyLimit(_) | Self::FacilitatorDailyLimit(_) | Self::TooManyChanges(_) => 429,
-            // The request is well formed; the session's present state refuses it, and removing a
-            // co-facilitator changes that. 400 would say the request itself is wrong; 429 that
-            // waiting helps, which it does not.
-            Self::TooManyFacilitators(_) => 409,
-            Self::NoSuchFacilitator | Self::InvitationInvalid => 404,
-            Self::InvitationExpired => 410,
-            Self::Malformed => 400,
-            Self::TooLarge => 413,
-            Self::Internal | Self::Unreachable(_) => 500,
-            Self::Unavailable => 503,
-        }
-    }
-
-    fn retry_after(&self) -> Option<u64> {
-        match self {
-            Self::TooManyChanges(seconds) => Some(*seconds),
-            Self::Unavailable => Some(crate::rules::UNAVAILABLE_RETRY_SECS),
-            _ => None,
-        }
-    }
-}
-
-crate::server_fn_error!(SharingError);
+super::server_fn_error!(SharingError);
 
 #[cfg(feature = "ssr")]
 impl InvitationReport {
@@ -70,7 +40,7 @@ impl InvitationReport {
 
 #[cfg(feature = "ssr")]
 async fn host(id: SessionId) -> Result<(ServerContext, User, Role), SharingError> {
-    let ctx = ServerContext::get().ok_or(SharingError::Internal)?;
+    let ctx = ServerContext::get()?;
     let user = auth::current_user(&ctx.db).await?.ok_or(SharingError::NotLoggedIn)?;
     let role = ctx.db.role_in_session(id, user.id).await?.ok_or(SharingError::NoAccess)?;
     Ok((ctx, user, role))
@@ -208,7 +178,7 @@ pub async fn remove_facilitator(id: SessionId, facilitator: FacilitatorId) -> Re
 pub async fn accept_facilitation(token: String) -> Result<SessionId, SharingError> {
     reply(
         async move {
-            let ctx = ServerContext::get().ok_or(SharingError::Internal)?;
+            let ctx = ServerContext::get()?;
             let user = auth::current_user(&ctx.db).await?.ok_or(SharingError::NotLoggedIn)?;
             match ctx.db.accept_facilitation(&login_token_digest(token.trim()), &user).await? {
                 Ok(session) => {

@@ -95,7 +95,7 @@ pub fn ParticipantPage() -> impl IntoView {
             #[cfg(not(feature = "ssr"))]
             let screen = {
                 let _ = id;
-                Err(JoinError::Internal)
+                Err(JoinError::from(crate::rules::Failure::Internal))
             };
             screen
         },

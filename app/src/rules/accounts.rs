@@ -1,5 +1,6 @@
 //! What makes a valid account: e-mail, display name, password; the single-use links mailed to
 //! it, and what an account may do before its address is verified.
+use super::failure::{Failure, HttpStatus, UNAVAILABLE_RETRY_SECS};
 use serde::{Deserialize, Serialize};
 
 /// A password-reset link works for an hour: long enough to reach the mailbox, short enough that
@@ -174,19 +175,34 @@ pub enum AccountError {
     /// Every password-hashing slot and its queue are taken (`limits::HASH_QUEUE_PER_CORE`).
     #[error("Ruche is busy right now. Try again in a few seconds.")]
     Busy,
-    /// Details are in the server log, never shown.
-    #[error("Something went wrong on our side. Please try again.")]
-    Internal,
-    /// The database cannot be reached (`storage::is_unavailable`): waiting is all one can do.
-    #[error("Ruche cannot reach its database right now. Try again in a moment.")]
-    Unavailable,
-    /// Arguments that do not decode: a hand-made or outdated request, never a page of this Ruche.
-    #[error("Ruche could not read this request. Reload the page and try again.")]
-    Malformed,
-    #[error("This is too much to send at once. Shorten it and try again.")]
-    TooLarge,
-    #[error("Ruche could not be reached. Check your connection and try again.")]
-    Unreachable(String),
+    /// What can go wrong with any request (`rules::failure`).
+    #[error(transparent)]
+    Failed(#[from] Failure),
+}
+
+impl HttpStatus for AccountError {
+    fn http_status(&self) -> u16 {
+        match self {
+            Self::InvalidEmail | Self::InvalidName | Self::WeakPassword => 400,
+            Self::WrongCredentials | Self::NotLoggedIn => 401,
+            Self::WrongOldPassword => 403,
+            Self::LinkExpired => 410,
+            Self::TooManyLogIns(_) | Self::TooManySignUps(_) | Self::TooManyMails(_) => 429,
+            Self::Busy => 503,
+            Self::Failed(failure) => failure.http_status(),
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyLogIns(seconds) | Self::TooManySignUps(seconds) | Self::TooManyMails(seconds) => {
+                Some(*seconds)
+            }
+            Self::Busy => Some(UNAVAILABLE_RETRY_SECS),
+            Self::Failed(failure) => failure.retry_after(),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]

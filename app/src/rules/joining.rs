@@ -1,5 +1,6 @@
 //! How participants get in: what each failed way in answers and the nickname rule. How many
 //! failures a visitor and an address may make is in `limits.rs`.
+use super::failure::{Failure, HttpStatus};
 use serde::{Deserialize, Serialize};
 
 pub const NICKNAME_MAX_CHARS: usize = 40;
@@ -33,19 +34,30 @@ pub enum JoinError {
     NotJoined,
     #[error("A nickname has at most 40 characters.")]
     InvalidNickname,
-    /// Details are in the server log, never shown.
-    #[error("Something went wrong on our side. Please try again.")]
-    Internal,
-    /// The database cannot be reached (`storage::is_unavailable`): waiting is all one can do.
-    #[error("Ruche cannot reach its database right now. Try again in a moment.")]
-    Unavailable,
-    /// Arguments that do not decode: a hand-made or outdated request, never a page of this Ruche.
-    #[error("Ruche could not read this request. Reload the page and try again.")]
-    Malformed,
-    #[error("This is too much to send at once. Shorten it and try again.")]
-    TooLarge,
-    #[error("Ruche could not be reached. Check your connection and try again.")]
-    Unreachable(String),
+    /// What can go wrong with any request (`rules::failure`).
+    #[error(transparent)]
+    Failed(#[from] Failure),
+}
+
+impl HttpStatus for JoinError {
+    fn http_status(&self) -> u16 {
+        match self {
+            Self::MalformedCode | Self::InvalidNickname => 400,
+            Self::UnknownCode | Self::UnknownLink => 404,
+            Self::Retired | Self::Deleted => 410,
+            Self::Closed | Self::NotJoined | Self::Full => 403,
+            Self::TooManyAttempts(_) => 429,
+            Self::Failed(failure) => failure.http_status(),
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyAttempts(seconds) => Some(*seconds),
+            Self::Failed(failure) => failure.retry_after(),
+            _ => None,
+        }
+    }
 }
 
 /// An empty nickname means none; otherwise trimmed, at most 40 characters, no control characters.

@@ -1,4 +1,5 @@
 //! Who may do what with a session, and what a session's title may be.
+use super::failure::{Failure, HttpStatus};
 use serde::{Deserialize, Serialize};
 
 pub const TITLE_MAX_CHARS: usize = 120;
@@ -258,19 +259,34 @@ pub enum SessionError {
     /// `limits::CHANGES_PER_ACCOUNT` is used up.
     #[error("You are making changes too fast. Try again in {0} seconds.")]
     TooManyChanges(u64),
-    /// Details are in the server log, never shown.
-    #[error("Something went wrong on our side. Please try again.")]
-    Internal,
-    /// The database cannot be reached (`storage::is_unavailable`): waiting is all one can do.
-    #[error("Ruche cannot reach its database right now. Try again in a moment.")]
-    Unavailable,
-    /// Arguments that do not decode: a hand-made or outdated request, never a page of this Ruche.
-    #[error("Ruche could not read this request. Reload the page and try again.")]
-    Malformed,
-    #[error("This is too much to send at once. Shorten it and try again.")]
-    TooLarge,
-    #[error("Ruche could not be reached. Check your connection and try again.")]
-    Unreachable(String),
+    /// What can go wrong with any request (`rules::failure`).
+    #[error(transparent)]
+    Failed(#[from] Failure),
+}
+
+impl HttpStatus for SessionError {
+    fn http_status(&self) -> u16 {
+        match self {
+            Self::NotLoggedIn => 401,
+            Self::NoAccess | Self::OwnerOnly | Self::OwnerOnlyCode => 403,
+            Self::OwnerOnlyRename | Self::OwnerOnlyDuplicate | Self::OwnerOnlyDelete => 403,
+            Self::Deleted => 410,
+            Self::InvalidTitle | Self::InvalidSlide => 400,
+            Self::NoSuchSlide => 404,
+            Self::TooManySessions | Self::TooManySlides => 409,
+            Self::TooManyCodes | Self::TooManyChanges(_) => 429,
+            Self::NoFreeCode => 503,
+            Self::Failed(failure) => failure.http_status(),
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyChanges(seconds) => Some(*seconds),
+            Self::Failed(failure) => failure.retry_after(),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]

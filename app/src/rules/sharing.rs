@@ -1,6 +1,7 @@
 //! Sharing a session by e-mail: how address lists are read, and the limits that keep an open
 //! sign-up from turning Ruche into a spam relay.
 use super::accounts::clean_email;
+use super::failure::{Failure, HttpStatus};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -110,19 +111,36 @@ pub enum SharingError {
     /// `limits::CHANGES_PER_ACCOUNT` is used up.
     #[error("You are making changes too fast. Try again in {0} seconds.")]
     TooManyChanges(u64),
-    /// Details are in the server log, never shown.
-    #[error("Something went wrong on our side. Please try again.")]
-    Internal,
-    /// The database cannot be reached (`storage::is_unavailable`): waiting is all one can do.
-    #[error("Ruche cannot reach its database right now. Try again in a moment.")]
-    Unavailable,
-    /// Arguments that do not decode: a hand-made or outdated request, never a page of this Ruche.
-    #[error("Ruche could not read this request. Reload the page and try again.")]
-    Malformed,
-    #[error("This is too much to send at once. Shorten it and try again.")]
-    TooLarge,
-    #[error("Ruche could not be reached. Check your connection and try again.")]
-    Unreachable(String),
+    /// What can go wrong with any request (`rules::failure`).
+    #[error(transparent)]
+    Failed(#[from] Failure),
+}
+
+impl HttpStatus for SharingError {
+    fn http_status(&self) -> u16 {
+        match self {
+            Self::NotLoggedIn => 401,
+            // Who is asking is known; they may not, yet. Verifying lifts it.
+            Self::NoAccess | Self::OwnerOnly | Self::WrongAccount | Self::EmailUnverified => 403,
+            Self::NoAddress | Self::TooManyAddresses(_) => 400,
+            Self::DailyLimit(_) | Self::FacilitatorDailyLimit(_) | Self::TooManyChanges(_) => 429,
+            // The request is well formed; the session's present state refuses it, and removing a
+            // co-facilitator changes that. 400 would say the request itself is wrong; 429 that
+            // waiting helps, which it does not.
+            Self::TooManyFacilitators(_) => 409,
+            Self::NoSuchFacilitator | Self::InvitationInvalid => 404,
+            Self::InvitationExpired => 410,
+            Self::Failed(failure) => failure.http_status(),
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyChanges(seconds) => Some(*seconds),
+            Self::Failed(failure) => failure.retry_after(),
+            _ => None,
+        }
+    }
 }
 
 /// Checks one send against the per-send and per-day limits, given what was already sent today.

@@ -143,6 +143,19 @@ pub fn is_unavailable(err: &DbErr) -> bool {
     }
 }
 
+/// A storage error as a request's failure: the database out of reach is waited out (503), anything
+/// else is logged and shown as Ruche's own failure, with no detail.
+impl From<DbErr> for crate::rules::Failure {
+    fn from(err: DbErr) -> Self {
+        if is_unavailable(&err) {
+            report_unavailable(&err);
+            return Self::Unavailable;
+        }
+        tracing::error!(error = %err, "storage error");
+        Self::Internal
+    }
+}
+
 /// Logs that the database cannot be reached, once every 10 seconds at most: during an outage
 /// every request would otherwise write a line.
 pub fn report_unavailable(err: &DbErr) {
