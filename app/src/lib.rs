@@ -8,7 +8,7 @@ pub mod live_protocol;
 mod pages;
 pub mod rules;
 #[cfg(feature = "ssr")]
-pub mod server;
+pub mod services;
 pub mod states;
 #[cfg(feature = "ssr")]
 pub mod storage;

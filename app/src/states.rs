@@ -1,7 +1,7 @@
 //! The live states: what hosts and participants see of a session. The live protocol
-//! (`live_protocol.rs`), the hub (`server/live_hub.rs`), the server functions and the pages all
+//! (`live_protocol.rs`), the hub (`services/live_hub.rs`), the server functions and the pages all
 //! speak these types, which depend on nothing above them. Reading them from storage is
-//! `server/states_from_storage.rs`.
+//! `services/states_from_storage.rs`.
 use crate::ids::{FacilitatorId, SessionId, SlideId};
 use serde::{Deserialize, Serialize};
 

@@ -36,7 +36,7 @@ fn rules_depend_on_nothing_above_them() {
         "rules",
         &[
             "crate::storage",
-            "crate::server",
+            "crate::services",
             "crate::pages",
             "crate::functions",
             "crate::states",
@@ -51,7 +51,7 @@ fn rules_depend_on_nothing_above_them() {
 
 #[test]
 fn storage_and_the_server_context_do_not_reach_up_to_functions_or_pages() {
-    for dir in ["storage", "server"] {
+    for dir in ["storage", "services"] {
         assert_uses_none(
             dir,
             &["crate::functions", "crate::pages"],

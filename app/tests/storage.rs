@@ -244,9 +244,9 @@ test_both_dbs!(joins_grouped_in_one_write_make_each_participant_once);
 async fn a_room_joining_at_once_is_written_in_groups_and_every_join_answered(db: Db) {
     let ada = user(&db, "ada@example.org").await;
     let room = db.create_session(ada, "Room").await.unwrap().unwrap();
-    let joins = std::sync::Arc::new(app::server::joins::Joins::new(db.clone()));
+    let joins = std::sync::Arc::new(app::services::joins::Joins::new(db.clone()));
     // More than one write holds, each answered once written.
-    let people = app::server::joins::JOINS_PER_WRITE + 100;
+    let people = app::services::joins::JOINS_PER_WRITE + 100;
     let mut answers = tokio::task::JoinSet::new();
     for i in 0..people {
         let joins = joins.clone();
@@ -265,7 +265,7 @@ async fn a_join_into_a_session_deleted_meanwhile_fails_alone(db: Db) {
     let room = db.create_session(ada, "Room").await.unwrap().unwrap();
     let gone = db.create_session(ada, "Gone").await.unwrap().unwrap();
     db.delete_session(gone.id).await.unwrap();
-    let joins = std::sync::Arc::new(app::server::joins::Joins::new(db.clone()));
+    let joins = std::sync::Arc::new(app::services::joins::Joins::new(db.clone()));
     // Sent together, so that they land in the same write as the one that cannot be written.
     let mut answers = tokio::task::JoinSet::new();
     for i in 0..50 {
@@ -290,7 +290,7 @@ async fn a_join_into_a_session_deleted_meanwhile_fails_alone(db: Db) {
 test_both_dbs!(a_join_into_a_session_deleted_meanwhile_fails_alone);
 
 async fn joins_arriving_one_after_another_in_a_rush_share_writes(db: Db) {
-    use app::server::joins::{Joins, WRITES_APART};
+    use app::services::joins::{Joins, WRITES_APART};
     let ada = user(&db, "ada@example.org").await;
     let room = db.create_session(ada, "Room").await.unwrap().unwrap();
     let joins = std::sync::Arc::new(Joins::new(db.clone()));

@@ -1,6 +1,6 @@
 //! What every request passes before it reaches the app: the origin rule (shared with the live
 //! sockets), the body limit of server functions, and the security headers of every response.
-use app::server::ServerContext;
+use app::services::ServerContext;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};

@@ -4,8 +4,8 @@
 //! page, the banner saying why (`app::pages::joining`). A whole room comes through here at once:
 //! rendering the app for a redirect nobody reads would make the server's work per participant
 //! several times what it is (`scripts/bench-instructions.sh` counts it).
-use app::server::joining::{enter, Refused, Way};
-use app::server::{visitor, ServerContext};
+use app::services::joining::{enter, Refused, Way};
+use app::services::{visitor, ServerContext};
 use axum::extract::{Path, Query, Request};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};

@@ -10,7 +10,7 @@ pub mod qr;
 pub mod serve;
 pub mod static_files;
 
-use app::server::{client_ip::parse_trusted_proxies, ServerContext};
+use app::services::{client_ip::parse_trusted_proxies, ServerContext};
 use app::storage::DEFAULT_DATABASE_URL;
 use app::{shell, App};
 use axum::{

@@ -1,6 +1,6 @@
 //! The live channel's sockets: one WebSocket per tab, on plain axum routes beside the Leptos
 //! ones. `/live/s/<session>` is for hosts (the owner and facilitators), `/live/p/<session>` for
-//! participants who joined; each follows its own states in the hub (`app::server::live_hub`), so
+//! participants who joined; each follows its own states in the hub (`app::services::live_hub`), so
 //! host-only data never reaches a participant's socket.
 //!
 //! Per socket: a 512-byte read buffer, a writer task that sends the newest state, and a reader task
@@ -13,8 +13,8 @@
 //! take at once. Instances sharing PostgreSQL hear each other in `peer_bridge.rs`.
 use app::ids::{SessionId, UserId};
 use app::live_protocol::{Keepalive, CLOSE_DENIED, CLOSE_LOGGED_OUT, CLOSE_RESTARTING};
-use app::server::live_hub::{Audience, Frame, HostFrame, Outlet, Subscription};
-use app::server::{auth, visitor, ServerContext};
+use app::services::live_hub::{Audience, Frame, HostFrame, Outlet, Subscription};
+use app::services::{auth, visitor, ServerContext};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};

@@ -7,7 +7,7 @@
 use app::rules::accounts::TokenPurpose;
 use app::rules::mail::{compose, compose_account, header_safe, Mail, MailKind};
 use app::rules::secrets::login_token_digest;
-use app::server::ServerContext;
+use app::services::ServerContext;
 use app::storage::{now_micros, OutboxMail};
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};

@@ -1,5 +1,5 @@
 #![recursion_limit = "512"]
-use app::server::ServerContext;
+use app::services::ServerContext;
 use app::storage::Db;
 use leptos::prelude::get_configuration;
 use server::mail::{spawn_mailer, MailConfig};

@@ -1,8 +1,8 @@
 //! The bridge between instances sharing a PostgreSQL database: each listens for the others'
-//! live events (LISTEN/NOTIFY on `ruche_live`, `app::server::live_hub::Notice`) and re-announces
+//! live events (LISTEN/NOTIFY on `ruche_live`, `app::services::live_hub::Notice`) and re-announces
 //! its own participant counts. On SQLite, one process owns the file and nothing crosses.
-use app::server::live_hub::Notice;
-use app::server::ServerContext;
+use app::services::live_hub::Notice;
+use app::services::ServerContext;
 use std::time::Duration;
 
 /// With PostgreSQL: listens for the other instances' events and re-announces this instance's
@@ -13,7 +13,7 @@ pub fn spawn_peer_bridge(ctx: ServerContext) {
     }
     let refresher = ctx.clone();
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(app::server::live_hub::PRESENCE_REFRESH);
+        let mut tick = tokio::time::interval(app::services::live_hub::PRESENCE_REFRESH);
         loop {
             tick.tick().await;
             refresher.live.refresh_presence(&refresher).await;

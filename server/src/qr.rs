@@ -1,6 +1,6 @@
 //! The QR code of a session's public link, as downloads: `/j/<token>/qr.svg` and `.png`.
 //! Made to be projected: black on white, error correction M, a 4-module quiet zone.
-use app::server::ServerContext;
+use app::services::ServerContext;
 use app::storage::{WayIn, WayInKind};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};

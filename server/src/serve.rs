@@ -5,8 +5,8 @@
 //! of sockets from one place can hold the process's files (`rules::limits`). Bodies have their own
 //! deadline, where they are read (`guard.rs`).
 use app::rules::limits::{RequestDeadlines, CONNECTIONS_PER_ADDRESS};
-use app::server::client_ip::limit_key;
-use app::server::limits::OpenCounts;
+use app::services::client_ip::limit_key;
+use app::services::limits::OpenCounts;
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::server::conn::http1;

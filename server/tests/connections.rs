@@ -2,7 +2,7 @@
 //! body do not arrive in time is cut, and one client address holds a bounded number of
 //! connections.
 use app::rules::limits::RequestDeadlines;
-use app::server::ServerContext;
+use app::services::ServerContext;
 use app::storage::Db;
 use app::test_both_dbs;
 use axum::routing::get;

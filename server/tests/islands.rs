@@ -3,7 +3,7 @@
 //! this test's must be the one it reads.
 mod common;
 
-use app::server::ServerContext;
+use app::services::ServerContext;
 use app::storage::testing::TestDb;
 use common::{create_session, Client};
 use leptos::prelude::LeptosOptions;

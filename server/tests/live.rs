@@ -7,8 +7,8 @@ use app::live_protocol::{
     HostMessage, Keepalive, ParticipantMessage, CLOSE_DENIED, CLOSE_LOGGED_OUT, CLOSE_RESTARTING,
 };
 use app::rules::joining::JoinError;
-use app::server::ways_in::WaysInCache;
-use app::server::ServerContext;
+use app::services::ways_in::WaysInCache;
+use app::services::ServerContext;
 use app::states::HostState;
 use app::states::SlideContent;
 use app::states::{PublicState, PublicView};
@@ -399,7 +399,7 @@ async fn a_phone_that_stops_reading_gets_the_newest_state_once_it_reads_again(db
     // More edits than one account may make in a row: this test is about the socket.
     let mut ctx = ServerContext::new(db, "http://127.0.0.1:3000", Vec::new());
     let changes = app::rules::limits::Budget { burst: 10 * edits as u32, every: Duration::from_millis(1) };
-    ctx.limits = Arc::new(app::server::limits::Limits::default().with_changes_per_account(changes));
+    ctx.limits = Arc::new(app::services::limits::Limits::default().with_changes_per_account(changes));
     let instance = Instance::serve(ctx, "127.0.0.1:0".parse().unwrap()).await;
     let (mut ada, id, zoe) = session_with_participant(&instance).await;
     let text: String = ada.call("add_slide", &[("id", &id), ("kind", "Text")]).await.json();
@@ -802,7 +802,7 @@ fn link_token(link: &str) -> String {
     link.rsplit('/').next().unwrap().to_owned()
 }
 
-/// Codes and links are held in memory once they led someone in (`app::server::ways_in`); the
+/// Codes and links are held in memory once they led someone in (`app::services::ways_in`); the
 /// instance that makes a change refuses the old way in as soon as the change has answered.
 async fn a_way_in_held_in_memory_is_refused_as_soon_as_its_session_changes(db: Db) {
     let instance = Instance::start_remembering_ways_in(db).await;

@@ -4,7 +4,7 @@ use app::rules::accounts::AccountError;
 use app::rules::sessions::SessionError;
 use app::rules::sharing::SharingError;
 use app::rules::Failure;
-use app::server::ServerContext;
+use app::services::ServerContext;
 use app::storage::Db;
 use app::test_both_dbs;
 use axum::body::Body;

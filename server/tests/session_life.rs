@@ -295,7 +295,7 @@ async fn forget_for(db: &Db, title: &str, days: i64) {
 /// `AUTO_CLOSE_DAYS` after the last host activity, a session closes by itself as the padlock
 /// would; the host page says when; hosting moves the day on; the owner can open it again.
 async fn forgotten_sessions_close_by_themselves(db: Db) {
-    let ctx = app::server::ServerContext::new(db.clone(), "http://127.0.0.1:3000", Vec::new());
+    let ctx = app::services::ServerContext::new(db.clone(), "http://127.0.0.1:3000", Vec::new());
     let router = common::router_with(ctx.clone());
     let mut ada = Client::signed_up(&router, "ada@example.org").await;
     let id = create_session(&mut ada, "Class").await;

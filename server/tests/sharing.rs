@@ -7,7 +7,7 @@ use app::functions::sessions::{SessionForHost, SessionSummary};
 use app::functions::sharing::InvitationReport;
 use app::rules::sessions::{Role, SessionError};
 use app::rules::sharing::{SharingError, MAX_FACILITATORS_PER_SESSION, MAX_REFUSED_SHOWN};
-use app::server::ServerContext;
+use app::services::ServerContext;
 use app::states::FacilitatorView;
 use app::storage::{Db, OutboxMail};
 use app::test_both_dbs;

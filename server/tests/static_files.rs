@@ -1,7 +1,7 @@
 //! Static files must never carry what a concurrent page render set on its own response (its
 //! redirect, its cookies). leptos_axum's file handler once did, under load: this drives the real
 //! server over TCP with joins (303 + Set-Cookie) and CSS downloads interleaved.
-use app::server::ServerContext;
+use app::services::ServerContext;
 use app::storage::testing::TestDb;
 use leptos::prelude::LeptosOptions;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

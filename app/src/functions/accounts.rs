@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use crate::{
     rules::{accounts::*, limits::whole_seconds},
-    server::{
+    services::{
         auth,
         limits::{Busy, MailRefused},
         reply, ServerContext,
@@ -56,8 +56,8 @@ pub const OTHER_LOGINS_ENDED: &str =
 /// answer itself, is not redirected.
 #[cfg(feature = "ssr")]
 fn plain_form_done(page: &str, what: &str) {
-    if crate::server::accepts_html() {
-        crate::server::see_other(&format!("{page}?done={what}"));
+    if crate::services::accepts_html() {
+        crate::services::see_other(&format!("{page}?done={what}"));
     }
 }
 

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use crate::{
     rules::joining::clean_nickname,
-    server::joining::{enter, Way},
-    server::{reply, see_other, visitor, ServerContext},
+    services::joining::{enter, Way},
+    services::{reply, see_other, visitor, ServerContext},
     states::PublicView,
 };
 

@@ -17,7 +17,7 @@ macro_rules! server_fn_error {
             type Encoder = leptos::server_fn::codec::JsonEncoding;
             fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
                 #[cfg(feature = "ssr")]
-                return Self::Failed($crate::server::failure_of(value));
+                return Self::Failed($crate::services::failure_of(value));
                 #[cfg(not(feature = "ssr"))]
                 Self::Failed($crate::rules::Failure::Unreachable(value.to_string()))
             }

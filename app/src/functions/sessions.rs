@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use crate::{
     rules::sessions::*,
-    server::{auth, reply, ServerContext},
+    services::{auth, reply, ServerContext},
 };
 
 super::server_fn_error!(SessionError);

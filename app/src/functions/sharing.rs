@@ -12,7 +12,7 @@ use crate::{
         sessions::Role,
         sharing::{parse_addresses, shown_refusals, AddressList, FACILITATOR_INVITATION_DAYS},
     },
-    server::{auth, reply, see_other, ServerContext},
+    services::{auth, reply, see_other, ServerContext},
     storage::{AcceptError, NewFacilitator, User},
 };
 

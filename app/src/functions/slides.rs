@@ -6,7 +6,7 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use crate::{
     rules::{sessions::require_edit_slides, slides::clean_slide_text},
-    server::{reply, ServerContext},
+    services::{reply, ServerContext},
 };
 
 /// Checks that the caller may edit this session's slides, and counts the change.

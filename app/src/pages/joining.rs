@@ -71,7 +71,7 @@ pub fn LinkPage() -> impl IntoView {
 fn refusal() -> Option<JoinError> {
     #[cfg(feature = "ssr")]
     return leptos::reactive::owner::with_context::<axum::http::request::Parts, _>(|parts| {
-        parts.extensions.get::<crate::server::joining::Refused>().map(|refused| refused.0.clone())
+        parts.extensions.get::<crate::services::joining::Refused>().map(|refused| refused.0.clone())
     })
     .flatten();
     #[cfg(not(feature = "ssr"))]

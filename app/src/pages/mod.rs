@@ -137,7 +137,7 @@ fn NotFound() -> impl IntoView {
 fn set_error_status(error: &impl crate::rules::HttpStatus) {
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(crate::server::status_code(error));
+        response.set_status(crate::services::status_code(error));
     }
     #[cfg(not(feature = "ssr"))]
     let _ = error;

@@ -1,7 +1,7 @@
 //! What the HTTP-level tests share: a client that calls server functions as a hydrated page
 //! does, keeping its cookies, from an address of its choosing.
 #![allow(dead_code)]
-use app::server::ServerContext;
+use app::services::ServerContext;
 use app::storage::Db;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
@@ -36,7 +36,7 @@ impl Reply {
 /// the 3 s refill), and none refills midway.
 pub fn router(db: Db) -> axum::Router {
     let mut ctx = ServerContext::new(db, "http://127.0.0.1:3000", Vec::new());
-    ctx.limits = std::sync::Arc::new(app::server::limits::Limits::default().with_frozen_clock());
+    ctx.limits = std::sync::Arc::new(app::services::limits::Limits::default().with_frozen_clock());
     router_with(ctx)
 }
 

@@ -159,7 +159,7 @@ impl Db {
             .ok_or_else(|| DbErr::RecordNotFound("the participant just written".into()))
     }
 
-    /// Several joins in one write (`server::joins` groups them): each (session, visitor) is a
+    /// Several joins in one write (`services::joins` groups them): each (session, visitor) is a
     /// participant afterwards, once, whether they joined before or appear twice.
     pub async fn join_sessions(&self, joins: &[(SessionId, &str)]) -> Result<(), DbErr> {
         if joins.is_empty() {

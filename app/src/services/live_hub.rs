@@ -11,7 +11,7 @@
 //! once has its own task catch up with the newest state.
 use crate::ids::{SessionId, UserId};
 use crate::live_protocol::{HostMessage, ParticipantMessage};
-use crate::server::ServerContext;
+use crate::services::ServerContext;
 use crate::states::HostState;
 use crate::states::{PublicState, PublicView};
 use crate::storage::now_micros;
