@@ -36,3 +36,4 @@ id_type!(SessionId);
 id_type!(SlideId);
 id_type!(ParticipantId);
 id_type!(FacilitatorId);
+id_type!(MessageId);

@@ -2,7 +2,8 @@
 //! (`live_protocol.rs`), the hub (`services/live_hub.rs`), the server functions and the pages all
 //! speak these types, which depend on nothing above them. Reading them from storage is
 //! `services/states_from_storage.rs`.
-use crate::ids::{FacilitatorId, SessionId, SlideId};
+use crate::ids::{FacilitatorId, MessageId, SessionId, SlideId};
+use crate::rules::discussion::{DiscussionSettings, MessageState};
 use serde::{Deserialize, Serialize};
 
 /// The session as every host sees it, whatever their role: the live channel sends this same
@@ -96,4 +97,35 @@ pub struct FacilitatorView {
     pub display_name: Option<String>,
     /// Invited until they accept; Active afterwards.
     pub active: bool,
+}
+
+/// A message of the Discussion as tabs show it. The same value goes to everyone allowed to see
+/// it: it never says who wrote it beyond the name shown, so an anonymous Discussion stays so.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MessageView {
+    pub id: MessageId,
+    /// The nickname it was posted under; `None` in an anonymous Discussion.
+    pub author: Option<String>,
+    pub body: String,
+    pub state: MessageState,
+    pub pinned: bool,
+    pub answered: bool,
+    pub likes: u32,
+    /// When it was posted (µs since the epoch): the list's order and its paging cursor.
+    pub posted_at: i64,
+    pub edited: bool,
+}
+
+/// What a participant's page loads of the Discussion: its settings, the newest published
+/// messages, and what is this participant's own (their messages, whatever their state, and
+/// their likes), which the shared live messages do not say.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiscussionView {
+    pub settings: DiscussionSettings,
+    /// Newest first, at most `rules::discussion::MESSAGES_PER_PAGE`.
+    pub messages: Vec<MessageView>,
+    /// Whether older messages than those are there to read.
+    pub more: bool,
+    pub mine: Vec<MessageView>,
+    pub liked: Vec<MessageId>,
 }

@@ -15,12 +15,14 @@ use std::sync::Arc;
 use tower::{Service, ServiceBuilder};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-/// Bodies of the server functions that carry text: a slide (120 + 2,000 characters) or a list
-/// of 100 addresses, URL-encoded, where one character may take 12 bytes (`%F0%9F%90%9D`).
+/// Bodies of the server functions that carry text: a slide (120 + 2,000 characters), a list of
+/// 100 addresses, or a Discussion message (500 characters), URL-encoded, where one character may
+/// take 12 bytes (`%F0%9F%90%9D`).
 pub const LARGE_BODY: usize = 32 * 1024;
 /// Every other server function: a few short fields (the longest, sign-up, needs under 2 KiB).
 pub const SMALL_BODY: usize = 4 * 1024;
-const LARGE_BODY_PATHS: [&str; 3] = ["/api/update_slide", "/api/send_invitations", "/api/add_facilitators"];
+const LARGE_BODY_PATHS: [&str; 5] =
+    ["/api/update_slide", "/api/send_invitations", "/api/add_facilitators", "/api/post_message", "/api/edit_message"];
 
 pub fn body_limit(path: &str) -> usize {
     if LARGE_BODY_PATHS.contains(&path) {

@@ -70,6 +70,12 @@ pub const SIGNUPS_PER_ADDRESS: Budget = Budget { burst: 30, every: Duration::fro
 pub const ACCOUNT_MAILS_PER_RECIPIENT: Budget = Budget { burst: 3, every: Duration::from_secs(20 * 60) };
 /// Account mails one client address may ask for, to any addresses.
 pub const ACCOUNT_MAILS_PER_ADDRESS: Budget = Budget { burst: 20, every: Duration::from_secs(3 * 60) };
+/// Messages one participant may post in the Discussion: 3 at once, then one every 5 seconds
+/// (the "slow mode" of large chats), so one phone cannot flood a room's screen.
+pub const POSTS_PER_PARTICIPANT: Budget = Budget { burst: 3, every: Duration::from_secs(5) };
+/// Likes (and likes taken back) one participant may give: someone reading down the list and
+/// liking as they go never meets it; a script toggling a like in a loop adds 4 a second.
+pub const LIKES_PER_PARTICIPANT: Budget = Budget { burst: 30, every: Duration::from_millis(250) };
 /// Keys a limiter remembers at most. Beyond it, the keys whose budget is whole again are forgotten
 /// first, then those not being refused; each key costs about 50 bytes.
 pub const MAX_KEYS: usize = 100_000;

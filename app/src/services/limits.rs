@@ -27,6 +27,8 @@ pub struct Limits {
     logins_by_account_and_address: Mutex<Limiter<u64>>,
     login_by_device: Mutex<Limiter<u64>>,
     changes_by_account: Mutex<Limiter<u64>>,
+    posts_by_participant: Mutex<Limiter<u64>>,
+    likes_by_participant: Mutex<Limiter<u64>>,
     signup_by_address: Mutex<Limiter<IpAddr>>,
     account_mail_by_recipient: Mutex<Limiter<u64>>,
     account_mail_by_address: Mutex<Limiter<IpAddr>>,
@@ -117,6 +119,8 @@ impl Limits {
             logins_by_account_and_address: Mutex::new(Limiter::new(LOGINS_PER_ACCOUNT_AND_ADDRESS)),
             login_by_device: Mutex::new(Limiter::new(LOGIN_FAILURES_PER_DEVICE)),
             changes_by_account: Mutex::new(Limiter::new(CHANGES_PER_ACCOUNT)),
+            posts_by_participant: Mutex::new(Limiter::new(POSTS_PER_PARTICIPANT)),
+            likes_by_participant: Mutex::new(Limiter::new(LIKES_PER_PARTICIPANT)),
             signup_by_address: Mutex::new(Limiter::new(SIGNUPS_PER_ADDRESS)),
             account_mail_by_recipient: Mutex::new(Limiter::new(ACCOUNT_MAILS_PER_RECIPIENT)),
             account_mail_by_address: Mutex::new(Limiter::new(ACCOUNT_MAILS_PER_ADDRESS)),
@@ -226,6 +230,16 @@ impl Limits {
         lock(&self.changes_by_account).take(self.hasher.hash_one(("change", user.0)), self.now()).map(drop)
     }
 
+    /// One message posted to the Discussion by `participant`, or how long to wait.
+    pub fn take_post(&self, participant: crate::ids::ParticipantId) -> Result<(), Duration> {
+        lock(&self.posts_by_participant).take(self.hasher.hash_one(("post", participant.0)), self.now()).map(drop)
+    }
+
+    /// One like (or like taken back) by `participant`, or how long to wait.
+    pub fn take_like(&self, participant: crate::ids::ParticipantId) -> Result<(), Duration> {
+        lock(&self.likes_by_participant).take(self.hasher.hash_one(("like", participant.0)), self.now()).map(drop)
+    }
+
     /// Every sign-up that reaches the password hash counts, whatever its outcome.
     pub fn take_signup(&self, ip: IpAddr) -> Result<(), Duration> {
         lock(&self.signup_by_address).take(limit_key(ip), self.now()).map(drop)
@@ -272,6 +286,8 @@ impl Limits {
             + lock(&self.logins_by_account_and_address).len()
             + lock(&self.login_by_device).len()
             + lock(&self.changes_by_account).len()
+            + lock(&self.posts_by_participant).len()
+            + lock(&self.likes_by_participant).len()
             + lock(&self.signup_by_address).len()
             + lock(&self.account_mail_by_recipient).len()
             + lock(&self.account_mail_by_address).len()
@@ -291,6 +307,8 @@ impl Limits {
         lock(&self.logins_by_account_and_address).prune(now);
         lock(&self.login_by_device).prune(now);
         lock(&self.changes_by_account).prune(now);
+        lock(&self.posts_by_participant).prune(now);
+        lock(&self.likes_by_participant).prune(now);
         lock(&self.signup_by_address).prune(now);
         lock(&self.account_mail_by_recipient).prune(now);
         lock(&self.account_mail_by_address).prune(now);

@@ -15,6 +15,7 @@ mod queries;
 pub mod testing;
 
 pub use checkpoints::CHECKPOINT_EVERY;
+pub use queries::discussion::{Cursor, MessageRecord, PostRefused, Seen};
 pub use queries::joining::{Participant, WayIn, WayInKind};
 pub use queries::outbox::OutboxMail;
 pub use queries::sessions::{CodeRefused, SessionRecord};

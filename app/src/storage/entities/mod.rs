@@ -1,6 +1,10 @@
 pub mod account_tokens;
 pub mod code_draws;
 pub mod deleted_ways_in;
+pub mod discussion_bans;
+pub mod discussion_likes;
+pub mod discussion_messages;
+pub mod discussion_settings;
 pub mod facilitators;
 pub mod login_devices;
 pub mod login_sessions;

@@ -10,6 +10,7 @@ mod m0007_accounts;
 mod m0008_auto_close;
 mod m0009_code_draws;
 mod m0010_login_devices;
+mod m0011_discussion;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_auto_close::Migration),
             Box::new(m0009_code_draws::Migration),
             Box::new(m0010_login_devices::Migration),
+            Box::new(m0011_discussion::Migration),
         ]
     }
 }

@@ -1,4 +1,5 @@
 pub mod accounts;
+pub mod discussion;
 pub mod joining;
 pub mod live_notices;
 pub mod login_sessions;

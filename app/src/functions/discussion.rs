@@ -1,0 +1,318 @@
+//! The Discussion's server functions: participants post, like, edit and delete their own
+//! messages; hosts (the owner and co-facilitators) open or close it, choose how it runs, moderate,
+//! ban and clear. Every rule is checked here, on the server, whatever the page shows.
+use crate::ids::{MessageId, SessionId};
+use crate::rules::discussion::{DiscussionError, DiscussionSettings, Moderation};
+use crate::states::{DiscussionView, MessageView};
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use crate::{
+    ids::{ParticipantId, UserId},
+    rules::discussion::{clean_message, shown_author, MessageState, MESSAGES_PER_PAGE},
+    rules::limits::whole_seconds,
+    services::{auth, reply, visitor, ServerContext},
+    storage::{Cursor, MessageRecord, PostRefused, Seen},
+};
+
+super::server_fn_error!(DiscussionError);
+
+/// The participant calling, in a session that is open, with a Discussion they are not banned
+/// from.
+#[cfg(feature = "ssr")]
+struct Speaker {
+    ctx: ServerContext,
+    participant: crate::storage::Participant,
+    settings: DiscussionSettings,
+}
+
+#[cfg(feature = "ssr")]
+async fn speaker(id: SessionId) -> Result<Speaker, DiscussionError> {
+    let ctx = ServerContext::get()?;
+    let visitor = visitor::visitor_digest().ok_or(DiscussionError::NotJoined)?;
+    let participant = ctx.db.participant(id, &visitor).await?.ok_or(DiscussionError::NotJoined)?;
+    if ctx.db.is_banned(id, &visitor).await? {
+        return Err(DiscussionError::Banned);
+    }
+    if !ctx.db.session(id).await?.is_some_and(|s| s.is_open) {
+        return Err(DiscussionError::SessionClosed);
+    }
+    let settings = ctx.db.discussion_settings(id).await?;
+    Ok(Speaker { ctx, participant, settings })
+}
+
+#[cfg(feature = "ssr")]
+impl Speaker {
+    /// Posting and liking need the Discussion open; reading, editing or deleting one's own do not.
+    fn may_speak(&self) -> Result<(), DiscussionError> {
+        if self.settings.open {
+            Ok(())
+        } else {
+            Err(DiscussionError::DiscussionClosed)
+        }
+    }
+
+    async fn own_message(&self, id: SessionId, message: MessageId) -> Result<MessageRecord, DiscussionError> {
+        let record = self.message_in(id, message).await?;
+        if record.participant_id != self.participant.id {
+            return Err(DiscussionError::NotYours);
+        }
+        Ok(record)
+    }
+
+    async fn message_in(&self, id: SessionId, message: MessageId) -> Result<MessageRecord, DiscussionError> {
+        message_in(&self.ctx, id, message).await
+    }
+}
+
+#[cfg(feature = "ssr")]
+async fn message_in(ctx: &ServerContext, id: SessionId, message: MessageId) -> Result<MessageRecord, DiscussionError> {
+    ctx.db.message(message).await?.filter(|m| m.session_id == id).ok_or(DiscussionError::NoSuchMessage)
+}
+
+/// A host of the session (its owner or a co-facilitator), within their budget of changes.
+#[cfg(feature = "ssr")]
+async fn moderator(id: SessionId) -> Result<(ServerContext, UserId), DiscussionError> {
+    let ctx = ServerContext::get()?;
+    let user = auth::current_user_id(&ctx.db).await?.ok_or(DiscussionError::NotLoggedIn)?;
+    ctx.db.role_in_session(id, user).await?.ok_or(DiscussionError::NoAccess)?;
+    ctx.limits.take_change(user).map_err(|wait| DiscussionError::TooManyChanges(whole_seconds(wait)))?;
+    Ok((ctx, user))
+}
+
+#[cfg(feature = "ssr")]
+fn views(records: Vec<MessageRecord>) -> Vec<MessageView> {
+    records.into_iter().map(|r| r.view).collect()
+}
+
+/// What the participant page shows of the Discussion (read while the server renders it, and by
+/// a tab that wants it again).
+#[server(endpoint = "participant_discussion")]
+pub async fn participant_discussion(id: SessionId) -> Result<DiscussionView, DiscussionError> {
+    reply(
+        async move {
+            let speaker = speaker(id).await?;
+            let db = &speaker.ctx.db;
+            let mut messages = db.messages(id, Seen::Published, None, MESSAGES_PER_PAGE + 1).await?;
+            let more = messages.len() as u64 > MESSAGES_PER_PAGE;
+            messages.truncate(MESSAGES_PER_PAGE as usize);
+            let mine = db.messages_of(speaker.participant.id, MESSAGES_PER_PAGE).await?;
+            let shown: Vec<MessageId> = messages.iter().chain(&mine).map(|m| m.view.id).collect();
+            let liked = db.liked_among(speaker.participant.id, &shown).await?;
+            Ok(DiscussionView { settings: speaker.settings, messages: views(messages), more, mine: views(mine), liked })
+        }
+        .await,
+    )
+}
+
+/// Published messages older than the one posted at `before_at` with id `before`, newest first.
+#[server(endpoint = "older_messages")]
+pub async fn older_messages(
+    id: SessionId,
+    before_at: i64,
+    before: MessageId,
+) -> Result<Vec<MessageView>, DiscussionError> {
+    reply(
+        async move {
+            let speaker = speaker(id).await?;
+            let after = Some(Cursor { posted_at: before_at, id: before });
+            Ok(views(speaker.ctx.db.messages(id, Seen::Published, after, MESSAGES_PER_PAGE).await?))
+        }
+        .await,
+    )
+}
+
+/// Posts a message. In a Discussion under nicknames, a participant without one gives it here
+/// (`nickname`), and it becomes theirs for the session.
+#[server(endpoint = "post_message")]
+pub async fn post_message(
+    id: SessionId,
+    text: String,
+    #[server(default)] nickname: Option<String>,
+) -> Result<MessageView, DiscussionError> {
+    reply(
+        async move {
+            let mut speaker = speaker(id).await?;
+            speaker.may_speak()?;
+            let text = clean_message(&text)?;
+            let given = crate::rules::joining::clean_nickname(nickname.as_deref().unwrap_or_default())
+                .map_err(|_| DiscussionError::InvalidNickname)?;
+            if given.is_some() && !speaker.settings.anonymous && given != speaker.participant.nickname {
+                speaker.ctx.db.set_nickname(speaker.participant.id, given.as_deref()).await?;
+                speaker.participant.nickname = given;
+            }
+            let author = shown_author(&speaker.settings, speaker.participant.nickname.as_deref())?;
+            let participant: ParticipantId = speaker.participant.id;
+            speaker.ctx.limits.take_post(participant).map_err(|wait| DiscussionError::TooFast(whole_seconds(wait)))?;
+            let state = MessageState::of_new(&speaker.settings);
+            match speaker.ctx.db.post_message(id, participant, author.as_deref(), &text, state).await? {
+                Ok(record) => Ok(record.view),
+                Err(PostRefused::Full) => Err(DiscussionError::Full),
+                Err(PostRefused::NoSuchSession) => Err(DiscussionError::SessionClosed),
+            }
+        }
+        .await,
+    )
+}
+
+/// Likes a message (`like`), or takes the like back. Returns its count of likes.
+#[server(endpoint = "like_message")]
+pub async fn like_message(id: SessionId, message: MessageId, like: bool) -> Result<u32, DiscussionError> {
+    reply(
+        async move {
+            let speaker = speaker(id).await?;
+            speaker.may_speak()?;
+            let record = speaker.message_in(id, message).await?;
+            // Only what participants can see can be liked.
+            if record.view.state != MessageState::Published {
+                return Err(DiscussionError::NoSuchMessage);
+            }
+            let participant = speaker.participant.id;
+            speaker.ctx.limits.take_like(participant).map_err(|wait| DiscussionError::TooFast(whole_seconds(wait)))?;
+            let record =
+                speaker.ctx.db.like_message(message, participant, like).await?.ok_or(DiscussionError::NoSuchMessage)?;
+            Ok(record.view.likes)
+        }
+        .await,
+    )
+}
+
+/// Replaces the text of one's own message. In a Discussion reviewed first, it waits for a host
+/// again only if it was never published; a published one stays so.
+#[server(endpoint = "edit_message")]
+pub async fn edit_message(id: SessionId, message: MessageId, text: String) -> Result<MessageView, DiscussionError> {
+    reply(
+        async move {
+            let speaker = speaker(id).await?;
+            speaker.may_speak()?;
+            let text = clean_message(&text)?;
+            speaker.own_message(id, message).await?;
+            let participant = speaker.participant.id;
+            speaker.ctx.limits.take_post(participant).map_err(|wait| DiscussionError::TooFast(whole_seconds(wait)))?;
+            let record = speaker
+                .ctx
+                .db
+                .edit_message(message, participant, &text)
+                .await?
+                .ok_or(DiscussionError::NoSuchMessage)?;
+            Ok(record.view)
+        }
+        .await,
+    )
+}
+
+/// Deletes one's own message.
+#[server(endpoint = "delete_own_message")]
+pub async fn delete_own_message(id: SessionId, message: MessageId) -> Result<(), DiscussionError> {
+    reply(
+        async move {
+            let speaker = speaker(id).await?;
+            speaker.own_message(id, message).await?;
+            speaker.ctx.db.delete_message(message).await?;
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Every message of the session, whatever its state, newest first, a page at a time: what hosts
+/// moderate.
+#[server(endpoint = "host_discussion")]
+pub async fn host_discussion(
+    id: SessionId,
+    #[server(default)] before_at: Option<i64>,
+    #[server(default)] before: Option<MessageId>,
+) -> Result<(DiscussionSettings, Vec<MessageView>), DiscussionError> {
+    reply(
+        async move {
+            let ctx = ServerContext::get()?;
+            let user = auth::current_user_id(&ctx.db).await?.ok_or(DiscussionError::NotLoggedIn)?;
+            ctx.db.role_in_session(id, user).await?.ok_or(DiscussionError::NoAccess)?;
+            let after = before_at.zip(before).map(|(posted_at, id)| Cursor { posted_at, id });
+            let messages = ctx.db.messages(id, Seen::All, after, MESSAGES_PER_PAGE).await?;
+            Ok((ctx.db.discussion_settings(id).await?, views(messages)))
+        }
+        .await,
+    )
+}
+
+/// Opens or closes the Discussion, and chooses whether messages are reviewed first and whether
+/// they appear under nicknames.
+#[server(endpoint = "set_discussion")]
+pub async fn set_discussion(
+    id: SessionId,
+    open: bool,
+    review_first: bool,
+    anonymous: bool,
+) -> Result<DiscussionSettings, DiscussionError> {
+    reply(
+        async move {
+            let (ctx, _) = moderator(id).await?;
+            let settings = DiscussionSettings { open, review_first, anonymous };
+            ctx.db.set_discussion_settings(id, settings).await?;
+            Ok(settings)
+        }
+        .await,
+    )
+}
+
+/// Approves, refuses, hides, pins or marks a message answered (or undoes a pin or an answer).
+#[server(endpoint = "moderate_message")]
+pub async fn moderate_message(
+    id: SessionId,
+    message: MessageId,
+    decision: Moderation,
+) -> Result<MessageView, DiscussionError> {
+    reply(
+        async move {
+            let (ctx, _) = moderator(id).await?;
+            message_in(&ctx, id, message).await?;
+            match ctx.db.moderate_message(message, decision).await? {
+                Some(Ok(record)) => Ok(record.view),
+                Some(Err(_)) => Err(DiscussionError::NotApplicable),
+                None => Err(DiscussionError::NoSuchMessage),
+            }
+        }
+        .await,
+    )
+}
+
+/// Deletes any message of the session.
+#[server(endpoint = "delete_message")]
+pub async fn delete_message(id: SessionId, message: MessageId) -> Result<(), DiscussionError> {
+    reply(
+        async move {
+            let (ctx, _) = moderator(id).await?;
+            message_in(&ctx, id, message).await?;
+            ctx.db.delete_message(message).await?;
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Bans the author of a message: every message of theirs goes, and their browser can neither
+/// post nor follow the session again. Returns how many messages went.
+#[server(endpoint = "ban_author")]
+pub async fn ban_author(id: SessionId, message: MessageId) -> Result<usize, DiscussionError> {
+    reply(
+        async move {
+            let (ctx, _) = moderator(id).await?;
+            let gone = ctx.db.ban_author(id, message).await?.ok_or(DiscussionError::NoSuchMessage)?;
+            Ok(gone.len())
+        }
+        .await,
+    )
+}
+
+/// Deletes every message of the Discussion.
+#[server(endpoint = "clear_discussion")]
+pub async fn clear_discussion(id: SessionId) -> Result<u64, DiscussionError> {
+    reply(
+        async move {
+            let (ctx, _) = moderator(id).await?;
+            Ok(ctx.db.clear_discussion(id).await?)
+        }
+        .await,
+    )
+}

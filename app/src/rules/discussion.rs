@@ -1,0 +1,295 @@
+//! The Discussion: what participants may post, who sees which message, and what hosts may do
+//! with it. How fast a participant may post and like is in `limits.rs`.
+use super::failure::{Failure, HttpStatus};
+use serde::{Deserialize, Serialize};
+
+/// A message has at most this many characters.
+pub const MESSAGE_MAX_CHARS: usize = 500;
+/// Messages one session may hold, whatever their state: past it, "This Discussion is full".
+pub const MAX_MESSAGES_PER_SESSION: u64 = 10_000;
+/// Newest messages the participant page renders and a (re)connecting tab receives; older ones are
+/// read a page at a time (`MESSAGES_PER_PAGE`), by a cursor.
+pub const MESSAGES_PER_PAGE: u64 = 50;
+
+/// Where a message stands. Participants see `Published` messages only (and their own, whatever
+/// their state, so that an author sees "Waiting for moderation"); hosts see every one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum MessageState {
+    Published,
+    /// "Review first": waiting for a host to approve or refuse it.
+    Pending,
+    /// A host refused it before it was ever published.
+    Refused,
+    /// A host took it off the Discussion after it was published.
+    Hidden,
+}
+
+impl MessageState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Published => "published",
+            Self::Pending => "pending",
+            Self::Refused => "refused",
+            Self::Hidden => "hidden",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "published" => Self::Published,
+            "pending" => Self::Pending,
+            "refused" => Self::Refused,
+            "hidden" => Self::Hidden,
+            _ => return None,
+        })
+    }
+
+    /// What the CSV export and the host's list say.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Published => "Published",
+            Self::Pending => "Waiting for moderation",
+            Self::Refused => "Refused",
+            Self::Hidden => "Hidden",
+        }
+    }
+
+    /// The state a new message starts in.
+    pub fn of_new(settings: &DiscussionSettings) -> Self {
+        if settings.review_first {
+            Self::Pending
+        } else {
+            Self::Published
+        }
+    }
+}
+
+/// A host's decision on a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Moderation {
+    Approve,
+    Refuse,
+    Hide,
+    Pin,
+    Unpin,
+    MarkAnswered,
+    MarkUnanswered,
+}
+
+impl Moderation {
+    /// The state a message moves to, or `None` when this decision does not apply to its state
+    /// (approving a published message, hiding a pending one). Pins and answers keep the state.
+    pub fn next_state(self, now: MessageState) -> Option<MessageState> {
+        use MessageState::*;
+        match (self, now) {
+            (Self::Approve, Pending | Refused | Hidden) => Some(Published),
+            (Self::Refuse, Pending) => Some(Refused),
+            (Self::Hide, Published) => Some(Hidden),
+            (Self::Pin | Self::Unpin | Self::MarkAnswered | Self::MarkUnanswered, state) => Some(state),
+            _ => None,
+        }
+    }
+}
+
+/// How a session's Discussion runs, chosen by its hosts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DiscussionSettings {
+    /// Closed: participants read, nobody posts or likes.
+    pub open: bool,
+    /// "Review first": a new message waits for a host; otherwise it is published at once.
+    pub review_first: bool,
+    /// Messages appear without a name; otherwise under the participant's nickname, asked for
+    /// before their first message.
+    pub anonymous: bool,
+}
+
+impl Default for DiscussionSettings {
+    fn default() -> Self {
+        Self { open: true, review_first: false, anonymous: false }
+    }
+}
+
+/// A message's text as stored: trimmed, line ends as `\n`, 1 to `MESSAGE_MAX_CHARS` characters,
+/// no control characters but line ends and tabs. It is always shown as text, never as markup.
+pub fn clean_message(text: &str) -> Result<String, DiscussionError> {
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let text = text.trim();
+    let chars = text.chars().count();
+    if chars == 0 {
+        return Err(DiscussionError::EmptyMessage);
+    }
+    if chars > MESSAGE_MAX_CHARS {
+        return Err(DiscussionError::MessageTooLong);
+    }
+    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(DiscussionError::InvalidMessage);
+    }
+    Ok(text.to_owned())
+}
+
+/// The name a message is shown under: none in an anonymous Discussion.
+pub fn shown_author(settings: &DiscussionSettings, nickname: Option<&str>) -> Result<Option<String>, DiscussionError> {
+    if settings.anonymous {
+        return Ok(None);
+    }
+    match nickname {
+        Some(name) if !name.trim().is_empty() => Ok(Some(name.to_owned())),
+        _ => Err(DiscussionError::NicknameNeeded),
+    }
+}
+
+/// The order a list of messages is read in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Order {
+    /// Newest first.
+    #[default]
+    Recent,
+    /// Most liked first, the newest first among equals.
+    MostLiked,
+}
+
+/// A cell of the CSV export: quoted when it must be, and never read as a formula by a
+/// spreadsheet (a leading `=`, `+`, `-`, `@`, tab or carriage return gets a `'`, as OWASP advises).
+pub fn csv_cell(text: &str) -> String {
+    let guarded = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_owned() };
+    if guarded.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", guarded.replace('"', "\"\""))
+    } else {
+        guarded
+    }
+}
+
+/// Everything that can go wrong in the Discussion, each with the sentence a person reads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum DiscussionError {
+    #[error("Join this session with its code or link first.")]
+    NotJoined,
+    #[error("Log in to continue.")]
+    NotLoggedIn,
+    #[error("You don't have access to this session.")]
+    NoAccess,
+    #[error("This session is closed.")]
+    SessionClosed,
+    #[error("The Discussion is closed: you can read it, but not post or like.")]
+    DiscussionClosed,
+    /// Enforced on every request of a banned participant, not only hidden in the page.
+    #[error("A host removed you from this Discussion.")]
+    Banned,
+    #[error("Write a message first.")]
+    EmptyMessage,
+    #[error("A message has at most 500 characters.")]
+    MessageTooLong,
+    #[error("A message cannot hold control characters.")]
+    InvalidMessage,
+    #[error("Choose a nickname before you post: this Discussion shows who wrote each message.")]
+    NicknameNeeded,
+    #[error("A nickname has at most 40 characters.")]
+    InvalidNickname,
+    /// `MAX_MESSAGES_PER_SESSION`.
+    #[error("This Discussion is full: it holds the most messages Ruche allows.")]
+    Full,
+    #[error("This message is no longer in the Discussion.")]
+    NoSuchMessage,
+    #[error("You can only change your own messages.")]
+    NotYours,
+    #[error("This can no longer be done to this message.")]
+    NotApplicable,
+    /// `limits::POSTS_PER_PARTICIPANT` or `LIKES_PER_PARTICIPANT` is used up.
+    #[error("You are going too fast. Try again in {0} seconds.")]
+    TooFast(u64),
+    /// `limits::CHANGES_PER_ACCOUNT` is used up.
+    #[error("You are making changes too fast. Try again in {0} seconds.")]
+    TooManyChanges(u64),
+    /// What can go wrong with any request (`rules::failure`).
+    #[error(transparent)]
+    Failed(#[from] Failure),
+}
+
+impl HttpStatus for DiscussionError {
+    fn http_status(&self) -> u16 {
+        match self {
+            Self::NotLoggedIn => 401,
+            Self::NotJoined | Self::NoAccess | Self::SessionClosed | Self::DiscussionClosed | Self::Banned => 403,
+            Self::NotYours => 403,
+            Self::EmptyMessage | Self::MessageTooLong | Self::InvalidMessage => 400,
+            Self::NicknameNeeded | Self::InvalidNickname => 400,
+            Self::Full | Self::NotApplicable => 409,
+            Self::NoSuchMessage => 404,
+            Self::TooFast(_) | Self::TooManyChanges(_) => 429,
+            Self::Failed(failure) => failure.http_status(),
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooFast(seconds) | Self::TooManyChanges(seconds) => Some(*seconds),
+            Self::Failed(failure) => failure.retry_after(),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_trimmed_text_of_1_to_500_characters() {
+        assert_eq!(clean_message("  Why?\r\nBecause.  ").unwrap(), "Why?\nBecause.");
+        assert_eq!(clean_message(" \n "), Err(DiscussionError::EmptyMessage));
+        assert_eq!(clean_message(&"é".repeat(500)).unwrap().chars().count(), 500);
+        assert_eq!(clean_message(&"é".repeat(501)), Err(DiscussionError::MessageTooLong));
+        assert_eq!(clean_message("bell\u{7}"), Err(DiscussionError::InvalidMessage));
+        assert_eq!(clean_message("<b>kept as typed</b>").unwrap(), "<b>kept as typed</b>");
+    }
+
+    #[test]
+    fn review_first_holds_new_messages_back() {
+        let mut settings = DiscussionSettings::default();
+        assert_eq!(MessageState::of_new(&settings), MessageState::Published);
+        settings.review_first = true;
+        assert_eq!(MessageState::of_new(&settings), MessageState::Pending);
+    }
+
+    #[test]
+    fn each_decision_applies_to_the_states_it_makes_sense_for() {
+        use MessageState::*;
+        assert_eq!(Moderation::Approve.next_state(Pending), Some(Published));
+        assert_eq!(Moderation::Approve.next_state(Hidden), Some(Published));
+        assert_eq!(Moderation::Approve.next_state(Published), None);
+        assert_eq!(Moderation::Refuse.next_state(Pending), Some(Refused));
+        assert_eq!(Moderation::Refuse.next_state(Published), None);
+        assert_eq!(Moderation::Hide.next_state(Published), Some(Hidden));
+        assert_eq!(Moderation::Hide.next_state(Pending), None);
+        assert_eq!(Moderation::Pin.next_state(Pending), Some(Pending));
+        for state in [Published, Pending, Refused, Hidden] {
+            assert_eq!(MessageState::parse(state.as_str()), Some(state));
+        }
+    }
+
+    #[test]
+    fn a_named_discussion_needs_a_nickname_and_an_anonymous_one_shows_none() {
+        let named = DiscussionSettings::default();
+        assert_eq!(shown_author(&named, Some("Ada")).unwrap(), Some("Ada".to_owned()));
+        assert_eq!(shown_author(&named, None), Err(DiscussionError::NicknameNeeded));
+        let anonymous = DiscussionSettings { anonymous: true, ..named };
+        assert_eq!(shown_author(&anonymous, Some("Ada")).unwrap(), None);
+    }
+
+    #[test]
+    fn csv_cells_are_quoted_and_never_formulas() {
+        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("a, b"), "\"a, b\"");
+        assert_eq!(csv_cell("say \"hi\"\nthen"), "\"say \"\"hi\"\"\nthen\"");
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell("-1"), "'-1");
+    }
+
+    #[test]
+    fn refusals_answer_4xx_with_a_wait_when_waiting_helps() {
+        assert_eq!(DiscussionError::DiscussionClosed.http_status(), 403);
+        assert_eq!(DiscussionError::Full.http_status(), 409);
+        assert_eq!(DiscussionError::TooFast(4).retry_after(), Some(4));
+        assert_eq!(DiscussionError::MessageTooLong.http_status(), 400);
+    }
+}

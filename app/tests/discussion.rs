@@ -1,0 +1,163 @@
+//! The Discussion's storage: each test runs on SQLite and on PostgreSQL (`test_both_dbs!`).
+use app::ids::{ParticipantId, SessionId};
+use app::rules::discussion::{DiscussionSettings, MessageState, Moderation};
+use app::storage::{Cursor, Db, PostRefused, Seen};
+use app::test_both_dbs;
+
+async fn session(db: &Db) -> SessionId {
+    let ada = db.create_user("ada@example.org", "Ada", "$argon2id$not-checked-here").await.unwrap().id;
+    db.create_session(ada, "Town hall").await.unwrap().unwrap().id
+}
+
+async fn participant(db: &Db, session: SessionId, browser: &str) -> ParticipantId {
+    db.join_session(session, browser).await.unwrap().id
+}
+
+async fn settings_default_to_open_published_at_once_under_nicknames(db: Db) {
+    let s = session(&db).await;
+    assert_eq!(db.discussion_settings(s).await.unwrap(), DiscussionSettings::default());
+    let chosen = DiscussionSettings { open: false, review_first: true, anonymous: true };
+    db.set_discussion_settings(s, chosen).await.unwrap();
+    assert_eq!(db.discussion_settings(s).await.unwrap(), chosen);
+    db.set_discussion_settings(s, DiscussionSettings::default()).await.unwrap();
+    assert_eq!(db.discussion_settings(s).await.unwrap(), DiscussionSettings::default(), "changed again in place");
+}
+test_both_dbs!(settings_default_to_open_published_at_once_under_nicknames);
+
+async fn messages_are_paged_newest_first_and_participants_read_published_ones(db: Db) {
+    let s = session(&db).await;
+    let zoe = participant(&db, s, "zoe").await;
+    let mut posted = Vec::new();
+    for i in 0..5 {
+        let state = if i == 2 { MessageState::Pending } else { MessageState::Published };
+        let m = db.post_message(s, zoe, Some("Zoé"), &format!("message {i}"), state).await.unwrap().unwrap();
+        posted.push(m.view);
+    }
+    let all = db.messages(s, Seen::All, None, 10).await.unwrap();
+    assert_eq!(
+        all.iter().map(|m| m.view.body.as_str()).collect::<Vec<_>>(),
+        ["message 4", "message 3", "message 2", "message 1", "message 0"]
+    );
+    let published = db.messages(s, Seen::Published, None, 2).await.unwrap();
+    assert_eq!(published.iter().map(|m| m.view.body.as_str()).collect::<Vec<_>>(), ["message 4", "message 3"]);
+    let last = &published[1].view;
+    let older =
+        db.messages(s, Seen::Published, Some(Cursor { posted_at: last.posted_at, id: last.id }), 10).await.unwrap();
+    assert_eq!(
+        older.iter().map(|m| m.view.body.as_str()).collect::<Vec<_>>(),
+        ["message 1", "message 0"],
+        "the pending one is skipped"
+    );
+    assert_eq!(db.messages_of(zoe, 10).await.unwrap().len(), 5, "an author reads all of their own");
+    assert_eq!(all[0].view.author.as_deref(), Some("Zoé"));
+}
+test_both_dbs!(messages_are_paged_newest_first_and_participants_read_published_ones);
+
+async fn a_discussion_holds_a_bounded_number_of_messages(db: Db) {
+    let s = session(&db).await;
+    let zoe = participant(&db, s, "zoe").await;
+    for _ in 0..3 {
+        db.post_message_within(s, zoe, None, "hi", MessageState::Published, 3).await.unwrap().unwrap();
+    }
+    assert_eq!(
+        db.post_message_within(s, zoe, None, "one more", MessageState::Published, 3).await.unwrap(),
+        Err(PostRefused::Full)
+    );
+    assert_eq!(db.messages(s, Seen::All, None, 10).await.unwrap().len(), 3);
+}
+test_both_dbs!(a_discussion_holds_a_bounded_number_of_messages);
+
+async fn likes_are_one_per_participant_and_none_is_lost_at_once(db: Db) {
+    let s = session(&db).await;
+    let zoe = participant(&db, s, "zoe").await;
+    let m = db
+        .post_message(s, zoe, None, "Can we have the slides?", MessageState::Published)
+        .await
+        .unwrap()
+        .unwrap()
+        .view
+        .id;
+    assert_eq!(db.like_message(m, zoe, true).await.unwrap().unwrap().view.likes, 1);
+    assert_eq!(
+        db.like_message(m, zoe, true).await.unwrap().unwrap().view.likes,
+        1,
+        "a second like by the same one counts once"
+    );
+    assert_eq!(db.liked_among(zoe, &[m]).await.unwrap(), vec![m]);
+    assert_eq!(db.like_message(m, zoe, false).await.unwrap().unwrap().view.likes, 0);
+    assert_eq!(db.like_message(m, zoe, false).await.unwrap().unwrap().view.likes, 0, "never below zero");
+    let mut likers = Vec::new();
+    for i in 0..40 {
+        likers.push(participant(&db, s, &format!("phone {i}")).await);
+    }
+    let likes = likers.iter().map(|p| {
+        let (db, p) = (db.clone(), *p);
+        tokio::spawn(async move { db.like_message(m, p, true).await.unwrap() })
+    });
+    for like in likes.collect::<Vec<_>>() {
+        like.await.unwrap();
+    }
+    assert_eq!(db.message(m).await.unwrap().unwrap().view.likes, 40, "no like lost among simultaneous ones");
+}
+test_both_dbs!(likes_are_one_per_participant_and_none_is_lost_at_once);
+
+async fn moderation_moves_messages_only_where_it_applies(db: Db) {
+    let s = session(&db).await;
+    let zoe = participant(&db, s, "zoe").await;
+    let m = db.post_message(s, zoe, None, "Review me", MessageState::Pending).await.unwrap().unwrap().view.id;
+    assert_eq!(db.moderate_message(m, Moderation::Hide).await.unwrap(), Some(Err(MessageState::Pending)));
+    let approved = db.moderate_message(m, Moderation::Approve).await.unwrap().unwrap().unwrap();
+    assert_eq!(approved.view.state, MessageState::Published);
+    let pinned = db.moderate_message(m, Moderation::Pin).await.unwrap().unwrap().unwrap();
+    assert!(pinned.view.pinned);
+    let answered = db.moderate_message(m, Moderation::MarkAnswered).await.unwrap().unwrap().unwrap();
+    assert!(answered.view.answered && answered.view.pinned);
+    assert_eq!(
+        db.moderate_message(m, Moderation::Hide).await.unwrap().unwrap().unwrap().view.state,
+        MessageState::Hidden
+    );
+    let edited = db.edit_message(m, zoe, "Reworded").await.unwrap().unwrap();
+    assert!(edited.view.edited && edited.view.body == "Reworded");
+    let other = participant(&db, s, "other").await;
+    assert_eq!(db.edit_message(m, other, "Not mine").await.unwrap(), None, "only its author edits a message");
+    assert!(db.delete_message(m).await.unwrap());
+    assert_eq!(db.moderate_message(m, Moderation::Approve).await.unwrap(), None);
+}
+test_both_dbs!(moderation_moves_messages_only_where_it_applies);
+
+async fn a_ban_takes_every_message_of_its_author_and_keeps_them_out(db: Db) {
+    let s = session(&db).await;
+    let troll = participant(&db, s, "troll").await;
+    let zoe = participant(&db, s, "zoe").await;
+    let first = db.post_message(s, troll, None, "spam", MessageState::Published).await.unwrap().unwrap().view.id;
+    db.post_message(s, troll, None, "more spam", MessageState::Pending).await.unwrap().unwrap();
+    let kept =
+        db.post_message(s, zoe, None, "A real question", MessageState::Published).await.unwrap().unwrap().view.id;
+    let other_session = session_of_someone_else(&db).await;
+    assert_eq!(db.ban_author(other_session, first).await.unwrap(), None, "a message of another session");
+    assert_eq!(db.ban_author(s, first).await.unwrap().unwrap().len(), 2);
+    assert!(db.is_banned(s, "troll").await.unwrap());
+    assert!(!db.is_banned(s, "zoe").await.unwrap());
+    assert!(!db.is_banned(other_session, "troll").await.unwrap());
+    let left = db.messages(s, Seen::All, None, 10).await.unwrap();
+    assert_eq!(left.iter().map(|m| m.view.id).collect::<Vec<_>>(), vec![kept]);
+    assert_eq!(db.clear_discussion(s).await.unwrap(), 1);
+    assert!(db.is_banned(s, "troll").await.unwrap(), "clearing keeps the bans");
+}
+test_both_dbs!(a_ban_takes_every_message_of_its_author_and_keeps_them_out);
+
+async fn session_of_someone_else(db: &Db) -> SessionId {
+    let bob = db.create_user("bob@example.org", "Bob", "$argon2id$not-checked-here").await.unwrap().id;
+    db.create_session(bob, "Elsewhere").await.unwrap().unwrap().id
+}
+
+async fn deleting_a_session_takes_its_discussion(db: Db) {
+    let s = session(&db).await;
+    let zoe = participant(&db, s, "zoe").await;
+    let m = db.post_message(s, zoe, None, "bye", MessageState::Published).await.unwrap().unwrap().view.id;
+    db.like_message(m, zoe, true).await.unwrap();
+    db.set_discussion_settings(s, DiscussionSettings { open: false, ..Default::default() }).await.unwrap();
+    assert!(db.delete_session(s).await.unwrap());
+    assert_eq!(db.message(m).await.unwrap(), None);
+}
+test_both_dbs!(deleting_a_session_takes_its_discussion);
