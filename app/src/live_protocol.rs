@@ -3,9 +3,9 @@
 //! listens: on every (re)connection the server first sends the whole current state, then each
 //! change as it happens, so a tab that was away (server restart, network change, a phone waking)
 //! is up to date again with its first message.
-use crate::ids::SessionId;
-use crate::states::HostState;
-use crate::states::PublicState;
+use crate::ids::{MessageId, SessionId};
+use crate::rules::discussion::DiscussionSettings;
+use crate::states::{HostState, MessageView, PublicState};
 use serde::{Deserialize, Serialize};
 
 /// What a host's tab receives (`/live/s/<session>`). Externally tagged (`{"State":{…}}`), the
@@ -21,12 +21,102 @@ pub enum HostMessage {
     Presence { participants: u32 },
     /// The owner deleted the session: the last message, then the socket closes (`CLOSE_DENIED`).
     Deleted,
+    /// The Discussion as hosts see it: every message, whatever its state.
+    Discussion(DiscussionMessage),
 }
 
 /// What a participant's tab receives (`/live/p/<session>`): never anything host-only.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ParticipantMessage {
     State(PublicState),
+    /// The Discussion as participants see it: published messages only.
+    Discussion(DiscussionMessage),
+}
+
+/// The Discussion goes as a log, not as whole states: a tab starts from a snapshot, then
+/// applies each event after it, in order. Events carry absolute values (a message as it now is,
+/// a count as it now is), so one applied twice changes nothing. A socket that misses an event
+/// (it could not take it in time) is sent a fresh snapshot instead of the events it missed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DiscussionMessage {
+    /// Where to start from: the settings, and the newest messages (newest first) with whether
+    /// older ones are there to read (by a cursor, `functions::discussion`).
+    Snapshot { seq: u64, settings: DiscussionSettings, messages: Vec<MessageView>, more: bool },
+    /// The event numbered `seq`, the one after the tab's.
+    Event { seq: u64, event: DiscussionEvent },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DiscussionEvent {
+    /// A message posted, or changed (edited, moderated, pinned, answered): as it now is.
+    Message(MessageView),
+    /// Messages gone: deleted, or (for participants) no longer published.
+    Removed(Vec<MessageId>),
+    /// Likes counted since the last such event, a few times a second at most per session.
+    Likes(Vec<(MessageId, u32)>),
+    Settings(DiscussionSettings),
+    /// Every message was deleted.
+    Cleared,
+}
+
+/// What a tab holds of the Discussion, kept up to date by the live channel's messages.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiscussionList {
+    pub settings: DiscussionSettings,
+    /// Newest first.
+    pub messages: Vec<MessageView>,
+    /// Older messages than these are there to read.
+    pub more: bool,
+}
+
+impl DiscussionList {
+    pub fn new(settings: DiscussionSettings, messages: Vec<MessageView>, more: bool) -> Self {
+        Self { settings, messages, more }
+    }
+
+    /// Applies a message of the live channel. Events carry absolute values: applying one twice,
+    /// or one a snapshot already holds, changes nothing.
+    pub fn apply(&mut self, message: DiscussionMessage) {
+        match message {
+            DiscussionMessage::Snapshot { settings, messages, more, .. } => *self = Self::new(settings, messages, more),
+            DiscussionMessage::Event { event, .. } => self.apply_event(event),
+        }
+    }
+
+    fn apply_event(&mut self, event: DiscussionEvent) {
+        match event {
+            DiscussionEvent::Message(message) => match self.messages.iter_mut().find(|m| m.id == message.id) {
+                Some(held) => *held = message,
+                None => {
+                    let at = self.messages.partition_point(|m| (m.posted_at, m.id) > (message.posted_at, message.id));
+                    self.messages.insert(at, message);
+                }
+            },
+            DiscussionEvent::Removed(ids) => self.messages.retain(|m| !ids.contains(&m.id)),
+            DiscussionEvent::Likes(counts) => {
+                for (id, likes) in counts {
+                    if let Some(held) = self.messages.iter_mut().find(|m| m.id == id) {
+                        held.likes = likes;
+                    }
+                }
+            }
+            DiscussionEvent::Settings(settings) => self.settings = settings,
+            DiscussionEvent::Cleared => {
+                self.messages.clear();
+                self.more = false;
+            }
+        }
+    }
+
+    /// Older messages read by a cursor, added after those held.
+    pub fn add_older(&mut self, older: Vec<MessageView>, more: bool) {
+        for message in older {
+            if !self.messages.iter().any(|m| m.id == message.id) {
+                self.messages.push(message);
+            }
+        }
+        self.more = more;
+    }
 }
 
 /// Close code for a tab that may not (or may no longer) follow this session: a host removed by
@@ -71,7 +161,51 @@ pub fn participant_path(session: SessionId) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::discussion::MessageState;
     use crate::states::PublicView;
+
+    fn message(n: u128, posted_at: i64) -> MessageView {
+        MessageView {
+            id: MessageId(uuid::Uuid::from_u128(n)),
+            author: None,
+            body: format!("message {n}"),
+            state: MessageState::Published,
+            pinned: false,
+            answered: false,
+            likes: 0,
+            posted_at,
+            edited: false,
+        }
+    }
+
+    #[test]
+    fn a_tab_applies_events_in_any_repetition_and_keeps_newest_first() {
+        let mut list = DiscussionList::default();
+        let event = |event| DiscussionMessage::Event { seq: 1, event };
+        list.apply(event(DiscussionEvent::Message(message(1, 10))));
+        list.apply(event(DiscussionEvent::Message(message(3, 30))));
+        list.apply(event(DiscussionEvent::Message(message(2, 20))));
+        list.apply(event(DiscussionEvent::Message(message(2, 20))));
+        assert_eq!(list.messages.iter().map(|m| m.posted_at).collect::<Vec<_>>(), [30, 20, 10]);
+        let two = message(2, 20).id;
+        list.apply(event(DiscussionEvent::Likes(vec![(two, 5)])));
+        list.apply(event(DiscussionEvent::Likes(vec![(two, 5)])));
+        assert_eq!(list.messages[1].likes, 5);
+        list.apply(event(DiscussionEvent::Removed(vec![two])));
+        assert_eq!(list.messages.len(), 2);
+        let snapshot = DiscussionMessage::Snapshot {
+            seq: 9,
+            settings: DiscussionSettings { open: false, ..Default::default() },
+            messages: vec![message(4, 40)],
+            more: true,
+        };
+        list.apply(snapshot);
+        assert_eq!((list.messages.len(), list.more, list.settings.open), (1, true, false));
+        list.add_older(vec![message(4, 40), message(0, 5)], false);
+        assert_eq!((list.messages.len(), list.more), (2, false));
+        list.apply(event(DiscussionEvent::Cleared));
+        assert!(list.messages.is_empty());
+    }
 
     #[test]
     fn messages_are_small_json_that_reads_back() {

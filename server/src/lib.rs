@@ -1,6 +1,7 @@
 #![recursion_limit = "512"]
 //! The Ruche server: configuration, and the axum router that serves the Leptos app and its
 //! server functions. `main.rs` only wires these to a socket.
+pub mod discussion_export;
 pub mod guard;
 pub mod join_pages;
 pub mod live_sockets;
@@ -92,7 +93,7 @@ pub fn router(leptos_options: LeptosOptions, ctx: ServerContext) -> Router {
     let not_found = any(leptos_axum::file_and_error_handler_with_context::<LeptosOptions, _>(not_found_context, shell))
         .with_state(leptos_options.clone());
     let files = static_files::service(&leptos_options, not_found);
-    let (svg_ctx, png_ctx, live_ctx) = (ctx.clone(), ctx.clone(), ctx.clone());
+    let (svg_ctx, png_ctx, live_ctx, export_ctx) = (ctx.clone(), ctx.clone(), ctx.clone(), ctx.clone());
     let router = Router::new()
         .merge(live_sockets::routes(live_ctx))
         .merge(join_pages::routes(ctx.clone(), render_page(ctx.clone(), leptos_options.clone())))
@@ -103,6 +104,12 @@ pub fn router(leptos_options: LeptosOptions, ctx: ServerContext) -> Router {
         .route(
             "/j/{token}/qr.png",
             get(move |Path(token): Path<String>| qr::download(png_ctx.clone(), token, qr::Format::Png)),
+        )
+        .route(
+            "/s/{session}/discussion.csv",
+            get(move |Path(session): Path<String>, headers: axum::http::HeaderMap| {
+                discussion_export::export(export_ctx.clone(), session, headers)
+            }),
         )
         .leptos_routes_with_context(&leptos_options, routes, page_context(ctx.clone()), {
             let options = leptos_options.clone();

@@ -13,6 +13,7 @@
 //! take at once. Instances sharing PostgreSQL hear each other in `peer_bridge.rs`.
 use app::ids::{SessionId, UserId};
 use app::live_protocol::{Keepalive, CLOSE_DENIED, CLOSE_LOGGED_OUT, CLOSE_RESTARTING};
+use app::services::live_hub::discussion::{EventFrame, HostEvent};
 use app::services::live_hub::{Audience, Frame, HostFrame, Outlet, Subscription};
 use app::services::{auth, visitor, ServerContext};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -95,12 +96,15 @@ async fn host_socket(ctx: ServerContext, session: String, headers: HeaderMap, ws
                 let feed = HostFeed {
                     states: subscription.host_states(),
                     presence: subscription.presence(),
+                    discussion: subscription.host_discussion_events(),
+                    discussion_seq: None,
+                    subscription,
                     user,
                     login,
                     ended_logins,
                 };
                 let within = ctx.keepalive.write_within;
-                serve(socket, move |sink, asides| write(sink, feed, subscription, asides, within), &ctx).await
+                serve(socket, move |sink, asides| write(sink, feed, asides, within), &ctx).await
             })
         }
         (Ok(_), _) => upgrade(ws).on_upgrade(refuse),
@@ -117,9 +121,16 @@ async fn participant_socket(ctx: ServerContext, session: String, headers: Header
     else {
         return upgrade(ws).on_upgrade(refuse);
     };
+    // A ban takes the visitor out of the admitted ones (`Live::banned`): they are looked up.
     let joined = match ctx.live.is_admitted(session, &visitor) {
         true => Ok(true),
-        false => ctx.db.participant(session, &visitor).await.map(|p| p.is_some()),
+        false => {
+            async {
+                Ok(ctx.db.participant(session, &visitor).await?.is_some()
+                    && !ctx.db.is_banned(session, &visitor).await?)
+            }
+            .await
+        }
     };
     match joined {
         Ok(true) => {
@@ -129,10 +140,10 @@ async fn participant_socket(ctx: ServerContext, session: String, headers: Header
                 ctx.live.admit(session, &visitor);
                 let mut subscription = ctx.live.subscribe(&ctx, session, Audience::Participants);
                 let write = move |sink, asides| {
-                    let outlet = Arc::new(ParticipantOutlet::new(sink, asides));
+                    let outlet = Arc::new(ParticipantOutlet::new(sink, asides).of(&visitor));
                     subscription.deliver_to(outlet.clone());
                     async move {
-                        write_participant(outlet, move || subscription.public_frame()).await;
+                        write_participant(outlet, subscription).await;
                         Ended::Done
                     }
                 };
@@ -190,6 +201,10 @@ const PING: u8 = 1;
 const RESTARTING: u8 = 2;
 /// A participant's socket could not take a state from the hub: its writer sends the newest.
 const BEHIND: u8 = 4;
+/// A participant's socket missed a Discussion event: its writer sends a snapshot.
+const DISCUSSION: u8 = 8;
+/// A host banned this participant: the writer closes the socket.
+const BANNED: u8 = 16;
 
 impl Asides {
     fn ask(&self, what: u8) {
@@ -326,6 +341,8 @@ fn sent(frame: &Frame) -> Next {
 struct ParticipantOutlet<S> {
     out: tokio::sync::Mutex<Out<S>>,
     asides: Arc<Asides>,
+    /// The digest of the visitor cookie it was opened with, for bans.
+    visitor: String,
 }
 
 struct Out<S> {
@@ -334,12 +351,38 @@ struct Out<S> {
     stamp: i64,
     /// A write is still waiting for the socket to take it: nothing more is added behind it.
     unflushed: bool,
+    /// The number of the last Discussion event (or snapshot) sent; none before the first.
+    seq: Option<u64>,
 }
 
 impl<S> ParticipantOutlet<S> {
     fn new(sink: S, asides: Arc<Asides>) -> Self {
-        Self { out: tokio::sync::Mutex::new(Out { sink, stamp: i64::MIN, unflushed: false }), asides }
+        let out = Out { sink, stamp: i64::MIN, unflushed: false, seq: None };
+        Self { out: tokio::sync::Mutex::new(out), asides, visitor: String::new() }
     }
+
+    fn of(self, visitor: &str) -> Self {
+        Self { visitor: visitor.to_owned(), ..self }
+    }
+}
+
+/// Writes `text` if the socket takes it at once: `None` when it could not (the writer catches
+/// up), `Some(false)` when the socket failed (its reader sees it end).
+fn write_now<S: Sink<Message> + Unpin>(out: &mut Out<S>, text: &Utf8Bytes, asides: &Asides) -> Option<bool> {
+    let mut cx = Context::from_waker(Waker::noop());
+    match out.sink.poll_ready_unpin(&mut cx) {
+        Poll::Ready(Ok(())) => {}
+        Poll::Ready(Err(_)) => return Some(false),
+        Poll::Pending => return None,
+    }
+    if out.sink.start_send_unpin(Message::Text(text.clone())).is_err() {
+        return Some(false);
+    }
+    if out.sink.poll_flush_unpin(&mut cx).is_pending() {
+        out.unflushed = true;
+        asides.ask(BEHIND);
+    }
+    Some(true)
 }
 
 impl<S: Sink<Message> + Unpin + Send + 'static> Outlet for ParticipantOutlet<S> {
@@ -354,36 +397,73 @@ impl<S: Sink<Message> + Unpin + Send + 'static> Outlet for ParticipantOutlet<S> 
         if frame.last || out.unflushed {
             return self.asides.ask(BEHIND);
         }
-        let mut cx = Context::from_waker(Waker::noop());
-        match out.sink.poll_ready_unpin(&mut cx) {
-            Poll::Ready(Ok(())) => {}
-            // The socket failed: its reader sees it end.
-            Poll::Ready(Err(_)) => return,
-            Poll::Pending => return self.asides.ask(BEHIND),
+        match write_now(&mut out, &frame.text, &self.asides) {
+            Some(true) => out.stamp = frame.stamp,
+            Some(false) => {}
+            None => self.asides.ask(BEHIND),
         }
-        if out.sink.start_send_unpin(Message::Text(frame.text.clone())).is_err() {
-            return;
+    }
+
+    /// Writes the event if it is the one after the last the socket was sent and the socket takes
+    /// it at once; otherwise its writer sends a snapshot.
+    fn offer_event(&self, event: &EventFrame) {
+        let Ok(mut out) = self.out.try_lock() else { return self.asides.ask(DISCUSSION) };
+        match out.seq {
+            Some(seq) if event.seq <= seq => return,
+            Some(seq) if event.seq == seq + 1 && !out.unflushed => {}
+            _ => return self.asides.ask(DISCUSSION),
         }
-        out.stamp = frame.stamp;
-        if out.sink.poll_flush_unpin(&mut cx).is_pending() {
-            out.unflushed = true;
-            self.asides.ask(BEHIND);
+        match write_now(&mut out, &event.text, &self.asides) {
+            Some(true) => out.seq = Some(event.seq),
+            Some(false) => {}
+            None => self.asides.ask(DISCUSSION),
         }
+    }
+
+    fn ban(&self, visitor_digest: &str) {
+        if self.visitor == visitor_digest {
+            self.asides.ask(BANNED);
+        }
+    }
+
+    fn catch_up(&self) {
+        self.asides.ask(DISCUSSION);
+    }
+}
+
+/// What a participant socket's writer sends when it catches up: the newest state, and the
+/// Discussion's snapshot. A subscription in the server; a stand-in in tests.
+trait Newest: Send + 'static {
+    fn state(&self) -> Option<Frame>;
+    fn discussion(&self) -> impl std::future::Future<Output = Option<(u64, Utf8Bytes)>> + Send;
+}
+
+impl Newest for Subscription {
+    fn state(&self) -> Option<Frame> {
+        self.public_frame()
+    }
+
+    async fn discussion(&self) -> Option<(u64, Utf8Bytes)> {
+        self.discussion_snapshot().await
     }
 }
 
 /// A participant socket's writer: the state there is, then whatever the hub could not write, a
 /// ping, or "restarting". `newest` gives the session's newest public state (and holds the
 /// subscription, so the socket counts while it writes).
-async fn write_participant<S>(outlet: Arc<ParticipantOutlet<S>>, newest: impl Fn() -> Option<Frame> + Send + 'static)
+async fn write_participant<S>(outlet: Arc<ParticipantOutlet<S>>, newest: impl Newest)
 where
     S: Sink<Message> + Unpin + Send + 'static,
 {
-    let mut asked = BEHIND;
+    let mut asked = BEHIND | DISCUSSION;
     loop {
         let mut out = outlet.out.lock().await;
         if asked & RESTARTING != 0 {
             let _ = out.sink.send(close(CLOSE_RESTARTING, "Ruche is restarting")).await;
+            return;
+        }
+        if asked & BANNED != 0 {
+            let _ = out.sink.send(close(CLOSE_DENIED, "A host removed you from this Discussion.")).await;
             return;
         }
         if asked & PING != 0 && out.sink.send(Message::Ping(Default::default())).await.is_err() {
@@ -394,9 +474,26 @@ where
                 return;
             }
             out.unflushed = false;
-            if let Some(frame) = newest().filter(|f| f.stamp > out.stamp) {
+            if let Some(frame) = newest.state().filter(|f| f.stamp > out.stamp) {
                 out.stamp = frame.stamp;
                 if !send(&mut out.sink, sent(&frame)).await {
+                    return;
+                }
+            }
+        }
+        if asked & DISCUSSION != 0 {
+            // Read without holding the socket: the hub's offers meanwhile see the old position,
+            // and ask again, which is answered once the snapshot is sent.
+            drop(out);
+            let snapshot = newest.discussion().await;
+            out = outlet.out.lock().await;
+            if let Some((seq, text)) = snapshot.filter(|(seq, _)| out.seq.is_none_or(|sent| sent < *seq)) {
+                if out.sink.flush().await.is_err() {
+                    return;
+                }
+                out.unflushed = false;
+                out.seq = Some(seq);
+                if !send(&mut out.sink, Next::Send(text)).await {
                     return;
                 }
             }
@@ -411,6 +508,11 @@ where
 struct HostFeed {
     states: watch::Receiver<Option<Arc<HostFrame>>>,
     presence: watch::Receiver<(u32, Utf8Bytes)>,
+    /// The Discussion's host events, and the number of the last one (or snapshot) sent.
+    discussion: broadcast::Receiver<HostEvent>,
+    discussion_seq: Option<u64>,
+    /// Held so that the socket counts while it writes; gives the Discussion's snapshots.
+    subscription: Subscription,
     user: UserId,
     /// The digest of the login the socket was opened with.
     login: String,
@@ -439,6 +541,12 @@ impl Feed for HostFeed {
 
     async fn next(&mut self) -> Next {
         loop {
+            if self.discussion_seq.is_none() {
+                if let Some((seq, text)) = self.subscription.discussion_snapshot().await {
+                    self.discussion_seq = Some(seq);
+                    return Next::Send(text);
+                }
+            }
             tokio::select! {
                 biased;
                 changed = self.states.changed() => {
@@ -454,6 +562,19 @@ impl Feed for HostFeed {
                     Err(broadcast::error::RecvError::Lagged(_)) => return Next::Recheck,
                     Err(broadcast::error::RecvError::Closed) => return Next::End,
                 },
+                event = self.discussion.recv() => match event {
+                    Ok(Some(event)) => match self.discussion_seq {
+                        Some(seq) if event.seq <= seq => {}
+                        Some(seq) if event.seq == seq + 1 => {
+                            self.discussion_seq = Some(event.seq);
+                            return Next::Send(event.text.clone());
+                        }
+                        // A gap: the next turn sends a snapshot.
+                        _ => self.discussion_seq = None,
+                    },
+                    Ok(None) | Err(broadcast::error::RecvError::Lagged(_)) => self.discussion_seq = None,
+                    Err(broadcast::error::RecvError::Closed) => return Next::End,
+                },
             }
         }
     }
@@ -462,13 +583,7 @@ impl Feed for HostFeed {
 /// A host socket's writer task: the current state, then every change, and what the reader hands
 /// it (a ping, "restarting"). Holds the subscription, so the socket counts while it writes.
 /// A state the tab does not take within `within` lets the socket go (`Keepalive::write_within`).
-async fn write(
-    mut sink: SocketSink,
-    mut feed: impl Feed,
-    _subscription: Subscription,
-    asides: Arc<Asides>,
-    within: Duration,
-) -> Ended {
+async fn write(mut sink: SocketSink, mut feed: impl Feed, asides: Arc<Asides>, within: Duration) -> Ended {
     for next in feed.current() {
         if let Some(ended) = send_within(&mut sink, next, within).await {
             return ended;
@@ -622,8 +737,21 @@ mod tests {
         let outlet = Arc::new(ParticipantOutlet::new(phone.clone(), Arc::new(Asides::default())));
         let newest = Arc::new(Mutex::new(first));
         let held = newest.clone();
-        let writer = tokio::spawn(write_participant(outlet.clone(), move || Some(held.lock().unwrap().clone())));
+        let writer = tokio::spawn(write_participant(outlet.clone(), Held(held)));
         (outlet, newest, writer)
+    }
+
+    /// The hub's held state, as a test sets it; no Discussion.
+    struct Held(Arc<Mutex<Frame>>);
+
+    impl Newest for Held {
+        fn state(&self) -> Option<Frame> {
+            Some(self.0.lock().unwrap().clone())
+        }
+
+        async fn discussion(&self) -> Option<(u64, Utf8Bytes)> {
+            None
+        }
     }
 
     fn change(outlet: &ParticipantOutlet<Phone>, newest: &Mutex<Frame>, frame: Frame) {

@@ -1,15 +1,18 @@
 //! The live channel over real WebSockets on loopback, on SQLite and PostgreSQL: what hosts and
 //! participants receive after each change, who is refused, a removed facilitator losing the host
-//! view, a phone that stops reading, reconnecting after a restart, and (PostgreSQL) two instances
-//! sharing one database.
+//! view, a phone that stops reading, reconnecting after a restart, the Discussion's events, and
+//! (PostgreSQL) two instances sharing one database.
 use app::functions::sessions::SessionForHost;
 use app::live_protocol::{
-    HostMessage, Keepalive, ParticipantMessage, CLOSE_DENIED, CLOSE_LOGGED_OUT, CLOSE_RESTARTING,
+    DiscussionEvent, DiscussionMessage, HostMessage, Keepalive, ParticipantMessage, CLOSE_DENIED, CLOSE_LOGGED_OUT,
+    CLOSE_RESTARTING,
 };
+use app::rules::discussion::DiscussionSettings;
 use app::rules::joining::JoinError;
 use app::services::ways_in::WaysInCache;
 use app::services::ServerContext;
 use app::states::HostState;
+use app::states::MessageView;
 use app::states::SlideContent;
 use app::states::{PublicState, PublicView};
 use app::storage::Db;
@@ -114,9 +117,13 @@ async fn next_text(socket: &mut Socket) -> String {
     }
 }
 
+/// The next public state, past the Discussion's messages.
 async fn next_public(socket: &mut Socket) -> PublicState {
-    let ParticipantMessage::State(state) = serde_json::from_str(&next_text(socket).await).unwrap();
-    state
+    loop {
+        if let ParticipantMessage::State(state) = serde_json::from_str(&next_text(socket).await).unwrap() {
+            return state;
+        }
+    }
 }
 
 async fn next_host_state(socket: &mut Socket) -> HostState {
@@ -871,6 +878,134 @@ async fn a_way_in_changed_on_one_instance_is_refused_on_the_other_within_100_ms(
         JoinError::Deleted,
         "a deletion on A"
     );
+    a.stop().await;
+    b.stop().await;
+    second_db.close().await.ok();
+    test_db.finish().await;
+}
+
+/// The next Discussion message a socket receives, past states and counts.
+async fn next_discussion(socket: &mut Socket) -> DiscussionMessage {
+    loop {
+        let text = next_text(socket).await;
+        if let Ok(ParticipantMessage::Discussion(message)) = serde_json::from_str(&text) {
+            return message;
+        }
+        if let Ok(HostMessage::Discussion(message)) = serde_json::from_str(&text) {
+            return message;
+        }
+    }
+}
+
+/// The next Discussion event, with its number.
+async fn next_event(socket: &mut Socket) -> (u64, DiscussionEvent) {
+    match next_discussion(socket).await {
+        DiscussionMessage::Event { seq, event } => (seq, event),
+        other => panic!("an event, not {other:?}"),
+    }
+}
+
+async fn snapshot_seq(socket: &mut Socket) -> (u64, Vec<MessageView>) {
+    match next_discussion(socket).await {
+        DiscussionMessage::Snapshot { seq, messages, .. } => (seq, messages),
+        other => panic!("a snapshot first, not {other:?}"),
+    }
+}
+
+/// The Discussion goes as numbered events: participants get published messages only, hosts every
+/// one; likes are counted; a ban closes the banned phone's socket and refuses it again.
+async fn discussion_events_reach_hosts_and_participants_in_order(db: Db) {
+    let instance = Instance::start(db).await;
+    let (mut ada, id, mut zoe) = session_with_participant(&instance).await;
+    let mut tom = Client::from(&instance.router, [198, 51, 100, 2]);
+    let code = next_host_state_after(&mut ada, &id).await.state.ways_in.code;
+    tom.call("join_by_code", &[("code", &code)]).await.json::<String>();
+    let mut host = instance.socket(&format!("/live/s/{id}"), ada.cookie.as_deref()).await;
+    let mut phone = instance.socket(&format!("/live/p/{id}"), zoe.visitor.as_deref()).await;
+    let mut other = instance.socket(&format!("/live/p/{id}"), tom.visitor.as_deref()).await;
+    let (host_seq, _) = snapshot_seq(&mut host).await;
+    let (seq, empty) = snapshot_seq(&mut phone).await;
+    assert!(empty.is_empty());
+    snapshot_seq(&mut other).await;
+
+    let posted: MessageView =
+        zoe.call("post_message", &[("id", &id), ("text", "First!"), ("nickname", "Zoé")]).await.json();
+    assert_eq!(next_event(&mut phone).await, (seq + 1, DiscussionEvent::Message(posted.clone())));
+    assert_eq!(next_event(&mut host).await, (host_seq + 1, DiscussionEvent::Message(posted.clone())));
+
+    // Review first: the host hears of the waiting post; participants only once it is approved.
+    ada.call("set_discussion", &[("id", &id), ("open", "true"), ("review_first", "true"), ("anonymous", "false")])
+        .await
+        .json::<DiscussionSettings>();
+    assert!(matches!(next_event(&mut phone).await, (s, DiscussionEvent::Settings(_)) if s == seq + 2));
+    assert!(matches!(next_event(&mut host).await.1, DiscussionEvent::Settings(_)));
+    let waiting: MessageView =
+        tom.call("post_message", &[("id", &id), ("text", "Second"), ("nickname", "Tom")]).await.json();
+    assert_eq!(next_event(&mut host).await.1, DiscussionEvent::Message(waiting.clone()));
+    let approved: MessageView = ada
+        .call("moderate_message", &[("id", &id), ("message", &waiting.id.to_string()), ("decision", "Approve")])
+        .await
+        .json();
+    assert_eq!(next_event(&mut phone).await, (seq + 3, DiscussionEvent::Message(approved)), "nothing in between");
+
+    // Likes from two phones: the counts that go out end with the stored one.
+    for client in [&mut zoe, &mut tom] {
+        client
+            .call("like_message", &[("id", &id), ("message", &posted.id.to_string()), ("like", "true")])
+            .await
+            .json::<u32>();
+    }
+    loop {
+        let (_, event) = next_event(&mut phone).await;
+        let DiscussionEvent::Likes(counts) = event else { panic!("likes, not {event:?}") };
+        if counts.contains(&(posted.id, 2)) {
+            break;
+        }
+    }
+
+    // A ban: the phone's socket closes, its messages go from every tab, and it cannot follow again.
+    ada.call("ban_author", &[("id", &id), ("message", &posted.id.to_string())]).await.json::<usize>();
+    assert_eq!(close_code(&mut phone).await, CLOSE_DENIED);
+    loop {
+        if let (_, DiscussionEvent::Removed(ids)) = next_event(&mut other).await {
+            assert_eq!(ids, vec![posted.id]);
+            break;
+        }
+    }
+    let mut again = instance.socket(&format!("/live/p/{id}"), zoe.visitor.as_deref()).await;
+    assert_eq!(close_code(&mut again).await, CLOSE_DENIED, "a banned phone cannot follow again");
+    page_shows(&mut zoe, &id, 403, "A host removed you from this session.").await;
+}
+test_both_dbs!(discussion_events_reach_hosts_and_participants_in_order);
+
+/// Messages and likes made through one instance reach the phones of the other.
+#[tokio::test]
+async fn two_instances_share_the_discussion_through_postgres() {
+    let Some(test_db) = app::storage::testing::TestDb::postgres().await else { return };
+    let second_db = test_db.connect_again().await;
+    let a = Instance::start(test_db.db.clone()).await;
+    let b = Instance::start(second_db.clone()).await;
+    let (mut ada, id, mut zoe) = session_with_participant(&a).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut on_b = b.socket(&format!("/live/p/{id}"), zoe.visitor.as_deref()).await;
+    let mut host_on_b = b.socket(&format!("/live/s/{id}"), ada.cookie.as_deref()).await;
+    snapshot_seq(&mut on_b).await;
+    snapshot_seq(&mut host_on_b).await;
+    let posted: MessageView =
+        zoe.call("post_message", &[("id", &id), ("text", "Across"), ("nickname", "Zoé")]).await.json();
+    assert_eq!(next_event(&mut on_b).await.1, DiscussionEvent::Message(posted.clone()), "a post on A reaches B");
+    assert_eq!(next_event(&mut host_on_b).await.1, DiscussionEvent::Message(posted.clone()));
+    let mut tom = Client::from(&b.router, [198, 51, 100, 2]);
+    let code = next_host_state_after(&mut ada, &id).await.state.ways_in.code;
+    tom.call("join_by_code", &[("code", &code)]).await.json::<String>();
+    zoe.call("like_message", &[("id", &id), ("message", &posted.id.to_string()), ("like", "true")]).await.json::<u32>();
+    tom.call("like_message", &[("id", &id), ("message", &posted.id.to_string()), ("like", "true")]).await.json::<u32>();
+    loop {
+        let (_, event) = next_event(&mut on_b).await;
+        if matches!(&event, DiscussionEvent::Likes(counts) if counts.contains(&(posted.id, 2))) {
+            break;
+        }
+    }
     a.stop().await;
     b.stop().await;
     second_db.close().await.ok();

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use crate::{
     ids::{ParticipantId, UserId},
+    live_protocol::DiscussionEvent,
     rules::discussion::{clean_message, shown_author, MessageState, MESSAGES_PER_PAGE},
     rules::limits::whole_seconds,
     services::{auth, reply, visitor, ServerContext},
@@ -80,6 +81,32 @@ async fn moderator(id: SessionId) -> Result<(ServerContext, UserId), DiscussionE
     Ok((ctx, user))
 }
 
+/// What participants see of a change to a message that was `before` (none: it is new).
+#[cfg(feature = "ssr")]
+fn public_change(before: Option<MessageState>, now: &MessageView) -> Option<DiscussionEvent> {
+    if now.state == MessageState::Published {
+        Some(DiscussionEvent::Message(now.clone()))
+    } else if before == Some(MessageState::Published) {
+        Some(DiscussionEvent::Removed(vec![now.id]))
+    } else {
+        None
+    }
+}
+
+/// Tells every tab of the session that a message is gone.
+#[cfg(feature = "ssr")]
+async fn tell_removed(ctx: &ServerContext, id: SessionId, gone: &MessageRecord) {
+    let removed = DiscussionEvent::Removed(vec![gone.view.id]);
+    let public = (gone.view.state == MessageState::Published).then(|| removed.clone());
+    ctx.live.discussion(ctx, id, removed, public).await;
+}
+
+/// Tells every tab of the session how a message now is (`before`: its state until now).
+#[cfg(feature = "ssr")]
+async fn tell_message(ctx: &ServerContext, id: SessionId, before: Option<MessageState>, now: &MessageView) {
+    ctx.live.discussion(ctx, id, DiscussionEvent::Message(now.clone()), public_change(before, now)).await;
+}
+
 #[cfg(feature = "ssr")]
 fn views(records: Vec<MessageRecord>) -> Vec<MessageView> {
     records.into_iter().map(|r| r.view).collect()
@@ -92,17 +119,28 @@ pub async fn participant_discussion(id: SessionId) -> Result<DiscussionView, Dis
     reply(
         async move {
             let speaker = speaker(id).await?;
-            let db = &speaker.ctx.db;
-            let mut messages = db.messages(id, Seen::Published, None, MESSAGES_PER_PAGE + 1).await?;
-            let more = messages.len() as u64 > MESSAGES_PER_PAGE;
-            messages.truncate(MESSAGES_PER_PAGE as usize);
-            let mine = db.messages_of(speaker.participant.id, MESSAGES_PER_PAGE).await?;
-            let shown: Vec<MessageId> = messages.iter().chain(&mine).map(|m| m.view.id).collect();
-            let liked = db.liked_among(speaker.participant.id, &shown).await?;
-            Ok(DiscussionView { settings: speaker.settings, messages: views(messages), more, mine: views(mine), liked })
+            load_view(&speaker.ctx.db, id, speaker.participant.id, speaker.settings).await
         }
         .await,
     )
+}
+
+/// What a participant's page shows of the Discussion (also for a closed session's page, which
+/// shows it once the session opens again).
+#[cfg(feature = "ssr")]
+pub(crate) async fn load_view(
+    db: &crate::storage::Db,
+    id: SessionId,
+    participant: ParticipantId,
+    settings: DiscussionSettings,
+) -> Result<DiscussionView, DiscussionError> {
+    let mut messages = db.messages(id, Seen::Published, None, MESSAGES_PER_PAGE + 1).await?;
+    let more = messages.len() as u64 > MESSAGES_PER_PAGE;
+    messages.truncate(MESSAGES_PER_PAGE as usize);
+    let mine = db.messages_of(participant, MESSAGES_PER_PAGE).await?;
+    let shown: Vec<MessageId> = messages.iter().chain(&mine).map(|m| m.view.id).collect();
+    let liked = db.liked_among(participant, &shown).await?;
+    Ok(DiscussionView { settings, messages: views(messages), more, mine: views(mine), liked })
 }
 
 /// Published messages older than the one posted at `before_at` with id `before`, newest first.
@@ -146,7 +184,10 @@ pub async fn post_message(
             speaker.ctx.limits.take_post(participant).map_err(|wait| DiscussionError::TooFast(whole_seconds(wait)))?;
             let state = MessageState::of_new(&speaker.settings);
             match speaker.ctx.db.post_message(id, participant, author.as_deref(), &text, state).await? {
-                Ok(record) => Ok(record.view),
+                Ok(record) => {
+                    tell_message(&speaker.ctx, id, None, &record.view).await;
+                    Ok(record.view)
+                }
                 Err(PostRefused::Full) => Err(DiscussionError::Full),
                 Err(PostRefused::NoSuchSession) => Err(DiscussionError::SessionClosed),
             }
@@ -171,6 +212,7 @@ pub async fn like_message(id: SessionId, message: MessageId, like: bool) -> Resu
             speaker.ctx.limits.take_like(participant).map_err(|wait| DiscussionError::TooFast(whole_seconds(wait)))?;
             let record =
                 speaker.ctx.db.like_message(message, participant, like).await?.ok_or(DiscussionError::NoSuchMessage)?;
+            speaker.ctx.live.liked(&speaker.ctx, id, message).await;
             Ok(record.view.likes)
         }
         .await,
@@ -186,7 +228,7 @@ pub async fn edit_message(id: SessionId, message: MessageId, text: String) -> Re
             let speaker = speaker(id).await?;
             speaker.may_speak()?;
             let text = clean_message(&text)?;
-            speaker.own_message(id, message).await?;
+            let before = speaker.own_message(id, message).await?.view.state;
             let participant = speaker.participant.id;
             speaker.ctx.limits.take_post(participant).map_err(|wait| DiscussionError::TooFast(whole_seconds(wait)))?;
             let record = speaker
@@ -195,6 +237,7 @@ pub async fn edit_message(id: SessionId, message: MessageId, text: String) -> Re
                 .edit_message(message, participant, &text)
                 .await?
                 .ok_or(DiscussionError::NoSuchMessage)?;
+            tell_message(&speaker.ctx, id, Some(before), &record.view).await;
             Ok(record.view)
         }
         .await,
@@ -207,8 +250,10 @@ pub async fn delete_own_message(id: SessionId, message: MessageId) -> Result<(),
     reply(
         async move {
             let speaker = speaker(id).await?;
-            speaker.own_message(id, message).await?;
-            speaker.ctx.db.delete_message(message).await?;
+            let gone = speaker.own_message(id, message).await?;
+            if speaker.ctx.db.delete_message(message).await? {
+                tell_removed(&speaker.ctx, id, &gone).await;
+            }
             Ok(())
         }
         .await,
@@ -250,6 +295,8 @@ pub async fn set_discussion(
             let (ctx, _) = moderator(id).await?;
             let settings = DiscussionSettings { open, review_first, anonymous };
             ctx.db.set_discussion_settings(id, settings).await?;
+            let event = DiscussionEvent::Settings(settings);
+            ctx.live.discussion(&ctx, id, event.clone(), Some(event)).await;
             Ok(settings)
         }
         .await,
@@ -266,9 +313,12 @@ pub async fn moderate_message(
     reply(
         async move {
             let (ctx, _) = moderator(id).await?;
-            message_in(&ctx, id, message).await?;
+            let before = message_in(&ctx, id, message).await?.view.state;
             match ctx.db.moderate_message(message, decision).await? {
-                Some(Ok(record)) => Ok(record.view),
+                Some(Ok(record)) => {
+                    tell_message(&ctx, id, Some(before), &record.view).await;
+                    Ok(record.view)
+                }
                 Some(Err(_)) => Err(DiscussionError::NotApplicable),
                 None => Err(DiscussionError::NoSuchMessage),
             }
@@ -283,8 +333,10 @@ pub async fn delete_message(id: SessionId, message: MessageId) -> Result<(), Dis
     reply(
         async move {
             let (ctx, _) = moderator(id).await?;
-            message_in(&ctx, id, message).await?;
-            ctx.db.delete_message(message).await?;
+            let gone = message_in(&ctx, id, message).await?;
+            if ctx.db.delete_message(message).await? {
+                tell_removed(&ctx, id, &gone).await;
+            }
             Ok(())
         }
         .await,
@@ -298,7 +350,11 @@ pub async fn ban_author(id: SessionId, message: MessageId) -> Result<usize, Disc
     reply(
         async move {
             let (ctx, _) = moderator(id).await?;
-            let gone = ctx.db.ban_author(id, message).await?.ok_or(DiscussionError::NoSuchMessage)?;
+            let (visitor, gone) = ctx.db.ban_author(id, message).await?.ok_or(DiscussionError::NoSuchMessage)?;
+            // Removed first, so that the banned phone too sees its messages go; then it is let go.
+            let removed = DiscussionEvent::Removed(gone.clone());
+            ctx.live.discussion(&ctx, id, removed.clone(), Some(removed)).await;
+            ctx.live.banned(&ctx, id, &visitor).await;
             Ok(gone.len())
         }
         .await,
@@ -311,7 +367,9 @@ pub async fn clear_discussion(id: SessionId) -> Result<u64, DiscussionError> {
     reply(
         async move {
             let (ctx, _) = moderator(id).await?;
-            Ok(ctx.db.clear_discussion(id).await?)
+            let cleared = ctx.db.clear_discussion(id).await?;
+            ctx.live.discussion(&ctx, id, DiscussionEvent::Cleared, Some(DiscussionEvent::Cleared)).await;
+            Ok(cleared)
         }
         .await,
     )

@@ -22,6 +22,7 @@ pub struct ParticipantScreen {
     /// What every participant of the session sees: always `Open` from `participant_view`, where
     /// a closed session answers `JoinError::Closed`; `Open` or `Closed` on the participant page.
     pub public: PublicState,
+    pub discussion: crate::states::DiscussionView,
 }
 
 /// `enter` for a server function's request, then to the participant page.
@@ -76,6 +77,9 @@ async fn load_participant_screen(id: SessionId) -> Result<ParticipantScreen, Joi
         // A deleted session took its participants with it: they are told why.
         return Err(if ctx.db.session_was_deleted(id).await? { JoinError::Deleted } else { JoinError::NotJoined });
     };
+    if ctx.db.is_banned(id, &visitor).await? {
+        return Err(JoinError::Banned);
+    }
     // Sockets of the session here hold its state, renewed after every change has committed
     // (before the change answers its host; on another instance, once its notice arrives).
     let public = match ctx.live.public_state(id) {
@@ -86,7 +90,13 @@ async fn load_participant_screen(id: SessionId) -> Result<ParticipantScreen, Joi
             PublicState::load(&ctx, &session, stamp).await?
         }
     };
-    Ok(ParticipantScreen { session_id: id, nickname: participant.nickname, public })
+    let settings = ctx.db.discussion_settings(id).await?;
+    let discussion =
+        crate::functions::discussion::load_view(&ctx.db, id, participant.id, settings).await.map_err(|e| match e {
+            crate::rules::discussion::DiscussionError::Failed(failure) => JoinError::Failed(failure),
+            _ => JoinError::Failed(crate::rules::Failure::Internal),
+        })?;
+    Ok(ParticipantScreen { session_id: id, nickname: participant.nickname, public, discussion })
 }
 
 #[server(endpoint = "set_nickname")]

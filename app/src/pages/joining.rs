@@ -7,9 +7,12 @@ use super::slides::SlideBody;
 #[cfg(feature = "ssr")]
 use crate::functions::joining::participant_page;
 use crate::functions::joining::{ParticipantScreen, SetNickname};
+use crate::ids::MessageId;
 use crate::ids::SessionId;
-use crate::live_protocol::{participant_path, ParticipantMessage};
+use crate::live_protocol::{participant_path, DiscussionList, ParticipantMessage};
+use crate::rules::discussion::DiscussionError;
 use crate::rules::joining::{JoinError, NICKNAME_MAX_CHARS};
+use crate::states::MessageView;
 use crate::states::SlideView;
 use crate::states::{PublicState, PublicView};
 use leptos::prelude::*;
@@ -105,7 +108,9 @@ pub fn ParticipantPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match screen.await {
                     // Loaded closed, it may reopen while shown: the island waits for that too.
-                    Ok(loaded) => view! { <ParticipantIsland loaded nickname_error=nickname_error_posted()/> }.into_any(),
+                    Ok(loaded) => view! {
+                        <ParticipantIsland loaded nickname_error=nickname_error_posted() discussion_error=discussion_error_posted()/>
+                    }.into_any(),
                     Err(JoinError::Deleted) => view! { <DeletedNotice/> }.into_any(),
                     Err(error) => view! { <JoinRefused error/> }.into_any(),
                 }
@@ -126,15 +131,51 @@ fn nickname_error_posted() -> Option<JoinError> {
     None
 }
 
+/// The Discussion's forms' error when one was posted without JavaScript.
+fn discussion_error_posted() -> Option<DiscussionError> {
+    #[cfg(feature = "ssr")]
+    let posted = {
+        use crate::functions::discussion::{DeleteOwnMessage, LikeMessage, PostMessage};
+        use leptos::server_fn::ServerFn;
+        let paths = [PostMessage::PATH, LikeMessage::PATH, DeleteOwnMessage::PATH];
+        use_context::<leptos::server::ServerActionError>()
+            .filter(|posted| paths.contains(&posted.path()))
+            .map(|posted| leptos::server_fn::error::ServerFnUrlError::<DiscussionError>::decode_err(posted.err()))
+    };
+    #[cfg(not(feature = "ssr"))]
+    let posted = None;
+    posted
+}
+
 /// The participant's view: the only island of the main wasm, so it asks the server nothing
 /// through the server functions' client. What changes comes by the live channel; the nickname
 /// form posts in place (`islands::submit_in_place`).
 #[island]
-fn ParticipantIsland(loaded: ParticipantScreen, nickname_error: Option<JoinError>) -> impl IntoView {
+fn ParticipantIsland(
+    loaded: ParticipantScreen,
+    nickname_error: Option<JoinError>,
+    discussion_error: Option<DiscussionError>,
+) -> impl IntoView {
     super::islands::island_started();
-    let ParticipantScreen { session_id, nickname, public: loaded } = loaded;
+    let ParticipantScreen { session_id, nickname, public: loaded, discussion } = loaded;
+    let talk = Talk {
+        list: RwSignal::new(DiscussionList::new(discussion.settings, discussion.messages, discussion.more)),
+        mine: RwSignal::new(discussion.mine),
+        liked: RwSignal::new(discussion.liked),
+        error: RwSignal::new(discussion_error),
+        banned: RwSignal::new(false),
+    };
     let pushed = RwSignal::new(None::<PublicState>);
-    let live = use_live(participant_path(session_id), move |ParticipantMessage::State(state)| pushed.set(Some(state)));
+    let live = use_live(participant_path(session_id), move |message| match message {
+        ParticipantMessage::State(state) => pushed.set(Some(state)),
+        ParticipantMessage::Discussion(message) => talk.list.update(|list| list.apply(message)),
+    });
+    // A host banned this browser: the live channel closed for good (`CLOSE_DENIED`).
+    Effect::new(move |_| {
+        if live.get() == super::live_socket::LiveStatus::Denied {
+            talk.banned.set(true);
+        }
+    });
     // Whichever is later of the loaded and the pushed state is shown.
     let public = Memo::new(move |_| match pushed.get() {
         Some(state) if state.stamp > loaded.stamp => state.view,
@@ -161,13 +202,27 @@ fn ParticipantIsland(loaded: ParticipantScreen, nickname_error: Option<JoinError
             // Read, not only tracked: a memo never read never computes, so never changes.
             let _ = shown.get();
             match public.with_untracked(|p| p.clone()) {
-                PublicView::Open { .. } => view! { <ParticipantScreenView session_id title slide nickname nickname_error/> }.into_any(),
+                PublicView::Open { .. } => view! { <ParticipantScreenView session_id title slide nickname nickname_error talk/> }.into_any(),
                 PublicView::Closed => view! { <ClosedNotice/> }.into_any(),
                 PublicView::Deleted => view! { <DeletedNotice/> }.into_any(),
             }
         }}
+        {move || (talk.banned.get() && public.with(|p| *p != PublicView::Deleted)).then(|| view! {
+            <p class="error" role="alert">{JoinError::Banned.to_string()}</p>
+        })}
         <LiveNotice status=live/>
     }
+}
+
+/// What the participant's island holds of the Discussion.
+#[derive(Clone, Copy)]
+struct Talk {
+    list: RwSignal<DiscussionList>,
+    mine: RwSignal<Vec<MessageView>>,
+    liked: RwSignal<Vec<MessageId>>,
+    error: RwSignal<Option<DiscussionError>>,
+    /// A host banned this browser: the Discussion is no longer shown.
+    banned: RwSignal<bool>,
 }
 
 #[component]
@@ -201,6 +256,7 @@ fn ParticipantScreenView(
     slide: Memo<Option<SlideView>>,
     nickname: RwSignal<Option<String>>,
     nickname_error: RwSignal<Option<JoinError>>,
+    talk: Talk,
 ) -> impl IntoView {
     let saved = move |answer: Result<Option<String>, JoinError>| match answer {
         Ok(saved) => {
@@ -234,6 +290,10 @@ fn ParticipantScreenView(
                 <button type="submit">"Save nickname"</button>
             </form>
             {move || nickname.get().map(|n| view! { <p class="whoami-note">"You appear as "<strong>{n}</strong>"."</p> })}
+            <Show when=move || !talk.banned.get()>
+                <super::discussion::ParticipantDiscussion session_id list=talk.list mine=talk.mine liked=talk.liked
+                    nickname error=talk.error/>
+            </Show>
         </section>
     }
 }

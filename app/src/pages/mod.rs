@@ -11,6 +11,7 @@
 //! runs. Boxed, only a pointer moves.
 mod accounts;
 mod confirm;
+mod discussion;
 mod home;
 mod host_actions;
 mod host_slides;

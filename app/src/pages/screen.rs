@@ -58,6 +58,7 @@ fn ScreenIsland(loaded: HostState) -> impl IntoView {
         HostMessage::Deleted => deleted.set(true),
         // The room sees no count.
         HostMessage::Presence { .. } => {}
+        HostMessage::Discussion(_) => {}
     });
     let state = Memo::new(move |_| match pushed.get() {
         Some(state) if state.stamp > loaded.stamp => state,

@@ -8,9 +8,10 @@ use super::{
     widgets::{PadlockIcon, SessionErrorView, SessionRefused},
     FormError,
 };
+use crate::functions::discussion::host_discussion;
 use crate::functions::sessions::{host_session, GenerateNewCode, RenameSession, SessionForHost, SetSessionOpen};
 use crate::ids::SessionId;
-use crate::live_protocol::{host_path, HostMessage};
+use crate::live_protocol::{host_path, DiscussionList, HostMessage};
 use crate::rules::sessions::{SessionError, TITLE_MAX_CHARS};
 use crate::states::HostState;
 use crate::states::WaysIn;
@@ -31,12 +32,25 @@ pub(super) struct HostUi {
 #[component]
 pub fn HostSessionPage() -> impl IntoView {
     let session = load_for_hosts();
+    let id = use_params_map().read_untracked().get("id").and_then(|s| s.parse::<SessionId>().ok());
+    let discussion = Resource::new_blocking(
+        move || id,
+        |id| async move {
+            let id = id?;
+            let (settings, messages) = Box::pin(host_discussion(id, None, None)).await.ok()?;
+            let more = messages.len() as u64 >= crate::rules::discussion::MESSAGES_PER_PAGE;
+            Some(DiscussionList::new(settings, messages, more))
+        },
+    );
     super::islands::preload_lazy_island("HostIsland");
     view! {
         <Suspense>
             {move || Suspend::new(async move {
                 match session.await {
-                    Ok(loaded) => view! { <HostIsland loaded/> }.into_any(),
+                    Ok(loaded) => {
+                        let discussion = discussion.await.unwrap_or_default();
+                        view! { <HostIsland loaded discussion/> }.into_any()
+                    }
                     Err(e) => view! { <SessionErrorView error=e/> }.into_any(),
                 }
             })}
@@ -61,7 +75,7 @@ pub(super) fn load_for_hosts() -> Resource<Result<SessionForHost, SessionError>>
 }
 
 #[island(lazy)]
-fn HostIsland(loaded: SessionForHost) -> impl IntoView {
+fn HostIsland(loaded: SessionForHost, discussion: DiscussionList) -> impl IntoView {
     super::islands::island_started();
     let ui = HostUi {
         qr_open: RwSignal::new(false),
@@ -74,10 +88,12 @@ fn HostIsland(loaded: SessionForHost) -> impl IntoView {
     let pushed = RwSignal::new(None::<HostState>);
     let presence = RwSignal::new(None::<u32>);
     let deleted = RwSignal::new(false);
+    let discussion = RwSignal::new(discussion);
     let live = use_live(host_path(id), move |message| match message {
         HostMessage::State(state) => pushed.set(Some(state)),
         HostMessage::Presence { participants } => presence.set(Some(participants)),
         HostMessage::Deleted => deleted.set(true),
+        HostMessage::Discussion(message) => discussion.update(|list| list.apply(message)),
     });
     // Loaded once. Afterwards the view follows the newest of: what the live channel pushed, and
     // (in case the socket is down) the session read again after each of this tab's own actions.
@@ -108,7 +124,7 @@ fn HostIsland(loaded: SessionForHost) -> impl IntoView {
     view! {
         <div class="host-island" data-hydrated=move || hydrated.get().then_some("")>
             <WhileHostsMayFollow deleted live>
-                <HostView session=shown actions ui presence/>
+                <HostView session=shown actions ui presence discussion/>
             </WhileHostsMayFollow>
         </div>
         <LiveNotice status=live/>
@@ -165,6 +181,7 @@ fn HostView(
     actions: HostActions,
     ui: HostUi,
     presence: RwSignal<Option<u32>>,
+    discussion: RwSignal<DiscussionList>,
 ) -> impl IntoView {
     let HostUi { qr_open, share_open, confirm_new_code } = ui;
     let (id, role) = session.with_untracked(|s| (s.id, s.role));
@@ -225,6 +242,7 @@ fn HostView(
                 <QrOverlay ways_in close=move || qr_open.set(false)/>
             </Show>
             <SlidesPanel id slides actions/>
+            <super::discussion::HostDiscussion id list=discussion/>
         </section>
     }
     // Erased here: the host page's nested view type otherwise overflows the compiler's limits

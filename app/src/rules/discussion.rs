@@ -159,6 +159,23 @@ pub fn csv_cell(text: &str) -> String {
     }
 }
 
+/// The first line of the CSV export.
+pub const CSV_HEADER: &str = "Message,Author,Likes,State,Posted (UTC)\r\n";
+
+/// A message as a line of the CSV export: its text, its author as shown, its likes, its state
+/// and when it was posted.
+pub fn csv_row(body: &str, author: Option<&str>, likes: u32, state: MessageState, posted_at: i64) -> String {
+    let (year, month, day) = super::sessions::civil_date(posted_at);
+    let seconds = posted_at.div_euclid(1_000_000).rem_euclid(86_400);
+    let time = format!("{year}-{month:02}-{day:02} {:02}:{:02}:{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60);
+    format!(
+        "{},{},{likes},{},{time}\r\n",
+        csv_cell(body),
+        csv_cell(author.unwrap_or("Anonymous")),
+        csv_cell(state.label())
+    )
+}
+
 /// Everything that can go wrong in the Discussion, each with the sentence a person reads.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum DiscussionError {
@@ -283,6 +300,16 @@ mod tests {
         assert_eq!(csv_cell("say \"hi\"\nthen"), "\"say \"\"hi\"\"\nthen\"");
         assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(csv_cell("-1"), "'-1");
+    }
+
+    #[test]
+    fn an_export_line_says_what_who_how_liked_which_state_and_when() {
+        // 2026-12-06 17:30:05 UTC.
+        let at = 1_796_578_205_000_000;
+        assert_eq!(
+            csv_row("Hello, all", None, 3, MessageState::Pending, at),
+            "\"Hello, all\",Anonymous,3,Waiting for moderation,2026-12-06 17:30:05\r\n"
+        );
     }
 
     #[test]

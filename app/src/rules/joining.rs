@@ -34,6 +34,9 @@ pub enum JoinError {
     NotJoined,
     #[error("A nickname has at most 40 characters.")]
     InvalidNickname,
+    /// A host banned this browser from the session's Discussion (`rules::discussion`).
+    #[error("A host removed you from this session.")]
+    Banned,
     /// What can go wrong with any request (`rules::failure`).
     #[error(transparent)]
     Failed(#[from] Failure),
@@ -45,7 +48,7 @@ impl HttpStatus for JoinError {
             Self::MalformedCode | Self::InvalidNickname => 400,
             Self::UnknownCode | Self::UnknownLink => 404,
             Self::Retired | Self::Deleted => 410,
-            Self::Closed | Self::NotJoined | Self::Full => 403,
+            Self::Closed | Self::NotJoined | Self::Full | Self::Banned => 403,
             Self::TooManyAttempts(_) => 429,
             Self::Failed(failure) => failure.http_status(),
         }

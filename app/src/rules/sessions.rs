@@ -92,6 +92,12 @@ pub fn day_in_words(micros: i64) -> String {
         "November",
         "December",
     ];
+    let (year, month, day) = civil_date(micros);
+    format!("{day} {} {year}", MONTHS[(month - 1) as usize])
+}
+
+/// The UTC date of a time (µs since the epoch) as (year, month 1–12, day 1–31).
+pub fn civil_date(micros: i64) -> (i64, i64, i64) {
     // Howard Hinnant's days-to-civil: the proleptic Gregorian calendar without a date crate.
     let z = micros.div_euclid(DAY_MICROS) + 719_468;
     let era = z.div_euclid(146_097);
@@ -102,7 +108,7 @@ pub fn day_in_words(micros: i64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{day} {} {year}", MONTHS[(month - 1) as usize])
+    (year, month, day)
 }
 
 /// A person's part in a session. Anyone without a role gets nothing of the host view.

@@ -159,6 +159,8 @@ pub(crate) async fn join_ruche(
         kept.lock().unwrap_or_else(|p| p.into_inner()).push(visitor.clone());
     }
     let mut socket = open_socket(target, &format!("/live/p/{session}"), Some(&visitor)).await?;
+    // The state, then the Discussion's snapshot: every connection starts with both.
+    first_text(&mut socket).await?;
     first_text(&mut socket).await?;
     Ok((socket, code_request))
 }

@@ -275,6 +275,25 @@ impl Db {
         Ok(record)
     }
 
+    /// The like counts of these messages now (those still there).
+    pub async fn like_counts(&self, messages: &[MessageId]) -> Result<Vec<(MessageId, u32)>, DbErr> {
+        use discussion_messages::Column as C;
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(discussion_messages::Entity::find()
+            .select_only()
+            .column(C::Id)
+            .column(C::Likes)
+            .filter(C::Id.is_in(messages.iter().map(|m| m.0)))
+            .into_tuple::<(uuid::Uuid, i32)>()
+            .all(&self.read)
+            .await?
+            .into_iter()
+            .map(|(id, likes)| (MessageId(id), likes.max(0) as u32))
+            .collect())
+    }
+
     /// Replaces the text of a participant's own message; `None` when it is not theirs or gone.
     pub async fn edit_message(
         &self,
@@ -339,9 +358,13 @@ impl Db {
     }
 
     /// Bans the author of `message` from the session: their browser may no longer post nor follow
-    /// it, and every message of theirs goes. Returns the ids of the messages deleted; `None` when
-    /// the message is gone.
-    pub async fn ban_author(&self, session: SessionId, message: MessageId) -> Result<Option<Vec<MessageId>>, DbErr> {
+    /// it, and every message of theirs goes. Returns the banned visitor's digest and the ids of
+    /// the messages deleted; `None` when the message is gone.
+    pub async fn ban_author(
+        &self,
+        session: SessionId,
+        message: MessageId,
+    ) -> Result<Option<(String, Vec<MessageId>)>, DbErr> {
         use discussion_messages::Column as C;
         let txn = self.conn.begin().await?;
         let Some(found) =
@@ -373,7 +396,7 @@ impl Db {
             .await?;
         discussion_messages::Entity::delete_many().filter(C::ParticipantId.eq(author.id)).exec(&txn).await?;
         txn.commit().await?;
-        Ok(Some(gone.into_iter().map(MessageId).collect()))
+        Ok(Some((author.visitor_digest, gone.into_iter().map(MessageId).collect())))
     }
 
     pub async fn is_banned(&self, session: SessionId, visitor_digest: &str) -> Result<bool, DbErr> {

@@ -9,13 +9,16 @@
 //! Participants' sockets are not woken one by one for a new state: the hub writes it to them
 //! itself, a few hundred sockets per task (`Outlet`), and only a socket that cannot take it at
 //! once has its own task catch up with the newest state.
-use crate::ids::{SessionId, UserId};
-use crate::live_protocol::{HostMessage, ParticipantMessage};
+pub mod discussion;
+
+use crate::ids::{MessageId, SessionId, UserId};
+use crate::live_protocol::{DiscussionEvent, HostMessage, ParticipantMessage};
 use crate::services::ServerContext;
 use crate::states::HostState;
 use crate::states::{PublicState, PublicView};
 use crate::storage::now_micros;
 use axum::extract::ws::Utf8Bytes;
+use discussion::{DiscussionLog, EventFrame, HostEvent, Stream, LIKES_INTERVAL};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -64,6 +67,13 @@ pub trait Outlet: Send + Sync + 'static {
     /// own task, which sends the newest state there is. States may be offered out of order
     /// (two changes in a row), so the outlet keeps the newest stamp it sent.
     fn offer(&self, frame: &Frame);
+    /// The participants' next Discussion event. Must return at once, as `offer`: a socket that
+    /// cannot take it now, or missed the one before, has its own task send a snapshot.
+    fn offer_event(&self, event: &EventFrame);
+    /// A host banned this visitor from the session: if the socket is theirs, it closes.
+    fn ban(&self, visitor_digest: &str);
+    /// Whatever this socket holds of the Discussion, it must start again from a snapshot.
+    fn catch_up(&self);
 }
 
 /// One session's live state in this instance; it exists while a socket follows the session.
@@ -80,6 +90,7 @@ pub struct Topic {
     sockets: Mutex<usize>,
     /// Participants' sockets, to which new public states are written.
     outlets: Mutex<slab::Slab<Arc<dyn Outlet>>>,
+    discussion: DiscussionLog,
 }
 
 impl Topic {
@@ -93,12 +104,19 @@ impl Topic {
             presence_pending: AtomicBool::new(false),
             sockets: Mutex::new(0),
             outlets: Mutex::default(),
+            discussion: DiscussionLog::default(),
         }
     }
 
     /// Hands a new public state to every participant's socket, `FAN_OUT_CHUNK` sockets per task,
     /// so that both cores write and the change's own request is answered without waiting.
     fn fan_out(&self, frame: &Arc<PublicFrame>) {
+        let frame = frame.clone();
+        self.fan_out_with(move |outlet| outlet.offer(&frame.frame));
+    }
+
+    /// Runs `offer` on every participant's socket, `FAN_OUT_CHUNK` sockets per task.
+    fn fan_out_with(&self, offer: impl Fn(&dyn Outlet) + Clone + Send + 'static) {
         let chunks: Vec<Vec<Arc<dyn Outlet>>> = {
             let outlets = lock(&self.outlets);
             let mut chunks = Vec::with_capacity(outlets.len().div_ceil(FAN_OUT_CHUNK));
@@ -112,12 +130,12 @@ impl Topic {
             }
         };
         for chunk in chunks {
-            let frame = frame.clone();
+            let offer = offer.clone();
             // Unconstrained: tokio's cooperative budget would have every socket write past the
             // 128th of a task's poll report "not ready", and hand it to that socket's task.
             tokio::spawn(tokio::task::unconstrained(async move {
                 for outlet in chunk {
-                    outlet.offer(&frame.frame);
+                    offer(&*outlet);
                 }
             }));
         }
@@ -173,7 +191,25 @@ pub enum NoticeKind {
     /// notice's `s` is nil).
     #[serde(rename = "l")]
     LoginsEnded(Vec<String>),
+    /// A Discussion event: for hosts, and for participants when they see it.
+    #[serde(rename = "d")]
+    Discussion(DiscussionEvent, Option<DiscussionEvent>),
+    /// These messages' likes changed: read their counts.
+    #[serde(rename = "k")]
+    Liked(Vec<MessageId>),
+    /// The Discussion changed too much to say: every socket takes a snapshot.
+    #[serde(rename = "r")]
+    DiscussionReset,
+    /// This visitor (digest) was banned from the session: their sockets close.
+    #[serde(rename = "b")]
+    Banned(String),
 }
+
+/// Message ids per `Liked` notice, under NOTIFY's 8,000 bytes.
+const LIKED_PER_NOTICE: usize = 100;
+/// A notice's payload at most: PostgreSQL refuses 8,000 bytes and more. A Discussion event past
+/// it goes to the other instances as `DiscussionReset`.
+const NOTICE_MAX_BYTES: usize = 7_900;
 
 /// Digests per `LoginsEnded` notice: PostgreSQL's NOTIFY payload stays under its 8,000 bytes.
 const LOGINS_PER_NOTICE: usize = 64;
@@ -258,6 +294,20 @@ impl Subscription {
 
     pub fn presence(&self) -> watch::Receiver<(u32, Utf8Bytes)> {
         self.topic.presence.subscribe()
+    }
+
+    /// The Discussion's events for hosts (`None`: take a snapshot).
+    pub fn host_discussion_events(&self) -> broadcast::Receiver<HostEvent> {
+        self.topic.discussion.host_events()
+    }
+
+    /// The Discussion's snapshot for this subscription's audience, at the log's present position.
+    pub async fn discussion_snapshot(&self) -> Option<(u64, Utf8Bytes)> {
+        let stream = match self.audience {
+            Audience::Hosts => Stream::Hosts,
+            Audience::Participants => Stream::Participants,
+        };
+        self.topic.discussion.snapshot(&self.ctx.db, self.session, stream).await
     }
 }
 
@@ -448,7 +498,11 @@ impl Live {
         }
         let notice = Notice { i: self.inner.instance, s: session, k: kind };
         let payload = serde_json::to_string(&notice).expect("serializable");
-        if let Err(e) = ctx.db.notify_live(&payload).await {
+        self.send_notice(ctx, &payload).await;
+    }
+
+    async fn send_notice(&self, ctx: &ServerContext, payload: &str) {
+        if let Err(e) = ctx.db.notify_live(payload).await {
             tracing::warn!(error = %e, "live: could not tell the other instances");
         }
     }
@@ -472,6 +526,12 @@ impl Live {
             NoticeKind::LoginsEnded(digests) => {
                 let _ = self.inner.logins_ended.send(digests.into());
             }
+            NoticeKind::Discussion(host, public) => self.publish_discussion(notice.s, &host, public.as_ref()),
+            NoticeKind::Liked(messages) => {
+                self.count_likes(ctx, notice.s, &messages, false);
+            }
+            NoticeKind::DiscussionReset => self.reset_discussion(notice.s),
+            NoticeKind::Banned(visitor_digest) => self.ban_here(notice.s, &visitor_digest),
             NoticeKind::AskPresence => {
                 if let Some(topic) = self.topic(notice.s) {
                     let local = topic.local_participants.load(Ordering::Relaxed);
@@ -505,7 +565,106 @@ impl Live {
         let sessions: Vec<SessionId> = lock(&self.inner.topics).keys().copied().collect();
         for session in sessions {
             self.refresh(ctx, session).await;
+            self.reset_discussion(session);
         }
+    }
+
+    /// After a change of the Discussion has committed: hosts get `host`, participants `public`
+    /// (none when they do not see the change, a message waiting for moderation), here and in the
+    /// other instances.
+    pub async fn discussion(
+        &self,
+        ctx: &ServerContext,
+        session: SessionId,
+        host: DiscussionEvent,
+        public: Option<DiscussionEvent>,
+    ) {
+        self.publish_discussion(session, &host, public.as_ref());
+        if !ctx.db.is_shared() {
+            return;
+        }
+        let notice = Notice { i: self.inner.instance, s: session, k: NoticeKind::Discussion(host, public) };
+        let payload = serde_json::to_string(&notice).expect("serializable");
+        if payload.len() <= NOTICE_MAX_BYTES {
+            self.send_notice(ctx, &payload).await;
+        } else {
+            self.notify(ctx, session, NoticeKind::DiscussionReset).await;
+        }
+    }
+
+    fn publish_discussion(&self, session: SessionId, host: &DiscussionEvent, public: Option<&DiscussionEvent>) {
+        let Some(topic) = self.topic(session) else { return };
+        if let Some(frame) = topic.discussion.publish(host, public) {
+            topic.fan_out_with(move |outlet| outlet.offer_event(&frame));
+        }
+    }
+
+    /// Every socket of the session, here and in the other instances, starts the Discussion again
+    /// from a snapshot: after a change too large to send as an event.
+    pub async fn discussion_reset(&self, ctx: &ServerContext, session: SessionId) {
+        self.reset_discussion(session);
+        self.notify(ctx, session, NoticeKind::DiscussionReset).await;
+    }
+
+    fn reset_discussion(&self, session: SessionId) {
+        let Some(topic) = self.topic(session) else { return };
+        topic.discussion.reset();
+        topic.fan_out_with(|outlet| outlet.catch_up());
+    }
+
+    /// After a like (or a like taken back) has committed: the message's count goes out with the
+    /// others of the session, at most every `LIKES_INTERVAL`, here and in the other instances.
+    pub async fn liked(&self, ctx: &ServerContext, session: SessionId, message: MessageId) {
+        if !self.count_likes(ctx, session, &[message], true) {
+            // Nobody follows the session here: the other instances are told at once.
+            self.notify(ctx, session, NoticeKind::Liked(vec![message])).await;
+        }
+    }
+
+    /// Counts the likes in this instance's next flush, which tells the other instances of those
+    /// made here (`local`). False when no socket follows the session here.
+    fn count_likes(&self, ctx: &ServerContext, session: SessionId, messages: &[MessageId], local: bool) -> bool {
+        let Some(topic) = self.topic(session) else { return false };
+        let mut arm = false;
+        for message in messages {
+            arm |= topic.discussion.like_changed(*message, local);
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return true };
+        if !arm {
+            return true;
+        }
+        let (live, ctx) = (self.clone(), ctx.clone());
+        runtime.spawn(async move {
+            tokio::time::sleep(LIKES_INTERVAL).await;
+            let (changed, local) = topic.discussion.take_likes();
+            for ids in local.chunks(LIKED_PER_NOTICE) {
+                live.notify(&ctx, session, NoticeKind::Liked(ids.to_vec())).await;
+            }
+            match ctx.db.like_counts(&changed).await {
+                Ok(counts) if !counts.is_empty() => {
+                    let event = DiscussionEvent::Likes(counts);
+                    live.publish_discussion(session, &event, Some(&event));
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, %session, "live: could not read like counts"),
+            }
+        });
+        true
+    }
+
+    /// After a ban has committed: the banned visitor's sockets of the session close, here and in
+    /// the other instances, and they are no longer taken for a participant without a look at
+    /// storage (which refuses them).
+    pub async fn banned(&self, ctx: &ServerContext, session: SessionId, visitor_digest: &str) {
+        self.ban_here(session, visitor_digest);
+        self.notify(ctx, session, NoticeKind::Banned(visitor_digest.to_owned())).await;
+    }
+
+    fn ban_here(&self, session: SessionId, visitor_digest: &str) {
+        lock(&self.inner.admitted).remove(&(session, visitor_digest.to_owned()));
+        let Some(topic) = self.topic(session) else { return };
+        let digest: Arc<str> = visitor_digest.into();
+        topic.fan_out_with(move |outlet| outlet.ban(&digest));
     }
 
     /// Fires when the server stops, so that sockets close cleanly and tabs reconnect.
@@ -558,6 +717,12 @@ mod tests {
             }
             self.offered.fetch_add(1, Ordering::Relaxed);
         }
+
+        fn offer_event(&self, _: &EventFrame) {}
+
+        fn ban(&self, _: &str) {}
+
+        fn catch_up(&self) {}
     }
 
     impl Socket {

@@ -1,0 +1,288 @@
+//! The Discussion on the participant's page and on the host's. Each form posts to its server
+//! function as plain HTML first (without JavaScript the page comes back with the change); once
+//! the island runs, forms post in place and the live channel's events keep the list current.
+//! Messages are always shown as text, never as markup, and links are not made clickable.
+use super::islands::submit_in_place;
+use crate::functions::discussion::{
+    BanAuthor, ClearDiscussion, DeleteMessage, DeleteOwnMessage, LikeMessage, ModerateMessage, PostMessage,
+    SetDiscussion,
+};
+use crate::ids::{MessageId, SessionId};
+use crate::live_protocol::DiscussionList;
+use crate::rules::discussion::{DiscussionError, MessageState, Moderation, Order, MESSAGE_MAX_CHARS};
+use crate::rules::joining::NICKNAME_MAX_CHARS;
+use crate::states::MessageView;
+use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
+
+/// A message's author as shown.
+fn author(message: &MessageView) -> String {
+    message.author.clone().unwrap_or_else(|| "Anonymous".to_owned())
+}
+
+fn likes_text(likes: u32) -> String {
+    match likes {
+        1 => "1 like".to_owned(),
+        n => format!("{n} likes"),
+    }
+}
+
+/// Newest first, or most liked first (the newest first among equals); pinned ones first in both.
+fn ordered(mut messages: Vec<MessageView>, order: Order) -> Vec<MessageView> {
+    match order {
+        Order::Recent => messages.sort_by_key(|m| std::cmp::Reverse((m.pinned, m.posted_at))),
+        Order::MostLiked => messages.sort_by_key(|m| std::cmp::Reverse((m.pinned, m.likes, m.posted_at))),
+    }
+    messages
+}
+
+/// The Discussion on the participant's page.
+#[component]
+pub(super) fn ParticipantDiscussion(
+    session_id: SessionId,
+    list: RwSignal<DiscussionList>,
+    mine: RwSignal<Vec<MessageView>>,
+    liked: RwSignal<Vec<MessageId>>,
+    nickname: RwSignal<Option<String>>,
+    error: RwSignal<Option<DiscussionError>>,
+) -> impl IntoView {
+    let order = RwSignal::new(Order::Recent);
+    // The order buttons do something only once the island runs: without it they are not shown.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    let settings = Memo::new(move |_| list.with(|l| l.settings));
+    let form = NodeRef::<leptos::html::Form>::new();
+    let posted = move |answer: Result<MessageView, DiscussionError>| match answer {
+        Ok(message) => {
+            if message.author.is_some() {
+                nickname.set(message.author.clone());
+            }
+            mine.update(|mine| mine.insert(0, message));
+            error.set(None);
+            if let Some(form) = form.get_untracked() {
+                form.reset();
+            }
+        }
+        Err(e) => error.set(Some(e)),
+    };
+    // Published messages, and this participant's own whatever their state.
+    let shown = Memo::new(move |_| {
+        let mut messages = list.with(|l| l.messages.clone());
+        mine.with(|mine| {
+            for own in mine {
+                if own.state != MessageState::Published && !messages.iter().any(|m| m.id == own.id) {
+                    messages.push(own.clone());
+                }
+            }
+        });
+        ordered(messages, order.get())
+    });
+    let is_mine = move |id: MessageId| mine.with(|mine| mine.iter().any(|m| m.id == id));
+    let post_to = PostMessage::PATH;
+    view! {
+        <section class="discussion" aria-labelledby="discussion-title">
+            <h2 id="discussion-title">"Discussion"</h2>
+            {move || if settings.get().open {
+                view! {
+                    <form method="post" action=post_to class="post-form" node_ref=form novalidate
+                        on:submit=submit_in_place(posted)>
+                        <input type="hidden" name="id" value=session_id.to_string()/>
+                        {move || (!settings.get().anonymous && nickname.get().is_none()).then(|| view! {
+                            <label>
+                                "Your nickname"
+                                <input type="text" name="nickname" maxlength=NICKNAME_MAX_CHARS autocomplete="nickname"/>
+                            </label>
+                        })}
+                        <label>
+                            "Your message"
+                            <textarea name="text" rows="3" maxlength=MESSAGE_MAX_CHARS></textarea>
+                        </label>
+                        <button type="submit" class="primary">"Send"</button>
+                    </form>
+                }.into_any()
+            } else {
+                view! {
+                    <p class="discussion-closed" role="status">"The Discussion is closed: you can read it, but not post or like."</p>
+                }.into_any()
+            }}
+            // Outside the form: a refusal may come as the Discussion closes, the form with it.
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
+            <Show when=move || hydrated.get()>
+                <div class="order" role="group" aria-label="Order of the messages">
+                    <button type="button" aria-pressed=move || (order.get() == Order::Recent).to_string()
+                        on:click=move |_| order.set(Order::Recent)>"Most recent"</button>
+                    <button type="button" aria-pressed=move || (order.get() == Order::MostLiked).to_string()
+                        on:click=move |_| order.set(Order::MostLiked)>"Most liked"</button>
+                </div>
+            </Show>
+            <ul class="messages" aria-label="Messages">
+                {move || shown.get().into_iter().map(|message| {
+                    let id = message.id;
+                    let own = is_mine(id);
+                    let is_liked = liked.with(|l| l.contains(&id));
+                    let may_like = message.state == MessageState::Published && settings.get().open;
+                    let likes = message.likes;
+                    let on_liked = move |answer: Result<u32, DiscussionError>| match answer {
+                        Ok(count) => {
+                            liked.update(|l| if is_liked { l.retain(|m| *m != id) } else { l.push(id) });
+                            list.update(|l| if let Some(m) = l.messages.iter_mut().find(|m| m.id == id) { m.likes = count });
+                            error.set(None);
+                        }
+                        Err(e) => error.set(Some(e)),
+                    };
+                    let on_deleted = move |answer: Result<(), DiscussionError>| match answer {
+                        Ok(()) => {
+                            mine.update(|m| m.retain(|m| m.id != id));
+                            list.update(|l| l.messages.retain(|m| m.id != id));
+                        }
+                        Err(e) => error.set(Some(e)),
+                    };
+                    view! {
+                        <li class="message" class:pinned=message.pinned>
+                            <MessageHead message=message.clone()/>
+                            <p class="message-body">{message.body.clone()}</p>
+                            {(message.state != MessageState::Published).then(|| view! {
+                                <p class="message-state">{message.state.label()}</p>
+                            })}
+                            <div class="message-actions">
+                                <span class="likes">{likes_text(likes)}</span>
+                                {may_like.then(|| view! {
+                                    <form method="post" action=LikeMessage::PATH class="inline" on:submit=submit_in_place(on_liked)>
+                                        <input type="hidden" name="id" value=session_id.to_string()/>
+                                        <input type="hidden" name="message" value=id.to_string()/>
+                                        <input type="hidden" name="like" value=(!is_liked).to_string()/>
+                                        <button type="submit" class="like" aria-pressed=is_liked.to_string()>"Like"</button>
+                                    </form>
+                                })}
+                                {own.then(|| view! {
+                                    <form method="post" action=DeleteOwnMessage::PATH class="inline" on:submit=submit_in_place(on_deleted)>
+                                        <input type="hidden" name="id" value=session_id.to_string()/>
+                                        <input type="hidden" name="message" value=id.to_string()/>
+                                        <button type="submit" class="link">"Delete"</button>
+                                    </form>
+                                })}
+                            </div>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            {move || shown.with(Vec::is_empty).then(|| view! { <p class="empty">"No messages yet."</p> })}
+        </section>
+    }
+    .into_any()
+}
+
+/// Who wrote a message, and what hosts marked it with.
+#[component]
+fn MessageHead(message: MessageView) -> impl IntoView {
+    view! {
+        <p class="message-head">
+            <span class="author">{author(&message)}</span>
+            {message.pinned.then(|| view! { <span class="tag">"Pinned"</span> })}
+            {message.answered.then(|| view! { <span class="tag">"Answered"</span> })}
+            {message.edited.then(|| view! { <span class="edited">"(edited)"</span> })}
+        </p>
+    }
+}
+
+/// The Discussion on the host's page: how it runs, and every message with what hosts may do.
+#[component]
+pub(super) fn HostDiscussion(id: SessionId, list: RwSignal<DiscussionList>) -> impl IntoView {
+    let error = RwSignal::new(None::<DiscussionError>);
+    let settings = Memo::new(move |_| list.with(|l| l.settings));
+    let session = id.to_string();
+    // Every host form answers with the change, which the live channel brings to every host tab
+    // (this one included): the answer itself only carries a refusal.
+    fn done<T>(error: RwSignal<Option<DiscussionError>>) -> impl Fn(Result<T, DiscussionError>) + Clone + 'static {
+        move |answer| error.set(answer.err())
+    }
+    let setting = move |label: &'static str, open: bool, review_first: bool, anonymous: bool| {
+        view! {
+            <form method="post" action=SetDiscussion::PATH class="inline" on:submit=submit_in_place(done::<crate::rules::discussion::DiscussionSettings>(error))>
+                <input type="hidden" name="id" value=id.to_string()/>
+                <input type="hidden" name="open" value=open.to_string()/>
+                <input type="hidden" name="review_first" value=review_first.to_string()/>
+                <input type="hidden" name="anonymous" value=anonymous.to_string()/>
+                <button type="submit">{label}</button>
+            </form>
+        }
+    };
+    view! {
+        <section class="discussion-host" aria-labelledby="discussion-host-title">
+            <h2 id="discussion-host-title">"Discussion"</h2>
+            <p class="discussion-status" role="status">{move || {
+                let s = settings.get();
+                format!(
+                    "{} · {} · {}",
+                    if s.open { "Open to messages" } else { "Closed: participants read only" },
+                    if s.review_first { "reviewed before they are published" } else { "published at once" },
+                    if s.anonymous { "anonymous" } else { "under nicknames" },
+                )
+            }}</p>
+            <div class="discussion-tools">
+                {move || {
+                    let s = settings.get();
+                    view! {
+                        {setting(if s.open { "Close the Discussion" } else { "Open the Discussion" }, !s.open, s.review_first, s.anonymous)}
+                        {setting(if s.review_first { "Publish messages at once" } else { "Review messages first" }, s.open, !s.review_first, s.anonymous)}
+                        {setting(if s.anonymous { "Show nicknames" } else { "Make messages anonymous" }, s.open, s.review_first, !s.anonymous)}
+                    }
+                }}
+                <a class="button" href=format!("/s/{id}/discussion.csv") download="discussion.csv">"Export as CSV"</a>
+                <form method="post" action=ClearDiscussion::PATH class="inline" on:submit=submit_in_place(done::<u64>(error))>
+                    <input type="hidden" name="id" value=session.clone()/>
+                    <button type="submit" class="danger">"Clear the Discussion"</button>
+                </form>
+            </div>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
+            <ul class="messages" aria-label="Messages">
+                {move || list.with(|l| l.messages.clone()).into_iter().map(|message| {
+                    let mid = message.id.to_string();
+                    let decide = |label: &'static str, decision: Moderation| view! {
+                        <form method="post" action=ModerateMessage::PATH class="inline" on:submit=submit_in_place(done::<MessageView>(error))>
+                            <input type="hidden" name="id" value=id.to_string()/>
+                            <input type="hidden" name="message" value=mid.clone()/>
+                            <input type="hidden" name="decision" value=format!("{decision:?}")/>
+                            <button type="submit">{label}</button>
+                        </form>
+                    };
+                    let state_actions = match message.state {
+                        MessageState::Pending => view! { {decide("Approve", Moderation::Approve)}{decide("Refuse", Moderation::Refuse)} }.into_any(),
+                        MessageState::Published => decide("Hide", Moderation::Hide).into_any(),
+                        MessageState::Refused | MessageState::Hidden => decide("Publish", Moderation::Approve).into_any(),
+                    };
+                    let pin = if message.pinned { decide("Unpin", Moderation::Unpin) } else { decide("Pin", Moderation::Pin) };
+                    let answer = if message.answered {
+                        decide("Mark as not answered", Moderation::MarkUnanswered)
+                    } else {
+                        decide("Mark as answered", Moderation::MarkAnswered)
+                    };
+                    view! {
+                        <li class="message" class:pinned=message.pinned>
+                            <MessageHead message=message.clone()/>
+                            <p class="message-body">{message.body.clone()}</p>
+                            <p class="message-state">{message.state.label()}" · "{likes_text(message.likes)}</p>
+                            <div class="message-actions">
+                                {state_actions}
+                                {pin}
+                                {answer}
+                                <form method="post" action=DeleteMessage::PATH class="inline" on:submit=submit_in_place(done::<()>(error))>
+                                    <input type="hidden" name="id" value=id.to_string()/>
+                                    <input type="hidden" name="message" value=mid.clone()/>
+                                    <button type="submit">"Delete"</button>
+                                </form>
+                                <form method="post" action=BanAuthor::PATH class="inline" on:submit=submit_in_place(done::<usize>(error))>
+                                    <input type="hidden" name="id" value=id.to_string()/>
+                                    <input type="hidden" name="message" value=mid.clone()/>
+                                    <button type="submit" class="danger">"Ban the author"</button>
+                                </form>
+                            </div>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            {move || list.with(|l| l.messages.is_empty()).then(|| view! { <p class="empty">"No messages yet."</p> })}
+        </section>
+    }
+    .into_any()
+}
