@@ -16,7 +16,12 @@ async fn participant(db: &Db, session: SessionId, browser: &str) -> ParticipantI
 async fn settings_default_to_open_published_at_once_under_nicknames(db: Db) {
     let s = session(&db).await;
     assert_eq!(db.discussion_settings(s).await.unwrap(), DiscussionSettings::default());
-    let chosen = DiscussionSettings { open: false, review_first: true, anonymous: true };
+    let chosen = DiscussionSettings {
+        open: false,
+        review_first: true,
+        anonymous: true,
+        on_screen: app::rules::discussion::OnScreen::MostLiked,
+    };
     db.set_discussion_settings(s, chosen).await.unwrap();
     assert_eq!(db.discussion_settings(s).await.unwrap(), chosen);
     db.set_discussion_settings(s, DiscussionSettings::default()).await.unwrap();

@@ -107,8 +107,16 @@ test('review first: the post waits, a host approves it, and a banned phone loses
   await held.getByRole('button', { name: 'Pin', exact: true }).click();
   await expect(message(tom, 'Is this recorded?')).toContainText('Pinned');
 
+  // The projection screen shows the pinned messages once a host chooses so, live.
+  const screen = await page.context().newPage();
+  await screen.goto(`${new URL(page.url()).pathname}/screen`);
+  await hydrated(screen);
+  await expect(message(screen, 'Is this recorded?')).toHaveCount(0);
+  await page.getByRole('group', { name: 'On the projection screen' }).getByRole('button', { name: 'Pinned messages' }).click();
+  await expect(message(screen, 'Is this recorded?')).toBeVisible();
+
   await held.getByRole('button', { name: 'Ban the author' }).click();
-  for (const p of [page, zoe, tom]) await expect(message(p, 'Is this recorded?')).toHaveCount(0);
+  for (const p of [page, zoe, tom, screen]) await expect(message(p, 'Is this recorded?')).toHaveCount(0);
   await expect(zoe.getByRole('alert')).toHaveText('A host removed you from this session.');
   const again = await zoe.reload();
   expect(again?.status()).toBe(403);

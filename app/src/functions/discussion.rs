@@ -2,7 +2,7 @@
 //! messages; hosts (the owner and co-facilitators) open or close it, choose how it runs, moderate,
 //! ban and clear. Every rule is checked here, on the server, whatever the page shows.
 use crate::ids::{MessageId, SessionId};
-use crate::rules::discussion::{DiscussionError, DiscussionSettings, Moderation};
+use crate::rules::discussion::{DiscussionError, DiscussionSettings, Moderation, OnScreen};
 use crate::states::{DiscussionView, MessageView};
 use leptos::prelude::*;
 
@@ -281,19 +281,20 @@ pub async fn host_discussion(
     )
 }
 
-/// Opens or closes the Discussion, and chooses whether messages are reviewed first and whether
-/// they appear under nicknames.
+/// Opens or closes the Discussion, and chooses whether messages are reviewed first, whether they
+/// appear under nicknames, and what the projection screen shows of them.
 #[server(endpoint = "set_discussion")]
 pub async fn set_discussion(
     id: SessionId,
     open: bool,
     review_first: bool,
     anonymous: bool,
+    #[server(default)] on_screen: OnScreen,
 ) -> Result<DiscussionSettings, DiscussionError> {
     reply(
         async move {
             let (ctx, _) = moderator(id).await?;
-            let settings = DiscussionSettings { open, review_first, anonymous };
+            let settings = DiscussionSettings { open, review_first, anonymous, on_screen };
             ctx.db.set_discussion_settings(id, settings).await?;
             let event = DiscussionEvent::Settings(settings);
             ctx.live.discussion(&ctx, id, event.clone(), Some(event)).await;

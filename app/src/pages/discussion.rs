@@ -9,7 +9,10 @@ use crate::functions::discussion::{
 };
 use crate::ids::{MessageId, SessionId};
 use crate::live_protocol::DiscussionList;
-use crate::rules::discussion::{DiscussionError, MessageState, Moderation, Order, MESSAGE_MAX_CHARS};
+use crate::rules::discussion::{
+    DiscussionError, DiscussionSettings, MessageState, Moderation, OnScreen, Order, MESSAGE_MAX_CHARS,
+    SCREEN_MOST_LIKED,
+};
 use crate::rules::joining::NICKNAME_MAX_CHARS;
 use crate::states::MessageView;
 use leptos::prelude::*;
@@ -196,14 +199,17 @@ pub(super) fn HostDiscussion(id: SessionId, list: RwSignal<DiscussionList>) -> i
     fn done<T>(error: RwSignal<Option<DiscussionError>>) -> impl Fn(Result<T, DiscussionError>) + Clone + 'static {
         move |answer| error.set(answer.err())
     }
-    let setting = move |label: &'static str, open: bool, review_first: bool, anonymous: bool| {
+    let setting = move |label: &'static str, chosen: DiscussionSettings| {
+        let DiscussionSettings { open, review_first, anonymous, on_screen } = chosen;
+        let pressed = settings.get_untracked() == chosen;
         view! {
-            <form method="post" action=SetDiscussion::PATH class="inline" on:submit=submit_in_place(done::<crate::rules::discussion::DiscussionSettings>(error))>
+            <form method="post" action=SetDiscussion::PATH class="inline" on:submit=submit_in_place(done::<DiscussionSettings>(error))>
                 <input type="hidden" name="id" value=id.to_string()/>
                 <input type="hidden" name="open" value=open.to_string()/>
                 <input type="hidden" name="review_first" value=review_first.to_string()/>
                 <input type="hidden" name="anonymous" value=anonymous.to_string()/>
-                <button type="submit">{label}</button>
+                <input type="hidden" name="on_screen" value=format!("{on_screen:?}")/>
+                <button type="submit" aria-pressed=pressed.then_some("true")>{label}</button>
             </form>
         }
     };
@@ -223,9 +229,14 @@ pub(super) fn HostDiscussion(id: SessionId, list: RwSignal<DiscussionList>) -> i
                 {move || {
                     let s = settings.get();
                     view! {
-                        {setting(if s.open { "Close the Discussion" } else { "Open the Discussion" }, !s.open, s.review_first, s.anonymous)}
-                        {setting(if s.review_first { "Publish messages at once" } else { "Review messages first" }, s.open, !s.review_first, s.anonymous)}
-                        {setting(if s.anonymous { "Show nicknames" } else { "Make messages anonymous" }, s.open, s.review_first, !s.anonymous)}
+                        {setting(if s.open { "Close the Discussion" } else { "Open the Discussion" }, DiscussionSettings { open: !s.open, ..s })}
+                        {setting(if s.review_first { "Publish messages at once" } else { "Review messages first" }, DiscussionSettings { review_first: !s.review_first, ..s })}
+                        {setting(if s.anonymous { "Show nicknames" } else { "Make messages anonymous" }, DiscussionSettings { anonymous: !s.anonymous, ..s })}
+                        <div role="group" aria-label="On the projection screen" class="screen-choice">
+                            {setting("No messages", DiscussionSettings { on_screen: OnScreen::Nothing, ..s })}
+                            {setting("Pinned messages", DiscussionSettings { on_screen: OnScreen::Pinned, ..s })}
+                            {setting("Most liked messages", DiscussionSettings { on_screen: OnScreen::MostLiked, ..s })}
+                        </div>
                     }
                 }}
                 <a class="button" href=format!("/s/{id}/discussion.csv") download="discussion.csv">"Export as CSV"</a>
@@ -285,4 +296,41 @@ pub(super) fn HostDiscussion(id: SessionId, list: RwSignal<DiscussionList>) -> i
         </section>
     }
     .into_any()
+}
+
+/// What the projection screen shows of the Discussion: nothing, the pinned messages, or the
+/// most liked, in large type, as the hosts choose; published messages only.
+pub(super) fn on_screen(list: &DiscussionList) -> Vec<MessageView> {
+    let published = list.messages.iter().filter(|m| m.state == MessageState::Published).cloned();
+    match list.settings.on_screen {
+        OnScreen::Nothing => Vec::new(),
+        OnScreen::Pinned => published.filter(|m| m.pinned).collect(),
+        OnScreen::MostLiked => {
+            let mut liked = ordered(published.collect(), Order::MostLiked);
+            liked.retain(|m| m.likes > 0 || m.pinned);
+            liked.truncate(SCREEN_MOST_LIKED);
+            liked
+        }
+    }
+}
+
+/// The messages on the projection screen.
+#[component]
+pub(super) fn ScreenDiscussion(list: RwSignal<DiscussionList>) -> impl IntoView {
+    let shown = Memo::new(move |_| list.with(on_screen));
+    view! {
+        <Show when=move || !shown.with(Vec::is_empty)>
+            <ul class="projection-messages" aria-label="Messages">
+                {move || shown.get().into_iter().map(|m| view! {
+                    <li class="projection-message">
+                        <p class="message-body">{m.body.clone()}</p>
+                        <p class="message-head">
+                            <span class="author">{author(&m)}</span>
+                            <span class="likes">{likes_text(m.likes)}</span>
+                        </p>
+                    </li>
+                }).collect_view()}
+            </ul>
+        </Show>
+    }
 }

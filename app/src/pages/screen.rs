@@ -33,12 +33,16 @@ fn shown(state: &HostState) -> Shown {
 pub fn ScreenPage() -> impl IntoView {
     // Only hosts may follow the session: the same check and refusal as the host page.
     let session = super::session_host::load_for_hosts();
+    let discussion = super::session_host::load_host_discussion();
     super::islands::preload_lazy_island("ScreenIsland");
     view! {
         <Suspense>
             {move || Suspend::new(async move {
                 match session.await {
-                    Ok(loaded) => view! { <ScreenIsland loaded=loaded.state/> }.into_any(),
+                    Ok(loaded) => {
+                        let discussion = discussion.await.unwrap_or_default();
+                        view! { <ScreenIsland loaded=loaded.state discussion/> }.into_any()
+                    }
                     Err(e) => view! { <SessionErrorView error=e/> }.into_any(),
                 }
             })}
@@ -49,16 +53,17 @@ pub fn ScreenPage() -> impl IntoView {
 
 /// The screen's part that follows the session, fetched only by the projection screen.
 #[island(lazy)]
-fn ScreenIsland(loaded: HostState) -> impl IntoView {
+fn ScreenIsland(loaded: HostState, discussion: crate::live_protocol::DiscussionList) -> impl IntoView {
     super::islands::island_started();
     let pushed = RwSignal::new(None::<HostState>);
     let deleted = RwSignal::new(false);
+    let discussion = RwSignal::new(discussion);
     let live = use_live(host_path(loaded.id), move |message| match message {
         HostMessage::State(state) => pushed.set(Some(state)),
         HostMessage::Deleted => deleted.set(true),
         // The room sees no count.
         HostMessage::Presence { .. } => {}
-        HostMessage::Discussion(_) => {}
+        HostMessage::Discussion(message) => discussion.update(|list| list.apply(message)),
     });
     let state = Memo::new(move |_| match pushed.get() {
         Some(state) if state.stamp > loaded.stamp => state,
@@ -66,7 +71,7 @@ fn ScreenIsland(loaded: HostState) -> impl IntoView {
     });
     view! {
         <WhileHostsMayFollow deleted live>
-            <Screen state/>
+            <Screen state discussion/>
         </WhileHostsMayFollow>
         <LiveNotice status=live/>
     }
@@ -74,7 +79,7 @@ fn ScreenIsland(loaded: HostState) -> impl IntoView {
 }
 
 #[component]
-fn Screen(state: Memo<HostState>) -> impl IntoView {
+fn Screen(state: Memo<HostState>, discussion: RwSignal<crate::live_protocol::DiscussionList>) -> impl IntoView {
     let title = Memo::new(move |_| state.with(|s| s.title.clone()));
     let shown = Memo::new(move |_| state.with(shown));
     let full = RwSignal::new(false);
@@ -95,6 +100,7 @@ fn Screen(state: Memo<HostState>) -> impl IntoView {
                 Shown::Slide(SlideView { content: SlideContent::LinkAndQr(ways_in), .. }) => view! { <RoomWaysIn ways_in/> }.into_any(),
                 Shown::Slide(slide) => view! { <div class="projection-slide"><SlideBody slide/></div> }.into_any(),
             }}
+            <super::discussion::ScreenDiscussion list=discussion/>
             <button type="button" class="projection-full" on:click=move |_| fullscreen::toggle()
                 title="Full screen (F)" aria-keyshortcuts="F">
                 {move || if full.get() { "Exit full screen" } else { "Full screen" }}

@@ -32,16 +32,7 @@ pub(super) struct HostUi {
 #[component]
 pub fn HostSessionPage() -> impl IntoView {
     let session = load_for_hosts();
-    let id = use_params_map().read_untracked().get("id").and_then(|s| s.parse::<SessionId>().ok());
-    let discussion = Resource::new_blocking(
-        move || id,
-        |id| async move {
-            let id = id?;
-            let (settings, messages) = Box::pin(host_discussion(id, None, None)).await.ok()?;
-            let more = messages.len() as u64 >= crate::rules::discussion::MESSAGES_PER_PAGE;
-            Some(DiscussionList::new(settings, messages, more))
-        },
-    );
+    let discussion = load_host_discussion();
     super::islands::preload_lazy_island("HostIsland");
     view! {
         <Suspense>
@@ -56,6 +47,21 @@ pub fn HostSessionPage() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// The Discussion of the page's `/s/<id>` as its hosts see it (every message), loaded on the
+/// server; the live channel keeps it current from there.
+pub(super) fn load_host_discussion() -> Resource<Option<DiscussionList>> {
+    let id = use_params_map().read_untracked().get("id").and_then(|s| s.parse::<SessionId>().ok());
+    Resource::new_blocking(
+        move || id,
+        |id| async move {
+            let id = id?;
+            let (settings, messages) = Box::pin(host_discussion(id, None, None)).await.ok()?;
+            let more = messages.len() as u64 >= crate::rules::discussion::MESSAGES_PER_PAGE;
+            Some(DiscussionList::new(settings, messages, more))
+        },
+    )
 }
 
 /// The session of the page's `/s/<id>`, as its hosts see it (the host page, the projection

@@ -101,11 +101,45 @@ pub struct DiscussionSettings {
     /// Messages appear without a name; otherwise under the participant's nickname, asked for
     /// before their first message.
     pub anonymous: bool,
+    /// What the projection screen shows of the Discussion.
+    pub on_screen: OnScreen,
 }
 
 impl Default for DiscussionSettings {
     fn default() -> Self {
-        Self { open: true, review_first: false, anonymous: false }
+        Self { open: true, review_first: false, anonymous: false, on_screen: OnScreen::Nothing }
+    }
+}
+
+/// What the projection screen shows of the Discussion, as a host chooses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum OnScreen {
+    #[default]
+    Nothing,
+    /// The pinned messages.
+    Pinned,
+    /// The `SCREEN_MOST_LIKED` most liked messages.
+    MostLiked,
+}
+
+/// Messages the projection screen shows when it shows the most liked.
+pub const SCREEN_MOST_LIKED: usize = 5;
+
+impl OnScreen {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Nothing => "nothing",
+            Self::Pinned => "pinned",
+            Self::MostLiked => "most_liked",
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "pinned" => Self::Pinned,
+            "most_liked" => Self::MostLiked,
+            _ => Self::Nothing,
+        }
     }
 }
 
@@ -290,6 +324,9 @@ mod tests {
         assert_eq!(shown_author(&named, Some("Ada")).unwrap(), Some("Ada".to_owned()));
         assert_eq!(shown_author(&named, None), Err(DiscussionError::NicknameNeeded));
         let anonymous = DiscussionSettings { anonymous: true, ..named };
+        for shown in [OnScreen::Nothing, OnScreen::Pinned, OnScreen::MostLiked] {
+            assert_eq!(OnScreen::parse(shown.as_str()), shown);
+        }
         assert_eq!(shown_author(&anonymous, Some("Ada")).unwrap(), None);
     }
 

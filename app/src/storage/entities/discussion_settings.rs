@@ -8,6 +8,7 @@ pub struct Model {
     pub open: bool,
     pub review_first: bool,
     pub anonymous: bool,
+    pub on_screen: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,7 @@ impl MigrationTrait for Migration {
                     .col(boolean(DiscussionSettings::Open))
                     .col(boolean(DiscussionSettings::ReviewFirst))
                     .col(boolean(DiscussionSettings::Anonymous))
+                    .col(string(DiscussionSettings::OnScreen))
                     .foreign_key(
                         ForeignKey::create()
                             .name("discussion_settings_session_fk")
@@ -142,6 +143,7 @@ enum DiscussionSettings {
     Open,
     ReviewFirst,
     Anonymous,
+    OnScreen,
 }
 
 #[derive(DeriveIden)]

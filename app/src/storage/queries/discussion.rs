@@ -2,7 +2,7 @@
 //! `likes = likes ± 1` in the transaction that adds or removes the like's row, so no like is lost
 //! to another written at the same moment.
 use crate::ids::{MessageId, ParticipantId, SessionId};
-use crate::rules::discussion::{DiscussionSettings, MessageState, Moderation, MAX_MESSAGES_PER_SESSION};
+use crate::rules::discussion::{DiscussionSettings, MessageState, Moderation, OnScreen, MAX_MESSAGES_PER_SESSION};
 use crate::states::MessageView;
 use crate::storage::entities::{
     discussion_bans, discussion_likes, discussion_messages, discussion_settings, participants, sessions,
@@ -73,7 +73,12 @@ impl Db {
         Ok(discussion_settings::Entity::find_by_id(session.0)
             .one(&self.read)
             .await?
-            .map(|m| DiscussionSettings { open: m.open, review_first: m.review_first, anonymous: m.anonymous })
+            .map(|m| DiscussionSettings {
+                open: m.open,
+                review_first: m.review_first,
+                anonymous: m.anonymous,
+                on_screen: OnScreen::parse(&m.on_screen),
+            })
             .unwrap_or_default())
     }
 
@@ -83,12 +88,14 @@ impl Db {
             open: Set(settings.open),
             review_first: Set(settings.review_first),
             anonymous: Set(settings.anonymous),
+            on_screen: Set(settings.on_screen.as_str().to_owned()),
         };
         let on_conflict = OnConflict::column(discussion_settings::Column::SessionId)
             .update_columns([
                 discussion_settings::Column::Open,
                 discussion_settings::Column::ReviewFirst,
                 discussion_settings::Column::Anonymous,
+                discussion_settings::Column::OnScreen,
             ])
             .to_owned();
         discussion_settings::Entity::insert(row).on_conflict(on_conflict).exec_without_returning(&self.conn).await?;
