@@ -39,5 +39,7 @@ DATABASE_URL="sqlite://$e2e_data/ruche.db?mode=rwc" RUST_LOG="${RUST_LOG:-warn}"
 say "Benchmarks in smoke mode"
 BENCH_PARTICIPANTS=50 BENCH_SPREAD=50 BENCH_ROUNDS=1 "$ROOT/scripts/bench-live.sh"
 BENCH_RUNS=1 "$ROOT/scripts/bench-participant.sh"
+BENCH_PARTICIPANTS=50 BENCH_PROBES=2 BENCH_POSTS=20 BENCH_SECONDS=1 BENCH_LIKES_PER_SECOND=50 \
+  "$ROOT/scripts/bench-discussion.sh"
 BENCH_LOGINS=20 "$ROOT/scripts/bench-login.sh"
 BENCH_SMALL=20 BENCH_LARGE=40 BENCH_PAGES=5 BENCH_TOP=5 "$ROOT/scripts/bench-instructions.sh"

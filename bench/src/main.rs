@@ -35,6 +35,8 @@
 mod baseline;
 #[path = "live_bench/client.rs"]
 mod client;
+#[path = "live_bench/discussion.rs"]
+mod discussion;
 #[path = "live_bench/figures.rs"]
 mod figures;
 #[path = "live_bench/page.rs"]
@@ -65,7 +67,8 @@ fn main() -> Result<(), Error> {
     match args.first().map(String::as_str) {
         Some("baseline") => runtime.block_on(serve_baseline(arg(&args, "--addr")?.parse()?)),
         Some("run") => runtime.block_on(run(&args)),
-        _ => Err("usage: live-bench baseline --addr A | live-bench run --ruche A[,B] --ruche-pids P[,Q] --baseline A --baseline-pid P --participants N[,N…] [--rounds R] [--join-rate J] [--page-loads L]".into()),
+        Some("discussion") => runtime.block_on(discussion::run(&args)),
+        _ => Err("usage: live-bench baseline --addr A | live-bench run --ruche A[,B] --ruche-pids P[,Q] --baseline A --baseline-pid P --participants N[,N…] [--rounds R] [--join-rate J] [--page-loads L] | live-bench discussion --ruche A[,B] --ruche-pids P[,Q] --baseline A --baseline-pid P [--participants N] [--probes K] [--posts M] [--seconds S] [--likes-per-second L]".into()),
     }
 }
 

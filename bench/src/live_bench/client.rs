@@ -68,6 +68,11 @@ impl Owner {
         Ok(serde_json::from_str(&reply.body).unwrap_or(serde_json::Value::Null))
     }
 
+    /// The login cookie, for the host's own live socket.
+    pub(crate) fn cookie(&self) -> &str {
+        &self.cookie
+    }
+
     pub(crate) async fn create_session(&self, title: &str) -> Result<String, Error> {
         Ok(self.call("create_session", &[("title", title)]).await?.as_str().ok_or("no session id")?.to_owned())
     }
@@ -124,7 +129,7 @@ async fn first_text(socket: &mut Socket) -> Result<usize, Error> {
     }
 }
 
-async fn open_socket(target: SocketAddr, path: &str, cookie: Option<&str>) -> Result<Socket, Error> {
+pub(crate) async fn open_socket(target: SocketAddr, path: &str, cookie: Option<&str>) -> Result<Socket, Error> {
     let mut request = format!("ws://{target}{path}").into_client_request()?;
     if let Some(cookie) = cookie {
         request.headers_mut().insert("cookie", cookie.parse()?);
