@@ -13,15 +13,11 @@ mod accounts;
 mod confirm;
 mod discussion;
 mod home;
-mod host_actions;
-mod host_slides;
+mod host;
 pub mod islands;
 mod joining;
 mod live_socket;
-mod screen;
-mod session_host;
 mod sessions;
-mod share;
 mod slides;
 mod widgets;
 
@@ -75,12 +71,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account/verify/:token") view=accounts::VerifyEmailPage ssr=SsrMode::Async/>
                     <Route path=path!("/sessions") view=sessions::MySessionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/sessions/new") view=sessions::CreateSessionPage ssr=SsrMode::Async/>
-                    <Route path=path!("/s/:id") view=session_host::HostSessionPage ssr=SsrMode::Async/>
-                    <Route path=path!("/s/:id/screen") view=screen::ScreenPage ssr=SsrMode::Async/>
+                    <Route path=path!("/s/:id") view=host::HostSessionPage ssr=SsrMode::Async/>
+                    <Route path=path!("/s/:id/screen") view=host::screen::ScreenPage ssr=SsrMode::Async/>
                     <Route path=path!("/join") view=joining::JoinPage ssr=SsrMode::Async/>
                     <Route path=path!("/j/:token") view=joining::LinkPage ssr=SsrMode::Async/>
                     <Route path=path!("/p/:id") view=joining::ParticipantPage ssr=SsrMode::Async/>
-                    <Route path=path!("/facilitate/:token") view=share::FacilitatePage ssr=SsrMode::Async/>
+                    <Route path=path!("/facilitate/:token") view=host::share::FacilitatePage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -1,17 +1,25 @@
-use super::confirm::Confirm;
-use super::host_actions::{HostActions, HostParts};
-use super::host_slides::SlidesPanel;
-use super::islands::TabTitle;
-use super::live_socket::{use_live, LiveNotice, LiveStatus};
-use super::slides::WaysInFigure;
-use super::{
-    widgets::{PadlockIcon, SessionErrorView, SessionRefused},
-    FormError,
-};
+//! The host's pages: the session's host page (this file), its tools (`actions.rs`), slides
+//! (`slides.rs`), the Share pop-up and the co-facilitator invitation page (`share.rs`), and the
+//! projection screen (`screen.rs`).
+pub(super) mod actions;
+pub(super) mod screen;
+pub(super) mod share;
+pub(super) mod slides;
+
 use crate::functions::discussion::host_discussion;
 use crate::functions::sessions::{host_session, GenerateNewCode, RenameSession, SessionForHost, SetSessionOpen};
 use crate::ids::SessionId;
 use crate::live_protocol::{host_path, DiscussionList, HostMessage};
+use crate::pages::confirm::Confirm;
+use crate::pages::host::actions::{HostActions, HostParts};
+use crate::pages::host::slides::SlidesPanel;
+use crate::pages::islands::TabTitle;
+use crate::pages::live_socket::{use_live, LiveNotice, LiveStatus};
+use crate::pages::slides::WaysInFigure;
+use crate::pages::{
+    widgets::{PadlockIcon, SessionErrorView, SessionRefused},
+    FormError,
+};
 use crate::rules::sessions::{SessionError, TITLE_MAX_CHARS};
 use crate::states::HostState;
 use crate::states::WaysIn;
@@ -33,7 +41,7 @@ pub(super) struct HostUi {
 pub fn HostSessionPage() -> impl IntoView {
     let session = load_for_hosts();
     let discussion = load_host_discussion();
-    super::islands::preload_lazy_island("HostIsland");
+    crate::pages::islands::preload_lazy_island("HostIsland");
     view! {
         <Suspense>
             {move || Suspend::new(async move {
@@ -82,7 +90,7 @@ pub(super) fn load_for_hosts() -> Resource<Result<SessionForHost, SessionError>>
 
 #[island(lazy)]
 fn HostIsland(loaded: SessionForHost, discussion: DiscussionList) -> impl IntoView {
-    super::islands::island_started();
+    crate::pages::islands::island_started();
     let ui = HostUi {
         qr_open: RwSignal::new(false),
         share_open: RwSignal::new(false),
@@ -104,7 +112,7 @@ fn HostIsland(loaded: SessionForHost, discussion: DiscussionList) -> impl IntoVi
     // Loaded once. Afterwards the view follows the newest of: what the live channel pushed, and
     // (in case the socket is down) the session read again after each of this tab's own actions.
     let reread = RwSignal::new(None::<SessionForHost>);
-    super::islands::read_again_after(
+    crate::pages::islands::read_again_after(
         move || actions.versions(),
         move || async move {
             if let Ok(session) = host_session(id).await {
@@ -227,7 +235,7 @@ fn HostView(
                 <p class="auto-close-note">{format!("This session closes by itself on {day} if no host opens it before then.")}</p>
             })}
             <Show when=move || share_open.get()>
-                <super::share::ShareDialog session=parts actions confirm_new_code close=move || share_open.set(false)/>
+                <crate::pages::host::share::ShareDialog session=parts actions confirm_new_code close=move || share_open.set(false)/>
             </Show>
             // After the Share pop-up, and above it: opened from the toolbar or from the pop-up.
             <Show when=move || confirm_new_code.get()>
@@ -248,7 +256,7 @@ fn HostView(
                 <QrOverlay ways_in close=move || qr_open.set(false)/>
             </Show>
             <SlidesPanel id slides actions/>
-            <super::discussion::HostDiscussion id list=discussion/>
+            <crate::pages::discussion::HostDiscussion id list=discussion/>
         </section>
     }
     // Erased here: the host page's nested view type otherwise overflows the compiler's limits

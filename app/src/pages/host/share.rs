@@ -1,10 +1,10 @@
 //! The Share pop-up (top right of a session), and accepting a co-facilitator invitation.
 //! Wording follows the help article the product was specified from.
-use super::host_actions::{HostActions, HostParts};
-use super::widgets::LoginRedirect;
-use super::widgets::SendVerificationAgain;
-use super::FormError;
 use crate::functions::sharing::{accept_facilitation, InvitationReport};
+use crate::pages::host::actions::{HostActions, HostParts};
+use crate::pages::widgets::LoginRedirect;
+use crate::pages::widgets::SendVerificationAgain;
+use crate::pages::FormError;
 use crate::rules::sharing::SharingError;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -227,7 +227,7 @@ pub fn FacilitatePage() -> impl IntoView {
                     Ok(id) => view! { <p class="card narrow"><a href=format!("/s/{id}")>"Go to the session"</a></p> }.into_any(),
                     Err(SharingError::NotLoggedIn) => view! { <LoginRedirect/> }.into_any(),
                     Err(error) => {
-                        super::set_error_status(&error);
+                        crate::pages::set_error_status(&error);
                         view! { <section class="card narrow"><p class="error" role="alert">{error.to_string()}</p></section> }.into_any()
                     }
                 }

@@ -1,12 +1,12 @@
 //! The projection screen (`/s/<id>/screen`, hosts only): the active slide alone, filling a
 //! second screen or a projector, without the host's tools. It follows the host live channel, so
 //! another slide, a new code, closing and deletion show at once.
-use super::islands::TabTitle;
-use super::live_socket::{use_live, LiveNotice};
-use super::session_host::WhileHostsMayFollow;
-use super::slides::SlideBody;
-use super::widgets::SessionErrorView;
 use crate::live_protocol::{host_path, HostMessage};
+use crate::pages::host::WhileHostsMayFollow;
+use crate::pages::islands::TabTitle;
+use crate::pages::live_socket::{use_live, LiveNotice};
+use crate::pages::slides::SlideBody;
+use crate::pages::widgets::SessionErrorView;
 use crate::states::{HostState, SlideContent, SlideView, WaysIn};
 use leptos::prelude::*;
 
@@ -32,9 +32,9 @@ fn shown(state: &HostState) -> Shown {
 #[component]
 pub fn ScreenPage() -> impl IntoView {
     // Only hosts may follow the session: the same check and refusal as the host page.
-    let session = super::session_host::load_for_hosts();
-    let discussion = super::session_host::load_host_discussion();
-    super::islands::preload_lazy_island("ScreenIsland");
+    let session = crate::pages::host::load_for_hosts();
+    let discussion = crate::pages::host::load_host_discussion();
+    crate::pages::islands::preload_lazy_island("ScreenIsland");
     view! {
         <Suspense>
             {move || Suspend::new(async move {
@@ -54,7 +54,7 @@ pub fn ScreenPage() -> impl IntoView {
 /// The screen's part that follows the session, fetched only by the projection screen.
 #[island(lazy)]
 fn ScreenIsland(loaded: HostState, discussion: crate::live_protocol::DiscussionList) -> impl IntoView {
-    super::islands::island_started();
+    crate::pages::islands::island_started();
     let pushed = RwSignal::new(None::<HostState>);
     let deleted = RwSignal::new(false);
     let discussion = RwSignal::new(discussion);
@@ -100,7 +100,7 @@ fn Screen(state: Memo<HostState>, discussion: RwSignal<crate::live_protocol::Dis
                 Shown::Slide(SlideView { content: SlideContent::LinkAndQr(ways_in), .. }) => view! { <RoomWaysIn ways_in/> }.into_any(),
                 Shown::Slide(slide) => view! { <div class="projection-slide"><SlideBody slide/></div> }.into_any(),
             }}
-            <super::discussion::ScreenDiscussion list=discussion/>
+            <crate::pages::discussion::ScreenDiscussion list=discussion/>
             <button type="button" class="projection-full" on:click=move |_| fullscreen::toggle()
                 title="Full screen (F)" aria-keyshortcuts="F">
                 {move || if full.get() { "Exit full screen" } else { "Full screen" }}

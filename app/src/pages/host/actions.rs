@@ -9,7 +9,7 @@ use leptos::prelude::*;
 
 /// Every action of the host view; the session is read again after any of them.
 #[derive(Clone, Copy)]
-pub(super) struct HostActions {
+pub(in crate::pages) struct HostActions {
     pub set_open: ServerAction<SetSessionOpen>,
     pub generate: ServerAction<GenerateNewCode>,
     pub add: ServerAction<AddSlide>,
@@ -24,7 +24,7 @@ pub(super) struct HostActions {
 }
 
 impl HostActions {
-    pub(super) fn new() -> Self {
+    pub(in crate::pages) fn new() -> Self {
         Self {
             set_open: ServerAction::new(),
             generate: ServerAction::new(),
@@ -41,7 +41,7 @@ impl HostActions {
     }
 
     /// Sending participant invitations changes nothing on the page, so it is not listed.
-    pub(super) fn versions(&self) -> [usize; 10] {
+    pub(in crate::pages) fn versions(&self) -> [usize; 10] {
         [
             self.set_open.version().get(),
             self.generate.version().get(),
@@ -59,7 +59,7 @@ impl HostActions {
 
 /// The slices of the session the Share dialog shows.
 #[derive(Clone, Copy)]
-pub(super) struct HostParts {
+pub(in crate::pages) struct HostParts {
     pub id: SessionId,
     pub role: crate::rules::sessions::Role,
     pub ways_in: Memo<WaysIn>,

@@ -1,9 +1,9 @@
 //! The host view's slides panel: the list of slides, each with its tools (show, move, edit,
 //! delete), and the buttons that add one.
-use super::host_actions::HostActions;
-use super::slides::SlideBody;
-use super::FormError;
 use crate::ids::SessionId;
+use crate::pages::host::actions::HostActions;
+use crate::pages::slides::SlideBody;
+use crate::pages::FormError;
 use crate::rules::slides::{Move, SlideKind, SLIDE_BODY_MAX_CHARS, SLIDE_TITLE_MAX_CHARS};
 use crate::states::{SlideContent, SlideView};
 use leptos::prelude::*;
