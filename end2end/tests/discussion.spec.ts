@@ -45,6 +45,15 @@ test('participants post, see each other\'s messages and like them; a closed Disc
   await expect(message(b, 'Where are the slides?')).toContainText('2 likes');
   await expect(message(b, 'Where are the slides?').getByRole('button', { name: 'Like' })).toHaveAttribute('aria-pressed', 'true');
 
+  // Its author edits it; the others see the new text.
+  const own = message(a, 'Where are the slides?');
+  await own.getByText('Edit').click();
+  await own.getByLabel('New text').fill('Where are the slides, please?');
+  await own.getByRole('button', { name: 'Save the message' }).click();
+  await expect(message(a, 'Where are the slides, please?')).toContainText('(edited)');
+  await seen(b);
+  await expect(message(b, 'Where are the slides, please?')).toContainText('2 likes');
+
   // Text stays text.
   await post(b, '<b>bold?</b> https://example.org', 'Tom');
   await expect(message(b, '<b>bold?</b> https://example.org')).toBeVisible();
@@ -62,7 +71,7 @@ test('participants post, see each other\'s messages and like them; a closed Disc
     await expect(a.getByRole('alert')).toHaveText('The Discussion is closed: you can read it, but not post or like.');
   }
   await expect(message(a, 'Too late?')).toHaveCount(0);
-  await expect(message(a, 'Where are the slides?')).toBeVisible();
+  await expect(message(a, 'Where are the slides, please?')).toBeVisible();
   expect(errors).toEqual([]);
   await Promise.all([zoe.close(), tom.close()]);
 });

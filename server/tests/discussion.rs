@@ -225,3 +225,27 @@ async fn authors_change_only_their_own_and_a_ban_keeps_one_out(db: Db) {
     assert_eq!(refused(&reply), (StatusCode::NOT_FOUND, DiscussionError::NoSuchMessage));
 }
 test_both_dbs!(authors_change_only_their_own_and_a_ban_keeps_one_out);
+
+/// The export: hosts only; every message whatever its state, as text a spreadsheet never runs.
+async fn hosts_export_the_discussion_as_csv(db: Db) {
+    let router = router(db);
+    let (mut ada, id, mut zoe) = room(&router).await;
+    zoe.call("post_message", &[("id", &id), ("text", "=HYPERLINK(\"http://x\"), click"), ("nickname", "Zoé")]).await;
+    ada.call("set_discussion", &[("id", &id), ("open", "true"), ("review_first", "true"), ("anonymous", "true")]).await;
+    zoe.call("post_message", &[("id", &id), ("text", "Line one\nline two")]).await;
+    let csv = ada.page(&format!("/s/{id}/discussion.csv")).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert_eq!(csv.headers["content-type"], "text/csv; charset=utf-8");
+    let lines: Vec<&str> = csv.body.split("\r\n").collect();
+    assert_eq!(lines[0], "Message,Author,Likes,State,Posted (UTC)");
+    assert!(csv.body.contains("\"Line one\nline two\",Anonymous,0,Waiting for moderation,"), "{}", csv.body);
+    assert!(csv.body.contains("\"'=HYPERLINK(\"\"http://x\"\"), click\",Zoé,0,Published,"), "{}", csv.body);
+    assert_eq!(
+        zoe.page(&format!("/s/{id}/discussion.csv")).await.status,
+        StatusCode::FORBIDDEN,
+        "not for participants"
+    );
+    let mut bob = Client::signed_up(&router, "bob@example.org").await;
+    assert_eq!(bob.page(&format!("/s/{id}/discussion.csv")).await.status, StatusCode::FORBIDDEN, "nor other accounts");
+}
+test_both_dbs!(hosts_export_the_discussion_as_csv);

@@ -117,6 +117,20 @@ async fn next_text(socket: &mut Socket) -> String {
     }
 }
 
+/// What a participant's socket starts with, in either order: the state and the Discussion's
+/// snapshot. Returns the state.
+async fn started(socket: &mut Socket) -> PublicState {
+    let (mut state, mut snapshot) = (None, false);
+    while state.is_none() || !snapshot {
+        match serde_json::from_str(&next_text(socket).await).unwrap() {
+            ParticipantMessage::State(s) => state = Some(s),
+            ParticipantMessage::Discussion(DiscussionMessage::Snapshot { .. }) => snapshot = true,
+            ParticipantMessage::Discussion(other) => panic!("a snapshot first, not {other:?}"),
+        }
+    }
+    state.expect("a state")
+}
+
 /// The next public state, past the Discussion's messages.
 async fn next_public(socket: &mut Socket) -> PublicState {
     loop {
@@ -690,7 +704,7 @@ async fn quiet_tabs_are_pinged_and_silent_ones_let_go(db: Db) {
     let instance = Instance::serve(ctx, "127.0.0.1:0".parse().unwrap()).await;
     let (_ada, id, zoe) = session_with_participant(&instance).await;
     let mut participant = instance.socket(&format!("/live/p/{id}"), zoe.visitor.as_deref()).await;
-    next_public(&mut participant).await;
+    started(&mut participant).await;
 
     // Reading, and so answering: open past twice the silence limit, pinged all along.
     let reading = std::time::Instant::now();

@@ -4,8 +4,8 @@
 //! Messages are always shown as text, never as markup, and links are not made clickable.
 use super::islands::submit_in_place;
 use crate::functions::discussion::{
-    BanAuthor, ClearDiscussion, DeleteMessage, DeleteOwnMessage, LikeMessage, ModerateMessage, PostMessage,
-    SetDiscussion,
+    BanAuthor, ClearDiscussion, DeleteMessage, DeleteOwnMessage, EditMessage, LikeMessage, ModerateMessage,
+    OlderMessages, PostMessage, SetDiscussion,
 };
 use crate::ids::{MessageId, SessionId};
 use crate::live_protocol::DiscussionList;
@@ -133,6 +133,14 @@ pub(super) fn ParticipantDiscussion(
                         }
                         Err(e) => error.set(Some(e)),
                     };
+                    let on_edited = move |answer: Result<MessageView, DiscussionError>| match answer {
+                        Ok(edited) => {
+                            mine.update(|m| if let Some(m) = m.iter_mut().find(|m| m.id == id) { *m = edited.clone() });
+                            list.update(|l| if let Some(m) = l.messages.iter_mut().find(|m| m.id == id) { *m = edited });
+                            error.set(None);
+                        }
+                        Err(e) => error.set(Some(e)),
+                    };
                     let on_deleted = move |answer: Result<(), DiscussionError>| match answer {
                         Ok(()) => {
                             mine.update(|m| m.retain(|m| m.id != id));
@@ -158,6 +166,18 @@ pub(super) fn ParticipantDiscussion(
                                     </form>
                                 })}
                                 {own.then(|| view! {
+                                    <details class="edit">
+                                        <summary>"Edit"</summary>
+                                        <form method="post" action=EditMessage::PATH class="post-form" on:submit=submit_in_place(on_edited)>
+                                            <input type="hidden" name="id" value=session_id.to_string()/>
+                                            <input type="hidden" name="message" value=id.to_string()/>
+                                            <label>
+                                                "New text"
+                                                <textarea name="text" rows="3" maxlength=MESSAGE_MAX_CHARS>{message.body.clone()}</textarea>
+                                            </label>
+                                            <button type="submit">"Save the message"</button>
+                                        </form>
+                                    </details>
                                     <form method="post" action=DeleteOwnMessage::PATH class="inline" on:submit=submit_in_place(on_deleted)>
                                         <input type="hidden" name="id" value=session_id.to_string()/>
                                         <input type="hidden" name="message" value=id.to_string()/>
@@ -170,6 +190,26 @@ pub(super) fn ParticipantDiscussion(
                 }).collect_view()}
             </ul>
             {move || shown.with(Vec::is_empty).then(|| view! { <p class="empty">"No messages yet."</p> })}
+            // Older messages come by a cursor: the oldest one held.
+            <Show when=move || hydrated.get() && list.with(|l| l.more)>
+                {move || list.with(|l| l.messages.last().map(|m| (m.posted_at, m.id))).map(|(before_at, before)| {
+                    let on_older = move |answer: Result<Vec<MessageView>, DiscussionError>| match answer {
+                        Ok(older) => {
+                            let more = older.len() as u64 >= crate::rules::discussion::MESSAGES_PER_PAGE;
+                            list.update(|l| l.add_older(older, more));
+                        }
+                        Err(e) => error.set(Some(e)),
+                    };
+                    view! {
+                        <form method="post" action=OlderMessages::PATH on:submit=submit_in_place(on_older)>
+                            <input type="hidden" name="id" value=session_id.to_string()/>
+                            <input type="hidden" name="before_at" value=before_at.to_string()/>
+                            <input type="hidden" name="before" value=before.to_string()/>
+                            <button type="submit">"Show older messages"</button>
+                        </form>
+                    }
+                })}
+            </Show>
         </section>
     }
     .into_any()
