@@ -133,4 +133,11 @@ test('review first: the post waits, a host approves it, and a banned phone loses
   // The others go on.
   await post(tom, 'Thanks!', 'Tom');
   await expect(message(page, 'Thanks!')).toBeVisible();
+
+  // Clearing asks first, then empties every tab.
+  await page.getByRole('button', { name: 'Clear the Discussion' }).click();
+  const confirm = page.getByRole('alertdialog', { name: 'Clear the Discussion?' });
+  await confirm.getByRole('button', { name: 'Clear', exact: true }).click();
+  for (const p of [page, tom]) await expect(message(p, 'Thanks!')).toHaveCount(0);
+  await expect(tom.getByText('No messages yet.')).toBeVisible();
 });

@@ -4,8 +4,8 @@
 //! Messages are always shown as text, never as markup, and links are not made clickable.
 use super::islands::submit_in_place;
 use crate::functions::discussion::{
-    BanAuthor, ClearDiscussion, DeleteMessage, DeleteOwnMessage, EditMessage, LikeMessage, ModerateMessage,
-    OlderMessages, PostMessage, SetDiscussion,
+    BanAuthor, ClearDiscussion, DeleteMessage, DeleteOwnMessage, EditMessage, HostDiscussion as HostPage, LikeMessage,
+    ModerateMessage, OlderMessages, PostMessage, SetDiscussion,
 };
 use crate::ids::{MessageId, SessionId};
 use crate::live_protocol::DiscussionList;
@@ -232,8 +232,10 @@ fn MessageHead(message: MessageView) -> impl IntoView {
 #[component]
 pub(super) fn HostDiscussion(id: SessionId, list: RwSignal<DiscussionList>) -> impl IntoView {
     let error = RwSignal::new(None::<DiscussionError>);
+    let confirm_clear = RwSignal::new(false);
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     let settings = Memo::new(move |_| list.with(|l| l.settings));
-    let session = id.to_string();
     // Every host form answers with the change, which the live channel brings to every host tab
     // (this one included): the answer itself only carries a refusal.
     fn done<T>(error: RwSignal<Option<DiscussionError>>) -> impl Fn(Result<T, DiscussionError>) + Clone + 'static {
@@ -280,11 +282,27 @@ pub(super) fn HostDiscussion(id: SessionId, list: RwSignal<DiscussionList>) -> i
                     }
                 }}
                 <a class="button" href=format!("/s/{id}/discussion.csv") download="discussion.csv">"Export as CSV"</a>
-                <form method="post" action=ClearDiscussion::PATH class="inline" on:submit=submit_in_place(done::<u64>(error))>
-                    <input type="hidden" name="id" value=session.clone()/>
-                    <button type="submit" class="danger">"Clear the Discussion"</button>
-                </form>
+                <button type="button" class="danger" on:click=move |_| confirm_clear.set(true)>"Clear the Discussion"</button>
             </div>
+            <Show when=move || confirm_clear.get()>
+                <crate::pages::confirm::Confirm
+                    id="clear-discussion"
+                    title="Clear the Discussion?"
+                    text="Every message goes, for every participant and host, and cannot be brought back. Export it as CSV first to keep it."
+                    cancel=Callback::new(move |_| confirm_clear.set(false))
+                >
+                    <form method="post" action=ClearDiscussion::PATH class="inline" on:submit={
+                        let cleared = done::<u64>(error);
+                        submit_in_place(move |answer: Result<u64, DiscussionError>| {
+                            confirm_clear.set(false);
+                            cleared(answer);
+                        })
+                    }>
+                        <input type="hidden" name="id" value=id.to_string()/>
+                        <button type="submit" class="primary">"Clear"</button>
+                    </form>
+                </crate::pages::confirm::Confirm>
+            </Show>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
             <ul class="messages" aria-label="Messages">
                 {move || list.with(|l| l.messages.clone()).into_iter().map(|message| {
@@ -333,6 +351,25 @@ pub(super) fn HostDiscussion(id: SessionId, list: RwSignal<DiscussionList>) -> i
                 }).collect_view()}
             </ul>
             {move || list.with(|l| l.messages.is_empty()).then(|| view! { <p class="empty">"No messages yet."</p> })}
+            <Show when=move || hydrated.get() && list.with(|l| l.more)>
+                {move || list.with(|l| l.messages.last().map(|m| (m.posted_at, m.id))).map(|(before_at, before)| {
+                    let on_older = move |answer: Result<(DiscussionSettings, Vec<MessageView>), DiscussionError>| match answer {
+                        Ok((_, older)) => {
+                            let more = older.len() as u64 >= crate::rules::discussion::MESSAGES_PER_PAGE;
+                            list.update(|l| l.add_older(older, more));
+                        }
+                        Err(e) => error.set(Some(e)),
+                    };
+                    view! {
+                        <form method="post" action=HostPage::PATH on:submit=submit_in_place(on_older)>
+                            <input type="hidden" name="id" value=id.to_string()/>
+                            <input type="hidden" name="before_at" value=before_at.to_string()/>
+                            <input type="hidden" name="before" value=before.to_string()/>
+                            <button type="submit">"Show older messages"</button>
+                        </form>
+                    }
+                })}
+            </Show>
         </section>
     }
     .into_any()

@@ -9,7 +9,7 @@ use crate::functions::joining::participant_page;
 use crate::functions::joining::{ParticipantScreen, SetNickname};
 use crate::ids::MessageId;
 use crate::ids::SessionId;
-use crate::live_protocol::{participant_path, DiscussionList, ParticipantMessage};
+use crate::live_protocol::{participant_path, DiscussionEvent, DiscussionList, DiscussionMessage, ParticipantMessage};
 use crate::rules::discussion::DiscussionError;
 use crate::rules::joining::{JoinError, NICKNAME_MAX_CHARS};
 use crate::states::MessageView;
@@ -168,7 +168,18 @@ fn ParticipantIsland(
     let pushed = RwSignal::new(None::<PublicState>);
     let live = use_live(participant_path(session_id), move |message| match message {
         ParticipantMessage::State(state) => pushed.set(Some(state)),
-        ParticipantMessage::Discussion(message) => talk.list.update(|list| list.apply(message)),
+        ParticipantMessage::Discussion(message) => {
+            // One's own messages waiting for moderation are not in the shared list: a clear or a
+            // removal takes them too.
+            if let DiscussionMessage::Event { event, .. } = &message {
+                match event {
+                    DiscussionEvent::Cleared => talk.mine.set(Vec::new()),
+                    DiscussionEvent::Removed(ids) => talk.mine.update(|mine| mine.retain(|m| !ids.contains(&m.id))),
+                    _ => {}
+                }
+            }
+            talk.list.update(|list| list.apply(message))
+        }
     });
     // A host banned this browser: the live channel closed for good (`CLOSE_DENIED`).
     Effect::new(move |_| {
