@@ -190,29 +190,46 @@ pub(super) fn ParticipantDiscussion(
                 }).collect_view()}
             </ul>
             {move || shown.with(Vec::is_empty).then(|| view! { <p class="empty">"No messages yet."</p> })}
-            // Older messages come by a cursor: the oldest one held.
-            <Show when=move || hydrated.get() && list.with(|l| l.more)>
-                {move || list.with(|l| l.messages.last().map(|m| (m.posted_at, m.id))).map(|(before_at, before)| {
-                    let on_older = move |answer: Result<Vec<MessageView>, DiscussionError>| match answer {
-                        Ok(older) => {
-                            let more = older.len() as u64 >= crate::rules::discussion::MESSAGES_PER_PAGE;
-                            list.update(|l| l.add_older(older, more));
-                        }
-                        Err(e) => error.set(Some(e)),
-                    };
-                    view! {
-                        <form method="post" action=OlderMessages::PATH on:submit=submit_in_place(on_older)>
-                            <input type="hidden" name="id" value=session_id.to_string()/>
-                            <input type="hidden" name="before_at" value=before_at.to_string()/>
-                            <input type="hidden" name="before" value=before.to_string()/>
-                            <button type="submit">"Show older messages"</button>
-                        </form>
-                    }
-                })}
+            <Show when=move || hydrated.get()>
+                <ShowOlder action=OlderMessages::PATH id=session_id list error older={|older: Vec<MessageView>| older}/>
             </Show>
         </section>
     }
     .into_any()
+}
+
+/// "Show older messages": the next page, read by the cursor of the oldest message held, from
+/// `action` (participants' `older_messages`, hosts' `host_discussion`), whose answer `older`
+/// turns into the messages. Shown while older ones are there to read; it needs the island.
+#[component]
+fn ShowOlder<T: serde::de::DeserializeOwned + 'static>(
+    action: &'static str,
+    id: SessionId,
+    list: RwSignal<DiscussionList>,
+    error: RwSignal<Option<DiscussionError>>,
+    older: fn(T) -> Vec<MessageView>,
+) -> impl IntoView {
+    let oldest = move || list.with(|l| l.more.then(|| l.messages.last().map(|m| (m.posted_at, m.id))).flatten());
+    move || {
+        oldest().map(|(before_at, before)| {
+            let on_older = move |answer: Result<T, DiscussionError>| match answer {
+                Ok(answer) => {
+                    let older = older(answer);
+                    let more = older.len() as u64 >= crate::rules::discussion::MESSAGES_PER_PAGE;
+                    list.update(|l| l.add_older(older, more));
+                }
+                Err(e) => error.set(Some(e)),
+            };
+            view! {
+                <form method="post" action=action on:submit=submit_in_place(on_older)>
+                    <input type="hidden" name="id" value=id.to_string()/>
+                    <input type="hidden" name="before_at" value=before_at.to_string()/>
+                    <input type="hidden" name="before" value=before.to_string()/>
+                    <button type="submit">"Show older messages"</button>
+                </form>
+            }
+        })
+    }
 }
 
 /// Who wrote a message, and what hosts marked it with.
@@ -351,24 +368,9 @@ pub(super) fn HostDiscussion(id: SessionId, list: RwSignal<DiscussionList>) -> i
                 }).collect_view()}
             </ul>
             {move || list.with(|l| l.messages.is_empty()).then(|| view! { <p class="empty">"No messages yet."</p> })}
-            <Show when=move || hydrated.get() && list.with(|l| l.more)>
-                {move || list.with(|l| l.messages.last().map(|m| (m.posted_at, m.id))).map(|(before_at, before)| {
-                    let on_older = move |answer: Result<(DiscussionSettings, Vec<MessageView>), DiscussionError>| match answer {
-                        Ok((_, older)) => {
-                            let more = older.len() as u64 >= crate::rules::discussion::MESSAGES_PER_PAGE;
-                            list.update(|l| l.add_older(older, more));
-                        }
-                        Err(e) => error.set(Some(e)),
-                    };
-                    view! {
-                        <form method="post" action=HostPage::PATH on:submit=submit_in_place(on_older)>
-                            <input type="hidden" name="id" value=id.to_string()/>
-                            <input type="hidden" name="before_at" value=before_at.to_string()/>
-                            <input type="hidden" name="before" value=before.to_string()/>
-                            <button type="submit">"Show older messages"</button>
-                        </form>
-                    }
-                })}
+            <Show when=move || hydrated.get()>
+                <ShowOlder action=HostPage::PATH id list error
+                    older={|(_, older): (DiscussionSettings, Vec<MessageView>)| older}/>
             </Show>
         </section>
     }
