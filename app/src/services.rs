@@ -2,6 +2,8 @@
 //! Leptos context by the `server` crate for both page rendering and server-function calls.
 pub mod auth;
 pub mod client_ip;
+pub mod discussion_writes;
+pub mod group_commit;
 pub mod joining;
 pub mod joins;
 pub mod limits;
@@ -36,6 +38,8 @@ pub struct ServerContext {
     pub ways_in: Arc<ways_in::WaysInCache>,
     /// Participant inserts, grouped into one write while another is under way.
     pub joins: Arc<joins::Joins>,
+    /// Posts and likes, grouped into one write while another is under way.
+    pub discussion_writes: Arc<discussion_writes::DiscussionWriter>,
     /// When live sockets are pinged, and let go once silent.
     pub keepalive: crate::live_protocol::Keepalive,
     /// How long a request's headers and body may take to arrive.
@@ -46,6 +50,7 @@ impl ServerContext {
     pub fn new(db: Db, public_url: &str, trusted_proxies: Vec<IpAddr>) -> Self {
         Self {
             joins: Arc::new(joins::Joins::new(db.clone())),
+            discussion_writes: Arc::new(discussion_writes::DiscussionWriter::new(db.clone())),
             db,
             public_url: public_url.trim_end_matches('/').into(),
             trusted_proxies: trusted_proxies.into(),

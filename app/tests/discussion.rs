@@ -1,7 +1,7 @@
 //! The Discussion's storage: each test runs on SQLite and on PostgreSQL (`test_both_dbs!`).
 use app::ids::{ParticipantId, SessionId};
 use app::rules::discussion::{DiscussionSettings, MessageState, Moderation};
-use app::storage::{Cursor, Db, PostRefused, Seen};
+use app::storage::{Cursor, Db, DiscussionWrite, DiscussionWritten, NewMessage, PostRefused, Seen};
 use app::test_both_dbs;
 
 async fn session(db: &Db) -> SessionId {
@@ -82,22 +82,18 @@ async fn likes_are_one_per_participant_and_none_is_lost_at_once(db: Db) {
         .unwrap()
         .view
         .id;
-    assert_eq!(db.like_message(m, zoe, true).await.unwrap().unwrap().view.likes, 1);
-    assert_eq!(
-        db.like_message(m, zoe, true).await.unwrap().unwrap().view.likes,
-        1,
-        "a second like by the same one counts once"
-    );
+    assert_eq!(db.like_message(s, m, zoe, true).await.unwrap(), Some(1));
+    assert_eq!(db.like_message(s, m, zoe, true).await.unwrap(), Some(1), "a second like by the same one counts once");
     assert_eq!(db.liked_among(zoe, &[m]).await.unwrap(), vec![m]);
-    assert_eq!(db.like_message(m, zoe, false).await.unwrap().unwrap().view.likes, 0);
-    assert_eq!(db.like_message(m, zoe, false).await.unwrap().unwrap().view.likes, 0, "never below zero");
+    assert_eq!(db.like_message(s, m, zoe, false).await.unwrap(), Some(0));
+    assert_eq!(db.like_message(s, m, zoe, false).await.unwrap(), Some(0), "never below zero");
     let mut likers = Vec::new();
     for i in 0..40 {
         likers.push(participant(&db, s, &format!("phone {i}")).await);
     }
     let likes = likers.iter().map(|p| {
         let (db, p) = (db.clone(), *p);
-        tokio::spawn(async move { db.like_message(m, p, true).await.unwrap() })
+        tokio::spawn(async move { db.like_message(s, m, p, true).await.unwrap() })
     });
     for like in likes.collect::<Vec<_>>() {
         like.await.unwrap();
@@ -142,15 +138,20 @@ async fn a_ban_takes_every_message_of_its_author_and_keeps_them_out(db: Db) {
     assert_eq!(db.ban_author(other_session, first).await.unwrap(), None, "a message of another session");
     let (visitor, gone) = db.ban_author(s, first).await.unwrap().unwrap();
     assert_eq!((visitor.as_str(), gone.len()), ("troll", 2));
-    assert!(db.is_banned(s, "troll").await.unwrap());
-    assert!(!db.is_banned(s, "zoe").await.unwrap());
-    assert!(!db.is_banned(other_session, "troll").await.unwrap());
+    assert!(banned(&db, s, "troll").await);
+    assert!(!banned(&db, s, "zoe").await);
+    participant(&db, other_session, "troll").await;
+    assert!(!banned(&db, other_session, "troll").await, "banned from one session only");
     let left = db.messages(s, Seen::All, None, 10).await.unwrap();
     assert_eq!(left.iter().map(|m| m.view.id).collect::<Vec<_>>(), vec![kept]);
     assert_eq!(db.clear_discussion(s).await.unwrap(), 1);
-    assert!(db.is_banned(s, "troll").await.unwrap(), "clearing keeps the bans");
+    assert!(banned(&db, s, "troll").await, "clearing keeps the bans");
 }
 test_both_dbs!(a_ban_takes_every_message_of_its_author_and_keeps_them_out);
+
+async fn banned(db: &Db, s: SessionId, visitor: &str) -> bool {
+    db.speaker(s, visitor).await.unwrap().expect("a participant").banned
+}
 
 async fn session_of_someone_else(db: &Db) -> SessionId {
     let bob = db.create_user("bob@example.org", "Bob", "$argon2id$not-checked-here").await.unwrap().id;
@@ -161,9 +162,81 @@ async fn deleting_a_session_takes_its_discussion(db: Db) {
     let s = session(&db).await;
     let zoe = participant(&db, s, "zoe").await;
     let m = db.post_message(s, zoe, None, "bye", MessageState::Published).await.unwrap().unwrap().view.id;
-    db.like_message(m, zoe, true).await.unwrap();
+    db.like_message(s, m, zoe, true).await.unwrap();
     db.set_discussion_settings(s, DiscussionSettings { open: false, ..Default::default() }).await.unwrap();
     assert!(db.delete_session(s).await.unwrap());
     assert_eq!(db.message(m).await.unwrap(), None);
 }
 test_both_dbs!(deleting_a_session_takes_its_discussion);
+
+async fn a_speaker_is_read_with_ban_padlock_and_settings_at_once(db: Db) {
+    let s = session(&db).await;
+    assert_eq!(db.speaker(s, "zoe").await.unwrap(), None, "not a participant");
+    let zoe = participant(&db, s, "zoe").await;
+    db.set_nickname(zoe, Some("Zoé")).await.unwrap();
+    let found = db.speaker(s, "zoe").await.unwrap().unwrap();
+    assert_eq!((found.participant.id, found.participant.nickname.as_deref()), (zoe, Some("Zoé")));
+    assert!(found.session_open && !found.banned);
+    assert_eq!(found.settings, DiscussionSettings::default(), "no settings stored yet: the defaults");
+    let chosen = DiscussionSettings { open: false, review_first: true, ..Default::default() };
+    db.set_discussion_settings(s, chosen).await.unwrap();
+    db.set_session_open(s, false).await.unwrap();
+    let found = db.speaker(s, "zoe").await.unwrap().unwrap();
+    assert_eq!((found.session_open, found.settings), (false, chosen));
+}
+test_both_dbs!(a_speaker_is_read_with_ban_padlock_and_settings_at_once);
+
+async fn a_group_of_posts_and_likes_is_one_write_answered_in_order(db: Db) {
+    let s = session(&db).await;
+    let other = session_of_someone_else(&db).await;
+    let zoe = participant(&db, s, "zoe").await;
+    let tom = participant(&db, s, "tom").await;
+    let seen = db.post_message(s, zoe, None, "Seen", MessageState::Published).await.unwrap().unwrap().view.id;
+    let waiting = db.post_message(s, zoe, None, "Waiting", MessageState::Pending).await.unwrap().unwrap().view.id;
+    let post = |session, body: &str| {
+        DiscussionWrite::Post(NewMessage {
+            session,
+            participant: tom,
+            author: Some("Tom".into()),
+            body: body.into(),
+            state: MessageState::Published,
+        })
+    };
+    let like = |session, message, participant, like| DiscussionWrite::Like { session, message, participant, like };
+    let written = db
+        .write_discussion_within(
+            &[
+                like(s, seen, tom, true),
+                post(s, "first of the group"),
+                like(s, seen, tom, false),
+                like(s, seen, zoe, true),
+                like(s, waiting, tom, true),
+                like(other, seen, tom, true),
+                post(s, "second of the group"),
+                post(s, "one too many"),
+                like(s, seen, tom, true),
+            ],
+            4,
+        )
+        .await
+        .unwrap();
+    use DiscussionWritten::{Liked, Posted};
+    let counts: Vec<Option<u32>> =
+        written.iter().filter_map(|w| if let Liked(n) = w { Some(*n) } else { None }).collect();
+    assert_eq!(
+        counts,
+        vec![Some(2), Some(2), Some(2), None, None, Some(2)],
+        "every like answered with the count once the group committed; none on a message participants cannot see, \
+         nor through another session"
+    );
+    let posted: Vec<_> =
+        written.iter().filter_map(|w| if let Posted(p) = w { Some(p.clone()) } else { None }).collect();
+    assert!(posted[0].is_ok() && posted[1].is_ok());
+    assert_eq!(posted[2], Err(PostRefused::Full), "the cap counts the group's own posts");
+    assert_eq!(db.liked_among(tom, &[seen]).await.unwrap(), vec![seen], "like, take back, like: in that order");
+    assert_eq!(db.message(seen).await.unwrap().unwrap().view.likes, 2);
+    let newest: Vec<String> =
+        db.messages(s, Seen::Published, None, 2).await.unwrap().into_iter().map(|m| m.view.body).collect();
+    assert_eq!(newest, ["second of the group", "first of the group"], "a group's posts read in the order they came");
+}
+test_both_dbs!(a_group_of_posts_and_likes_is_one_write_answered_in_order);

@@ -290,7 +290,7 @@ async fn a_join_into_a_session_deleted_meanwhile_fails_alone(db: Db) {
 test_both_dbs!(a_join_into_a_session_deleted_meanwhile_fails_alone);
 
 async fn joins_arriving_one_after_another_in_a_rush_share_writes(db: Db) {
-    use app::services::joins::{Joins, WRITES_APART};
+    use app::services::{group_commit::WRITES_APART, joins::Joins};
     let ada = user(&db, "ada@example.org").await;
     let room = db.create_session(ada, "Room").await.unwrap().unwrap();
     let joins = std::sync::Arc::new(Joins::new(db.clone()));

@@ -13,7 +13,7 @@ use crate::{
     rules::discussion::{clean_message, shown_author, MessageState, MESSAGES_PER_PAGE},
     rules::limits::whole_seconds,
     services::{auth, reply, visitor, ServerContext},
-    storage::{Cursor, MessageRecord, PostRefused, Seen},
+    storage::{Cursor, MessageRecord, NewMessage, PostRefused, Seen},
 };
 
 super::server_fn_error!(DiscussionError);
@@ -31,15 +31,14 @@ struct Speaker {
 async fn speaker(id: SessionId) -> Result<Speaker, DiscussionError> {
     let ctx = ServerContext::get()?;
     let visitor = visitor::visitor_digest().ok_or(DiscussionError::NotJoined)?;
-    let participant = ctx.db.participant(id, &visitor).await?.ok_or(DiscussionError::NotJoined)?;
-    if ctx.db.is_banned(id, &visitor).await? {
+    let found = ctx.db.speaker(id, &visitor).await?.ok_or(DiscussionError::NotJoined)?;
+    if found.banned {
         return Err(DiscussionError::Banned);
     }
-    if !ctx.db.session(id).await?.is_some_and(|s| s.is_open) {
+    if !found.session_open {
         return Err(DiscussionError::SessionClosed);
     }
-    let settings = ctx.db.discussion_settings(id).await?;
-    Ok(Speaker { ctx, participant, settings })
+    Ok(Speaker { ctx, participant: found.participant, settings: found.settings })
 }
 
 #[cfg(feature = "ssr")]
@@ -183,7 +182,8 @@ pub async fn post_message(
             let participant: ParticipantId = speaker.participant.id;
             speaker.ctx.limits.take_post(participant).map_err(|wait| DiscussionError::TooFast(whole_seconds(wait)))?;
             let state = MessageState::of_new(&speaker.settings);
-            match speaker.ctx.db.post_message(id, participant, author.as_deref(), &text, state).await? {
+            let new = NewMessage { session: id, participant, author, body: text, state };
+            match speaker.ctx.discussion_writes.post(new).await? {
                 Ok(record) => {
                     tell_message(&speaker.ctx, id, None, &record.view).await;
                     Ok(record.view)
@@ -203,17 +203,17 @@ pub async fn like_message(id: SessionId, message: MessageId, like: bool) -> Resu
         async move {
             let speaker = speaker(id).await?;
             speaker.may_speak()?;
-            let record = speaker.message_in(id, message).await?;
-            // Only what participants can see can be liked.
-            if record.view.state != MessageState::Published {
-                return Err(DiscussionError::NoSuchMessage);
-            }
             let participant = speaker.participant.id;
             speaker.ctx.limits.take_like(participant).map_err(|wait| DiscussionError::TooFast(whole_seconds(wait)))?;
-            let record =
-                speaker.ctx.db.like_message(message, participant, like).await?.ok_or(DiscussionError::NoSuchMessage)?;
+            // Only what participants can see can be liked: a published message of this session.
+            let likes = speaker
+                .ctx
+                .discussion_writes
+                .like(id, message, participant, like)
+                .await?
+                .ok_or(DiscussionError::NoSuchMessage)?;
             speaker.ctx.live.liked(&speaker.ctx, id, message).await;
-            Ok(record.view.likes)
+            Ok(likes)
         }
         .await,
     )

@@ -73,13 +73,15 @@ pub async fn participant_page(id: SessionId) -> Result<ParticipantScreen, JoinEr
 async fn load_participant_screen(id: SessionId) -> Result<ParticipantScreen, JoinError> {
     let ctx = ServerContext::get()?;
     let visitor = visitor::visitor_digest().ok_or(JoinError::NotJoined)?;
-    let Some(participant) = ctx.db.participant(id, &visitor).await? else {
+    // The participant, their ban and the Discussion's settings, in one query.
+    let Some(found) = ctx.db.speaker(id, &visitor).await? else {
         // A deleted session took its participants with it: they are told why.
         return Err(if ctx.db.session_was_deleted(id).await? { JoinError::Deleted } else { JoinError::NotJoined });
     };
-    if ctx.db.is_banned(id, &visitor).await? {
+    if found.banned {
         return Err(JoinError::Banned);
     }
+    let participant = found.participant;
     // Sockets of the session here hold its state, renewed after every change has committed
     // (before the change answers its host; on another instance, once its notice arrives).
     let public = match ctx.live.public_state(id) {
@@ -90,9 +92,9 @@ async fn load_participant_screen(id: SessionId) -> Result<ParticipantScreen, Joi
             PublicState::load(&ctx, &session, stamp).await?
         }
     };
-    let settings = ctx.db.discussion_settings(id).await?;
-    let discussion =
-        crate::functions::discussion::load_view(&ctx.db, id, participant.id, settings).await.map_err(|e| match e {
+    let discussion = crate::functions::discussion::load_view(&ctx.db, id, participant.id, found.settings)
+        .await
+        .map_err(|e| match e {
             crate::rules::discussion::DiscussionError::Failed(failure) => JoinError::Failed(failure),
             _ => JoinError::Failed(crate::rules::Failure::Internal),
         })?;

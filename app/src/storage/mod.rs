@@ -15,7 +15,9 @@ mod queries;
 pub mod testing;
 
 pub use checkpoints::CHECKPOINT_EVERY;
-pub use queries::discussion::{Cursor, MessageRecord, PostRefused, Seen};
+pub use queries::discussion::{
+    Cursor, DiscussionWrite, DiscussionWritten, MessageRecord, NewMessage, PostRefused, Seen, SpeakerRecord,
+};
 pub use queries::joining::{Participant, WayIn, WayInKind};
 pub use queries::outbox::OutboxMail;
 pub use queries::sessions::{CodeRefused, SessionRecord};

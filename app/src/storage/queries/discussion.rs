@@ -7,12 +7,13 @@ use crate::states::MessageView;
 use crate::storage::entities::{
     discussion_bans, discussion_likes, discussion_messages, discussion_settings, participants, sessions,
 };
-use crate::storage::{now_micros, Db};
-use sea_orm::sea_query::{Expr, OnConflict};
+use crate::storage::{now_micros, Db, Participant};
+use sea_orm::sea_query::{Alias, Expr, OnConflict, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
+use std::collections::{HashMap, HashSet};
 
 /// A message as stored, with who wrote it (which no tab is ever sent).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -68,7 +69,109 @@ pub enum PostRefused {
     NoSuchSession,
 }
 
+/// A participant calling the Discussion, with all that decides what they may do, read at once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpeakerRecord {
+    pub participant: Participant,
+    pub banned: bool,
+    pub session_open: bool,
+    pub settings: DiscussionSettings,
+}
+
+/// A message to post (`Db::write_discussion`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewMessage {
+    pub session: SessionId,
+    pub participant: ParticipantId,
+    pub author: Option<String>,
+    pub body: String,
+    pub state: MessageState,
+}
+
+/// A write of the Discussion that many people make at once, grouped with others into one
+/// transaction (`Db::write_discussion`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DiscussionWrite {
+    Post(NewMessage),
+    /// Likes (`like`) or takes a like back: at most one like per participant and message, and
+    /// only on a published message of `session`.
+    Like {
+        session: SessionId,
+        message: MessageId,
+        participant: ParticipantId,
+        like: bool,
+    },
+}
+
+/// How a `DiscussionWrite` went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DiscussionWritten {
+    Posted(Result<MessageRecord, PostRefused>),
+    /// The message's count of likes once the group committed; `None`: no such published message.
+    Liked(Option<u32>),
+}
+
 impl Db {
+    /// The participant `visitor_digest` is in `session`, with their ban, the session's padlock
+    /// and the Discussion's settings: one query for what every Discussion call checks first.
+    pub async fn speaker(&self, session: SessionId, visitor_digest: &str) -> Result<Option<SpeakerRecord>, DbErr> {
+        use discussion_bans::Column as B;
+        use discussion_settings::Column as D;
+        use participants::Column as P;
+        let stmt = Query::select()
+            .expr_as(Expr::col((participants::Entity, P::Id)), Alias::new("participant_id"))
+            .expr_as(Expr::col((participants::Entity, P::Nickname)), Alias::new("nickname"))
+            .expr_as(Expr::col((sessions::Entity, sessions::Column::IsOpen)), Alias::new("session_open"))
+            .expr_as(Expr::col((discussion_bans::Entity, B::BannedAt)), Alias::new("banned_at"))
+            .expr_as(Expr::col((discussion_settings::Entity, D::Open)), Alias::new("open"))
+            .expr_as(Expr::col((discussion_settings::Entity, D::ReviewFirst)), Alias::new("review_first"))
+            .expr_as(Expr::col((discussion_settings::Entity, D::Anonymous)), Alias::new("anonymous"))
+            .expr_as(Expr::col((discussion_settings::Entity, D::OnScreen)), Alias::new("on_screen"))
+            .from(participants::Entity)
+            .inner_join(
+                sessions::Entity,
+                Expr::col((sessions::Entity, sessions::Column::Id)).equals((participants::Entity, P::SessionId)),
+            )
+            .left_join(
+                discussion_settings::Entity,
+                Expr::col((discussion_settings::Entity, D::SessionId)).equals((participants::Entity, P::SessionId)),
+            )
+            .left_join(
+                discussion_bans::Entity,
+                Condition::all()
+                    .add(
+                        Expr::col((discussion_bans::Entity, B::SessionId)).equals((participants::Entity, P::SessionId)),
+                    )
+                    .add(
+                        Expr::col((discussion_bans::Entity, B::VisitorDigest))
+                            .equals((participants::Entity, P::VisitorDigest)),
+                    ),
+            )
+            .and_where(Expr::col((participants::Entity, P::SessionId)).eq(session.0))
+            .and_where(Expr::col((participants::Entity, P::VisitorDigest)).eq(visitor_digest))
+            .to_owned();
+        let Some(row) = self.read.query_one(self.read.get_database_backend().build(&stmt)).await? else {
+            return Ok(None);
+        };
+        let defaults = DiscussionSettings::default();
+        let on_screen: Option<String> = row.try_get("", "on_screen")?;
+        Ok(Some(SpeakerRecord {
+            participant: Participant {
+                id: ParticipantId(row.try_get("", "participant_id")?),
+                session_id: session,
+                nickname: row.try_get("", "nickname")?,
+            },
+            banned: row.try_get::<Option<i64>>("", "banned_at")?.is_some(),
+            session_open: row.try_get("", "session_open")?,
+            settings: DiscussionSettings {
+                open: row.try_get::<Option<bool>>("", "open")?.unwrap_or(defaults.open),
+                review_first: row.try_get::<Option<bool>>("", "review_first")?.unwrap_or(defaults.review_first),
+                anonymous: row.try_get::<Option<bool>>("", "anonymous")?.unwrap_or(defaults.anonymous),
+                on_screen: on_screen.as_deref().map(OnScreen::parse).unwrap_or(defaults.on_screen),
+            },
+        }))
+    }
+
     pub async fn discussion_settings(&self, session: SessionId) -> Result<DiscussionSettings, DbErr> {
         Ok(discussion_settings::Entity::find_by_id(session.0)
             .one(&self.read)
@@ -126,42 +229,52 @@ impl Db {
         state: MessageState,
         max: u64,
     ) -> Result<Result<MessageRecord, PostRefused>, DbErr> {
+        let new = NewMessage { session, participant, author: author.map(str::to_owned), body: body.to_owned(), state };
+        match self.write_discussion_within(&[DiscussionWrite::Post(new)], max).await?.pop() {
+            Some(DiscussionWritten::Posted(posted)) => Ok(posted),
+            _ => Err(DbErr::Custom("a post was not answered".into())),
+        }
+    }
+
+    /// Posts and likes, many people's at once, in one transaction; answers each, in order.
+    pub async fn write_discussion(&self, writes: &[DiscussionWrite]) -> Result<Vec<DiscussionWritten>, DbErr> {
+        self.write_discussion_within(writes, MAX_MESSAGES_PER_SESSION).await
+    }
+
+    /// `write_discussion` with a cap of `max` messages per session.
+    pub async fn write_discussion_within(
+        &self,
+        writes: &[DiscussionWrite],
+        max: u64,
+    ) -> Result<Vec<DiscussionWritten>, DbErr> {
+        let mut answers: Vec<Option<DiscussionWritten>> = vec![None; writes.len()];
         let txn = self.conn.begin().await?;
-        let locked = sessions::Entity::find_by_id(session.0)
-            .select_only()
-            .column(sessions::Column::Id)
-            .lock_exclusive()
-            .into_tuple::<uuid::Uuid>()
-            .one(&txn)
-            .await?;
-        if locked.is_none() {
-            return Ok(Err(PostRefused::NoSuchSession));
+        let posts: Vec<(usize, &NewMessage)> = writes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, w)| if let DiscussionWrite::Post(new) = w { Some((i, new)) } else { None })
+            .collect();
+        for (i, posted) in post_messages(&txn, &posts, max).await? {
+            answers[i] = Some(DiscussionWritten::Posted(posted));
         }
-        let count = discussion_messages::Entity::find()
-            .filter(discussion_messages::Column::SessionId.eq(session.0))
-            .count(&txn)
-            .await?;
-        if count >= max {
-            return Ok(Err(PostRefused::Full));
+        let likes: Vec<(usize, Like)> = writes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, w)| match *w {
+                DiscussionWrite::Like { session, message, participant, like } => {
+                    Some((i, Like { session, message, participant, like }))
+                }
+                DiscussionWrite::Post(_) => None,
+            })
+            .collect();
+        for (i, liked) in like_messages(&txn, &likes).await? {
+            answers[i] = Some(DiscussionWritten::Liked(liked));
         }
-        let row = discussion_messages::Model {
-            id: MessageId::new_random().0,
-            session_id: session.0,
-            participant_id: participant.0,
-            author_name: author.map(str::to_owned),
-            body: body.to_owned(),
-            state: state.as_str().to_owned(),
-            pinned: false,
-            answered: false,
-            likes: 0,
-            created_at: now_micros(),
-            edited_at: None,
-        };
-        discussion_messages::Entity::insert(discussion_messages::ActiveModel::from(row.clone()))
-            .exec_without_returning(&txn)
-            .await?;
         txn.commit().await?;
-        Ok(Ok(row.into()))
+        answers
+            .into_iter()
+            .map(|a| a.ok_or_else(|| DbErr::Custom("a Discussion write was not answered".into())))
+            .collect()
     }
 
     pub async fn message(&self, id: MessageId) -> Result<Option<MessageRecord>, DbErr> {
@@ -237,49 +350,18 @@ impl Db {
     }
 
     /// Likes (`true`) or takes a like back (`false`): at most one like per participant and message.
-    /// Returns the message with its count, `None` when it is gone.
+    /// Returns the message's count, `None` when it is not a published message of `session`.
     pub async fn like_message(
         &self,
+        session: SessionId,
         message: MessageId,
         participant: ParticipantId,
         like: bool,
-    ) -> Result<Option<MessageRecord>, DbErr> {
-        use discussion_messages::Column as C;
-        let txn = self.conn.begin().await?;
-        if self.message_on(&txn, message).await?.is_none() {
-            return Ok(None);
+    ) -> Result<Option<u32>, DbErr> {
+        match self.write_discussion(&[DiscussionWrite::Like { session, message, participant, like }]).await?.pop() {
+            Some(DiscussionWritten::Liked(likes)) => Ok(likes),
+            _ => Err(DbErr::Custom("a like was not answered".into())),
         }
-        let changed = if like {
-            let on_conflict =
-                OnConflict::columns([discussion_likes::Column::MessageId, discussion_likes::Column::ParticipantId])
-                    .do_nothing()
-                    .to_owned();
-            discussion_likes::Entity::insert(discussion_likes::ActiveModel {
-                message_id: Set(message.0),
-                participant_id: Set(participant.0),
-            })
-            .on_conflict(on_conflict)
-            .exec_without_returning(&txn)
-            .await?
-        } else {
-            discussion_likes::Entity::delete_many()
-                .filter(discussion_likes::Column::MessageId.eq(message.0))
-                .filter(discussion_likes::Column::ParticipantId.eq(participant.0))
-                .exec(&txn)
-                .await?
-                .rows_affected
-        };
-        if changed == 1 {
-            let by = if like { Expr::col(C::Likes).add(1) } else { Expr::col(C::Likes).sub(1) };
-            discussion_messages::Entity::update_many()
-                .col_expr(C::Likes, by)
-                .filter(C::Id.eq(message.0))
-                .exec(&txn)
-                .await?;
-        }
-        let record = self.message_on(&txn, message).await?;
-        txn.commit().await?;
-        Ok(record)
     }
 
     /// The like counts of these messages now (those still there).
@@ -406,10 +488,6 @@ impl Db {
         Ok(Some((author.visitor_digest, gone.into_iter().map(MessageId).collect())))
     }
 
-    pub async fn is_banned(&self, session: SessionId, visitor_digest: &str) -> Result<bool, DbErr> {
-        Ok(discussion_bans::Entity::find_by_id((session.0, visitor_digest.to_owned())).one(&self.read).await?.is_some())
-    }
-
     /// "Clear the Discussion": every message of the session goes (bans stay).
     pub async fn clear_discussion(&self, session: SessionId) -> Result<u64, DbErr> {
         let done = discussion_messages::Entity::delete_many()
@@ -418,4 +496,168 @@ impl Db {
             .await?;
         Ok(done.rows_affected)
     }
+}
+
+/// Posts a group's messages, session by session: each session's row is locked (on PostgreSQL; on
+/// SQLite the one writer does it) while its messages are counted, so that parallel posts cannot
+/// pass the cap together.
+async fn post_messages(
+    txn: &DatabaseTransaction,
+    posts: &[(usize, &NewMessage)],
+    max: u64,
+) -> Result<Vec<(usize, Result<MessageRecord, PostRefused>)>, DbErr> {
+    let mut answers = Vec::with_capacity(posts.len());
+    let mut sessions: Vec<SessionId> = posts.iter().map(|(_, new)| new.session).collect();
+    sessions.sort_unstable();
+    sessions.dedup();
+    for session in sessions {
+        let locked = sessions::Entity::find_by_id(session.0)
+            .select_only()
+            .column(sessions::Column::Id)
+            .lock_exclusive()
+            .into_tuple::<uuid::Uuid>()
+            .one(txn)
+            .await?;
+        let mut room = match locked {
+            None => 0,
+            Some(_) => {
+                let count = discussion_messages::Entity::find()
+                    .filter(discussion_messages::Column::SessionId.eq(session.0))
+                    .count(txn)
+                    .await?;
+                max.saturating_sub(count)
+            }
+        };
+        let now = now_micros();
+        let mut rows = Vec::new();
+        for (i, new) in posts.iter().filter(|(_, new)| new.session == session) {
+            if locked.is_none() {
+                answers.push((*i, Err(PostRefused::NoSuchSession)));
+            } else if room == 0 {
+                answers.push((*i, Err(PostRefused::Full)));
+            } else {
+                room -= 1;
+                let row = discussion_messages::Model {
+                    id: MessageId::new_random().0,
+                    session_id: session.0,
+                    participant_id: new.participant.0,
+                    author_name: new.author.clone(),
+                    body: new.body.clone(),
+                    state: new.state.as_str().to_owned(),
+                    pinned: false,
+                    answered: false,
+                    likes: 0,
+                    // Apart by a microsecond each, so the group reads in the order it came.
+                    created_at: now + rows.len() as i64,
+                    edited_at: None,
+                };
+                answers.push((*i, Ok(MessageRecord::from(row.clone()))));
+                rows.push(discussion_messages::ActiveModel::from(row));
+            }
+        }
+        if !rows.is_empty() {
+            discussion_messages::Entity::insert_many(rows).exec_without_returning(txn).await?;
+        }
+    }
+    Ok(answers)
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Like {
+    session: SessionId,
+    message: MessageId,
+    participant: ParticipantId,
+    like: bool,
+}
+
+/// Applies a group's likes and likes taken back, set by set: the likes' rows are inserted (or
+/// deleted) together, and each message's count then moves by the rows that really changed, as
+/// the database reports them (`RETURNING`), so that a like already there, or one written at the
+/// same moment by another instance, is never counted twice. A participant's second like of the
+/// same message in a group goes in a later round, so that they apply in the order they came.
+async fn like_messages(txn: &DatabaseTransaction, likes: &[(usize, Like)]) -> Result<Vec<(usize, Option<u32>)>, DbErr> {
+    use discussion_likes::Column as L;
+    use discussion_messages::Column as C;
+    if likes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: HashSet<uuid::Uuid> = likes.iter().map(|(_, l)| l.message.0).collect();
+    let found: Vec<(uuid::Uuid, uuid::Uuid, String)> = discussion_messages::Entity::find()
+        .select_only()
+        .columns([C::Id, C::SessionId, C::State])
+        .filter(C::Id.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    let published = MessageState::Published.as_str();
+    let likable: HashMap<uuid::Uuid, uuid::Uuid> =
+        found.into_iter().filter(|(_, _, state)| state == published).map(|(id, session, _)| (id, session)).collect();
+    let valid = |l: &Like| likable.get(&l.message.0) == Some(&l.session.0);
+
+    // Rounds: a pair's n-th occurrence in the group goes in round n.
+    let mut rounds: Vec<Vec<Like>> = Vec::new();
+    let mut seen: HashMap<(MessageId, ParticipantId), usize> = HashMap::new();
+    for (_, l) in likes.iter().filter(|(_, l)| valid(l)) {
+        let round = seen.entry((l.message, l.participant)).or_default();
+        if rounds.len() <= *round {
+            rounds.push(Vec::new());
+        }
+        rounds[*round].push(*l);
+        *round += 1;
+    }
+    let backend = txn.get_database_backend();
+    let mut moved: HashMap<uuid::Uuid, i64> = HashMap::new();
+    for round in rounds {
+        let (added, taken): (Vec<Like>, Vec<Like>) = round.into_iter().partition(|l| l.like);
+        if !added.is_empty() {
+            let mut insert = Query::insert();
+            insert.into_table(discussion_likes::Entity).columns([L::MessageId, L::ParticipantId]);
+            for l in &added {
+                insert.values_panic([l.message.0.into(), l.participant.0.into()]);
+            }
+            insert
+                .on_conflict(OnConflict::columns([L::MessageId, L::ParticipantId]).do_nothing().to_owned())
+                .returning(Query::returning().columns([L::MessageId]));
+            for row in txn.query_all(backend.build(&insert)).await? {
+                *moved.entry(row.try_get("", "message_id")?).or_default() += 1;
+            }
+        }
+        if !taken.is_empty() {
+            let pairs = taken.iter().fold(Condition::any(), |any, l| {
+                any.add(
+                    Condition::all()
+                        .add(Expr::col(L::MessageId).eq(l.message.0))
+                        .add(Expr::col(L::ParticipantId).eq(l.participant.0)),
+                )
+            });
+            let delete = Query::delete()
+                .from_table(discussion_likes::Entity)
+                .cond_where(pairs)
+                .returning(Query::returning().columns([L::MessageId]))
+                .to_owned();
+            for row in txn.query_all(backend.build(&delete)).await? {
+                *moved.entry(row.try_get("", "message_id")?).or_default() -= 1;
+            }
+        }
+    }
+    for (message, by) in moved.iter().filter(|(_, by)| **by != 0) {
+        discussion_messages::Entity::update_many()
+            .col_expr(C::Likes, Expr::col(C::Likes).add(*by))
+            .filter(C::Id.eq(*message))
+            .exec(txn)
+            .await?;
+    }
+    let counts: HashMap<uuid::Uuid, i32> = discussion_messages::Entity::find()
+        .select_only()
+        .columns([C::Id, C::Likes])
+        .filter(C::Id.is_in(likable.keys().copied()))
+        .into_tuple::<(uuid::Uuid, i32)>()
+        .all(txn)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(likes
+        .iter()
+        .map(|(i, l)| (*i, valid(l).then(|| counts.get(&l.message.0).map(|n| (*n).max(0) as u32)).flatten()))
+        .collect())
 }
