@@ -36,7 +36,8 @@ pub enum ParticipantMessage {
 /// The Discussion goes as a log, not as whole states: a tab starts from a snapshot, then
 /// applies each event after it, in order. Events carry absolute values (a message as it now is,
 /// a count as it now is), so one applied twice changes nothing. A socket that misses an event
-/// (it could not take it in time) is sent a fresh snapshot instead of the events it missed.
+/// (it could not take it in time) is sent those it missed in one message (`Since`), or a fresh
+/// snapshot when it missed many. A tab that reconnects says where it was (`participant_path`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DiscussionMessage {
     /// Where to start from: the settings, and the newest messages (newest first) with whether
@@ -44,6 +45,9 @@ pub enum DiscussionMessage {
     Snapshot { seq: u64, settings: DiscussionSettings, messages: Vec<MessageView>, more: bool },
     /// The event numbered `seq`, the one after the tab's.
     Event { seq: u64, event: DiscussionEvent },
+    /// The events after `seq`, in order (numbered `seq + 1`…): what a tab that was at `seq`
+    /// missed, in one message, when it missed only a few.
+    Since { seq: u64, events: Vec<DiscussionEvent> },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,19 +71,34 @@ pub struct DiscussionList {
     pub messages: Vec<MessageView>,
     /// Older messages than these are there to read.
     pub more: bool,
+    /// The number of the last snapshot or event applied; none for a list read otherwise (the
+    /// page as the server rendered it).
+    pub seq: Option<u64>,
 }
 
 impl DiscussionList {
     pub fn new(settings: DiscussionSettings, messages: Vec<MessageView>, more: bool) -> Self {
-        Self { settings, messages, more }
+        Self { settings, messages, more, seq: None }
     }
 
     /// Applies a message of the live channel. Events carry absolute values: applying one twice,
     /// or one a snapshot already holds, changes nothing.
     pub fn apply(&mut self, message: DiscussionMessage) {
         match message {
-            DiscussionMessage::Snapshot { settings, messages, more, .. } => *self = Self::new(settings, messages, more),
-            DiscussionMessage::Event { event, .. } => self.apply_event(event),
+            DiscussionMessage::Snapshot { seq, settings, messages, more } => {
+                *self = Self { seq: Some(seq), ..Self::new(settings, messages, more) }
+            }
+            DiscussionMessage::Event { seq, event } => {
+                self.apply_event(event);
+                self.seq = Some(seq);
+            }
+            DiscussionMessage::Since { seq, events } => {
+                let missed = events.len() as u64;
+                for event in events {
+                    self.apply_event(event);
+                }
+                self.seq = Some(seq + missed);
+            }
         }
     }
 
@@ -154,8 +173,13 @@ pub fn host_path(session: SessionId) -> String {
     format!("/live/s/{session}")
 }
 
-pub fn participant_path(session: SessionId) -> String {
-    format!("/live/p/{session}")
+/// A participant's socket; `since`: the last Discussion event the tab applied, so that a tab
+/// that reconnects is sent only what it missed.
+pub fn participant_path(session: SessionId, since: Option<u64>) -> String {
+    match since {
+        Some(seq) => format!("/live/p/{session}?since={seq}"),
+        None => format!("/live/p/{session}"),
+    }
 }
 
 #[cfg(test)]
@@ -205,6 +229,25 @@ mod tests {
         assert_eq!((list.messages.len(), list.more), (2, false));
         list.apply(event(DiscussionEvent::Cleared));
         assert!(list.messages.is_empty());
+    }
+
+    #[test]
+    fn a_tab_knows_where_it_is_in_the_log() {
+        let mut list = DiscussionList::new(DiscussionSettings::default(), vec![message(1, 10)], false);
+        assert_eq!(list.seq, None, "a list the server rendered is at no position");
+        list.apply(DiscussionMessage::Snapshot {
+            seq: 40,
+            settings: DiscussionSettings::default(),
+            messages: vec![],
+            more: false,
+        });
+        list.apply(DiscussionMessage::Event { seq: 41, event: DiscussionEvent::Message(message(2, 20)) });
+        assert_eq!(list.seq, Some(41));
+        let missed = vec![DiscussionEvent::Message(message(3, 30)), DiscussionEvent::Removed(vec![message(2, 20).id])];
+        list.apply(DiscussionMessage::Since { seq: 41, events: missed });
+        assert_eq!(list.seq, Some(43));
+        assert_eq!(list.messages.iter().map(|m| m.posted_at).collect::<Vec<_>>(), [30]);
+        assert_eq!(participant_path(SessionId(uuid::Uuid::nil()), list.seq).split_once('?').unwrap().1, "since=43");
     }
 
     #[test]

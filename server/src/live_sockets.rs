@@ -17,7 +17,7 @@ use app::services::live_hub::discussion::{EventFrame, HostEvent};
 use app::services::live_hub::{Audience, Frame, HostFrame, Outlet, Subscription};
 use app::services::{auth, visitor, ServerContext};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::Path;
+use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -25,6 +25,7 @@ use axum::Router;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::task::AtomicWaker;
 use futures_util::{Sink, SinkExt, StreamExt};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -50,9 +51,16 @@ pub fn routes<S: Clone + Send + Sync + 'static>(ctx: ServerContext) -> Router<S>
         )
         .route(
             "/live/p/{session}",
-            get(move |Path(session): Path<String>, headers: HeaderMap, ws: WebSocketUpgrade| {
-                participant_socket(participant_ctx.clone(), session, headers, ws)
-            }),
+            get(
+                move |Path(session): Path<String>,
+                      Query(query): Query<HashMap<String, String>>,
+                      headers: HeaderMap,
+                      ws: WebSocketUpgrade| {
+                    // Where a reconnecting tab was in the Discussion's log (`participant_path`).
+                    let since = query.get("since").and_then(|seq| seq.parse().ok());
+                    participant_socket(participant_ctx.clone(), session, since, headers, ws)
+                },
+            ),
         )
 }
 
@@ -112,7 +120,13 @@ async fn host_socket(ctx: ServerContext, session: String, headers: HeaderMap, ws
     }
 }
 
-async fn participant_socket(ctx: ServerContext, session: String, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+async fn participant_socket(
+    ctx: ServerContext,
+    session: String,
+    since: Option<u64>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
     if !same_origin(&ctx, &headers) {
         return (StatusCode::FORBIDDEN, "This page may not follow Ruche sessions.").into_response();
     }
@@ -133,8 +147,10 @@ async fn participant_socket(ctx: ServerContext, session: String, headers: Header
                 let _slot = slot;
                 ctx.live.admit(session, &visitor);
                 let mut subscription = ctx.live.subscribe(&ctx, session, Audience::Participants);
+                // A position this log has not reached is not one of its own: a snapshot is sent.
+                let since = since.filter(|seq| *seq <= subscription.discussion_seq());
                 let write = move |sink, asides| {
-                    let outlet = Arc::new(ParticipantOutlet::new(sink, asides).of(&visitor));
+                    let outlet = Arc::new(ParticipantOutlet::new(sink, asides).of(&visitor).since(since));
                     subscription.deliver_to(outlet.clone());
                     async move {
                         write_participant(outlet, subscription).await;
@@ -358,6 +374,12 @@ impl<S> ParticipantOutlet<S> {
     fn of(self, visitor: &str) -> Self {
         Self { visitor: visitor.to_owned(), ..self }
     }
+
+    /// The tab holds the Discussion up to event `seq` already (it reconnects).
+    fn since(self, seq: Option<u64>) -> Self {
+        self.out.try_lock().expect("a new outlet is not shared yet").seq = seq;
+        self
+    }
 }
 
 /// Writes `text` if the socket takes it at once: `None` when it could not (the writer catches
@@ -399,7 +421,7 @@ impl<S: Sink<Message> + Unpin + Send + 'static> Outlet for ParticipantOutlet<S> 
     }
 
     /// Writes the event if it is the one after the last the socket was sent and the socket takes
-    /// it at once; otherwise its writer sends a snapshot.
+    /// it at once; otherwise its writer sends what it missed.
     fn offer_event(&self, event: &EventFrame) {
         let Ok(mut out) = self.out.try_lock() else { return self.asides.ask(DISCUSSION) };
         match out.seq {
@@ -425,11 +447,12 @@ impl<S: Sink<Message> + Unpin + Send + 'static> Outlet for ParticipantOutlet<S> 
     }
 }
 
-/// What a participant socket's writer sends when it catches up: the newest state, and the
-/// Discussion's snapshot. A subscription in the server; a stand-in in tests.
+/// What a participant socket's writer sends when it catches up: the newest state, and what the
+/// socket misses of the Discussion from where it is (the events, or a snapshot). A subscription
+/// in the server; a stand-in in tests.
 trait Newest: Send + 'static {
     fn state(&self) -> Option<Frame>;
-    fn discussion(&self) -> impl std::future::Future<Output = Option<(u64, Utf8Bytes)>> + Send;
+    fn discussion(&self, after: Option<u64>) -> impl std::future::Future<Output = Option<(u64, Utf8Bytes)>> + Send;
 }
 
 impl Newest for Subscription {
@@ -437,8 +460,8 @@ impl Newest for Subscription {
         self.public_frame()
     }
 
-    async fn discussion(&self) -> Option<(u64, Utf8Bytes)> {
-        self.discussion_snapshot().await
+    async fn discussion(&self, after: Option<u64>) -> Option<(u64, Utf8Bytes)> {
+        self.discussion_after(after).await
     }
 }
 
@@ -477,11 +500,12 @@ where
         }
         if asked & DISCUSSION != 0 {
             // Read without holding the socket: the hub's offers meanwhile see the old position,
-            // and ask again, which is answered once the snapshot is sent.
+            // and ask again, which is answered once this is sent.
+            let after = out.seq;
             drop(out);
-            let snapshot = newest.discussion().await;
+            let missed = newest.discussion(after).await;
             out = outlet.out.lock().await;
-            if let Some((seq, text)) = snapshot.filter(|(seq, _)| out.seq.is_none_or(|sent| sent < *seq)) {
+            if let Some((seq, text)) = missed.filter(|(seq, _)| out.seq.is_none_or(|sent| sent < *seq)) {
                 if out.sink.flush().await.is_err() {
                     return;
                 }
@@ -743,7 +767,7 @@ mod tests {
             Some(self.0.lock().unwrap().clone())
         }
 
-        async fn discussion(&self) -> Option<(u64, Utf8Bytes)> {
+        async fn discussion(&self, _: Option<u64>) -> Option<(u64, Utf8Bytes)> {
             None
         }
     }

@@ -992,6 +992,43 @@ async fn discussion_events_reach_hosts_and_participants_in_order(db: Db) {
 }
 test_both_dbs!(discussion_events_reach_hosts_and_participants_in_order);
 
+/// A phone that reconnects says where it was, and is sent what it missed in one message, then
+/// follows on; one that is up to date is sent nothing of the Discussion; one at a position this
+/// log does not hold gets a snapshot.
+async fn a_reconnecting_phone_gets_what_it_missed_in_one_message(db: Db) {
+    let instance = Instance::start(db).await;
+    let (mut ada, id, mut zoe) = session_with_participant(&instance).await;
+    // The host's socket keeps the session's log in memory while the phone is away.
+    let _host = instance.socket(&format!("/live/s/{id}"), ada.cookie.as_deref()).await;
+    let mut phone = instance.socket(&format!("/live/p/{id}"), zoe.visitor.as_deref()).await;
+    let (seq, _) = snapshot_seq(&mut phone).await;
+    drop(phone);
+    let mut posted = Vec::new();
+    for text in ["One", "Two", "Three"] {
+        let message: MessageView =
+            zoe.call("post_message", &[("id", &id), ("text", text), ("nickname", "Zoé")]).await.json();
+        posted.push(DiscussionEvent::Message(message));
+    }
+
+    let mut back = instance.socket(&format!("/live/p/{id}?since={seq}"), zoe.visitor.as_deref()).await;
+    assert_eq!(next_discussion(&mut back).await, DiscussionMessage::Since { seq, events: posted });
+    let settings = [("id", id.as_str()), ("open", "true"), ("review_first", "false"), ("anonymous", "true")];
+    ada.call("set_discussion", &settings).await.json::<DiscussionSettings>();
+    assert!(matches!(next_event(&mut back).await, (s, DiscussionEvent::Settings(_)) if s == seq + 4));
+
+    let mut current = instance.socket(&format!("/live/p/{id}?since={}", seq + 4), zoe.visitor.as_deref()).await;
+    ada.call("set_discussion", &settings).await.json::<DiscussionSettings>();
+    assert!(
+        matches!(next_discussion(&mut current).await, DiscussionMessage::Event { seq: s, .. } if s == seq + 5),
+        "up to date: no snapshot, the next event"
+    );
+    let mut lost = instance.socket(&format!("/live/p/{id}?since=12"), zoe.visitor.as_deref()).await;
+    assert_eq!(snapshot_seq(&mut lost).await.1.len(), 3, "a position of another log");
+    let mut ahead = instance.socket(&format!("/live/p/{id}?since={}", seq + 99), zoe.visitor.as_deref()).await;
+    assert_eq!(snapshot_seq(&mut ahead).await.0, seq + 5, "a position this log never reached");
+}
+test_both_dbs!(a_reconnecting_phone_gets_what_it_missed_in_one_message);
+
 /// Messages and likes made through one instance reach the phones of the other.
 #[tokio::test]
 async fn two_instances_share_the_discussion_through_postgres() {

@@ -166,12 +166,19 @@ fn ParticipantIsland(
         banned: RwSignal::new(false),
     };
     let pushed = RwSignal::new(None::<PublicState>);
-    let live = use_live(participant_path(session_id), move |message| match message {
+    // A tab that reconnects says where it was in the Discussion's log, and gets what it missed.
+    let path = move || participant_path(session_id, talk.list.with_untracked(|list| list.seq));
+    let live = use_live(path, move |message| match message {
         ParticipantMessage::State(state) => pushed.set(Some(state)),
         ParticipantMessage::Discussion(message) => {
             // One's own messages waiting for moderation are not in the shared list: a clear or a
             // removal takes them too.
-            if let DiscussionMessage::Event { event, .. } = &message {
+            let events = match &message {
+                DiscussionMessage::Event { event, .. } => std::slice::from_ref(event),
+                DiscussionMessage::Since { events, .. } => events.as_slice(),
+                DiscussionMessage::Snapshot { .. } => &[],
+            };
+            for event in events {
                 match event {
                     DiscussionEvent::Cleared => talk.mine.set(Vec::new()),
                     DiscussionEvent::Removed(ids) => talk.mine.update(|mine| mine.retain(|m| !ids.contains(&m.id))),

@@ -1,7 +1,8 @@
 //! The live channel in the browser: one WebSocket per tab, kept open while the page that asked
 //! for it is shown. After any disconnect (server restart, network change, a phone waking) it
 //! reconnects with backoff, at once when the network or the tab comes back; the server then
-//! sends the whole state again, so nothing missed meanwhile stays missed.
+//! sends the whole state again, and the Discussion's events the tab missed (it says where it was
+//! in the path it connects to), so nothing missed meanwhile stays missed.
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 
@@ -20,10 +21,10 @@ pub enum LiveStatus {
     LoggedOut,
 }
 
-/// Follows `path` (`crate::live_protocol::host_path` or `participant_path`) while the calling component
-/// lives, handing each message to `on_message`.
+/// Follows `path` (`crate::live_protocol::host_path` or `participant_path`, asked again at each
+/// connection) while the calling component lives, handing each message to `on_message`.
 pub fn use_live<M: DeserializeOwned + 'static>(
-    path: String,
+    path: impl Fn() -> String + 'static,
     on_message: impl Fn(M) + 'static,
 ) -> ReadSignal<LiveStatus> {
     let (status, set_status) = signal(LiveStatus::Connecting);
@@ -60,7 +61,8 @@ mod browser {
     const LAST_RETRY_MS: f64 = 15_000.0;
 
     struct Conn {
-        url: String,
+        /// The socket's address, written when it connects.
+        url: Box<dyn Fn() -> String>,
         socket: Option<WebSocket>,
         failures: u32,
         stopped: bool,
@@ -73,13 +75,14 @@ mod browser {
     type Shared = Rc<RefCell<Conn>>;
 
     pub fn follow<M: DeserializeOwned + 'static>(
-        path: String,
+        path: impl Fn() -> String + 'static,
         on_message: impl Fn(M) + 'static,
         set_status: WriteSignal<LiveStatus>,
     ) {
         let location = window().location();
         let scheme = if location.protocol().as_deref() == Ok("https:") { "wss" } else { "ws" };
-        let url = format!("{scheme}://{}{path}", location.host().unwrap_or_default());
+        let host = location.host().unwrap_or_default();
+        let url = Box::new(move || format!("{scheme}://{host}{}", path()));
         let on_text = Box::new(move |text: String| match serde_json::from_str::<M>(&text) {
             Ok(message) => on_message(message),
             Err(e) => leptos::logging::warn!("live: unreadable message: {e}"),
@@ -128,7 +131,7 @@ mod browser {
         if let Some(old) = c.socket.take() {
             detach(&old);
         }
-        let Ok(socket) = WebSocket::new(&c.url) else {
+        let Ok(socket) = WebSocket::new(&(c.url)()) else {
             drop(c);
             return retry(conn);
         };

@@ -103,12 +103,15 @@ fn HostIsland(loaded: SessionForHost, discussion: DiscussionList) -> impl IntoVi
     let presence = RwSignal::new(None::<u32>);
     let deleted = RwSignal::new(false);
     let discussion = RwSignal::new(discussion);
-    let live = use_live(host_path(id), move |message| match message {
-        HostMessage::State(state) => pushed.set(Some(state)),
-        HostMessage::Presence { participants } => presence.set(Some(participants)),
-        HostMessage::Deleted => deleted.set(true),
-        HostMessage::Discussion(message) => discussion.update(|list| list.apply(message)),
-    });
+    let live = use_live(
+        move || host_path(id),
+        move |message| match message {
+            HostMessage::State(state) => pushed.set(Some(state)),
+            HostMessage::Presence { participants } => presence.set(Some(participants)),
+            HostMessage::Deleted => deleted.set(true),
+            HostMessage::Discussion(message) => discussion.update(|list| list.apply(message)),
+        },
+    );
     // Loaded once. Afterwards the view follows the newest of: what the live channel pushed, and
     // (in case the socket is down) the session read again after each of this tab's own actions.
     let reread = RwSignal::new(None::<SessionForHost>);

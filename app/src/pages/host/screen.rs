@@ -58,13 +58,16 @@ fn ScreenIsland(loaded: HostState, discussion: crate::live_protocol::DiscussionL
     let pushed = RwSignal::new(None::<HostState>);
     let deleted = RwSignal::new(false);
     let discussion = RwSignal::new(discussion);
-    let live = use_live(host_path(loaded.id), move |message| match message {
-        HostMessage::State(state) => pushed.set(Some(state)),
-        HostMessage::Deleted => deleted.set(true),
-        // The room sees no count.
-        HostMessage::Presence { .. } => {}
-        HostMessage::Discussion(message) => discussion.update(|list| list.apply(message)),
-    });
+    let live = use_live(
+        move || host_path(loaded.id),
+        move |message| match message {
+            HostMessage::State(state) => pushed.set(Some(state)),
+            HostMessage::Deleted => deleted.set(true),
+            // The room sees no count.
+            HostMessage::Presence { .. } => {}
+            HostMessage::Discussion(message) => discussion.update(|list| list.apply(message)),
+        },
+    );
     let state = Memo::new(move |_| match pushed.get() {
         Some(state) if state.stamp > loaded.stamp => state,
         _ => loaded.clone(),

@@ -5,12 +5,18 @@
 //! position of the log and shared by every socket asking for it at that position. Likes are
 //! coalesced: a session's counts go out at most every `LIKES_INTERVAL`, read from storage when
 //! they go, so the last count sent is the stored one.
+//!
+//! The participants' last `RECENT_EVENTS` events are kept: a socket that missed a few (it could
+//! not take them in time, or its tab reconnected saying where it was) gets them in one message
+//! (`DiscussionMessage::Since`) instead of a snapshot. Each log numbers from a random start, so
+//! that a position from another log (the topic was dropped, or another process served the tab)
+//! is never taken for one of its own.
 use crate::ids::{MessageId, SessionId};
 use crate::live_protocol::{DiscussionEvent, DiscussionMessage, HostMessage, ParticipantMessage};
 use crate::rules::discussion::MESSAGES_PER_PAGE;
 use crate::storage::{Db, Seen};
 use axum::extract::ws::Utf8Bytes;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,6 +26,8 @@ use tokio::sync::broadcast;
 pub const LIKES_INTERVAL: Duration = Duration::from_millis(250);
 /// Host events a host socket may fall behind on before it is sent a snapshot instead.
 const HOST_EVENTS_BUFFER: usize = 64;
+/// Participants' events kept for sockets that missed some: more missed, and a snapshot is sent.
+pub const RECENT_EVENTS: usize = 64;
 
 /// An event as sent: its number in its stream, and its bytes.
 #[derive(Clone, Debug)]
@@ -41,16 +49,30 @@ pub struct DiscussionLog {
     likes_armed: AtomicBool,
 }
 
-#[derive(Default)]
 struct Seqs {
     public: u64,
     host: u64,
+    /// The participants' newest events, oldest first, numbered up to `public`.
+    recent: VecDeque<DiscussionEvent>,
+}
+
+/// What a participant socket at some position needs to be up to date.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CatchUp {
+    UpToDate,
+    /// The events it missed, in one message, and the position it then is at.
+    Events(u64, Utf8Bytes),
+    /// It missed more than is kept, or the position is not of this log: a snapshot.
+    Snapshot,
 }
 
 impl Default for DiscussionLog {
     fn default() -> Self {
+        // Below 2^40, so that a log numbers for ever without overflow, and far apart.
+        let start = |bits: u64| bits >> 24;
+        let (a, b) = uuid::Uuid::new_v4().as_u64_pair();
         Self {
-            seqs: Mutex::default(),
+            seqs: Mutex::new(Seqs { public: start(a), host: start(b), recent: VecDeque::new() }),
             host_events: broadcast::Sender::new(HOST_EVENTS_BUFFER),
             public_snapshot: tokio::sync::Mutex::default(),
             host_snapshot: tokio::sync::Mutex::default(),
@@ -92,6 +114,10 @@ impl DiscussionLog {
         public.map(|event| {
             seqs.public += 1;
             let seq = seqs.public;
+            if seqs.recent.len() == RECENT_EVENTS {
+                seqs.recent.pop_front();
+            }
+            seqs.recent.push_back(event.clone());
             let message = ParticipantMessage::Discussion(DiscussionMessage::Event { seq, event: event.clone() });
             Arc::new(EventFrame { seq, text: text(&message) })
         })
@@ -104,7 +130,24 @@ impl DiscussionLog {
         let mut seqs = super::lock(&self.seqs);
         seqs.host += 1;
         seqs.public += 1;
+        seqs.recent.clear();
         let _ = self.host_events.send(None);
+    }
+
+    /// What a participant socket that is at `after` (the last event or snapshot it was sent)
+    /// needs to be up to date.
+    pub fn catch_up(&self, after: u64) -> CatchUp {
+        let seqs = super::lock(&self.seqs);
+        let missed = seqs.public.wrapping_sub(after);
+        if missed == 0 {
+            CatchUp::UpToDate
+        } else if missed as usize > seqs.recent.len() {
+            CatchUp::Snapshot
+        } else {
+            let events = seqs.recent.range(seqs.recent.len() - missed as usize..).cloned().collect();
+            let message = ParticipantMessage::Discussion(DiscussionMessage::Since { seq: after, events });
+            CatchUp::Events(seqs.public, text(&message))
+        }
     }
 
     /// The snapshot of a stream at its present position: read once per position, shared.
@@ -177,17 +220,48 @@ mod tests {
         let log = DiscussionLog::default();
         let mut hosts = log.host_events();
         let settings = DiscussionEvent::Settings(DiscussionSettings::default());
+        let (host_start, public_start) = (log.seq(Stream::Hosts), log.seq(Stream::Participants));
+        assert_ne!(host_start, public_start, "each log numbers from its own random start");
+        assert_ne!(DiscussionLog::default().seq(Stream::Participants), public_start);
         let public = log.publish(&settings, Some(&settings)).unwrap();
-        assert_eq!(public.seq, 1);
-        assert!(public.text.as_str().starts_with(r#"{"Discussion":{"Event":{"seq":1,"#), "{}", public.text.as_str());
+        assert_eq!(public.seq, public_start + 1);
+        let expected = format!(r#"{{"Discussion":{{"Event":{{"seq":{},"#, public_start + 1);
+        assert!(public.text.as_str().starts_with(&expected), "{}", public.text.as_str());
         // A message waiting for moderation: hosts only.
         assert!(log.publish(&DiscussionEvent::Cleared, None).is_none());
-        assert_eq!((log.seq(Stream::Hosts), log.seq(Stream::Participants)), (2, 1));
-        assert_eq!(hosts.try_recv().unwrap().unwrap().seq, 1);
-        assert_eq!(hosts.try_recv().unwrap().unwrap().seq, 2);
+        assert_eq!((log.seq(Stream::Hosts), log.seq(Stream::Participants)), (host_start + 2, public_start + 1));
+        assert_eq!(hosts.try_recv().unwrap().unwrap().seq, host_start + 1);
+        assert_eq!(hosts.try_recv().unwrap().unwrap().seq, host_start + 2);
         log.reset();
         assert!(hosts.try_recv().unwrap().is_none(), "a reset asks hosts for a snapshot");
-        assert_eq!(log.seq(Stream::Participants), 2, "and leaves participants a gap");
+        assert_eq!(log.seq(Stream::Participants), public_start + 2, "and leaves participants a gap");
+    }
+
+    #[test]
+    fn a_socket_a_few_events_behind_catches_up_in_one_message() {
+        let log = DiscussionLog::default();
+        let start = log.seq(Stream::Participants);
+        assert_eq!(log.catch_up(start), CatchUp::UpToDate);
+        let settings = |open| DiscussionEvent::Settings(DiscussionSettings { open, ..Default::default() });
+        log.publish(&settings(false), Some(&settings(false)));
+        log.publish(&DiscussionEvent::Cleared, Some(&DiscussionEvent::Cleared));
+        let CatchUp::Events(at, text) = log.catch_up(start) else { panic!("two events are kept") };
+        assert_eq!(at, start + 2);
+        let sent: ParticipantMessage = serde_json::from_str(text.as_str()).unwrap();
+        let expected = DiscussionMessage::Since { seq: start, events: vec![settings(false), DiscussionEvent::Cleared] };
+        assert_eq!(sent, ParticipantMessage::Discussion(expected));
+        let CatchUp::Events(_, text) = log.catch_up(start + 1) else { panic!("one event is kept") };
+        assert!(text.as_str().contains(r#""events":["Cleared"]"#), "{}", text.as_str());
+        assert_eq!(log.catch_up(start + 2), CatchUp::UpToDate);
+        assert_eq!(log.catch_up(start + 3), CatchUp::Snapshot, "a position this log never reached");
+        assert_eq!(log.catch_up(12), CatchUp::Snapshot, "a position of another log");
+        for _ in 0..RECENT_EVENTS {
+            log.publish(&settings(true), Some(&settings(true)));
+        }
+        assert_eq!(log.catch_up(start + 1), CatchUp::Snapshot, "more missed than is kept");
+        assert!(matches!(log.catch_up(start + 2), CatchUp::Events(..)));
+        log.reset();
+        assert_eq!(log.catch_up(start + 2 + RECENT_EVENTS as u64), CatchUp::Snapshot, "a reset is a gap");
     }
 
     #[test]

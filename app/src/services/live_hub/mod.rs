@@ -20,7 +20,7 @@ use crate::states::HostState;
 use crate::states::{PublicState, PublicView};
 use crate::storage::now_micros;
 use axum::extract::ws::Utf8Bytes;
-use discussion::{HostEvent, Stream, LIKES_INTERVAL};
+use discussion::{CatchUp, HostEvent, Stream, LIKES_INTERVAL};
 pub use notices::{Notice, NoticeKind};
 use notices::{LIKED_PER_NOTICE, LOGINS_PER_NOTICE, NOTICE_MAX_BYTES};
 use serde::Serialize;
@@ -119,6 +119,22 @@ impl Subscription {
     /// The Discussion's events for hosts (`None`: take a snapshot).
     pub fn host_discussion_events(&self) -> broadcast::Receiver<HostEvent> {
         self.topic.discussion.host_events()
+    }
+
+    /// The position of the participants' Discussion log now.
+    pub fn discussion_seq(&self) -> u64 {
+        self.topic.discussion.seq(Stream::Participants)
+    }
+
+    /// What a participant socket at `after` in the Discussion's log (none: nowhere yet) needs to
+    /// be up to date, and the position it is then at: nothing, the few events it missed in one
+    /// message, or a snapshot.
+    pub async fn discussion_after(&self, after: Option<u64>) -> Option<(u64, Utf8Bytes)> {
+        match after.map(|seq| self.topic.discussion.catch_up(seq)) {
+            Some(CatchUp::UpToDate) => None,
+            Some(CatchUp::Events(seq, text)) => Some((seq, text)),
+            Some(CatchUp::Snapshot) | None => self.discussion_snapshot().await,
+        }
     }
 
     /// The Discussion's snapshot for this subscription's audience, at the log's present position.
