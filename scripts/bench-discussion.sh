@@ -9,6 +9,7 @@
 #   BENCH_POSTS             posts within BENCH_SECONDS                  (default 1000)
 #   BENCH_SECONDS           how long posts and likes go on              (default 10)
 #   BENCH_LIKES_PER_SECOND  likes a second meanwhile                    (default 5000)
+#   BENCH_MESSAGES          messages in the session when memory is read (default 10000)
 #   BENCH_SPREAD            also two processes sharing PostgreSQL (1, default) or not (0)
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 setup_build_tools
@@ -22,7 +23,8 @@ echo "open files per process: $(ulimit -n); cores: $(nproc)"
 source "$ROOT/scripts/bench-processes.sh"
 
 options=(--participants "${BENCH_PARTICIPANTS:-10000}" --probes "${BENCH_PROBES:-10}" --posts "${BENCH_POSTS:-1000}"
-  --seconds "${BENCH_SECONDS:-10}" --likes-per-second "${BENCH_LIKES_PER_SECOND:-5000}")
+  --seconds "${BENCH_SECONDS:-10}" --likes-per-second "${BENCH_LIKES_PER_SECOND:-5000}"
+  --messages "${BENCH_MESSAGES:-10000}")
 
 ruche 3911 "sqlite://$scratch/discussion.db?mode=rwc"; server=$started
 baseline 3950; raw=$started

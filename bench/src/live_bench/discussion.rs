@@ -27,6 +27,8 @@ struct Options {
     posts: usize,
     seconds: f64,
     likes_per_second: f64,
+    /// Messages the session holds when memory is measured.
+    messages: usize,
 }
 
 /// What the host's socket saw: when each post (by its text) arrived, and the latest like counts.
@@ -50,6 +52,7 @@ pub(crate) async fn run(args: &[String]) -> Result<(), Error> {
         posts: number("--posts", 1_000.0)? as usize,
         seconds: number("--seconds", 10.0)?,
         likes_per_second: number("--likes-per-second", 5_000.0)?,
+        messages: number("--messages", 10_000.0)? as usize,
     };
     let n = o.participants;
     let label = arg(args, "--label").unwrap_or_else(|_| format!("{} instance(s)", o.targets.len()));
@@ -176,6 +179,50 @@ pub(crate) async fn run(args: &[String]) -> Result<(), Error> {
     post_answers.sort_unstable();
     like_answers.sort_unstable();
     host_latencies.sort_unstable();
+
+    // The session filled up to `--messages` (but the 3 posts below), the phones still there:
+    // memory then.
+    let held = o.probes + post_answers.len();
+    let mut fills = Vec::new();
+    for k in 0..o.messages.saturating_sub(held + 3) {
+        let i = k % n;
+        let (target, cookie, gate) = (o.targets[i % o.targets.len()], cookies[i].clone(), gate.clone());
+        let session = session.clone();
+        fills.push(tokio::spawn(async move {
+            let _slot = gate.acquire_owned().await?;
+            post(target, &session, &cookie, &format!("Filling, {k}: {}", "a comment of typical length, ".repeat(2)))
+                .await
+        }));
+    }
+    for fill in fills {
+        fill.await??;
+    }
+    let memory_full = settle_memory(&o.pids).await;
+
+    // A phone that reconnects after missing a few posts, beside one that starts from a snapshot.
+    let (first_snapshot, missed_bytes) = {
+        let (target, cookie) = (o.targets[0], cookies[0].as_str());
+        let mut phone = open_socket(target, &format!("/live/p/{session}"), Some(cookie)).await?;
+        let (seq, snapshot_bytes) = loop {
+            let Some(Ok(Message::Text(text))) = phone.next().await else { return Err("no snapshot".into()) };
+            let value: serde_json::Value = serde_json::from_str(&text)?;
+            if let Some(seq) = value["Discussion"]["Snapshot"]["seq"].as_u64() {
+                break (seq, text.len());
+            }
+        };
+        drop(phone);
+        for k in 0..3 {
+            post(o.targets[0], &session, &cookies[(k + 1) % n], &format!("Missed {k}")).await?;
+        }
+        let mut phone = open_socket(target, &format!("/live/p/{session}?since={seq}"), Some(cookie)).await?;
+        let missed = loop {
+            let Some(Ok(Message::Text(text))) = phone.next().await else { return Err("no catch-up".into()) };
+            if text.contains(r#"{"Discussion":"#) {
+                break text.len();
+            }
+        };
+        (snapshot_bytes, missed)
+    };
     // The phones go before the baseline opens as many sockets: their tasks hold them.
     for task in &joined.tasks {
         task.abort();
@@ -234,10 +281,18 @@ pub(crate) async fn run(args: &[String]) -> Result<(), Error> {
         ms(percentile(&host_latencies, 95.0))
     );
     println!("| likes sent / counted on the host's socket | {} / {counted} | – | – |", like_answers.len());
+    let per_participant = |after: u64| after.saturating_sub(memory_before) as f64 * 1024.0 / n as f64 / 1000.0;
+    println!(
+        "| server memory per participant (with {held} messages) | {:.1} KB | – | – |",
+        per_participant(memory_after)
+    );
     println!(
         "| server memory per participant (with {} messages) | {:.1} KB | – | – |",
-        o.probes + post_answers.len(),
-        memory_after.saturating_sub(memory_before) as f64 * 1024.0 / n as f64 / 1000.0
+        o.messages.max(held),
+        per_participant(memory_full)
+    );
+    println!(
+        "| a phone reconnecting after missing 3 posts: one message of | {missed_bytes} B (a snapshot: {first_snapshot} B) | – | – |"
     );
     Ok(())
 }
