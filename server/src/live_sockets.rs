@@ -420,13 +420,13 @@ impl<S: Sink<Message> + Unpin + Send + 'static> Outlet for ParticipantOutlet<S> 
         }
     }
 
-    /// Writes the event if it is the one after the last the socket was sent and the socket takes
-    /// it at once; otherwise its writer sends what it missed.
+    /// Writes the events if they start right after the last the socket was sent and the socket
+    /// takes them at once; otherwise its writer sends what it missed.
     fn offer_event(&self, event: &EventFrame) {
         let Ok(mut out) = self.out.try_lock() else { return self.asides.ask(DISCUSSION) };
         match out.seq {
             Some(seq) if event.seq <= seq => return,
-            Some(seq) if event.seq == seq + 1 && !out.unflushed => {}
+            Some(seq) if event.first == seq + 1 && !out.unflushed => {}
             _ => return self.asides.ask(DISCUSSION),
         }
         match write_now(&mut out, &event.text, &self.asides) {

@@ -6,6 +6,11 @@
 //! coalesced: a session's counts go out at most every `LIKES_INTERVAL`, read from storage when
 //! they go, so the last count sent is the stored one.
 //!
+//! The participants' events go out together at most every `PUBLIC_EVENTS_INTERVAL` per session:
+//! the first after a quiet spell at once, those that follow it closely in one frame when the
+//! interval is over, so that a room posting a hundred messages a second costs each phone a few
+//! frames a second, not a hundred (every frame goes to every phone).
+//!
 //! The participants' last `RECENT_EVENTS` events are kept: a socket that missed a few (it could
 //! not take them in time, or its tab reconnected saying where it was) gets them in one message
 //! (`DiscussionMessage::Since`) instead of a snapshot. Each log numbers from a random start, so
@@ -28,12 +33,27 @@ pub const LIKES_INTERVAL: Duration = Duration::from_millis(250);
 const HOST_EVENTS_BUFFER: usize = 64;
 /// Participants' events kept for sockets that missed some: more missed, and a snapshot is sent.
 pub const RECENT_EVENTS: usize = 64;
+/// How often a session's participants are sent its events at most.
+pub const PUBLIC_EVENTS_INTERVAL: Duration = Duration::from_millis(200);
 
-/// An event as sent: its number in its stream, and its bytes.
+/// Events as sent: the numbers of the first and the last in their stream (the same for one
+/// event), and their bytes.
 #[derive(Clone, Debug)]
 pub struct EventFrame {
+    pub first: u64,
     pub seq: u64,
     pub text: Utf8Bytes,
+}
+
+/// What becomes of a participants' event once numbered.
+#[derive(Debug)]
+pub enum Outgoing {
+    /// It goes to every socket now.
+    Now(Arc<EventFrame>),
+    /// It goes with the others at this instant: the caller sets a timer and then `flush`es.
+    At(tokio::time::Instant),
+    /// It goes with the next flush, already set, or it is not for participants.
+    Later,
 }
 
 /// What a host socket receives: an event, or "take a snapshot" (the log was reset).
@@ -54,6 +74,11 @@ struct Seqs {
     host: u64,
     /// The participants' newest events, oldest first, numbered up to `public`.
     recent: VecDeque<DiscussionEvent>,
+    /// The participants' events not sent yet, numbered up to `public`.
+    unsent: Vec<DiscussionEvent>,
+    /// When participants' events last went out, and whether a flush is set.
+    last_sent: Option<tokio::time::Instant>,
+    flush_set: bool,
 }
 
 /// What a participant socket at some position needs to be up to date.
@@ -72,7 +97,14 @@ impl Default for DiscussionLog {
         let start = |bits: u64| bits >> 24;
         let (a, b) = uuid::Uuid::new_v4().as_u64_pair();
         Self {
-            seqs: Mutex::new(Seqs { public: start(a), host: start(b), recent: VecDeque::new() }),
+            seqs: Mutex::new(Seqs {
+                public: start(a),
+                host: start(b),
+                recent: VecDeque::new(),
+                unsent: Vec::new(),
+                last_sent: None,
+                flush_set: false,
+            }),
             host_events: broadcast::Sender::new(HOST_EVENTS_BUFFER),
             public_snapshot: tokio::sync::Mutex::default(),
             host_snapshot: tokio::sync::Mutex::default(),
@@ -102,25 +134,41 @@ impl DiscussionLog {
         }
     }
 
-    /// Numbers and serializes an event for each audience; hands the hosts' to their sockets and
-    /// returns the participants' for the topic's fan-out.
-    pub fn publish(&self, host: &DiscussionEvent, public: Option<&DiscussionEvent>) -> Option<Arc<EventFrame>> {
+    /// Numbers an event for each audience; hands the hosts' to their sockets at once, and says
+    /// when the participants' goes to the topic's fan-out.
+    pub fn publish(&self, host: &DiscussionEvent, public: Option<&DiscussionEvent>) -> Outgoing {
         let mut seqs = super::lock(&self.seqs);
         seqs.host += 1;
         let seq = seqs.host;
         let message = HostMessage::Discussion(DiscussionMessage::Event { seq, event: host.clone() });
         // No receiver (no host socket here) is not an error.
-        let _ = self.host_events.send(Some(Arc::new(EventFrame { seq, text: text(&message) })));
-        public.map(|event| {
-            seqs.public += 1;
-            let seq = seqs.public;
-            if seqs.recent.len() == RECENT_EVENTS {
-                seqs.recent.pop_front();
+        let _ = self.host_events.send(Some(Arc::new(EventFrame { first: seq, seq, text: text(&message) })));
+        let Some(event) = public else { return Outgoing::Later };
+        seqs.public += 1;
+        if seqs.recent.len() == RECENT_EVENTS {
+            seqs.recent.pop_front();
+        }
+        seqs.recent.push_back(event.clone());
+        seqs.unsent.push(event.clone());
+        if seqs.flush_set {
+            return Outgoing::Later;
+        }
+        let now = tokio::time::Instant::now();
+        match seqs.last_sent.map(|at| at + PUBLIC_EVENTS_INTERVAL).filter(|next| *next > now) {
+            Some(next) => {
+                seqs.flush_set = true;
+                Outgoing::At(next)
             }
-            seqs.recent.push_back(event.clone());
-            let message = ParticipantMessage::Discussion(DiscussionMessage::Event { seq, event: event.clone() });
-            Arc::new(EventFrame { seq, text: text(&message) })
-        })
+            None => Outgoing::Now(take_unsent(&mut seqs, now).expect("an event was just added")),
+        }
+    }
+
+    /// The participants' events held back since the last went out, in one frame; the next
+    /// event starts a new interval.
+    pub fn flush(&self) -> Option<Arc<EventFrame>> {
+        let mut seqs = super::lock(&self.seqs);
+        seqs.flush_set = false;
+        take_unsent(&mut seqs, tokio::time::Instant::now())
     }
 
     /// Every socket must start again from a snapshot (what changed is too large to send as
@@ -131,6 +179,7 @@ impl DiscussionLog {
         seqs.host += 1;
         seqs.public += 1;
         seqs.recent.clear();
+        seqs.unsent.clear();
         let _ = self.host_events.send(None);
     }
 
@@ -144,9 +193,12 @@ impl DiscussionLog {
         } else if missed as usize > seqs.recent.len() {
             CatchUp::Snapshot
         } else {
-            let events = seqs.recent.range(seqs.recent.len() - missed as usize..).cloned().collect();
-            let message = ParticipantMessage::Discussion(DiscussionMessage::Since { seq: after, events });
-            CatchUp::Events(seqs.public, text(&message))
+            let mut events: Vec<_> = seqs.recent.range(seqs.recent.len() - missed as usize..).cloned().collect();
+            let message = match events.len() {
+                1 => DiscussionMessage::Event { seq: seqs.public, event: events.pop().expect("one event") },
+                _ => DiscussionMessage::Since { seq: after, events },
+            };
+            CatchUp::Events(seqs.public, text(&ParticipantMessage::Discussion(message)))
         }
     }
 
@@ -206,6 +258,20 @@ impl DiscussionLog {
     }
 }
 
+/// The unsent events in one frame: one event as such, several as `Since`.
+fn take_unsent(seqs: &mut Seqs, now: tokio::time::Instant) -> Option<Arc<EventFrame>> {
+    let mut events = std::mem::take(&mut seqs.unsent);
+    let seq = seqs.public;
+    let first = seq + 1 - events.len() as u64;
+    let message = match events.len() {
+        0 => return None,
+        1 => DiscussionMessage::Event { seq, event: events.pop().expect("one event") },
+        _ => DiscussionMessage::Since { seq: first - 1, events },
+    };
+    seqs.last_sent = Some(now);
+    Some(Arc::new(EventFrame { first, seq, text: text(&ParticipantMessage::Discussion(message)) }))
+}
+
 fn text(message: &impl serde::Serialize) -> Utf8Bytes {
     serde_json::to_string(message).expect("live messages serialize").into()
 }
@@ -223,18 +289,42 @@ mod tests {
         let (host_start, public_start) = (log.seq(Stream::Hosts), log.seq(Stream::Participants));
         assert_ne!(host_start, public_start, "each log numbers from its own random start");
         assert_ne!(DiscussionLog::default().seq(Stream::Participants), public_start);
-        let public = log.publish(&settings, Some(&settings)).unwrap();
+        let Outgoing::Now(public) = log.publish(&settings, Some(&settings)) else { panic!("the first goes at once") };
         assert_eq!(public.seq, public_start + 1);
         let expected = format!(r#"{{"Discussion":{{"Event":{{"seq":{},"#, public_start + 1);
         assert!(public.text.as_str().starts_with(&expected), "{}", public.text.as_str());
         // A message waiting for moderation: hosts only.
-        assert!(log.publish(&DiscussionEvent::Cleared, None).is_none());
+        assert!(matches!(log.publish(&DiscussionEvent::Cleared, None), Outgoing::Later));
         assert_eq!((log.seq(Stream::Hosts), log.seq(Stream::Participants)), (host_start + 2, public_start + 1));
         assert_eq!(hosts.try_recv().unwrap().unwrap().seq, host_start + 1);
         assert_eq!(hosts.try_recv().unwrap().unwrap().seq, host_start + 2);
         log.reset();
         assert!(hosts.try_recv().unwrap().is_none(), "a reset asks hosts for a snapshot");
         assert_eq!(log.seq(Stream::Participants), public_start + 2, "and leaves participants a gap");
+    }
+
+    #[test]
+    fn events_close_together_go_to_participants_in_one_frame() {
+        let log = DiscussionLog::default();
+        let start = log.seq(Stream::Participants);
+        let settings = |open| DiscussionEvent::Settings(DiscussionSettings { open, ..Default::default() });
+        let Outgoing::Now(first) = log.publish(&settings(true), Some(&settings(true))) else {
+            panic!("the first after a quiet spell goes at once")
+        };
+        assert_eq!((first.first, first.seq), (start + 1, start + 1));
+        let Outgoing::At(when) = log.publish(&settings(false), Some(&settings(false))) else {
+            panic!("the next waits for the interval")
+        };
+        assert!(when <= tokio::time::Instant::now() + PUBLIC_EVENTS_INTERVAL);
+        assert!(matches!(log.publish(&DiscussionEvent::Cleared, Some(&DiscussionEvent::Cleared)), Outgoing::Later));
+        let together = log.flush().expect("two events held back");
+        assert_eq!((together.first, together.seq), (start + 2, start + 3));
+        let sent: ParticipantMessage = serde_json::from_str(together.text.as_str()).unwrap();
+        let expected =
+            DiscussionMessage::Since { seq: start + 1, events: vec![settings(false), DiscussionEvent::Cleared] };
+        assert_eq!(sent, ParticipantMessage::Discussion(expected));
+        assert!(log.flush().is_none(), "nothing left to send");
+        assert_eq!(log.catch_up(start + 1), CatchUp::Events(start + 3, together.text.clone()), "the same message");
     }
 
     #[test]
@@ -251,7 +341,8 @@ mod tests {
         let expected = DiscussionMessage::Since { seq: start, events: vec![settings(false), DiscussionEvent::Cleared] };
         assert_eq!(sent, ParticipantMessage::Discussion(expected));
         let CatchUp::Events(_, text) = log.catch_up(start + 1) else { panic!("one event is kept") };
-        assert!(text.as_str().contains(r#""events":["Cleared"]"#), "{}", text.as_str());
+        let one = format!(r#"{{"Discussion":{{"Event":{{"seq":{},"event":"Cleared"}}}}}}"#, start + 2);
+        assert_eq!(text.as_str(), one, "one event missed goes as such");
         assert_eq!(log.catch_up(start + 2), CatchUp::UpToDate);
         assert_eq!(log.catch_up(start + 3), CatchUp::Snapshot, "a position this log never reached");
         assert_eq!(log.catch_up(12), CatchUp::Snapshot, "a position of another log");

@@ -20,7 +20,7 @@ use crate::states::HostState;
 use crate::states::{PublicState, PublicView};
 use crate::storage::now_micros;
 use axum::extract::ws::Utf8Bytes;
-use discussion::{CatchUp, HostEvent, Stream, LIKES_INTERVAL};
+use discussion::{CatchUp, HostEvent, Outgoing, Stream, LIKES_INTERVAL};
 pub use notices::{Notice, NoticeKind};
 use notices::{LIKED_PER_NOTICE, LOGINS_PER_NOTICE, NOTICE_MAX_BYTES};
 use serde::Serialize;
@@ -430,8 +430,18 @@ impl Live {
 
     fn publish_discussion(&self, session: SessionId, host: &DiscussionEvent, public: Option<&DiscussionEvent>) {
         let Some(topic) = self.topic(session) else { return };
-        if let Some(frame) = topic.discussion.publish(host, public) {
-            topic.fan_out_with(move |outlet| outlet.offer_event(&frame));
+        match topic.discussion.publish(host, public) {
+            Outgoing::Now(frame) => topic.fan_out_with(move |outlet| outlet.offer_event(&frame)),
+            Outgoing::At(when) => {
+                let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+                runtime.spawn(async move {
+                    tokio::time::sleep_until(when).await;
+                    if let Some(frame) = topic.discussion.flush() {
+                        topic.fan_out_with(move |outlet| outlet.offer_event(&frame));
+                    }
+                });
+            }
+            Outgoing::Later => {}
         }
     }
 
