@@ -128,4 +128,7 @@ pub struct DiscussionView {
     pub more: bool,
     pub mine: Vec<MessageView>,
     pub liked: Vec<MessageId>,
+    /// Where the live Discussion log was before these were read, when known: the tab's socket
+    /// starts from there, and is sent only what changed since, not a snapshot.
+    pub seq: Option<u64>,
 }

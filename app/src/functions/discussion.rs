@@ -139,7 +139,7 @@ pub(crate) async fn load_view(
     let mine = db.messages_of(participant, MESSAGES_PER_PAGE).await?;
     let shown: Vec<MessageId> = messages.iter().chain(&mine).map(|m| m.view.id).collect();
     let liked = db.liked_among(participant, &shown).await?;
-    Ok(DiscussionView { settings, messages: views(messages), more, mine: views(mine), liked })
+    Ok(DiscussionView { settings, messages: views(messages), more, mine: views(mine), liked, seq: None })
 }
 
 /// Published messages older than the one posted at `before_at` with id `before`, newest first.

@@ -92,12 +92,15 @@ async fn load_participant_screen(id: SessionId) -> Result<ParticipantScreen, Joi
             PublicState::load(&ctx, &session, stamp).await?
         }
     };
+    // Read before the messages: what changes after is sent again, which changes nothing.
+    let seq = ctx.live.discussion_position(id);
     let discussion = crate::functions::discussion::load_view(&ctx.db, id, participant.id, found.settings)
         .await
         .map_err(|e| match e {
             crate::rules::discussion::DiscussionError::Failed(failure) => JoinError::Failed(failure),
             _ => JoinError::Failed(crate::rules::Failure::Internal),
         })?;
+    let discussion = crate::states::DiscussionView { seq, ..discussion };
     Ok(ParticipantScreen { session_id: id, nickname: participant.nickname, public, discussion })
 }
 

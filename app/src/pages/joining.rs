@@ -159,7 +159,10 @@ fn ParticipantIsland(
     super::islands::island_started();
     let ParticipantScreen { session_id, nickname, public: loaded, discussion } = loaded;
     let talk = Talk {
-        list: RwSignal::new(DiscussionList::new(discussion.settings, discussion.messages, discussion.more)),
+        list: RwSignal::new(DiscussionList {
+            seq: discussion.seq,
+            ..DiscussionList::new(discussion.settings, discussion.messages, discussion.more)
+        }),
         mine: RwSignal::new(discussion.mine),
         liked: RwSignal::new(discussion.liked),
         error: RwSignal::new(discussion_error),

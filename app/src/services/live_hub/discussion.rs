@@ -35,6 +35,11 @@ const HOST_EVENTS_BUFFER: usize = 64;
 pub const RECENT_EVENTS: usize = 64;
 /// How often a session's participants are sent its events at most.
 pub const PUBLIC_EVENTS_INTERVAL: Duration = Duration::from_millis(200);
+/// The largest Discussion message a participant's socket is sent (events together, a catch-up,
+/// a snapshot): a socket's send buffer keeps the size of the largest message it ever sent, for
+/// as long as it lives, so this bounds what each phone costs. Events that would not fit are
+/// replaced by a snapshot cut to fit (its oldest messages left for "Show older messages").
+pub const PUBLIC_MESSAGE_MAX_BYTES: usize = 4 * 1024;
 
 /// Events as sent: the numbers of the first and the last in their stream (the same for one
 /// event), and their bytes.
@@ -45,11 +50,19 @@ pub struct EventFrame {
     pub text: Utf8Bytes,
 }
 
+/// What goes to every participant's socket.
+#[derive(Debug)]
+pub enum Flush {
+    Events(Arc<EventFrame>),
+    /// Too many events at once to send in one message: each socket catches up, with a snapshot.
+    TooLarge,
+}
+
 /// What becomes of a participants' event once numbered.
 #[derive(Debug)]
 pub enum Outgoing {
     /// It goes to every socket now.
-    Now(Arc<EventFrame>),
+    Now(Flush),
     /// It goes with the others at this instant: the caller sets a timer and then `flush`es.
     At(tokio::time::Instant),
     /// It goes with the next flush, already set, or it is not for participants.
@@ -163,9 +176,15 @@ impl DiscussionLog {
         }
     }
 
+    /// Where the participants' stream is now, to be given with what a page read of the
+    /// Discussion afterwards (`DiscussionView::seq`).
+    pub fn position(&self) -> u64 {
+        self.seq(Stream::Participants)
+    }
+
     /// The participants' events held back since the last went out, in one frame; the next
     /// event starts a new interval.
-    pub fn flush(&self) -> Option<Arc<EventFrame>> {
+    pub fn flush(&self) -> Option<Flush> {
         let mut seqs = super::lock(&self.seqs);
         seqs.flush_set = false;
         take_unsent(&mut seqs, tokio::time::Instant::now())
@@ -198,7 +217,11 @@ impl DiscussionLog {
                 1 => DiscussionMessage::Event { seq: seqs.public, event: events.pop().expect("one event") },
                 _ => DiscussionMessage::Since { seq: after, events },
             };
-            CatchUp::Events(seqs.public, text(&ParticipantMessage::Discussion(message)))
+            let text = text(&ParticipantMessage::Discussion(message));
+            if text.len() > PUBLIC_MESSAGE_MAX_BYTES {
+                return CatchUp::Snapshot;
+            }
+            CatchUp::Events(seqs.public, text)
         }
     }
 
@@ -230,12 +253,22 @@ impl DiscussionLog {
                 return None;
             }
         };
-        let more = messages.len() as u64 > MESSAGES_PER_PAGE;
+        let mut more = messages.len() as u64 > MESSAGES_PER_PAGE;
         messages.truncate(MESSAGES_PER_PAGE as usize);
-        let snapshot = DiscussionMessage::Snapshot { seq, settings, messages, more };
-        let text = match stream {
-            Stream::Hosts => text(&HostMessage::Discussion(snapshot)),
-            Stream::Participants => text(&ParticipantMessage::Discussion(snapshot)),
+        let text = loop {
+            let snapshot = DiscussionMessage::Snapshot { seq, settings, messages: messages.clone(), more };
+            match stream {
+                Stream::Hosts => break text(&HostMessage::Discussion(snapshot)),
+                Stream::Participants => {
+                    let text = text(&ParticipantMessage::Discussion(snapshot));
+                    // Cut to fit, a quarter of the messages at a time (one message always fits).
+                    if text.len() <= PUBLIC_MESSAGE_MAX_BYTES || messages.len() <= 1 {
+                        break text;
+                    }
+                    messages.truncate(messages.len() - messages.len().div_ceil(4));
+                    more = true;
+                }
+            }
         };
         *cache = Some((seq, text.clone()));
         Some((seq, text))
@@ -258,8 +291,9 @@ impl DiscussionLog {
     }
 }
 
-/// The unsent events in one frame: one event as such, several as `Since`.
-fn take_unsent(seqs: &mut Seqs, now: tokio::time::Instant) -> Option<Arc<EventFrame>> {
+/// The unsent events in one frame: one event as such, several as `Since`; too many for one
+/// message, a snapshot for each socket.
+fn take_unsent(seqs: &mut Seqs, now: tokio::time::Instant) -> Option<Flush> {
     let mut events = std::mem::take(&mut seqs.unsent);
     let seq = seqs.public;
     let first = seq + 1 - events.len() as u64;
@@ -269,7 +303,11 @@ fn take_unsent(seqs: &mut Seqs, now: tokio::time::Instant) -> Option<Arc<EventFr
         _ => DiscussionMessage::Since { seq: first - 1, events },
     };
     seqs.last_sent = Some(now);
-    Some(Arc::new(EventFrame { first, seq, text: text(&ParticipantMessage::Discussion(message)) }))
+    let text = text(&ParticipantMessage::Discussion(message));
+    if text.len() > PUBLIC_MESSAGE_MAX_BYTES {
+        return Some(Flush::TooLarge);
+    }
+    Some(Flush::Events(Arc::new(EventFrame { first, seq, text })))
 }
 
 fn text(message: &impl serde::Serialize) -> Utf8Bytes {
@@ -289,7 +327,9 @@ mod tests {
         let (host_start, public_start) = (log.seq(Stream::Hosts), log.seq(Stream::Participants));
         assert_ne!(host_start, public_start, "each log numbers from its own random start");
         assert_ne!(DiscussionLog::default().seq(Stream::Participants), public_start);
-        let Outgoing::Now(public) = log.publish(&settings, Some(&settings)) else { panic!("the first goes at once") };
+        let Outgoing::Now(Flush::Events(public)) = log.publish(&settings, Some(&settings)) else {
+            panic!("the first goes at once")
+        };
         assert_eq!(public.seq, public_start + 1);
         let expected = format!(r#"{{"Discussion":{{"Event":{{"seq":{},"#, public_start + 1);
         assert!(public.text.as_str().starts_with(&expected), "{}", public.text.as_str());
@@ -308,7 +348,7 @@ mod tests {
         let log = DiscussionLog::default();
         let start = log.seq(Stream::Participants);
         let settings = |open| DiscussionEvent::Settings(DiscussionSettings { open, ..Default::default() });
-        let Outgoing::Now(first) = log.publish(&settings(true), Some(&settings(true))) else {
+        let Outgoing::Now(Flush::Events(first)) = log.publish(&settings(true), Some(&settings(true))) else {
             panic!("the first after a quiet spell goes at once")
         };
         assert_eq!((first.first, first.seq), (start + 1, start + 1));
@@ -317,7 +357,7 @@ mod tests {
         };
         assert!(when <= tokio::time::Instant::now() + PUBLIC_EVENTS_INTERVAL);
         assert!(matches!(log.publish(&DiscussionEvent::Cleared, Some(&DiscussionEvent::Cleared)), Outgoing::Later));
-        let together = log.flush().expect("two events held back");
+        let Some(Flush::Events(together)) = log.flush() else { panic!("two events held back") };
         assert_eq!((together.first, together.seq), (start + 2, start + 3));
         let sent: ParticipantMessage = serde_json::from_str(together.text.as_str()).unwrap();
         let expected =
@@ -325,6 +365,27 @@ mod tests {
         assert_eq!(sent, ParticipantMessage::Discussion(expected));
         assert!(log.flush().is_none(), "nothing left to send");
         assert_eq!(log.catch_up(start + 1), CatchUp::Events(start + 3, together.text.clone()), "the same message");
+
+        // More at once than one message holds: every socket takes a snapshot instead, and so
+        // does one catching up.
+        let long = DiscussionEvent::Message(crate::states::MessageView {
+            id: MessageId(uuid::Uuid::nil()),
+            author: None,
+            body: "a long message ".repeat(33),
+            state: crate::rules::discussion::MessageState::Published,
+            pinned: false,
+            answered: false,
+            likes: 0,
+            posted_at: 0,
+            edited: false,
+        });
+        assert!(matches!(log.publish(&long, Some(&long)), Outgoing::At(_)));
+        for _ in 0..9 {
+            log.publish(&long, Some(&long));
+        }
+        assert!(matches!(log.flush(), Some(Flush::TooLarge)));
+        assert_eq!(log.catch_up(start + 3), CatchUp::Snapshot);
+        assert!(matches!(log.catch_up(start + 12), CatchUp::Events(..)), "one long message fits");
     }
 
     #[test]
@@ -350,7 +411,9 @@ mod tests {
             log.publish(&settings(true), Some(&settings(true)));
         }
         assert_eq!(log.catch_up(start + 1), CatchUp::Snapshot, "more missed than is kept");
-        assert!(matches!(log.catch_up(start + 2), CatchUp::Events(..)));
+        let now = log.seq(Stream::Participants);
+        assert!(matches!(log.catch_up(now - 3), CatchUp::Events(..)), "a few of those kept");
+        assert_eq!(log.catch_up(start + 2), CatchUp::Snapshot, "all those kept: too large for one message");
         log.reset();
         assert_eq!(log.catch_up(start + 2 + RECENT_EVENTS as u64), CatchUp::Snapshot, "a reset is a gap");
     }

@@ -20,7 +20,7 @@ use crate::states::HostState;
 use crate::states::{PublicState, PublicView};
 use crate::storage::now_micros;
 use axum::extract::ws::Utf8Bytes;
-use discussion::{CatchUp, HostEvent, Outgoing, Stream, LIKES_INTERVAL};
+use discussion::{CatchUp, Flush, HostEvent, Outgoing, Stream, LIKES_INTERVAL};
 pub use notices::{Notice, NoticeKind};
 use notices::{LIKED_PER_NOTICE, LOGINS_PER_NOTICE, NOTICE_MAX_BYTES};
 use serde::Serialize;
@@ -431,18 +431,23 @@ impl Live {
     fn publish_discussion(&self, session: SessionId, host: &DiscussionEvent, public: Option<&DiscussionEvent>) {
         let Some(topic) = self.topic(session) else { return };
         match topic.discussion.publish(host, public) {
-            Outgoing::Now(frame) => topic.fan_out_with(move |outlet| outlet.offer_event(&frame)),
+            Outgoing::Now(flush) => send_flush(&topic, flush),
             Outgoing::At(when) => {
                 let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
                 runtime.spawn(async move {
                     tokio::time::sleep_until(when).await;
-                    if let Some(frame) = topic.discussion.flush() {
-                        topic.fan_out_with(move |outlet| outlet.offer_event(&frame));
+                    if let Some(flush) = topic.discussion.flush() {
+                        send_flush(&topic, flush);
                     }
                 });
             }
             Outgoing::Later => {}
         }
+    }
+
+    /// Where the participants' Discussion log of a session is, when sockets follow it here.
+    pub fn discussion_position(&self, session: SessionId) -> Option<u64> {
+        self.topic(session).map(|topic| topic.discussion.position())
     }
 
     /// Every socket of the session, here and in the other instances, starts the Discussion again
@@ -520,6 +525,14 @@ impl Live {
 
     pub fn shut_down(&self) {
         self.inner.shutdown.send_replace(true);
+    }
+}
+
+/// Hands participants' events to every socket of the topic, or has each catch up.
+fn send_flush(topic: &Topic, flush: Flush) {
+    match flush {
+        Flush::Events(frame) => topic.fan_out_with(move |outlet| outlet.offer_event(&frame)),
+        Flush::TooLarge => topic.fan_out_with(|outlet| outlet.catch_up()),
     }
 }
 
