@@ -28,6 +28,8 @@ pub struct ServerContext {
     pub limits: Arc<limits::Limits>,
     /// `MAX_PARTICIPANTS`: participants one session may hold.
     pub max_participants: u64,
+    /// `SIGNUP`: who may create an account.
+    pub signup: crate::rules::accounts::SignUpPolicy,
     /// `AUTO_CLOSE_DAYS`: when forgotten sessions close by themselves.
     pub auto_close: crate::rules::sessions::AutoClose,
     /// Wakes the mail worker when something was queued, so mail goes out at once.
@@ -56,6 +58,7 @@ impl ServerContext {
             trusted_proxies: trusted_proxies.into(),
             limits: Arc::default(),
             max_participants: crate::rules::joining::DEFAULT_MAX_PARTICIPANTS,
+            signup: Default::default(),
             auto_close: crate::rules::sessions::AutoClose::default(),
             mail_wakeup: Arc::default(),
             live: live_hub::Live::default(),

@@ -42,6 +42,8 @@ pub struct Config {
     pub max_participants: u64,
     /// `AUTO_CLOSE_DAYS`: days without a host after which a session closes by itself; 0, never.
     pub auto_close_days: u32,
+    /// `SIGNUP` and `SIGNUP_DOMAINS`: who may create an account.
+    pub signup: app::rules::accounts::SignUpPolicy,
 }
 
 impl Config {
@@ -67,6 +69,7 @@ impl Config {
                 v if v.is_empty() => app::rules::sessions::DEFAULT_AUTO_CLOSE_DAYS,
                 v => v.parse().map_err(|_| format!("AUTO_CLOSE_DAYS: {v:?} is not a number of days (0 for never)"))?,
             },
+            signup: app::rules::accounts::SignUpPolicy::parse(&var("SIGNUP", "open"), &var("SIGNUP_DOMAINS", ""))?,
         })
     }
 }

@@ -72,6 +72,7 @@ pub async fn sign_up(
         async move {
             let ctx = ServerContext::get()?;
             let email = clean_email(&email)?;
+            ctx.signup.check(&email)?;
             let display_name = clean_display_name(&display_name)?;
             check_password(&password)?;
             ctx.limits

@@ -57,12 +57,36 @@ pub fn SignUpPage() -> impl IntoView {
         Some(n) => format!("/login?next={}", urlencode(n)),
         None => "/login".to_owned(),
     };
+    // Who may sign up (`SIGNUP`): the page is rendered on the server only.
+    #[cfg(feature = "ssr")]
+    let policy = crate::services::ServerContext::get().map(|ctx| ctx.signup).unwrap_or_default();
+    #[cfg(not(feature = "ssr"))]
+    let policy = crate::rules::accounts::SignUpPolicy::default();
+    if !policy.is_open() {
+        return view! {
+            <leptos_meta::Title text="Sign up · Ruche"/>
+            <section class="card narrow">
+                <h1>"Create your account"</h1>
+                <p role="status">{AccountError::SignUpClosed.to_string()}</p>
+                <p>"Already have an account? "<A href=login_href>"Log in"</A></p>
+            </section>
+        }
+        .into_any();
+    }
+    let domains = match policy {
+        crate::rules::accounts::SignUpPolicy::Domains(domains) => Some(domains.join(", ")),
+        _ => None,
+    };
     view! {
         <leptos_meta::Title text="Sign up · Ruche"/>
         <section class="card narrow">
             <h1>"Create your account"</h1>
             <ActionForm action=action attr:novalidate=true>
-                <label>"E-mail"<input type="email" name="email" autocomplete="email" required/></label>
+                <label>
+                    "E-mail"
+                    <input type="email" name="email" autocomplete="email" required/>
+                    {domains.map(|d| view! { <small>{format!("An address at {d}.")}</small> })}
+                </label>
                 <label>"Your name"<input type="text" name="display_name" autocomplete="name" maxlength="60" required/></label>
                 <label>
                     "Password"
@@ -76,6 +100,7 @@ pub fn SignUpPage() -> impl IntoView {
             <p>"Already have an account? "<A href=login_href>"Log in"</A></p>
         </section>
     }
+    .into_any()
 }
 
 #[component]

@@ -169,6 +169,12 @@ pub enum AccountError {
     /// `limits::LOGIN_FAILURES_PER_ADDRESS` or `LOGIN_FAILURES_PER_ACCOUNT` is used up.
     #[error("Too many failed log-ins. Try again in {0} seconds.")]
     TooManyLogIns(u64),
+    /// `SIGNUP=closed`.
+    #[error("Sign-up is closed on this Ruche. Ask its administrator for an account.")]
+    SignUpClosed,
+    /// `SIGNUP=domains`: the address is at none of `SIGNUP_DOMAINS` (listed).
+    #[error("Accounts here are for addresses at {0}.")]
+    SignUpDomain(String),
     /// `limits::SIGNUPS_PER_ADDRESS` is used up.
     #[error("Too many accounts were created from your network lately. Try again in {0} seconds.")]
     TooManySignUps(u64),
@@ -185,7 +191,7 @@ impl HttpStatus for AccountError {
         match self {
             Self::InvalidEmail | Self::InvalidName | Self::WeakPassword => 400,
             Self::WrongCredentials | Self::NotLoggedIn => 401,
-            Self::WrongOldPassword => 403,
+            Self::WrongOldPassword | Self::SignUpClosed | Self::SignUpDomain(_) => 403,
             Self::LinkExpired => 410,
             Self::TooManyLogIns(_) | Self::TooManySignUps(_) | Self::TooManyMails(_) => 429,
             Self::Busy => 503,
@@ -205,9 +211,93 @@ impl HttpStatus for AccountError {
     }
 }
 
+/// Who may create an account on this Ruche (`SIGNUP`, with `SIGNUP_DOMAINS`). Participants never
+/// need one, whatever it says.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum SignUpPolicy {
+    /// Anyone.
+    #[default]
+    Open,
+    /// Only addresses at one of these domains (exactly: `school.example` does not let
+    /// `staff.school.example` in unless it is listed too), lowercase.
+    Domains(Vec<String>),
+    /// Nobody: the accounts there are all there will be.
+    Closed,
+}
+
+impl SignUpPolicy {
+    /// Reads `SIGNUP` (`open`, `domains`, `closed`) and, for `domains`, `SIGNUP_DOMAINS` (a
+    /// comma-separated list). The error says what to fix.
+    pub fn parse(mode: &str, domains: &str) -> Result<Self, String> {
+        match mode.trim().to_lowercase().as_str() {
+            "" | "open" => Ok(Self::Open),
+            "closed" => Ok(Self::Closed),
+            "domains" => {
+                let mut listed = Vec::new();
+                for domain in domains.split(',').map(|d| d.trim().trim_start_matches('@').to_lowercase()) {
+                    if domain.is_empty() {
+                        continue;
+                    }
+                    if clean_email(&format!("someone@{domain}")).is_err() {
+                        return Err(format!("SIGNUP_DOMAINS: {domain:?} is not a domain name"));
+                    }
+                    listed.push(domain);
+                }
+                if listed.is_empty() {
+                    return Err("SIGNUP=domains needs SIGNUP_DOMAINS, e.g. school.example,staff.school.example".into());
+                }
+                Ok(Self::Domains(listed))
+            }
+            other => Err(format!("SIGNUP: {other:?} is not one of open, domains, closed")),
+        }
+    }
+
+    /// Whether `email` (as `clean_email` gives it) may create an account.
+    pub fn check(&self, email: &str) -> Result<(), AccountError> {
+        match self {
+            Self::Open => Ok(()),
+            Self::Closed => Err(AccountError::SignUpClosed),
+            Self::Domains(domains) => {
+                let domain = email.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+                if domains.iter().any(|d| d == domain) {
+                    Ok(())
+                } else {
+                    Err(AccountError::SignUpDomain(domains.join(", ")))
+                }
+            }
+        }
+    }
+
+    /// Whether the sign-up form is offered at all.
+    pub fn is_open(&self) -> bool {
+        *self != Self::Closed
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn who_may_sign_up_is_read_from_the_setting_and_checked_on_the_address() {
+        assert_eq!(SignUpPolicy::parse("", ""), Ok(SignUpPolicy::Open));
+        assert_eq!(SignUpPolicy::parse("Closed", ""), Ok(SignUpPolicy::Closed));
+        let school = SignUpPolicy::parse("domains", " School.example, @staff.school.example ,").unwrap();
+        assert_eq!(school, SignUpPolicy::Domains(vec!["school.example".into(), "staff.school.example".into()]));
+        assert!(SignUpPolicy::parse("domains", "").is_err(), "domains without a list");
+        assert!(SignUpPolicy::parse("domains", "not a domain").is_err());
+        assert!(SignUpPolicy::parse("invite-only", "").is_err());
+
+        assert_eq!(SignUpPolicy::Open.check("anyone@example.org"), Ok(()));
+        assert_eq!(SignUpPolicy::Closed.check("anyone@example.org"), Err(AccountError::SignUpClosed));
+        assert_eq!(school.check("ada@staff.school.example"), Ok(()));
+        let refused = school.check("ada@school.example.evil.org").unwrap_err();
+        assert_eq!(refused, AccountError::SignUpDomain("school.example, staff.school.example".into()));
+        assert_eq!(refused.to_string(), "Accounts here are for addresses at school.example, staff.school.example.");
+        assert_eq!(refused.http_status(), 403);
+        assert_eq!(school.check("ada@sub.school.example"), Err(refused), "listed domains only, not their subdomains");
+        assert!(!SignUpPolicy::Closed.is_open() && school.is_open());
+    }
 
     #[test]
     fn a_reset_link_outlives_the_wait_between_two_mails_to_one_address() {
