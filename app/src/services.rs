@@ -30,6 +30,9 @@ pub struct ServerContext {
     pub max_participants: u64,
     /// `SIGNUP`: who may create an account.
     pub signup: crate::rules::accounts::SignUpPolicy,
+    /// When the mail worker last showed a sign of life (microseconds; 0: not started), for
+    /// `/readyz`.
+    pub mail_heartbeat: Arc<std::sync::atomic::AtomicI64>,
     /// `AUTO_CLOSE_DAYS`: when forgotten sessions close by themselves.
     pub auto_close: crate::rules::sessions::AutoClose,
     /// Wakes the mail worker when something was queued, so mail goes out at once.
@@ -59,6 +62,7 @@ impl ServerContext {
             limits: Arc::default(),
             max_participants: crate::rules::joining::DEFAULT_MAX_PARTICIPANTS,
             signup: Default::default(),
+            mail_heartbeat: Arc::default(),
             auto_close: crate::rules::sessions::AutoClose::default(),
             mail_wakeup: Arc::default(),
             live: live_hub::Live::default(),

@@ -3,6 +3,7 @@
 //! server functions. `main.rs` only wires these to a socket.
 pub mod discussion_export;
 pub mod guard;
+pub mod health;
 pub mod join_pages;
 pub mod live_sockets;
 pub mod mail;
@@ -98,6 +99,7 @@ pub fn router(leptos_options: LeptosOptions, ctx: ServerContext) -> Router {
     let files = static_files::service(&leptos_options, not_found);
     let (svg_ctx, png_ctx, live_ctx, export_ctx) = (ctx.clone(), ctx.clone(), ctx.clone(), ctx.clone());
     let router = Router::new()
+        .merge(health::routes(ctx.clone()))
         .merge(live_sockets::routes(live_ctx))
         .merge(join_pages::routes(ctx.clone(), render_page(ctx.clone(), leptos_options.clone())))
         .route(

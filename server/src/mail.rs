@@ -57,6 +57,7 @@ impl MailConfig {
 pub fn spawn_mailer(ctx: ServerContext, config: MailConfig) {
     tokio::spawn(async move {
         loop {
+            beat(&ctx);
             if let Err(e) = deliver_due(&ctx, &config).await {
                 tracing::warn!(error = %e, "mail outbox unavailable; retrying");
             }
@@ -68,8 +69,14 @@ pub fn spawn_mailer(ctx: ServerContext, config: MailConfig) {
     });
 }
 
+/// A sign of life for `/readyz` (`health.rs`).
+fn beat(ctx: &ServerContext) {
+    ctx.mail_heartbeat.store(now_micros(), std::sync::atomic::Ordering::Relaxed);
+}
+
 async fn deliver_due(ctx: &ServerContext, config: &MailConfig) -> Result<(), app::storage::StorageError> {
     for mail in ctx.db.due_mail(50).await? {
+        beat(ctx);
         let attempt = mail.attempts + 1;
         if !ctx.db.claim_mail(&mail, now_micros() + CLAIM.as_micros() as i64).await? {
             continue; // another server instance has it

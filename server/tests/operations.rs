@@ -1,10 +1,12 @@
-//! Running Ruche for real, on SQLite and PostgreSQL: who may sign up (`SIGNUP`).
+//! Running Ruche for real, on SQLite and PostgreSQL: who may sign up (`SIGNUP`), and the
+//! supervisor's probes (`/healthz`, `/readyz`).
 use app::rules::accounts::{AccountError, SignUpPolicy};
 use app::services::ServerContext;
 use app::storage::Db;
 use app::test_both_dbs;
 use axum::http::StatusCode;
 use common::{router_with, Client};
+use std::sync::atomic::Ordering;
 
 mod common;
 
@@ -53,3 +55,37 @@ async fn sign_up_follows_the_setting_and_participants_never_need_an_account(db: 
     assert_eq!(zoe.call("join_by_code", &[("code", &host.ways_in.code)]).await.json::<String>(), id);
 }
 test_both_dbs!(sign_up_follows_the_setting_and_participants_never_need_an_account);
+
+async fn probes_say_whether_the_instance_can_serve(db: Db) {
+    let ctx = context(db, SignUpPolicy::Open);
+    let router = router_with(ctx.clone());
+    let mut probe = Client::anonymous(&router);
+    let live = probe.page("/healthz").await;
+    assert_eq!((live.status, live.body.as_str()), (StatusCode::OK, "ok\n"));
+    let not_yet = probe.page("/readyz").await;
+    assert_eq!(
+        (not_yet.status, not_yet.body.as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, "the mail worker has not started\n")
+    );
+
+    server::mail::spawn_mailer(ctx.clone(), server::mail::MailConfig::new(None, "Ruche <ruche@localhost>").unwrap());
+    let mut ready = probe.page("/readyz").await;
+    for _ in 0..50 {
+        if ready.status == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        ready = probe.page("/readyz").await;
+    }
+    assert_eq!((ready.status, ready.body.as_str()), (StatusCode::OK, "ready\n"));
+    // A probe every second from one address, for ever: never slowed.
+    for _ in 0..300 {
+        assert_eq!(probe.page("/readyz").await.status, StatusCode::OK);
+    }
+    // A mail worker silent for longer than an attempt may take is stuck.
+    let stopped = ServerContext { mail_heartbeat: Default::default(), ..ctx.clone() };
+    stopped.mail_heartbeat.store(app::storage::now_micros() - 3_600_000_000, Ordering::Relaxed);
+    let stuck = Client::anonymous(&router_with(stopped)).page("/readyz").await;
+    assert_eq!((stuck.status, stuck.body.as_str()), (StatusCode::SERVICE_UNAVAILABLE, "the mail worker is stuck\n"));
+}
+test_both_dbs!(probes_say_whether_the_instance_can_serve);

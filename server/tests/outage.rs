@@ -85,6 +85,12 @@ async fn without_its_database_ruche_answers_503_at_once_and_recovers_by_itself()
     assert!(started.elapsed() < Duration::from_secs(5), "answered within 5 s, not {:?}", started.elapsed());
     assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(page.body.contains("Ruche cannot reach its database right now."), "{}", page.body);
+    let started = Instant::now();
+    let probe = phone.page("/readyz").await;
+    assert!(started.elapsed() < Duration::from_secs(5), "a probe answered within 5 s, not {:?}", started.elapsed());
+    assert_eq!(probe.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(probe.body.starts_with("the database does not answer"), "{}", probe.body);
+    assert_eq!(phone.page("/healthz").await.status, StatusCode::OK, "the process itself still answers");
 
     // Back: the pool connects again by itself, without a restart.
     proxy.restore();

@@ -46,6 +46,12 @@ pub struct Db {
 }
 
 impl Db {
+    /// Whether both pools answer a trivial query (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.read.ping().await?;
+        self.conn.ping().await
+    }
+
     /// Connects and brings the schema up to date. A SQLite file (and its folder) is created on
     /// first start.
     pub async fn connect(url: &str) -> Result<Self, DbErr> {
