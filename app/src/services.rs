@@ -8,6 +8,7 @@ pub mod joining;
 pub mod joins;
 pub mod limits;
 pub mod live_hub;
+pub mod metrics;
 pub mod states_from_storage;
 pub mod visitor;
 pub mod ways_in;

@@ -7,6 +7,7 @@ pub mod health;
 pub mod join_pages;
 pub mod live_sockets;
 pub mod mail;
+pub mod metrics_export;
 pub mod peer_bridge;
 pub mod qr;
 pub mod serve;
@@ -45,6 +46,8 @@ pub struct Config {
     pub auto_close_days: u32,
     /// `SIGNUP` and `SIGNUP_DOMAINS`: who may create an account.
     pub signup: app::rules::accounts::SignUpPolicy,
+    /// `METRICS_ADDR`: where `/metrics` listens; unset, nowhere.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl Config {
@@ -71,6 +74,13 @@ impl Config {
                 v => v.parse().map_err(|_| format!("AUTO_CLOSE_DAYS: {v:?} is not a number of days (0 for never)"))?,
             },
             signup: app::rules::accounts::SignUpPolicy::parse(&var("SIGNUP", "open"), &var("SIGNUP_DOMAINS", ""))?,
+            metrics_addr: match var("METRICS_ADDR", "") {
+                v if v.is_empty() => None,
+                v => Some(
+                    v.parse()
+                        .map_err(|_| format!("METRICS_ADDR: {v:?} is not an address and port, like 127.0.0.1:9100"))?,
+                ),
+            },
         })
     }
 }
@@ -130,7 +140,10 @@ pub fn router(leptos_options: LeptosOptions, ctx: ServerContext) -> Router {
     // each response) compressing a participant page cost more than rendering it; the fastest
     // level costs far less, for a page slightly larger (`scripts/bench-instructions.sh`).
     let compression = CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest);
-    let app = ServiceBuilder::new().layer(compression).service(router);
+    let app = ServiceBuilder::new()
+        .layer(compression)
+        .layer(axum::middleware::from_fn(metrics_export::count_server_functions))
+        .service(router);
     let app = ServiceBuilder::new().layer(TraceLayer::new_for_http().on_failure(log_failure)).service(guard::protect(
         app,
         &ctx,

@@ -15,6 +15,7 @@ use app::ids::{SessionId, UserId};
 use app::live_protocol::{Keepalive, CLOSE_DENIED, CLOSE_LOGGED_OUT, CLOSE_RESTARTING};
 use app::services::live_hub::discussion::{EventFrame, HostEvent};
 use app::services::live_hub::{Audience, Frame, HostFrame, Outlet, Subscription};
+use app::services::metrics as counted;
 use app::services::{auth, visitor, ServerContext};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query};
@@ -112,6 +113,7 @@ async fn host_socket(ctx: ServerContext, session: String, headers: HeaderMap, ws
                     ended_logins,
                 };
                 let within = ctx.keepalive.write_within;
+                let _open = counted::socket_opened(Audience::Hosts);
                 serve(socket, move |sink, asides| write(sink, feed, asides, within), &ctx).await
             })
         }
@@ -145,6 +147,7 @@ async fn participant_socket(
             let Some(slot) = ctx.limits.open_participant_socket(&visitor) else { return too_many_tabs() };
             upgrade(ws).on_upgrade(move |socket| async move {
                 let _slot = slot;
+                let _open = counted::socket_opened(Audience::Participants);
                 ctx.live.admit(session, &visitor);
                 let mut subscription = ctx.live.subscribe(&ctx, session, Audience::Participants);
                 // A position this log has not reached is not one of its own: a snapshot is sent.
@@ -394,6 +397,7 @@ fn write_now<S: Sink<Message> + Unpin>(out: &mut Out<S>, text: &Utf8Bytes, aside
     if out.sink.start_send_unpin(Message::Text(text.clone())).is_err() {
         return Some(false);
     }
+    counted::written(Audience::Participants, text.len());
     if out.sink.poll_flush_unpin(&mut cx).is_pending() {
         out.unflushed = true;
         asides.ask(BEHIND);
@@ -493,7 +497,7 @@ where
             out.unflushed = false;
             if let Some(frame) = newest.state().filter(|f| f.stamp > out.stamp) {
                 out.stamp = frame.stamp;
-                if !send(&mut out.sink, sent(&frame)).await {
+                if !send(&mut out.sink, sent(&frame), Audience::Participants).await {
                     return;
                 }
             }
@@ -511,7 +515,7 @@ where
                 }
                 out.unflushed = false;
                 out.seq = Some(seq);
-                if !send(&mut out.sink, Next::Send(text)).await {
+                if !send(&mut out.sink, Next::Send(text), Audience::Participants).await {
                     return;
                 }
             }
@@ -631,7 +635,7 @@ async fn write(mut sink: SocketSink, mut feed: impl Feed, asides: Arc<Asides>, w
 
 /// `send`, within `within`: `None` while the socket goes on.
 async fn send_within<S: Sink<Message> + Unpin>(sink: &mut S, next: Next, within: Duration) -> Option<Ended> {
-    match tokio::time::timeout(within, send(sink, next)).await {
+    match tokio::time::timeout(within, send(sink, next, Audience::Hosts)).await {
         Ok(true) => None,
         Ok(false) => Some(Ended::Done),
         Err(_) => {
@@ -642,7 +646,10 @@ async fn send_within<S: Sink<Message> + Unpin>(sink: &mut S, next: Next, within:
 }
 
 /// Sends what the feed gave. False once the socket is done: closed by this, or failing.
-async fn send<S: Sink<Message> + Unpin>(sink: &mut S, next: Next) -> bool {
+async fn send<S: Sink<Message> + Unpin>(sink: &mut S, next: Next, audience: Audience) -> bool {
+    if let Next::Send(text) | Next::Last(text) = &next {
+        counted::written(audience, text.len());
+    }
     match next {
         Next::Send(text) => sink.send(Message::Text(text)).await.is_ok(),
         Next::Deny => {

@@ -57,6 +57,9 @@ async fn run() -> Result<(), String> {
         None => tracing::info!("SMTP_URL is not set: mail is written to the log"),
     }
     spawn_mailer(ctx.clone(), mail);
+    if let Some(addr) = config.metrics_addr {
+        server::metrics_export::serve(addr, ctx.clone()).await?;
+    }
     server::peer_bridge::spawn_peer_bridge(ctx.clone());
 
     let addr = leptos.leptos_options.site_addr;

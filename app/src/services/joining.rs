@@ -34,6 +34,17 @@ pub async fn enter(
     visitor: &str,
     ip: std::net::IpAddr,
 ) -> Result<SessionId, JoinError> {
+    let entered = try_entering(ctx, way, visitor, ip).await;
+    super::metrics::joined(&entered);
+    entered
+}
+
+async fn try_entering(
+    ctx: &ServerContext,
+    way: Way<'_>,
+    visitor: &str,
+    ip: std::net::IpAddr,
+) -> Result<SessionId, JoinError> {
     let code;
     let (kind, value) = match way {
         Way::Code(typed) => {

@@ -2,6 +2,7 @@
 //! every password hash goes through. They are kept per process: behind a load balancer, each
 //! instance counts its own, so the budgets multiply by the number of instances.
 use super::client_ip::{limit_key, network_keys};
+use super::metrics::{limited, limited_slot};
 use crate::rules::limits::*;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, RandomState};
@@ -148,6 +149,10 @@ impl Limits {
     /// Takes one failure from the visitor's budget and its address's networks' before a code is
     /// looked up, or says how long to wait; all or none.
     pub fn take_join(&self, visitor_digest: &str, ip: IpAddr) -> Result<JoinAttempt, Duration> {
+        limited("failed_joins", self.take_join_budgets(visitor_digest, ip))
+    }
+
+    fn take_join_budgets(&self, visitor_digest: &str, ip: IpAddr) -> Result<JoinAttempt, Duration> {
         let now = self.now();
         let visitor = lock(&self.join_by_visitor).take(self.hasher.hash_one(visitor_digest), now)?;
         let mut attempt = JoinAttempt { visitor, networks: [None, None, None] };
@@ -195,7 +200,7 @@ impl Limits {
     /// One more participant let into a session from `ip` (someone who joined before does not
     /// count), or how long to wait.
     pub fn take_new_participant(&self, ip: IpAddr) -> Result<(), Duration> {
-        lock(&self.new_participants_by_address).take(limit_key(ip), self.now()).map(drop)
+        limited("new_participants", lock(&self.new_participants_by_address).take(limit_key(ip), self.now()).map(drop))
     }
 
     /// Takes one failed log-in before the password is checked, after one log-in of this account
@@ -203,6 +208,10 @@ impl Limits {
     /// from `device`'s alone when the account logged in from this browser before (its device
     /// cookie's digest).
     pub fn take_login(&self, email: &str, ip: IpAddr, device: Option<&str>) -> Result<LoginAttempt, Duration> {
+        limited("failed_logins", self.take_login_budgets(email, ip, device))
+    }
+
+    fn take_login_budgets(&self, email: &str, ip: IpAddr, device: Option<&str>) -> Result<LoginAttempt, Duration> {
         let pair = self.hasher.hash_one(("login", email, limit_key(ip)));
         lock(&self.logins_by_account_and_address).take(pair, self.now()).map(drop)?;
         if let Some(device) = device {
@@ -227,27 +236,40 @@ impl Limits {
 
     /// One change by `user` (a session, its slides, its sharing), or how long to wait.
     pub fn take_change(&self, user: crate::ids::UserId) -> Result<(), Duration> {
-        lock(&self.changes_by_account).take(self.hasher.hash_one(("change", user.0)), self.now()).map(drop)
+        limited(
+            "changes",
+            lock(&self.changes_by_account).take(self.hasher.hash_one(("change", user.0)), self.now()).map(drop),
+        )
     }
 
     /// One message posted to the Discussion by `participant`, or how long to wait.
     pub fn take_post(&self, participant: crate::ids::ParticipantId) -> Result<(), Duration> {
-        lock(&self.posts_by_participant).take(self.hasher.hash_one(("post", participant.0)), self.now()).map(drop)
+        limited(
+            "posts",
+            lock(&self.posts_by_participant).take(self.hasher.hash_one(("post", participant.0)), self.now()).map(drop),
+        )
     }
 
     /// One like (or like taken back) by `participant`, or how long to wait.
     pub fn take_like(&self, participant: crate::ids::ParticipantId) -> Result<(), Duration> {
-        lock(&self.likes_by_participant).take(self.hasher.hash_one(("like", participant.0)), self.now()).map(drop)
+        limited(
+            "likes",
+            lock(&self.likes_by_participant).take(self.hasher.hash_one(("like", participant.0)), self.now()).map(drop),
+        )
     }
 
     /// Every sign-up that reaches the password hash counts, whatever its outcome.
     pub fn take_signup(&self, ip: IpAddr) -> Result<(), Duration> {
-        lock(&self.signup_by_address).take(limit_key(ip), self.now()).map(drop)
+        limited("signups", lock(&self.signup_by_address).take(limit_key(ip), self.now()).map(drop))
     }
 
     /// Every account mail asked for counts, whether the address has an account or not (so the
     /// answer tells nothing), against the recipient's and the client address's budgets.
     pub fn take_account_mail(&self, email: &str, ip: IpAddr) -> Result<(), MailRefused> {
+        limited("account_mails", self.take_account_mail_budgets(email, ip))
+    }
+
+    fn take_account_mail_budgets(&self, email: &str, ip: IpAddr) -> Result<(), MailRefused> {
         let now = self.now();
         let client = lock(&self.account_mail_by_address).take(limit_key(ip), now).map_err(MailRefused::Client)?;
         match lock(&self.account_mail_by_recipient).take(self.hasher.hash_one(("mail", email)), now) {
@@ -262,12 +284,15 @@ impl Limits {
     /// A place for one more live socket of a logged-in host, if they have fewer than
     /// `LIVE_SOCKETS_PER_USER` open; held until the socket ends.
     pub fn open_host_socket(&self, user: crate::ids::UserId) -> Option<SocketSlot> {
-        self.open_socket(self.hasher.hash_one(("user", user.0)), LIVE_SOCKETS_PER_USER)
+        limited_slot("host_sockets", self.open_socket(self.hasher.hash_one(("user", user.0)), LIVE_SOCKETS_PER_USER))
     }
 
     /// The same for a participant's browser, known by its visitor cookie.
     pub fn open_participant_socket(&self, visitor_digest: &str) -> Option<SocketSlot> {
-        self.open_socket(self.hasher.hash_one(("visitor", visitor_digest)), LIVE_SOCKETS_PER_VISITOR)
+        limited_slot(
+            "participant_sockets",
+            self.open_socket(self.hasher.hash_one(("visitor", visitor_digest)), LIVE_SOCKETS_PER_VISITOR),
+        )
     }
 
     fn open_socket(&self, key: u64, max: u32) -> Option<SocketSlot> {
@@ -425,7 +450,7 @@ impl HashGate {
                 if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.queue {
                     self.waiting.fetch_sub(1, Ordering::AcqRel);
                     self.report_busy();
-                    return Err(Busy);
+                    return limited("password_hashing", Err(Busy));
                 }
                 let _waiting = Waiting(&self.waiting);
                 self.running.clone().acquire_owned().await.map_err(|_| Busy)?

@@ -99,6 +99,26 @@ impl Db {
         self.conn.get_database_backend()
     }
 
+    /// Connections of each pool, in use and idle (for `/metrics`): the writer and the readers
+    /// on SQLite, the one pool on PostgreSQL.
+    pub fn pool_connections(&self) -> Vec<(&'static str, u32, u32)> {
+        let count = |size: u32, idle: usize| (size.saturating_sub(idle as u32), idle as u32);
+        match self.backend() {
+            DbBackend::Sqlite => {
+                let (writer, readers) =
+                    (self.conn.get_sqlite_connection_pool(), self.read.get_sqlite_connection_pool());
+                let (w_used, w_idle) = count(writer.size(), writer.num_idle());
+                let (r_used, r_idle) = count(readers.size(), readers.num_idle());
+                vec![("writer", w_used, w_idle), ("readers", r_used, r_idle)]
+            }
+            _ => {
+                let pool = self.conn.get_postgres_connection_pool();
+                let (used, idle) = count(pool.size(), pool.num_idle());
+                vec![("postgres", used, idle)]
+            }
+        }
+    }
+
     pub async fn close(self) -> Result<(), DbErr> {
         if let Some(checkpoints) = &self.checkpoints {
             checkpoints.stop().await?;

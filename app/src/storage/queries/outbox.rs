@@ -71,6 +71,22 @@ pub(super) fn outbox_row(
 
 impl Db {
     /// Mails due for an attempt, oldest first.
+    /// Mails waiting (neither sent nor given up), and when the oldest of them was written.
+    pub async fn outbox_backlog(&self) -> Result<(u64, Option<i64>), DbErr> {
+        use sea_orm::sea_query::Expr;
+        let (waiting, oldest): (i64, Option<i64>) = outbox::Entity::find()
+            .select_only()
+            .column_as(Expr::col(outbox::Column::Id).count(), "waiting")
+            .column_as(Expr::col(outbox::Column::CreatedAt).min(), "oldest")
+            .filter(outbox::Column::SentAt.is_null())
+            .filter(outbox::Column::GaveUpAt.is_null())
+            .into_tuple()
+            .one(&self.read)
+            .await?
+            .unwrap_or((0, None));
+        Ok((waiting.max(0) as u64, oldest))
+    }
+
     pub async fn due_mail(&self, limit: u64) -> Result<Vec<OutboxMail>, DbErr> {
         Ok(outbox::Entity::find()
             .filter(outbox::Column::SentAt.is_null())
