@@ -462,3 +462,53 @@ async fn an_account_keeps_its_newest_logins(db: Db) {
     assert_eq!(db.user_id_for_login_session("bob's").await.unwrap(), Some(bob), "other accounts keep theirs");
 }
 test_both_dbs!(an_account_keeps_its_newest_logins);
+
+/// `server backup`: a copy taken while writes go on holds every write acknowledged before it
+/// began, and opens as a database; PostgreSQL is refused with a sentence (pg_dump backs it up).
+async fn a_backup_taken_under_writes_holds_what_was_acknowledged_before_it(db: Db) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    let path = std::env::temp_dir().join(format!("ruche-backup-{}.db", uuid::Uuid::new_v4().simple()));
+    if db.backend() != sea_orm::DbBackend::Sqlite {
+        let refused = db.backup_to(&path).await.unwrap_err();
+        assert!(matches!(refused, app::storage::BackupRefused::NotSqlite));
+        assert_eq!(refused.to_string(), "This database is PostgreSQL: back it up with pg_dump (see the README).");
+        return;
+    }
+    let (stop, acknowledged) = (Arc::new(AtomicBool::new(false)), Arc::new(Mutex::new(Vec::new())));
+    let writing = tokio::spawn({
+        let (db, stop, acknowledged) = (db.clone(), stop.clone(), acknowledged.clone());
+        async move {
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let email = format!("writer{n}@example.org");
+                db.create_user(&email, "Writer", "$argon2id$not-checked-here").await.unwrap();
+                acknowledged.lock().unwrap().push((std::time::Instant::now(), email));
+                n += 1;
+            }
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let began = std::time::Instant::now();
+    db.backup_to(&path).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    stop.store(true, Ordering::Relaxed);
+    writing.await.unwrap();
+    assert!(
+        matches!(db.backup_to(&path).await, Err(app::storage::BackupRefused::Exists(_))),
+        "an existing file is never overwritten"
+    );
+
+    let copy = Db::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    let before: Vec<String> =
+        acknowledged.lock().unwrap().iter().filter(|(at, _)| *at < began).map(|(_, e)| e.clone()).collect();
+    assert!(before.len() > 5, "writes went on before the copy: {}", before.len());
+    for email in &before {
+        assert!(copy.user_by_email(email).await.unwrap().is_some(), "{email} was acknowledged before the copy");
+    }
+    copy.close().await.unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
+test_both_dbs!(a_backup_taken_under_writes_holds_what_was_acknowledged_before_it);

@@ -23,10 +23,28 @@ async fn main() {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn")),
         )
         .init();
-    if let Err(e) = run().await {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let done = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        [] => run().await,
+        ["backup", file] => backup(std::path::Path::new(file)).await,
+        _ => Err("Usage: server (serves Ruche), or server backup <new file> (copies its SQLite database).".into()),
+    };
+    if let Err(e) = done {
         tracing::error!("{e}");
         std::process::exit(1);
     }
+}
+
+/// `server backup <file>`: a consistent copy of the SQLite database at `DATABASE_URL`, taken
+/// while Ruche runs.
+async fn backup(file: &std::path::Path) -> Result<(), String> {
+    let config = Config::from_env()?;
+    let db = Db::connect(&config.database_url)
+        .await
+        .map_err(|e| format!("cannot open the database ({}): {e}", redact(&config.database_url)))?;
+    db.backup_to(file).await.map_err(|e| e.to_string())?;
+    tracing::info!("backed up to {}", file.display());
+    Ok(())
 }
 
 async fn run() -> Result<(), String> {

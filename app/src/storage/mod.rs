@@ -99,6 +99,23 @@ impl Db {
         self.conn.get_database_backend()
     }
 
+    /// Writes a consistent copy of a SQLite database, as it is at one moment, to `path` (a new
+    /// file), while other processes go on writing to it (`VACUUM INTO`: one read transaction,
+    /// which WAL lets run beside the writer). PostgreSQL is backed up with its own tools.
+    pub async fn backup_to(&self, path: &std::path::Path) -> Result<(), BackupRefused> {
+        if self.backend() != DbBackend::Sqlite {
+            return Err(BackupRefused::NotSqlite);
+        }
+        if path.exists() {
+            return Err(BackupRefused::Exists(path.display().to_string()));
+        }
+        let target = path.to_str().ok_or_else(|| BackupRefused::Exists(path.display().to_string()))?;
+        let statement =
+            sea_orm::Statement::from_sql_and_values(DbBackend::Sqlite, "VACUUM INTO ?", [target.to_owned().into()]);
+        self.conn.execute(statement).await.map_err(BackupRefused::Failed)?;
+        Ok(())
+    }
+
     /// Connections of each pool, in use and idle (for `/metrics`): the writer and the readers
     /// on SQLite, the one pool on PostgreSQL.
     pub fn pool_connections(&self) -> Vec<(&'static str, u32, u32)> {
@@ -147,6 +164,17 @@ fn sqlite_path(url: &str) -> Option<&str> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+/// Why `Db::backup_to` wrote no copy; its `Display` is what the command prints.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupRefused {
+    #[error("This database is PostgreSQL: back it up with pg_dump (see the README).")]
+    NotSqlite,
+    #[error("{0} exists already: give the name of a new file.")]
+    Exists(String),
+    #[error("The copy failed: {0}")]
+    Failed(DbErr),
 }
 
 /// How long a request waits for a PostgreSQL connection (or to open one) before it is told that
