@@ -39,27 +39,37 @@ pub(super) struct HostUi {
 /// island, so that participants' phones never download it.
 #[component]
 pub fn HostSessionPage() -> impl IntoView {
+    for_hosts("HostIsland", |loaded, discussion| view! { <HostIsland loaded discussion/> }.into_any())
+}
+
+/// A page of `/s/<id>` only its hosts may see (the host view, the projection screen): the
+/// session and its Discussion are loaded on the server, and `show` gives the lazy island named
+/// `island` (its chunk preloaded) what it shows; anyone else gets the refusal.
+pub(super) fn for_hosts(
+    island: &'static str,
+    show: impl Fn(SessionForHost, DiscussionList) -> AnyView + Clone + Send + Sync + 'static,
+) -> impl IntoView {
     let session = load_for_hosts();
     let discussion = load_host_discussion();
-    crate::pages::islands::preload_lazy_island("HostIsland");
+    crate::pages::islands::preload_lazy_island(island);
     view! {
         <Suspense>
-            {move || Suspend::new(async move {
-                match session.await {
-                    Ok(loaded) => {
-                        let discussion = discussion.await.unwrap_or_default();
-                        view! { <HostIsland loaded discussion/> }.into_any()
+            {move || {
+                let show = show.clone();
+                Suspend::new(async move {
+                    match session.await {
+                        Ok(loaded) => show(loaded, discussion.await.unwrap_or_default()),
+                        Err(e) => view! { <SessionErrorView error=e/> }.into_any(),
                     }
-                    Err(e) => view! { <SessionErrorView error=e/> }.into_any(),
-                }
-            })}
+                })
+            }}
         </Suspense>
     }
 }
 
 /// The Discussion of the page's `/s/<id>` as its hosts see it (every message), loaded on the
 /// server; the live channel keeps it current from there.
-pub(super) fn load_host_discussion() -> Resource<Option<DiscussionList>> {
+fn load_host_discussion() -> Resource<Option<DiscussionList>> {
     let id = use_params_map().read_untracked().get("id").and_then(|s| s.parse::<SessionId>().ok());
     Resource::new_blocking(
         move || id,
@@ -74,7 +84,7 @@ pub(super) fn load_host_discussion() -> Resource<Option<DiscussionList>> {
 
 /// The session of the page's `/s/<id>`, as its hosts see it (the host page, the projection
 /// screen), loaded on the server.
-pub(super) fn load_for_hosts() -> Resource<Result<SessionForHost, SessionError>> {
+fn load_for_hosts() -> Resource<Result<SessionForHost, SessionError>> {
     let id = use_params_map().read_untracked().get("id").and_then(|s| s.parse::<SessionId>().ok());
     Resource::new_blocking(
         move || id,

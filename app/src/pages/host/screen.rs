@@ -6,7 +6,6 @@ use crate::pages::host::WhileHostsMayFollow;
 use crate::pages::islands::TabTitle;
 use crate::pages::live_socket::{use_live, LiveNotice};
 use crate::pages::slides::SlideBody;
-use crate::pages::widgets::SessionErrorView;
 use crate::states::{HostState, SlideContent, SlideView, WaysIn};
 use leptos::prelude::*;
 
@@ -32,23 +31,9 @@ fn shown(state: &HostState) -> Shown {
 #[component]
 pub fn ScreenPage() -> impl IntoView {
     // Only hosts may follow the session: the same check and refusal as the host page.
-    let session = crate::pages::host::load_for_hosts();
-    let discussion = crate::pages::host::load_host_discussion();
-    crate::pages::islands::preload_lazy_island("ScreenIsland");
-    view! {
-        <Suspense>
-            {move || Suspend::new(async move {
-                match session.await {
-                    Ok(loaded) => {
-                        let discussion = discussion.await.unwrap_or_default();
-                        view! { <ScreenIsland loaded=loaded.state discussion/> }.into_any()
-                    }
-                    Err(e) => view! { <SessionErrorView error=e/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
-    .into_any()
+    crate::pages::host::for_hosts("ScreenIsland", |loaded, discussion| {
+        view! { <ScreenIsland loaded=loaded.state discussion/> }.into_any()
+    })
 }
 
 /// The screen's part that follows the session, fetched only by the projection screen.
