@@ -87,6 +87,11 @@ impl ServerContext {
         format!("{}/account/reset/{token}", self.public_url)
     }
 
+    /// The link in an administrator's invitation to create an account.
+    pub fn account_invitation_link(&self, token: &str) -> String {
+        format!("{}/invitation/{token}", self.public_url)
+    }
+
     /// The log-in page, in the mail about a sign-up with an address that has an account.
     pub fn log_in_link(&self) -> String {
         format!("{}/login", self.public_url)

@@ -1,5 +1,5 @@
 import { expect, request, type APIRequestContext } from '@playwright/test';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -35,15 +35,16 @@ export class OwnServer {
   readonly database: string;
   private child: ChildProcess | null = null;
 
-  private constructor(readonly port: number, prefix: string) {
+  private constructor(readonly port: number, prefix: string, readonly env: Record<string, string>) {
     this.base = `http://127.0.0.1:${port}`;
     this.dataDir = mkdtempSync(join(tmpdir(), prefix));
     this.database = join(this.dataDir, 'ruche.db');
   }
 
-  /** A server on a free port and a fresh SQLite file, up and answering. */
-  static async start(prefix = 'ruche-own-'): Promise<OwnServer> {
-    const server = new OwnServer(await freePort(), prefix);
+  /** A server on a free port and a fresh SQLite file, up and answering; `env` adds to or
+   * overrides its settings (`SIGNUP`, `SMTP_URL`…). */
+  static async start(prefix = 'ruche-own-', env: Record<string, string> = {}): Promise<OwnServer> {
+    const server = new OwnServer(await freePort(), prefix, env);
     await server.restart();
     return server;
   }
@@ -51,20 +52,7 @@ export class OwnServer {
   /** Starts the server again on the same port and file; resolves once it answers. */
   async restart() {
     if (this.child) throw new Error('the server is already running');
-    const child = spawn(serverBinary(), [], {
-      cwd: root,
-      stdio: 'ignore',
-      env: {
-        ...process.env,
-        DATABASE_URL: `sqlite://${this.database}?mode=rwc`,
-        PUBLIC_URL: this.base,
-        LEPTOS_SITE_ADDR: `127.0.0.1:${this.port}`,
-        LEPTOS_SITE_ROOT: resolve(root, process.env.LEPTOS_SITE_ROOT ?? 'target/site'),
-        LEPTOS_OUTPUT_NAME: 'ruche',
-        TRUSTED_PROXIES: '127.0.0.1',
-        SMTP_URL: '',
-      },
-    });
+    const child = spawn(serverBinary(), [], { cwd: root, stdio: 'ignore', env: this.settings() });
     this.child = child;
     const exited = new Promise<never>((_, fail) =>
       child.once('exit', (code, signal) => fail(new Error(`the server exited at start-up (${code ?? signal})`))));
@@ -84,6 +72,26 @@ export class OwnServer {
       await this.stop('SIGKILL');
       throw error;
     }
+  }
+
+  /** The environment the server runs with, which its commands (`server admin add`) share. */
+  settings(): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      DATABASE_URL: `sqlite://${this.database}?mode=rwc`,
+      PUBLIC_URL: this.base,
+      LEPTOS_SITE_ADDR: `127.0.0.1:${this.port}`,
+      LEPTOS_SITE_ROOT: resolve(root, process.env.LEPTOS_SITE_ROOT ?? 'target/site'),
+      LEPTOS_OUTPUT_NAME: 'ruche',
+      TRUSTED_PROXIES: '127.0.0.1',
+      SMTP_URL: '',
+      ...this.env,
+    };
+  }
+
+  /** Runs `server <args>` (a command, not the server) on this server's data; returns its output. */
+  command(args: string[]): string {
+    return execFileSync(serverBinary(), args, { cwd: root, env: { ...this.settings(), RUST_LOG: 'warn' }, encoding: 'utf8' });
   }
 
   /** Stops the server and deletes its data. */

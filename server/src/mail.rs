@@ -126,6 +126,14 @@ async fn render(ctx: &ServerContext, mail: &OutboxMail) -> Result<Option<Mail>, 
     if let Some(kind @ (MailKind::PasswordReset | MailKind::EmailVerification)) = mail.kind {
         return render_account_mail(ctx, mail, kind).await;
     }
+    if let (Some(MailKind::AccountInvitation), Some(token)) = (mail.kind, &mail.token) {
+        // Replaced by a newer invitation, used or expired: nothing left to send.
+        if ctx.db.invitation(&login_token_digest(token)).await?.is_none() {
+            return Ok(None);
+        }
+        let inviter = ctx.db.user(mail.sent_by).await?.map(|u| u.display_name).unwrap_or_else(|| "A Ruche user".into());
+        return Ok(Some(compose(MailKind::AccountInvitation, &inviter, "", &ctx.account_invitation_link(token))));
+    }
     if mail.kind == Some(MailKind::SignUpAttempt) {
         let Some(user) = ctx.db.user(mail.sent_by).await? else { return Ok(None) };
         return Ok(Some(compose_account(MailKind::SignUpAttempt, &user.display_name, &ctx.log_in_link())));

@@ -27,7 +27,11 @@ async fn main() {
     let done = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         [] => run().await,
         ["backup", file] => backup(std::path::Path::new(file)).await,
-        _ => Err("Usage: server (serves Ruche), or server backup <new file> (copies its SQLite database).".into()),
+        ["admin", "add", email] => set_admin(email, true).await,
+        ["admin", "remove", email] => set_admin(email, false).await,
+        _ => Err("Usage: server (serves Ruche), server backup <new file> (copies its SQLite database), \
+                  server admin add <email> or server admin remove <email> (names an administrator or takes the right away)."
+            .into()),
     };
     if let Err(e) = done {
         tracing::error!("{e}");
@@ -44,6 +48,46 @@ async fn backup(file: &std::path::Path) -> Result<(), String> {
         .map_err(|e| format!("cannot open the database ({}): {e}", redact(&config.database_url)))?;
     db.backup_to(file).await.map_err(|e| e.to_string())?;
     tracing::info!("backed up to {}", file.display());
+    Ok(())
+}
+
+/// `server admin add|remove <email>`: names the account at `email` an administrator of the
+/// instance, or takes the right away; its next page load shows it. `add` for an address without
+/// an account prints a link that creates it as an administrator, whatever `SIGNUP` says: how a
+/// closed or invite-only instance gets its first account.
+async fn set_admin(email: &str, admin: bool) -> Result<(), String> {
+    use app::rules::administration::{INVITATION_LIFETIME_SECS, MAX_PENDING_INVITATIONS};
+    let config = Config::from_env()?;
+    let db = Db::connect(&config.database_url)
+        .await
+        .map_err(|e| format!("cannot open the database ({}): {e}", redact(&config.database_url)))?;
+    let email = app::rules::accounts::clean_email(email).map_err(|e| e.to_string())?;
+    if db.set_admin(&email, admin).await.map_err(|e| e.to_string())? {
+        match admin {
+            true => tracing::info!(target: "ruche::admin", account = %email, "now an administrator"),
+            false => tracing::info!(target: "ruche::admin", account = %email, "no longer an administrator"),
+        }
+        return Ok(());
+    }
+    if !admin {
+        return Err(format!("no account uses {email}"));
+    }
+    let token = app::rules::secrets::new_login_token();
+    let digest = app::rules::secrets::login_token_digest(&token);
+    let lifetime = INVITATION_LIFETIME_SECS * 1_000_000;
+    match db.invite_account(&email, None, &token, &digest, lifetime, MAX_PENDING_INVITATIONS).await {
+        Ok(Ok(())) => {}
+        Ok(Err(app::storage::InvitationRefused::AlreadyAnAccount)) => return Err(format!("{email} has an account")),
+        Ok(Err(app::storage::InvitationRefused::TooMany)) => {
+            return Err("too many invitations are waiting: wait until some are used or expire".into())
+        }
+        Err(e) => return Err(e.to_string()),
+    }
+    tracing::info!(target: "ruche::admin", invited = %email, "administrator invitation printed");
+    println!(
+        "No account uses {email} yet. This link creates it as an administrator (once, within 14 days):\n{}/invitation/{token}",
+        config.public_url.trim_end_matches('/')
+    );
     Ok(())
 }
 

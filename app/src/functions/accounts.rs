@@ -28,6 +28,8 @@ pub struct Account {
     pub email: String,
     /// Whether the address is proven (`rules::accounts::may`).
     pub email_verified: bool,
+    /// May administer the instance: the top bar links to the account list.
+    pub is_admin: bool,
 }
 
 /// "Forgot your password?" answers this whatever the address, so it tells nobody which
@@ -67,12 +69,30 @@ pub async fn sign_up(
     display_name: String,
     password: String,
     next: Option<String>,
+    // The token of an invitation (`/invitation/<token>`): the account is made for the invited
+    // address, whatever `email` says.
+    invite: Option<String>,
 ) -> Result<(), AccountError> {
     reply(
         async move {
             let ctx = ServerContext::get()?;
-            let email = clean_email(&email)?;
-            ctx.signup.check(&email)?;
+            let invitation = match invite.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+                Some(token) => {
+                    let digest = crate::rules::secrets::login_token_digest(token);
+                    // Checked before hashing, so that made-up links cost no hash.
+                    invitation_works(&ctx, &digest).await?;
+                    Some(digest)
+                }
+                None => None,
+            };
+            let email = match invitation {
+                Some(_) => String::new(),
+                None => {
+                    let email = clean_email(&email)?;
+                    ctx.signup.check(&email)?;
+                    email
+                }
+            };
             let display_name = clean_display_name(&display_name)?;
             check_password(&password)?;
             ctx.limits
@@ -82,6 +102,20 @@ pub async fn sign_up(
                 tracing::error!(error = %e, "password hashing failed");
                 AccountError::from(crate::rules::Failure::Internal)
             })?;
+            if let Some(digest) = invitation {
+                let user = match ctx.db.sign_up_invited(&digest, &display_name, &hash).await {
+                    Ok(Some(user)) => user,
+                    Ok(None) => return Err(AccountError::LinkExpired),
+                    // Someone made an account with the invited address meanwhile.
+                    Err(crate::storage::CreateUserError::EmailTaken) => return Err(AccountError::LinkExpired),
+                    Err(crate::storage::CreateUserError::Db(e)) => return Err(e.into()),
+                };
+                tracing::info!(target: "ruche::admin", account = %user.email, "invited account created");
+                auth::log_in(&ctx, user.id).await?;
+                auth::remember_device(&ctx, user.id).await?;
+                leptos_axum::redirect(safe_next(next.as_deref()));
+                return Ok(());
+            }
             let user = match ctx.db.create_user(&email, &display_name, &hash).await {
                 Ok(user) => user,
                 Err(crate::storage::CreateUserError::EmailTaken) => {
@@ -99,6 +133,9 @@ pub async fn sign_up(
                 }
                 Err(crate::storage::CreateUserError::Db(e)) => return Err(e.into()),
             };
+            if user.is_admin {
+                tracing::info!(target: "ruche::admin", account = %user.email, "the first account is the administrator");
+            }
             // Not counted against the account-mail budgets: one per new account, and sign-ups have
             // their own. The account exists whatever happens here; if the mail cannot be queued,
             // "Send the verification mail again" (on the banner) makes another.
@@ -112,6 +149,31 @@ pub async fn sign_up(
         }
         .await,
     )
+}
+
+/// The address an administrator's invitation was made for, while its link works: the sign-up
+/// page shows it (`/invitation/<token>`).
+#[server(endpoint = "invitation_address")]
+pub async fn invitation_address(token: String) -> Result<String, AccountError> {
+    reply(
+        async move {
+            let ctx = ServerContext::get()?;
+            let digest = crate::rules::secrets::login_token_digest(token.trim());
+            invitation_works(&ctx, &digest).await
+        }
+        .await,
+    )
+}
+
+/// The address of the invitation whose token has this digest, if it may be used now: one from
+/// `server admin add` always, an administrator's unless sign-up is `closed`.
+#[cfg(feature = "ssr")]
+async fn invitation_works(ctx: &ServerContext, digest: &str) -> Result<String, AccountError> {
+    let invitation = ctx.db.invitation(digest).await?.ok_or(AccountError::LinkExpired)?;
+    if !invitation.makes_admin && !ctx.signup.takes_invitations() {
+        return Err(AccountError::SignUpClosed);
+    }
+    Ok(invitation.email)
 }
 
 #[server(endpoint = "log_in")]
@@ -179,6 +241,7 @@ pub async fn me() -> Result<Option<Account>, AccountError> {
                 display_name: u.display_name,
                 email: u.email,
                 email_verified: u.email_verified,
+                is_admin: u.is_admin,
             }))
         }
         .await,
@@ -271,7 +334,8 @@ pub async fn request_password_reset(email: String) -> Result<String, AccountErro
             }
             match ctx.limits.take_account_mail(&email, ctx.client_ip()) {
                 Ok(()) => {
-                    if let Some(found) = ctx.db.user_by_email(&email).await? {
+                    // A disabled account gets no link: it could not log in with it anyway.
+                    if let Some(found) = ctx.db.user_by_email(&email).await?.filter(|f| !f.user.disabled) {
                         mail_account_link(&ctx, found.user.id, &found.user.email, TokenPurpose::PasswordReset).await?;
                     }
                 }

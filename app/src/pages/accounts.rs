@@ -1,8 +1,8 @@
 use super::widgets::{urlencode, VerifyBanner};
 use super::FormError;
 use crate::functions::accounts::{
-    account_link_works, me, Account, ChangePassword, LogIn, LogOutEverywhere, RequestPasswordReset, ResetPassword,
-    SignUp, UpdateDisplayName, VerifyEmail, EMAIL_VERIFIED, OTHER_LOGINS_ENDED, RESET_MAIL_ON_ITS_WAY,
+    account_link_works, invitation_address, me, Account, ChangePassword, LogIn, LogOutEverywhere, RequestPasswordReset,
+    ResetPassword, SignUp, UpdateDisplayName, VerifyEmail, EMAIL_VERIFIED, OTHER_LOGINS_ENDED, RESET_MAIL_ON_ITS_WAY,
 };
 use crate::rules::accounts::{AccountError, TokenPurpose, DISPLAY_NAME_MAX_CHARS, PASSWORD_MIN_CHARS};
 use leptos::prelude::*;
@@ -63,11 +63,15 @@ pub fn SignUpPage() -> impl IntoView {
     #[cfg(not(feature = "ssr"))]
     let policy = crate::rules::accounts::SignUpPolicy::default();
     if !policy.is_open() {
+        let why = match policy {
+            crate::rules::accounts::SignUpPolicy::Invite => AccountError::SignUpByInvitation,
+            _ => AccountError::SignUpClosed,
+        };
         return view! {
             <leptos_meta::Title text="Sign up · Ruche"/>
             <section class="card narrow">
                 <h1>"Create your account"</h1>
-                <p role="status">{AccountError::SignUpClosed.to_string()}</p>
+                <p role="status">{why.to_string()}</p>
                 <p>"Already have an account? "<A href=login_href>"Log in"</A></p>
             </section>
         }
@@ -87,13 +91,7 @@ pub fn SignUpPage() -> impl IntoView {
                     <input type="email" name="email" autocomplete="email" required/>
                     {domains.map(|d| view! { <small>{format!("An address at {d}.")}</small> })}
                 </label>
-                <label>"Your name"<input type="text" name="display_name" autocomplete="name" maxlength="60" required/></label>
-                <label>
-                    "Password"
-                    <input type="password" name="password" autocomplete="new-password" minlength=PASSWORD_MIN_CHARS required/>
-                    <small>"At least 8 characters."</small>
-                </label>
-                {next.map(|n| view! { <input type="hidden" name="next" value=n/> })}
+                <NewAccountFields next/>
                 <FormError value=action.value()/>
                 <button type="submit" class="primary">"Sign up"</button>
             </ActionForm>
@@ -101,6 +99,71 @@ pub fn SignUpPage() -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+/// What both sign-up forms ask after the address: a name, a password, and where to go next.
+#[component]
+fn NewAccountFields(next: Option<String>) -> impl IntoView {
+    view! {
+        <label>"Your name"<input type="text" name="display_name" autocomplete="name" maxlength="60" required/></label>
+        <label>
+            "Password"
+            <input type="password" name="password" autocomplete="new-password" minlength=PASSWORD_MIN_CHARS required/>
+            <small>"At least 8 characters."</small>
+        </label>
+        {next.map(|n| view! { <input type="hidden" name="next" value=n/> })}
+    }
+}
+
+/// The sign-up form an invitation links to (`/invitation/<token>`): the address is the invited
+/// one, whatever `SIGNUP` says (but `closed`, for an administrator's).
+#[component]
+pub fn InvitationPage() -> impl IntoView {
+    let token = use_params_map().read_untracked().get("token").unwrap_or_default();
+    let next = next_param();
+    let login_href = "/login".to_owned();
+    let action = ServerAction::<SignUp>::new();
+    let address = Resource::new_blocking(
+        {
+            let token = token.clone();
+            move || token.clone()
+        },
+        |token| Box::pin(invitation_address(token)),
+    );
+    view! {
+        <leptos_meta::Title text="Sign up · Ruche"/>
+        <section class="card narrow">
+            <h1>"Create your account"</h1>
+            <Suspense>
+                {move || {
+                    let (token, next, login_href) = (token.clone(), next.clone(), login_href.clone());
+                    Suspend::new(async move {
+                        match address.await {
+                            Ok(email) => view! {
+                                <p>"You were invited to create an account on this Ruche."</p>
+                                <ActionForm action=action attr:novalidate=true>
+                                    <label>"E-mail"<input type="email" name="email" value=email readonly/></label>
+                                    <NewAccountFields next/>
+                                    <input type="hidden" name="invite" value=token/>
+                                    <FormError value=action.value()/>
+                                    <button type="submit" class="primary">"Sign up"</button>
+                                </ActionForm>
+                            }
+                            .into_any(),
+                            Err(error) => {
+                                super::set_error_status(&error);
+                                view! {
+                                    <p class="error" role="alert">{error.to_string()}</p>
+                                    <p>"Already have an account? "<A href=login_href>"Log in"</A></p>
+                                }
+                                .into_any()
+                            }
+                        }
+                    })
+                }}
+            </Suspense>
+        </section>
+    }
 }
 
 #[component]

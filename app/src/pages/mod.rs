@@ -10,6 +10,7 @@
 //! kilobytes (its database reads inline), which `Resource::new` moves about ten times before it
 //! runs. Boxed, only a pointer moves.
 mod accounts;
+mod admin;
 mod confirm;
 mod discussion;
 mod home;
@@ -64,11 +65,14 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=home::HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/signup") view=accounts::SignUpPage ssr=SsrMode::Async/>
+                    <Route path=path!("/invitation/:token") view=accounts::InvitationPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=accounts::LogInPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=accounts::AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/forgot-password") view=accounts::ForgotPasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/account/reset/:token") view=accounts::ResetPasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/account/verify/:token") view=accounts::VerifyEmailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin") view=admin::AdminPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/accounts/:id/delete") view=admin::DeleteAccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/sessions") view=sessions::MySessionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/sessions/new") view=sessions::CreateSessionPage ssr=SsrMode::Async/>
                     <Route path=path!("/s/:id") view=host::HostSessionPage ssr=SsrMode::Async/>
@@ -98,6 +102,7 @@ fn Header() -> impl IntoView {
                     {move || Suspend::new(async move {
                         match me.await {
                             Ok(Some(me)) => view! {
+                                {me.is_admin.then(|| view! { <A href="/admin">"Administration"</A> })}
                                 <A href="/sessions">"My sessions"</A>
                                 <A href="/account" attr:class="whoami" attr:title="My account">{me.display_name}</A>
                                 <ActionForm action=log_out attr:class="inline">

@@ -172,6 +172,12 @@ pub enum AccountError {
     /// `SIGNUP=closed`.
     #[error("Sign-up is closed on this Ruche. Ask its administrator for an account.")]
     SignUpClosed,
+    /// `SIGNUP=invite`, and no invitation came with the form.
+    #[error("Accounts here are by invitation only. Ask the administrator of this Ruche for one.")]
+    SignUpByInvitation,
+    /// An administrator disabled the account (`rules::administration`).
+    #[error("This account is disabled. Ask the administrator of this Ruche.")]
+    Disabled,
     /// `SIGNUP=domains`: the address is at none of `SIGNUP_DOMAINS` (listed).
     #[error("Accounts here are for addresses at {0}.")]
     SignUpDomain(String),
@@ -191,7 +197,11 @@ impl HttpStatus for AccountError {
         match self {
             Self::InvalidEmail | Self::InvalidName | Self::WeakPassword => 400,
             Self::WrongCredentials | Self::NotLoggedIn => 401,
-            Self::WrongOldPassword | Self::SignUpClosed | Self::SignUpDomain(_) => 403,
+            Self::WrongOldPassword
+            | Self::SignUpClosed
+            | Self::SignUpByInvitation
+            | Self::Disabled
+            | Self::SignUpDomain(_) => 403,
             Self::LinkExpired => 410,
             Self::TooManyLogIns(_) | Self::TooManySignUps(_) | Self::TooManyMails(_) => 429,
             Self::Busy => 503,
@@ -221,17 +231,20 @@ pub enum SignUpPolicy {
     /// Only addresses at one of these domains (exactly: `school.example` does not let
     /// `staff.school.example` in unless it is listed too), lowercase.
     Domains(Vec<String>),
+    /// Only those an administrator invited by e-mail (`rules::administration`).
+    Invite,
     /// Nobody: the accounts there are all there will be.
     Closed,
 }
 
 impl SignUpPolicy {
-    /// Reads `SIGNUP` (`open`, `domains`, `closed`) and, for `domains`, `SIGNUP_DOMAINS` (a
+    /// Reads `SIGNUP` (`open`, `domains`, `invite`, `closed`) and, for `domains`, `SIGNUP_DOMAINS` (a
     /// comma-separated list). The error says what to fix.
     pub fn parse(mode: &str, domains: &str) -> Result<Self, String> {
         match mode.trim().to_lowercase().as_str() {
             "" | "open" => Ok(Self::Open),
             "closed" => Ok(Self::Closed),
+            "invite" => Ok(Self::Invite),
             "domains" => {
                 let mut listed = Vec::new();
                 for domain in domains.split(',').map(|d| d.trim().trim_start_matches('@').to_lowercase()) {
@@ -248,15 +261,16 @@ impl SignUpPolicy {
                 }
                 Ok(Self::Domains(listed))
             }
-            other => Err(format!("SIGNUP: {other:?} is not one of open, domains, closed")),
+            other => Err(format!("SIGNUP: {other:?} is not one of open, domains, invite, closed")),
         }
     }
 
-    /// Whether `email` (as `clean_email` gives it) may create an account.
+    /// Whether `email` (as `clean_email` gives it) may create an account without an invitation.
     pub fn check(&self, email: &str) -> Result<(), AccountError> {
         match self {
             Self::Open => Ok(()),
             Self::Closed => Err(AccountError::SignUpClosed),
+            Self::Invite => Err(AccountError::SignUpByInvitation),
             Self::Domains(domains) => {
                 let domain = email.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
                 if domains.iter().any(|d| d == domain) {
@@ -268,8 +282,14 @@ impl SignUpPolicy {
         }
     }
 
-    /// Whether the sign-up form is offered at all.
+    /// Whether the sign-up form is offered to anyone who comes without an invitation.
     pub fn is_open(&self) -> bool {
+        matches!(self, Self::Open | Self::Domains(_))
+    }
+
+    /// Whether an administrator's invitation lets its address in: under any setting but
+    /// `closed`, whatever the address's domain.
+    pub fn takes_invitations(&self) -> bool {
         *self != Self::Closed
     }
 }
@@ -287,6 +307,10 @@ mod tests {
         assert!(SignUpPolicy::parse("domains", "").is_err(), "domains without a list");
         assert!(SignUpPolicy::parse("domains", "not a domain").is_err());
         assert!(SignUpPolicy::parse("invite-only", "").is_err());
+        assert_eq!(SignUpPolicy::parse(" Invite", ""), Ok(SignUpPolicy::Invite));
+        assert_eq!(SignUpPolicy::Invite.check("anyone@example.org"), Err(AccountError::SignUpByInvitation));
+        assert!(!SignUpPolicy::Invite.is_open() && SignUpPolicy::Invite.takes_invitations());
+        assert!(!SignUpPolicy::Closed.takes_invitations() && school.takes_invitations());
 
         assert_eq!(SignUpPolicy::Open.check("anyone@example.org"), Ok(()));
         assert_eq!(SignUpPolicy::Closed.check("anyone@example.org"), Err(AccountError::SignUpClosed));

@@ -15,6 +15,8 @@ pub enum MailKind {
     /// Someone tried to sign up with an address that has an account: its owner is told, and
     /// nobody else learns that the address has an account.
     SignUpAttempt,
+    /// An administrator invites someone to create an account (`SIGNUP=invite`).
+    AccountInvitation,
 }
 
 impl MailKind {
@@ -25,6 +27,7 @@ impl MailKind {
             Self::PasswordReset => "password_reset",
             Self::EmailVerification => "email_verification",
             Self::SignUpAttempt => "sign_up_attempt",
+            Self::AccountInvitation => "account_invitation",
         }
     }
 
@@ -35,6 +38,7 @@ impl MailKind {
             "password_reset" => Some(Self::PasswordReset),
             "email_verification" => Some(Self::EmailVerification),
             "sign_up_attempt" => Some(Self::SignUpAttempt),
+            "account_invitation" => Some(Self::AccountInvitation),
             _ => None,
         }
     }
@@ -73,6 +77,14 @@ pub fn compose(kind: MailKind, inviter: &str, title: &str, link: &str) -> Mail {
         MailKind::PasswordReset | MailKind::EmailVerification | MailKind::SignUpAttempt => {
             return compose_account(kind, inviter, link)
         }
+        MailKind::AccountInvitation => (
+            format!("{} invites you to create a Ruche account", header_safe(inviter)),
+            format!(
+                "{inviter} invites you to create an account on Ruche, to host live sessions. \
+                 The link works once, for 14 days, for this e-mail address."
+            ),
+            "Create my account",
+        ),
         MailKind::ParticipantInvitation => (
             format!("{} invites you to join \u{201c}{}\u{201d}", header_safe(inviter), header_safe(title)),
             format!("{inviter} invites you to join the session \u{201c}{title}\u{201d} on Ruche."),
@@ -155,6 +167,15 @@ mod tests {
     }
 
     #[test]
+    fn an_account_invitation_names_its_administrator_and_carries_its_link() {
+        let mail =
+            compose(MailKind::AccountInvitation, "Ada\r\nBcc: x@y.z", "", "http://127.0.0.1:3000/invitation/abc");
+        assert!(!mail.subject.contains('\n') && mail.subject.contains("create a Ruche account"));
+        assert!(mail.text.contains("http://127.0.0.1:3000/invitation/abc") && mail.text.contains("14 days"));
+        assert!(mail.html.contains("href=\"http://127.0.0.1:3000/invitation/abc\""));
+    }
+
+    #[test]
     fn account_mails_carry_their_link_and_escape_the_name() {
         let mail = compose_account(MailKind::PasswordReset, "<b>Ada</b>", "http://127.0.0.1:3000/reset/abc");
         assert!(mail.text.contains("http://127.0.0.1:3000/reset/abc") && mail.text.contains("one hour"));
@@ -173,6 +194,7 @@ mod tests {
             MailKind::PasswordReset,
             MailKind::EmailVerification,
             MailKind::SignUpAttempt,
+            MailKind::AccountInvitation,
         ] {
             assert_eq!(MailKind::parse(kind.as_str()), Some(kind));
         }

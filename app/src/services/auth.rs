@@ -1,6 +1,7 @@
 //! Login sessions: a random token in an HttpOnly, SameSite=Lax cookie; its digest in storage.
 use super::ServerContext;
 use crate::ids::UserId;
+use crate::rules::accounts::AccountError;
 use crate::rules::secrets::{login_token_digest, new_login_token};
 use crate::storage::{Db, User};
 use axum::http::{header, request::Parts, HeaderMap, HeaderValue};
@@ -87,10 +88,15 @@ pub async fn current_user_id(db: &Db) -> Result<Option<UserId>, DbErr> {
     }
 }
 
-/// Starts a login for `user` and sets its cookie on the response.
-pub async fn log_in(ctx: &ServerContext, user: UserId) -> Result<(), DbErr> {
+/// Starts a login for `user` and sets its cookie on the response; refused when an administrator
+/// disabled the account.
+pub async fn log_in(ctx: &ServerContext, user: UserId) -> Result<(), AccountError> {
     let token = new_login_token();
-    let ended = ctx.db.create_login_session(user, &login_token_digest(&token), LIFETIME_SECS * 1_000_000).await?;
+    let ended = ctx
+        .db
+        .create_login_session(user, &login_token_digest(&token), LIFETIME_SECS * 1_000_000)
+        .await?
+        .ok_or(AccountError::Disabled)?;
     // Past the logins an account keeps, the oldest ended: their host tabs stop following.
     if !ended.is_empty() {
         ctx.live.logins_ended(ctx, ended).await;

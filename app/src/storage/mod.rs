@@ -15,6 +15,7 @@ mod queries;
 pub mod testing;
 
 pub use checkpoints::CHECKPOINT_EVERY;
+pub use queries::administration::{AccountRecord, AccountStopped, Invitation, InvitationRefused};
 pub use queries::discussion::{
     Cursor, DiscussionWrite, DiscussionWritten, MessageRecord, NewMessage, PostRefused, Seen, SpeakerRecord,
 };

@@ -1,3 +1,4 @@
+pub mod account_invitations;
 pub mod account_tokens;
 pub mod code_draws;
 pub mod deleted_ways_in;

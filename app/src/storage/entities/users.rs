@@ -13,6 +13,13 @@ pub struct Model {
     pub created_at: i64,
     /// When the address was proven to reach this account (migration m0007); `None` until then.
     pub email_verified_at: Option<i64>,
+    /// May administer the instance (migration m0012): the first account, or one named by
+    /// `server admin add`.
+    pub is_admin: bool,
+    /// When an administrator disabled the account; `None` while it may log in.
+    pub disabled_at: Option<i64>,
+    /// The account's latest log-in, as administrators see it.
+    pub last_login_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,6 +11,7 @@ mod m0008_auto_close;
 mod m0009_code_draws;
 mod m0010_login_devices;
 mod m0011_discussion;
+mod m0012_administration;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_code_draws::Migration),
             Box::new(m0010_login_devices::Migration),
             Box::new(m0011_discussion::Migration),
+            Box::new(m0012_administration::Migration),
         ]
     }
 }

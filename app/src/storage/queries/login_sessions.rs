@@ -1,6 +1,6 @@
 use crate::ids::UserId;
 use crate::rules::accounts::{MAX_DEVICES_PER_ACCOUNT, MAX_LOGINS_PER_ACCOUNT};
-use crate::storage::{entities::login_devices, entities::login_sessions, now_micros, Db, User};
+use crate::storage::{entities::login_devices, entities::login_sessions, entities::users, now_micros, Db, User};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
@@ -8,14 +8,26 @@ use sea_orm::{
 impl Db {
     /// A new login of `user`. An account keeps at most `MAX_LOGINS_PER_ACCOUNT`: the oldest go,
     /// in the same transaction, and their digests are returned (their host sockets must close).
+    /// `None`, and no login, when the account is disabled: checked in the write that records
+    /// the log-in, so that a log-in racing an administrator's "Disable" cannot outlive it.
     pub async fn create_login_session(
         &self,
         user: UserId,
         token_digest: &str,
         lifetime_micros: i64,
-    ) -> Result<Vec<String>, DbErr> {
+    ) -> Result<Option<Vec<String>>, DbErr> {
         let now = now_micros();
         let txn = self.conn.begin().await?;
+        let enabled = users::Entity::update_many()
+            .col_expr(users::Column::LastLoginAt, now.into())
+            .filter(users::Column::Id.eq(user.0))
+            .filter(users::Column::DisabledAt.is_null())
+            .exec(&txn)
+            .await?;
+        if enabled.rows_affected == 0 {
+            txn.rollback().await?;
+            return Ok(None);
+        }
         login_sessions::Entity::insert(login_sessions::ActiveModel {
             token_digest: Set(token_digest.to_owned()),
             user_id: Set(user.0),
@@ -49,7 +61,7 @@ impl Db {
                 .await?;
         }
         txn.commit().await?;
-        Ok(ended)
+        Ok(Some(ended))
     }
 
     /// Remembers a browser `user` logged in from (its device cookie's digest). An account keeps

@@ -1,4 +1,5 @@
 pub mod accounts;
+pub mod administration;
 pub mod discussion;
 pub mod joining;
 pub mod live_notices;
