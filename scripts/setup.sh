@@ -71,6 +71,9 @@ setup_test_tools() {
   /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || apt_install python3-aiosmtpd
   # The SQLite shell: a browser test ages a reset link in the server's database.
   command -v sqlite3 >/dev/null || apt_install sqlite3
+  # Debian's nginx: a browser test runs its own (free loopback port, the README's server block)
+  # in front of Ruche. The package's own service is not used.
+  [ -x /usr/sbin/nginx ] || apt_install nginx
 
   # The PostgreSQL half of the storage tests. These machines normally run it on 127.0.0.1:5432;
   # otherwise install and start Debian's (scram-sha-256 on 127.0.0.1 by default, no `test`

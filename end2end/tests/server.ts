@@ -19,7 +19,7 @@ function serverBinary(): string {
   throw new Error(`no server binary under ${targetDir}: build with cargo leptos first`);
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((done) => {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
