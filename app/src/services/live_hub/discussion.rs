@@ -39,7 +39,7 @@ pub const PUBLIC_EVENTS_INTERVAL: Duration = Duration::from_millis(200);
 /// a snapshot): a socket's send buffer keeps the size of the largest message it ever sent, for
 /// as long as it lives, so this bounds what each phone costs. Events that would not fit are
 /// replaced by a snapshot cut to fit (its oldest messages left for "Show older messages").
-pub const PUBLIC_MESSAGE_MAX_BYTES: usize = 4 * 1024;
+pub const PUBLIC_MESSAGE_MAX_BYTES: usize = 2 * 1024;
 
 /// Events as sent: the numbers of the first and the last in their stream (the same for one
 /// event), and their bytes.
