@@ -19,6 +19,7 @@ async fn scrape(addr: std::net::SocketAddr) -> String {
 
 async fn metrics_count_what_happens_and_are_served_apart(db: Db) {
     server::metrics_export::install();
+    let sqlite = db.backend() == sea_orm::DbBackend::Sqlite;
     let mut ctx = app::services::ServerContext::new(db, "http://127.0.0.1:3000", Vec::new());
     ctx.limits = std::sync::Arc::new(app::services::limits::Limits::default().with_frozen_clock());
     let router = router_with(ctx.clone());
@@ -46,6 +47,15 @@ async fn metrics_count_what_happens_and_are_served_apart(db: Db) {
         "ruche_outbox_waiting ",
         "ruche_database_connections{pool=",
     ] {
+        assert!(text.contains(expected), "{expected} is not in:\n{text}");
+    }
+    // The most each pool opens, beside those in use: all in use means requests wait.
+    let max = if sqlite {
+        [r#"ruche_database_connections_max{pool="writer"} 1"#, r#"ruche_database_connections_max{pool="readers"} 4"#]
+    } else {
+        [r#"ruche_database_connections_max{pool="postgres"} "#; 2]
+    };
+    for expected in max {
         assert!(text.contains(expected), "{expected} is not in:\n{text}");
     }
     assert!(!text.contains("no_such_function"), "unknown paths are `other`, so the series stay few");

@@ -16,6 +16,7 @@ pub const SERVER_FUNCTION_CALLS: &str = "ruche_server_function_calls_total";
 pub const OUTBOX_WAITING: &str = "ruche_outbox_waiting";
 pub const OUTBOX_OLDEST_SECONDS: &str = "ruche_outbox_oldest_waiting_seconds";
 pub const DATABASE_CONNECTIONS: &str = "ruche_database_connections";
+pub const DATABASE_CONNECTIONS_MAX: &str = "ruche_database_connections_max";
 
 /// Says what each metric is, for the exporter's `# HELP` lines.
 pub fn describe() {
@@ -28,6 +29,10 @@ pub fn describe() {
     describe_gauge!(OUTBOX_WAITING, "Mails waiting to be sent (neither sent nor given up).");
     describe_gauge!(OUTBOX_OLDEST_SECONDS, "Age of the oldest mail waiting, in seconds (0 when none).");
     describe_gauge!(DATABASE_CONNECTIONS, "Database connections, by pool and state (in use, idle).");
+    describe_gauge!(
+        DATABASE_CONNECTIONS_MAX,
+        "The most connections each database pool opens: all in use, requests wait for one."
+    );
 }
 
 /// A join's outcome.
@@ -117,11 +122,12 @@ pub fn server_function_called(name: &'static str, status: u16) {
 }
 
 /// The outbox and the database pools, read when metrics are scraped.
-pub fn sampled(waiting: u64, oldest_seconds: f64, pools: &[(&'static str, u32, u32)]) {
+pub fn sampled(waiting: u64, oldest_seconds: f64, pools: &[crate::storage::PoolFigures]) {
     gauge!(OUTBOX_WAITING).set(waiting as f64);
     gauge!(OUTBOX_OLDEST_SECONDS).set(oldest_seconds);
-    for (pool, in_use, idle) in pools {
-        gauge!(DATABASE_CONNECTIONS, "pool" => *pool, "state" => "in_use").set(*in_use as f64);
-        gauge!(DATABASE_CONNECTIONS, "pool" => *pool, "state" => "idle").set(*idle as f64);
+    for p in pools {
+        gauge!(DATABASE_CONNECTIONS, "pool" => p.pool, "state" => "in_use").set(p.in_use as f64);
+        gauge!(DATABASE_CONNECTIONS, "pool" => p.pool, "state" => "idle").set(p.idle as f64);
+        gauge!(DATABASE_CONNECTIONS_MAX, "pool" => p.pool).set(p.max as f64);
     }
 }

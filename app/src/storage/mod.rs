@@ -46,6 +46,16 @@ pub struct Db {
     checkpoints: Option<Arc<Checkpoints>>,
 }
 
+/// A database pool's connections now, for `/metrics`: all `max` in use means requests wait for
+/// one (sqlx reports the waits themselves only as log lines).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolFigures {
+    pub pool: &'static str,
+    pub in_use: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
 impl Db {
     /// Whether both pools answer a trivial query (for `/readyz`).
     pub async fn ping(&self) -> Result<(), DbErr> {
@@ -119,20 +129,25 @@ impl Db {
 
     /// Connections of each pool, in use and idle (for `/metrics`): the writer and the readers
     /// on SQLite, the one pool on PostgreSQL.
-    pub fn pool_connections(&self) -> Vec<(&'static str, u32, u32)> {
-        let count = |size: u32, idle: usize| (size.saturating_sub(idle as u32), idle as u32);
+    pub fn pool_connections(&self) -> Vec<PoolFigures> {
+        let figures = |pool: &'static str, size: u32, idle: usize, max: u32| PoolFigures {
+            pool,
+            in_use: size.saturating_sub(idle as u32),
+            idle: idle as u32,
+            max,
+        };
         match self.backend() {
             DbBackend::Sqlite => {
                 let (writer, readers) =
                     (self.conn.get_sqlite_connection_pool(), self.read.get_sqlite_connection_pool());
-                let (w_used, w_idle) = count(writer.size(), writer.num_idle());
-                let (r_used, r_idle) = count(readers.size(), readers.num_idle());
-                vec![("writer", w_used, w_idle), ("readers", r_used, r_idle)]
+                vec![
+                    figures("writer", writer.size(), writer.num_idle(), writer.options().get_max_connections()),
+                    figures("readers", readers.size(), readers.num_idle(), readers.options().get_max_connections()),
+                ]
             }
             _ => {
                 let pool = self.conn.get_postgres_connection_pool();
-                let (used, idle) = count(pool.size(), pool.num_idle());
-                vec![("postgres", used, idle)]
+                vec![figures("postgres", pool.size(), pool.num_idle(), pool.options().get_max_connections())]
             }
         }
     }
