@@ -12,5 +12,6 @@ pub mod services;
 pub mod states;
 #[cfg(feature = "ssr")]
 pub mod storage;
+pub mod texts;
 
 pub use pages::{islands::page_started, shell, App};

@@ -31,6 +31,9 @@ pub struct ServerContext {
     pub max_participants: u64,
     /// `SIGNUP`: who may create an account.
     pub signup: crate::rules::accounts::SignUpPolicy,
+    /// `DEFAULT_LANGUAGE`: the language of a visitor who chose none and whose browser asks for
+    /// none Ruche speaks (`rules::language::negotiate`).
+    pub default_language: crate::rules::language::Lang,
     /// When the mail worker last showed a sign of life (microseconds; 0: not started), for
     /// `/readyz`.
     pub mail_heartbeat: Arc<std::sync::atomic::AtomicI64>,
@@ -63,6 +66,7 @@ impl ServerContext {
             limits: Arc::default(),
             max_participants: crate::rules::joining::DEFAULT_MAX_PARTICIPANTS,
             signup: Default::default(),
+            default_language: Default::default(),
             mail_heartbeat: Arc::default(),
             auto_close: crate::rules::sessions::AutoClose::default(),
             mail_wakeup: Arc::default(),
@@ -85,6 +89,20 @@ impl ServerContext {
     /// The link in a password-reset mail.
     pub fn password_reset_link(&self, token: &str) -> String {
         format!("{}/account/reset/{token}", self.public_url)
+    }
+
+    /// The language of the request being handled: the switch's cookie, else `Accept-Language`,
+    /// else `DEFAULT_LANGUAGE`.
+    pub fn request_language() -> crate::rules::language::Lang {
+        use crate::rules::language::{negotiate, LANGUAGE_COOKIE};
+        let default =
+            leptos::reactive::owner::with_context::<ServerContext, _>(|ctx| ctx.default_language).unwrap_or_default();
+        leptos::reactive::owner::with_context::<axum::http::request::Parts, _>(|parts| {
+            let cookie = auth::cookie(&parts.headers, LANGUAGE_COOKIE);
+            let accept = parts.headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+            negotiate(cookie.as_deref(), accept, default)
+        })
+        .unwrap_or(default)
     }
 
     /// The link in an administrator's invitation to create an account.

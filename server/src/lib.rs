@@ -5,6 +5,7 @@ pub mod discussion_export;
 pub mod guard;
 pub mod health;
 pub mod join_pages;
+pub mod language_switch;
 pub mod live_sockets;
 pub mod mail;
 pub mod metrics_export;
@@ -48,6 +49,9 @@ pub struct Config {
     pub signup: app::rules::accounts::SignUpPolicy,
     /// `METRICS_ADDR`: where `/metrics` listens; unset, nowhere.
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// `DEFAULT_LANGUAGE` (`en` or `fr`): for visitors who chose none and whose browser asks for
+    /// none Ruche speaks.
+    pub default_language: app::rules::language::Lang,
 }
 
 impl Config {
@@ -74,6 +78,11 @@ impl Config {
                 v => v.parse().map_err(|_| format!("AUTO_CLOSE_DAYS: {v:?} is not a number of days (0 for never)"))?,
             },
             signup: app::rules::accounts::SignUpPolicy::parse(&var("SIGNUP", "open"), &var("SIGNUP_DOMAINS", ""))?,
+            default_language: {
+                let v = var("DEFAULT_LANGUAGE", "en");
+                app::rules::language::Lang::parse(&v)
+                    .ok_or_else(|| format!("DEFAULT_LANGUAGE: {v:?} is not a language Ruche speaks (en, fr)"))?
+            },
             metrics_addr: match var("METRICS_ADDR", "") {
                 v if v.is_empty() => None,
                 v => Some(
@@ -110,6 +119,7 @@ pub fn router(leptos_options: LeptosOptions, ctx: ServerContext) -> Router {
     let (svg_ctx, png_ctx, live_ctx, export_ctx) = (ctx.clone(), ctx.clone(), ctx.clone(), ctx.clone());
     let router = Router::new()
         .merge(health::routes(ctx.clone()))
+        .merge(language_switch::routes(ctx.clone()))
         .merge(live_sockets::routes(live_ctx))
         .merge(join_pages::routes(ctx.clone(), render_page(ctx.clone(), leptos_options.clone())))
         .route(

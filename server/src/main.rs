@@ -112,6 +112,7 @@ async fn run() -> Result<(), String> {
     ctx.max_participants = config.max_participants;
     ctx.auto_close = app::rules::sessions::AutoClose { after_days: config.auto_close_days };
     ctx.signup = config.signup.clone();
+    ctx.default_language = config.default_language;
     spawn_housekeeping(ctx.clone());
     let mail = MailConfig::new(config.smtp_url.as_deref(), &config.mail_from)?;
     match &config.smtp_url {

@@ -1,17 +1,19 @@
 use super::joining::JoinBanner;
+use crate::texts;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
+    let lang = super::page_language();
     view! {
         <JoinBanner/>
         <section class="hero">
-            <h1>"Live sessions your audience joins from their phone"</h1>
-            <p>"Create a session, share its link, code or QR code, and run it live."</p>
+            <h1>{texts::home_title(lang)}</h1>
+            <p>{texts::home_lead(lang)}</p>
             <p class="actions">
-                <A href="/sessions/new" attr:class="button primary">"Create a session"</A>
-                <A href="/sessions" attr:class="button">"My sessions"</A>
+                <A href="/sessions/new" attr:class="button primary">{texts::home_create(lang)}</A>
+                <A href="/sessions" attr:class="button">{texts::nav_my_sessions(lang)}</A>
             </p>
         </section>
     }

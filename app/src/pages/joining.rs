@@ -15,6 +15,7 @@ use crate::rules::joining::{JoinError, NICKNAME_MAX_CHARS};
 use crate::states::MessageView;
 use crate::states::SlideView;
 use crate::states::{PublicState, PublicView};
+use crate::texts;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -24,15 +25,16 @@ pub fn JoinBanner(
     #[prop(optional, into)] error: Option<String>,
     #[prop(optional, into)] code: Option<String>,
 ) -> impl IntoView {
+    let lang = super::page_language();
     view! {
         <section class="join-banner" aria-labelledby="join-title">
-            <h2 id="join-title">"Join a session"</h2>
+            <h2 id="join-title">{texts::join_title(lang)}</h2>
             <form method="get" action="/join" class="join-form">
-                <label for="join-code">"Session code"</label>
+                <label for="join-code">{texts::join_code_label(lang)}</label>
                 <div class="join-row">
                     <input id="join-code" name="code" type="text" inputmode="numeric" autocomplete="off"
                         placeholder="123 456" maxlength="11" required value=code/>
-                    <button type="submit" class="accent">"Join"</button>
+                    <button type="submit" class="accent">{texts::join_button(lang)}</button>
                 </div>
                 {error.map(|e| view! { <p class="error" role="alert">{e}</p> })}
             </form>
@@ -40,13 +42,19 @@ pub fn JoinBanner(
     }
 }
 
+/// "Join a session · Ruche", in the page's language.
+fn join_page_title() -> String {
+    let lang = super::page_language();
+    texts::page_title(lang, texts::join_title(lang))
+}
+
 /// A refused way in: the reason, with the right status, and the banner to try a code.
 #[component]
 fn JoinRefused(error: JoinError, #[prop(optional)] code: Option<String>) -> impl IntoView {
     super::set_error_status(&error);
     view! {
-        <leptos_meta::Title text="Join a session · Ruche"/>
-        <JoinBanner error=error.to_string() code=code.unwrap_or_default()/>
+        <leptos_meta::Title text=join_page_title()/>
+        <JoinBanner error=error.sentence(super::page_language()) code=code.unwrap_or_default()/>
     }
 }
 
@@ -57,7 +65,7 @@ pub fn JoinPage() -> impl IntoView {
     let code = use_query_map().read_untracked().get("code").unwrap_or_default();
     match refusal() {
         Some(error) => view! { <JoinRefused error code/> }.into_any(),
-        None => view! { <leptos_meta::Title text="Join a session · Ruche"/><JoinBanner code/> }.into_any(),
+        None => view! { <leptos_meta::Title text=join_page_title()/><JoinBanner code/> }.into_any(),
     }
 }
 
@@ -66,7 +74,7 @@ pub fn JoinPage() -> impl IntoView {
 pub fn LinkPage() -> impl IntoView {
     match refusal() {
         Some(error) => view! { <JoinRefused error/> }.into_any(),
-        None => view! { <leptos_meta::Title text="Join a session · Ruche"/><JoinBanner/> }.into_any(),
+        None => view! { <leptos_meta::Title text=join_page_title()/><JoinBanner/> }.into_any(),
     }
 }
 

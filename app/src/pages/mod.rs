@@ -23,6 +23,8 @@ mod slides;
 mod widgets;
 
 use crate::functions::accounts::{me, LogOut};
+use crate::rules::language::Lang;
+use crate::texts;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, Link, Meta, MetaTags, Title};
 use leptos_router::{
@@ -30,10 +32,24 @@ use leptos_router::{
     path, SsrMode,
 };
 
+/// The language the page is rendered in (`rules::language`): the request's, on the server; in
+/// the browser, the one the server wrote in `<html lang>`.
+pub(crate) fn page_language() -> Lang {
+    #[cfg(feature = "ssr")]
+    return crate::services::ServerContext::request_language();
+    #[cfg(not(feature = "ssr"))]
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+        .and_then(|html| html.get_attribute("lang"))
+        .and_then(|code| Lang::parse(&code))
+        .unwrap_or_default()
+}
+
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang=page_language().as_str()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -53,9 +69,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let lang = page_language();
     view! {
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
-        <Meta name="description" content="Ruche: live interactive sessions."/>
+        <Meta name="description" content=texts::site_description(lang)/>
         <Title text="Ruche"/>
         <Router>
             <Header/>
@@ -94,6 +111,7 @@ fn Header() -> impl IntoView {
     let log_out = ServerAction::<LogOut>::new();
     // Blocking: a streamed-in header would never appear.
     let me = Resource::new_blocking(|| (), |_| Box::pin(me()));
+    let lang = page_language();
     view! {
         <header class="topbar">
             <A href="/" attr:class="brand">"Ruche"</A>
@@ -102,22 +120,36 @@ fn Header() -> impl IntoView {
                     {move || Suspend::new(async move {
                         match me.await {
                             Ok(Some(me)) => view! {
-                                {me.is_admin.then(|| view! { <A href="/admin">"Administration"</A> })}
-                                <A href="/sessions">"My sessions"</A>
-                                <A href="/account" attr:class="whoami" attr:title="My account">{me.display_name}</A>
+                                {me.is_admin.then(|| view! { <A href="/admin">{texts::nav_administration(lang)}</A> })}
+                                <A href="/sessions">{texts::nav_my_sessions(lang)}</A>
+                                <A href="/account" attr:class="whoami" attr:title=texts::nav_my_account(lang)>{me.display_name}</A>
                                 <ActionForm action=log_out attr:class="inline">
-                                    <button type="submit" class="link">"Log out"</button>
+                                    <button type="submit" class="link">{texts::nav_log_out(lang)}</button>
                                 </ActionForm>
                             }.into_any(),
                             _ => view! {
-                                <A href="/login">"Log in"</A>
-                                <A href="/signup" attr:class="button">"Sign up"</A>
+                                <A href="/login">{texts::nav_log_in(lang)}</A>
+                                <A href="/signup" attr:class="button">{texts::nav_sign_up(lang)}</A>
                             }.into_any(),
                         }
                     })}
                 </Transition>
+                <LanguageSwitch/>
             </nav>
         </header>
+    }
+}
+
+/// A link to this page in the other language (`GET /language`, in the server crate): it sets the
+/// language cookie and comes back here. A link, so it works without JavaScript.
+#[component]
+pub(crate) fn LanguageSwitch() -> impl IntoView {
+    let other = page_language().other();
+    let location = leptos_router::hooks::use_location();
+    let here = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
+    let href = format!("/language?lang={}&back={}", other.as_str(), widgets::urlencode(&here));
+    view! {
+        <a href=href class="language" lang=other.as_str() hreflang=other.as_str()>{other.own_name()}</a>
     }
 }
 
@@ -127,10 +159,14 @@ fn NotFound() -> impl IntoView {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(axum::http::StatusCode::NOT_FOUND);
     }
+    let lang = page_language();
     view! {
         <section class="card narrow">
-            <h1>"Page not found"</h1>
-            <p>"There is nothing at this address. Check the link, or go back to the "<A href="/">"home page"</A>"."</p>
+            <h1>{texts::not_found_title(lang)}</h1>
+            <p>
+                {texts::not_found_before_link(lang)}<A href="/">{texts::not_found_link(lang)}</A>
+                {texts::not_found_after_link(lang)}
+            </p>
         </section>
     }
 }

@@ -40,6 +40,21 @@ pub enum Failure {
     Unreachable(String),
 }
 
+impl Failure {
+    /// The sentence in `lang`. `Display` is the English one (logs, the API's JSON).
+    pub fn sentence(&self, lang: super::language::Lang) -> String {
+        use crate::texts as t;
+        match self {
+            Self::Internal => t::failure_internal(lang),
+            Self::Unavailable => t::failure_unavailable(lang),
+            Self::Malformed => t::failure_malformed(lang),
+            Self::TooLarge => t::failure_too_large(lang),
+            Self::Unreachable(_) => t::failure_unreachable(lang),
+        }
+        .to_owned()
+    }
+}
+
 impl HttpStatus for Failure {
     fn http_status(&self) -> u16 {
         match self {
@@ -61,6 +76,21 @@ mod tests {
         assert_eq!(Failure::Internal.http_status(), 500);
         assert_eq!(Failure::Unavailable.retry_after(), Some(UNAVAILABLE_RETRY_SECS));
         assert_eq!(Failure::Internal.retry_after(), None);
+    }
+
+    #[test]
+    fn each_failure_reads_in_each_language() {
+        use super::super::language::Lang;
+        for failure in [
+            Failure::Internal,
+            Failure::Unavailable,
+            Failure::Malformed,
+            Failure::TooLarge,
+            Failure::Unreachable("detail".into()),
+        ] {
+            assert_eq!(failure.sentence(Lang::En), failure.to_string());
+            assert_ne!(failure.sentence(Lang::Fr), failure.to_string());
+        }
     }
 
     #[test]

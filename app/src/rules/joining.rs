@@ -1,6 +1,7 @@
 //! How participants get in: what each failed way in answers and the nickname rule. How many
 //! failures a visitor and an address may make is in `limits.rs`.
 use super::failure::{Failure, HttpStatus};
+use super::language::Lang;
 use serde::{Deserialize, Serialize};
 
 pub const NICKNAME_MAX_CHARS: usize = 40;
@@ -42,6 +43,27 @@ pub enum JoinError {
     Failed(#[from] Failure),
 }
 
+impl JoinError {
+    /// The sentence in `lang`. `Display` is the English one (logs, the API's JSON).
+    pub fn sentence(&self, lang: Lang) -> String {
+        use crate::texts as t;
+        match self {
+            Self::MalformedCode => t::join_error_malformed_code(lang).into(),
+            Self::UnknownCode => t::join_error_unknown_code(lang).into(),
+            Self::UnknownLink => t::join_error_unknown_link(lang).into(),
+            Self::Retired => t::join_error_retired(lang).into(),
+            Self::Closed => t::join_error_closed(lang).into(),
+            Self::Deleted => t::join_error_deleted(lang).into(),
+            Self::TooManyAttempts(seconds) => t::join_error_too_many_attempts(lang, seconds),
+            Self::Full => t::join_error_full(lang).into(),
+            Self::NotJoined => t::join_error_not_joined(lang).into(),
+            Self::InvalidNickname => t::join_error_invalid_nickname(lang).into(),
+            Self::Banned => t::join_error_banned(lang).into(),
+            Self::Failed(failure) => failure.sentence(lang),
+        }
+    }
+}
+
 impl HttpStatus for JoinError {
     fn http_status(&self) -> u16 {
         match self {
@@ -78,6 +100,32 @@ pub fn clean_nickname(input: &str) -> Result<Option<String>, JoinError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_refusal_has_its_sentence_in_each_language_the_english_one_as_displayed() {
+        let all = [
+            JoinError::MalformedCode,
+            JoinError::UnknownCode,
+            JoinError::UnknownLink,
+            JoinError::Retired,
+            JoinError::Closed,
+            JoinError::Deleted,
+            JoinError::TooManyAttempts(42),
+            JoinError::Full,
+            JoinError::NotJoined,
+            JoinError::InvalidNickname,
+            JoinError::Banned,
+            JoinError::Failed(Failure::Unavailable),
+        ];
+        for error in all {
+            assert_eq!(error.sentence(Lang::En), error.to_string());
+            assert_ne!(error.sentence(Lang::Fr), error.to_string(), "{error:?} in French");
+        }
+        assert_eq!(
+            JoinError::TooManyAttempts(42).sentence(Lang::Fr),
+            "Trop de tentatives. Réessayez dans 42 secondes."
+        );
+    }
 
     #[test]
     fn nicknames_are_optional_and_bounded() {

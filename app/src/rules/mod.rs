@@ -5,6 +5,7 @@ pub mod administration;
 pub mod discussion;
 pub mod failure;
 pub mod joining;
+pub mod language;
 pub mod limits;
 pub mod mail;
 pub mod secrets;

@@ -1,0 +1,34 @@
+import { expect, test } from '@playwright/test';
+import { fakeClientIp, hostSession, hydrated } from './helpers';
+
+// A browser asking for French gets the pages translated so far in French (the home page and its
+// join banner, a refused code, the top bar), and the switch moves between the languages.
+test.use({ locale: 'fr-FR' });
+
+test('a French browser joins in French, and the switch moves to English and back @nojs', async ({ page }) => {
+  await page.context().setExtraHTTPHeaders({ 'X-Forwarded-For': fakeClientIp() });
+  await page.goto('/');
+  await hydrated(page);
+  await expect(page.locator('html')).toHaveAttribute('lang', 'fr');
+  await expect(page.getByRole('heading', { name: 'Rejoindre une session' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Des sessions en direct que votre public rejoint depuis son téléphone' })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Se connecter' })).toBeVisible();
+
+  await page.getByLabel('Code de la session').fill('000 000');
+  await page.getByRole('button', { name: 'Rejoindre' }).click();
+  await expect(page.getByRole('alert')).toHaveText('Aucune session n’a ce code. Vérifiez le code et réessayez.');
+  await expect(page).toHaveTitle('Rejoindre une session · Ruche');
+
+  const session = await hostSession('Séance en français');
+  await page.getByLabel('Code de la session').fill(session.code);
+  await page.getByRole('button', { name: 'Rejoindre' }).click();
+  await expect(page).toHaveURL(new RegExp(`/p/${session.id}$`));
+  await expect(page.getByRole('heading', { name: 'Séance en français' })).toBeVisible();
+
+  await page.goto('/');
+  await page.getByRole('link', { name: 'English' }).click();
+  await expect(page.locator('html')).toHaveAttribute('lang', 'en');
+  await expect(page.getByRole('heading', { name: 'Join a session' })).toBeVisible();
+  await page.getByRole('link', { name: 'Français' }).click();
+  await expect(page.getByRole('heading', { name: 'Rejoindre une session' })).toBeVisible();
+});
