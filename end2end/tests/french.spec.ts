@@ -1,8 +1,9 @@
 import { expect, test } from '@playwright/test';
-import { fakeClientIp, hostSession, hydrated } from './helpers';
+import { fakeClientIp, hostSession, hydrated, jsEnabled } from './helpers';
 
 // A browser asking for French gets the pages translated so far in French (the home page and its
-// join banner, a refused code, the top bar), and the switch moves between the languages.
+// join banner, a refused code, the top bar, the participant's page and its Discussion, the
+// closed screen), and the switch moves between the languages.
 test.use({ locale: 'fr-FR' });
 
 test('a French browser joins in French, and the switch moves to English and back @nojs', async ({ page }) => {
@@ -24,6 +25,24 @@ test('a French browser joins in French, and the switch moves to English and back
   await page.getByRole('button', { name: 'Rejoindre' }).click();
   await expect(page).toHaveURL(new RegExp(`/p/${session.id}$`));
   await expect(page.getByRole('heading', { name: 'Séance en français' })).toBeVisible();
+  await expect(page.getByText('L’animateur n’a pas encore montré de diapositive.')).toBeVisible();
+  await hydrated(page);
+  await page.getByLabel('Pseudo (facultatif)').fill('Zoé');
+  await page.getByRole('button', { name: 'Enregistrer le pseudo' }).click();
+  await expect(page.getByText('Vous apparaissez sous le nom Zoé.')).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Discussion' })).toBeVisible();
+  await page.getByLabel('Votre message').fill('Bonjour à tous');
+  await page.getByRole('button', { name: 'Envoyer' }).click();
+  const mine = page.getByRole('listitem').filter({ hasText: 'Bonjour à tous' });
+  await expect(mine).toContainText('0 j’aime');
+  await expect(mine.getByRole('button', { name: 'J’aime' })).toBeVisible();
+
+  // The closed screen, live with JavaScript, on the next load without.
+  await session.call('set_session_open', { id: session.id, open: 'false' });
+  if (!jsEnabled()) await page.reload();
+  await expect(page.getByRole('heading', { name: 'Cette session est fermée.' })).toBeVisible();
+  await expect(page.getByText('L’animateur a fermé cette session.')).toBeVisible();
+  await expect(page).toHaveTitle('Session fermée · Ruche');
 
   await page.goto('/');
   await page.getByRole('link', { name: 'English' }).click();

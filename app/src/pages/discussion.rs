@@ -14,19 +14,21 @@ use crate::rules::discussion::{
     SCREEN_MOST_LIKED,
 };
 use crate::rules::joining::NICKNAME_MAX_CHARS;
+use crate::rules::language::Lang;
 use crate::states::MessageView;
+use crate::texts;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
 /// A message's author as shown.
-fn author(message: &MessageView) -> String {
-    message.author.clone().unwrap_or_else(|| "Anonymous".to_owned())
+fn author(message: &MessageView, lang: Lang) -> String {
+    message.author.clone().unwrap_or_else(|| texts::discussion_anonymous(lang).to_owned())
 }
 
-fn likes_text(likes: u32) -> String {
+fn likes_text(likes: u32, lang: Lang) -> String {
     match likes {
-        1 => "1 like".to_owned(),
-        n => format!("{n} likes"),
+        1 => texts::discussion_one_like(lang).to_owned(),
+        count => texts::discussion_likes(lang, count),
     }
 }
 
@@ -82,9 +84,10 @@ pub(super) fn ParticipantDiscussion(
     });
     let is_mine = move |id: MessageId| mine.with(|mine| mine.iter().any(|m| m.id == id));
     let post_to = PostMessage::PATH;
+    let lang = super::page_language();
     view! {
         <section class="discussion" aria-labelledby="discussion-title">
-            <h2 id="discussion-title">"Discussion"</h2>
+            <h2 id="discussion-title">{texts::discussion_title(lang)}</h2>
             {move || if settings.get().open {
                 view! {
                     <form method="post" action=post_to class="post-form" node_ref=form novalidate
@@ -92,33 +95,33 @@ pub(super) fn ParticipantDiscussion(
                         <input type="hidden" name="id" value=session_id.to_string()/>
                         {move || (!settings.get().anonymous && nickname.get().is_none()).then(|| view! {
                             <label>
-                                "Your nickname"
+                                {texts::discussion_your_nickname(lang)}
                                 <input type="text" name="nickname" maxlength=NICKNAME_MAX_CHARS autocomplete="nickname"/>
                             </label>
                         })}
                         <label>
-                            "Your message"
+                            {texts::discussion_your_message(lang)}
                             <textarea name="text" rows="3" maxlength=MESSAGE_MAX_CHARS></textarea>
                         </label>
-                        <button type="submit" class="primary">"Send"</button>
+                        <button type="submit" class="primary">{texts::discussion_send(lang)}</button>
                     </form>
                 }.into_any()
             } else {
                 view! {
-                    <p class="discussion-closed" role="status">"The Discussion is closed: you can read it, but not post or like."</p>
+                    <p class="discussion-closed" role="status">{texts::discussion_closed_note(lang)}</p>
                 }.into_any()
             }}
             // Outside the form: a refusal may come as the Discussion closes, the form with it.
-            {move || error.get().map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e.sentence(lang)}</p> })}
             <Show when=move || hydrated.get()>
-                <div class="order" role="group" aria-label="Order of the messages">
+                <div class="order" role="group" aria-label=texts::discussion_order(lang)>
                     <button type="button" aria-pressed=move || (order.get() == Order::Recent).to_string()
-                        on:click=move |_| order.set(Order::Recent)>"Most recent"</button>
+                        on:click=move |_| order.set(Order::Recent)>{texts::discussion_most_recent(lang)}</button>
                     <button type="button" aria-pressed=move || (order.get() == Order::MostLiked).to_string()
-                        on:click=move |_| order.set(Order::MostLiked)>"Most liked"</button>
+                        on:click=move |_| order.set(Order::MostLiked)>{texts::discussion_most_liked(lang)}</button>
                 </div>
             </Show>
-            <ul class="messages" aria-label="Messages">
+            <ul class="messages" aria-label=texts::discussion_messages(lang)>
                 {move || shown.get().into_iter().map(|message| {
                     let id = message.id;
                     let own = is_mine(id);
@@ -150,38 +153,38 @@ pub(super) fn ParticipantDiscussion(
                     };
                     view! {
                         <li class="message" class:pinned=message.pinned>
-                            <MessageHead message=message.clone()/>
+                            <MessageHead message=message.clone() lang/>
                             <p class="message-body">{message.body.clone()}</p>
                             {(message.state != MessageState::Published).then(|| view! {
-                                <p class="message-state">{message.state.label()}</p>
+                                <p class="message-state">{message.state.label_in(lang)}</p>
                             })}
                             <div class="message-actions">
-                                <span class="likes">{likes_text(likes)}</span>
+                                <span class="likes">{likes_text(likes, lang)}</span>
                                 {may_like.then(|| view! {
                                     <form method="post" action=LikeMessage::PATH class="inline" on:submit=submit_in_place(on_liked)>
                                         <input type="hidden" name="id" value=session_id.to_string()/>
                                         <input type="hidden" name="message" value=id.to_string()/>
                                         <input type="hidden" name="like" value=(!is_liked).to_string()/>
-                                        <button type="submit" class="like" aria-pressed=is_liked.to_string()>"Like"</button>
+                                        <button type="submit" class="like" aria-pressed=is_liked.to_string()>{texts::discussion_like(lang)}</button>
                                     </form>
                                 })}
                                 {own.then(|| view! {
                                     <details class="edit">
-                                        <summary>"Edit"</summary>
+                                        <summary>{texts::discussion_edit(lang)}</summary>
                                         <form method="post" action=EditMessage::PATH class="post-form" on:submit=submit_in_place(on_edited)>
                                             <input type="hidden" name="id" value=session_id.to_string()/>
                                             <input type="hidden" name="message" value=id.to_string()/>
                                             <label>
-                                                "New text"
+                                                {texts::discussion_new_text(lang)}
                                                 <textarea name="text" rows="3" maxlength=MESSAGE_MAX_CHARS>{message.body.clone()}</textarea>
                                             </label>
-                                            <button type="submit">"Save the message"</button>
+                                            <button type="submit">{texts::discussion_save_message(lang)}</button>
                                         </form>
                                     </details>
                                     <form method="post" action=DeleteOwnMessage::PATH class="inline" on:submit=submit_in_place(on_deleted)>
                                         <input type="hidden" name="id" value=session_id.to_string()/>
                                         <input type="hidden" name="message" value=id.to_string()/>
-                                        <button type="submit" class="link">"Delete"</button>
+                                        <button type="submit" class="link">{texts::discussion_delete(lang)}</button>
                                     </form>
                                 })}
                             </div>
@@ -189,7 +192,7 @@ pub(super) fn ParticipantDiscussion(
                     }
                 }).collect_view()}
             </ul>
-            {move || shown.with(Vec::is_empty).then(|| view! { <p class="empty">"No messages yet."</p> })}
+            {move || shown.with(Vec::is_empty).then(|| view! { <p class="empty">{texts::discussion_no_messages(lang)}</p> })}
             <Show when=move || hydrated.get()>
                 <ShowOlder action=OlderMessages::PATH id=session_id list error older={|older: Vec<MessageView>| older}/>
             </Show>
@@ -210,6 +213,7 @@ fn ShowOlder<T: serde::de::DeserializeOwned + 'static>(
     older: fn(T) -> Vec<MessageView>,
 ) -> impl IntoView {
     let oldest = move || list.with(|l| l.more.then(|| l.messages.last().map(|m| (m.posted_at, m.id))).flatten());
+    let lang = super::page_language();
     move || {
         oldest().map(|(before_at, before)| {
             let on_older = move |answer: Result<T, DiscussionError>| match answer {
@@ -225,7 +229,7 @@ fn ShowOlder<T: serde::de::DeserializeOwned + 'static>(
                     <input type="hidden" name="id" value=id.to_string()/>
                     <input type="hidden" name="before_at" value=before_at.to_string()/>
                     <input type="hidden" name="before" value=before.to_string()/>
-                    <button type="submit">"Show older messages"</button>
+                    <button type="submit">{texts::discussion_show_older(lang)}</button>
                 </form>
             }
         })
@@ -234,13 +238,13 @@ fn ShowOlder<T: serde::de::DeserializeOwned + 'static>(
 
 /// Who wrote a message, and what hosts marked it with.
 #[component]
-fn MessageHead(message: MessageView) -> impl IntoView {
+fn MessageHead(message: MessageView, lang: Lang) -> impl IntoView {
     view! {
         <p class="message-head">
-            <span class="author">{author(&message)}</span>
-            {message.pinned.then(|| view! { <span class="tag">"Pinned"</span> })}
-            {message.answered.then(|| view! { <span class="tag">"Answered"</span> })}
-            {message.edited.then(|| view! { <span class="edited">"(edited)"</span> })}
+            <span class="author">{author(&message, lang)}</span>
+            {message.pinned.then(|| view! { <span class="tag">{texts::discussion_pinned(lang)}</span> })}
+            {message.answered.then(|| view! { <span class="tag">{texts::discussion_answered(lang)}</span> })}
+            {message.edited.then(|| view! { <span class="edited">{texts::discussion_edited(lang)}</span> })}
         </p>
     }
 }
@@ -248,6 +252,7 @@ fn MessageHead(message: MessageView) -> impl IntoView {
 /// The Discussion on the host's page: how it runs, and every message with what hosts may do.
 #[component]
 pub(super) fn HostDiscussion(id: SessionId, list: RwSignal<DiscussionList>) -> impl IntoView {
+    let lang = super::page_language();
     let error = RwSignal::new(None::<DiscussionError>);
     let confirm_clear = RwSignal::new(false);
     let hydrated = RwSignal::new(false);
@@ -345,9 +350,9 @@ pub(super) fn HostDiscussion(id: SessionId, list: RwSignal<DiscussionList>) -> i
                     };
                     view! {
                         <li class="message" class:pinned=message.pinned>
-                            <MessageHead message=message.clone()/>
+                            <MessageHead message=message.clone() lang/>
                             <p class="message-body">{message.body.clone()}</p>
-                            <p class="message-state">{message.state.label()}" · "{likes_text(message.likes)}</p>
+                            <p class="message-state">{message.state.label_in(lang)}" · "{likes_text(message.likes, lang)}</p>
                             <div class="message-actions">
                                 {state_actions}
                                 {pin}
@@ -397,15 +402,16 @@ pub(super) fn on_screen(list: &DiscussionList) -> Vec<MessageView> {
 #[component]
 pub(super) fn ScreenDiscussion(list: RwSignal<DiscussionList>) -> impl IntoView {
     let shown = Memo::new(move |_| list.with(on_screen));
+    let lang = super::page_language();
     view! {
         <Show when=move || !shown.with(Vec::is_empty)>
-            <ul class="projection-messages" aria-label="Messages">
+            <ul class="projection-messages" aria-label=texts::discussion_messages(lang)>
                 {move || shown.get().into_iter().map(|m| view! {
                     <li class="projection-message">
                         <p class="message-body">{m.body.clone()}</p>
                         <p class="message-head">
-                            <span class="author">{author(&m)}</span>
-                            <span class="likes">{likes_text(m.likes)}</span>
+                            <span class="author">{author(&m, lang)}</span>
+                            <span class="likes">{likes_text(m.likes, lang)}</span>
                         </p>
                     </li>
                 }).collect_view()}

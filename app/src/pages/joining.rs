@@ -165,6 +165,7 @@ fn ParticipantIsland(
     discussion_error: Option<DiscussionError>,
 ) -> impl IntoView {
     super::islands::island_started();
+    let lang = super::page_language();
     let ParticipantScreen { session_id, nickname, public: loaded, discussion } = loaded;
     let talk = Talk {
         list: RwSignal::new(DiscussionList {
@@ -237,7 +238,7 @@ fn ParticipantIsland(
             }
         }}
         {move || (talk.banned.get() && public.with(|p| *p != PublicView::Deleted)).then(|| view! {
-            <p class="error" role="alert">{JoinError::Banned.to_string()}</p>
+            <p class="error" role="alert">{JoinError::Banned.sentence(lang)}</p>
         })}
         <LiveNotice status=live/>
     }
@@ -257,11 +258,12 @@ struct Talk {
 #[component]
 fn DeletedNotice() -> impl IntoView {
     super::set_error_status(&JoinError::Deleted);
+    let lang = super::page_language();
     view! {
-        <TabTitle text="Session deleted · Ruche"/>
+        <TabTitle text=texts::page_title(lang, texts::participant_deleted_tab(lang))/>
         <section class="card narrow closed-notice" role="status">
-            <h1>"This session no longer exists."</h1>
-            <p>"The host has deleted this session."</p>
+            <h1>{texts::participant_deleted_title(lang)}</h1>
+            <p>{texts::participant_deleted_text(lang)}</p>
         </section>
     }
 }
@@ -269,11 +271,12 @@ fn DeletedNotice() -> impl IntoView {
 #[component]
 fn ClosedNotice() -> impl IntoView {
     super::set_error_status(&JoinError::Closed);
+    let lang = super::page_language();
     view! {
-        <TabTitle text="Session closed · Ruche"/>
+        <TabTitle text=texts::page_title(lang, texts::participant_closed_tab(lang))/>
         <section class="card narrow closed-notice" role="status">
-            <h1>"This session is closed."</h1>
-            <p>"The host has closed this session. You can join again when they reopen it."</p>
+            <h1>{texts::participant_closed_title(lang)}</h1>
+            <p>{texts::participant_closed_text(lang)}</p>
         </section>
     }
 }
@@ -295,30 +298,35 @@ fn ParticipantScreenView(
         Err(error) => nickname_error.set(Some(error)),
     };
     let post_to = <SetNickname as leptos::server_fn::ServerFn>::PATH;
+    let lang = super::page_language();
     view! {
-        <TabTitle text=move || format!("{} · Ruche", title.get())/>
+        <TabTitle text=move || texts::page_title(lang, title.get())/>
         <section class="participant">
             <h1>{title}</h1>
             <div class="slide-frame">
                 {move || match slide.get() {
                     Some(slide) => view! { <SlideBody slide/> }.into_any(),
-                    None => view! { <p class="empty">"The host has not shown a slide yet."</p> }.into_any(),
+                    None => view! { <p class="empty">{texts::participant_no_slide(lang)}</p> }.into_any(),
                 }}
             </div>
             <form method="post" action=post_to class="nickname-form" novalidate
                 on:submit=super::islands::submit_in_place(saved)>
                 <input type="hidden" name="id" value=session_id.to_string()/>
                 <label>
-                    "Nickname (optional)"
+                    {texts::participant_nickname_label(lang)}
                     <input type="text" name="nickname" maxlength=NICKNAME_MAX_CHARS autocomplete="nickname"
                         value=nickname.get_untracked().unwrap_or_default()/>
                 </label>
                 // `FormError`'s markup, without it: through a derived signal, it adds to what the
                 // phone downloads.
-                {move || nickname_error.get().map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
-                <button type="submit">"Save nickname"</button>
+                {move || nickname_error.get().map(|e| view! { <p class="error" role="alert">{e.sentence(lang)}</p> })}
+                <button type="submit">{texts::participant_nickname_save(lang)}</button>
             </form>
-            {move || nickname.get().map(|n| view! { <p class="whoami-note">"You appear as "<strong>{n}</strong>"."</p> })}
+            {move || nickname.get().map(|n| view! {
+                <p class="whoami-note">
+                    {texts::participant_appears_as_before(lang)}<strong>{n}</strong>{texts::participant_appears_as_after(lang)}
+                </p>
+            })}
             <Show when=move || !talk.banned.get()>
                 <super::discussion::ParticipantDiscussion session_id list=talk.list mine=talk.mine liked=talk.liked
                     nickname error=talk.error/>

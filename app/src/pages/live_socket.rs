@@ -38,9 +38,11 @@ pub fn use_live<M: DeserializeOwned + 'static>(
 /// A line saying the live updates are interrupted, shown only then.
 #[component]
 pub fn LiveNotice(status: ReadSignal<LiveStatus>) -> impl IntoView {
+    let lang = super::page_language();
     move || {
-        (status.get() == LiveStatus::Reconnecting)
-            .then(|| view! { <p class="live-notice" role="status">"Connection lost. Reconnecting…"</p> })
+        (status.get() == LiveStatus::Reconnecting).then(|| {
+            view! { <p class="live-notice" role="status">{crate::texts::live_reconnecting(lang)}</p> }
+        })
     }
 }
 

@@ -44,7 +44,18 @@ impl MessageState {
         })
     }
 
-    /// What the CSV export and the host's list say.
+    /// What the participant's and the host's lists say, in `lang`.
+    pub fn label_in(self, lang: super::language::Lang) -> &'static str {
+        use crate::texts as t;
+        match self {
+            Self::Published => t::message_state_published(lang),
+            Self::Pending => t::message_state_pending(lang),
+            Self::Refused => t::message_state_refused(lang),
+            Self::Hidden => t::message_state_hidden(lang),
+        }
+    }
+
+    /// What the CSV export says (English, as its header).
     pub fn label(self) -> &'static str {
         match self {
             Self::Published => "Published",
@@ -256,6 +267,33 @@ pub enum DiscussionError {
     Failed(#[from] Failure),
 }
 
+impl DiscussionError {
+    /// The sentence in `lang`. `Display` is the English one (logs, the API's JSON).
+    pub fn sentence(&self, lang: super::language::Lang) -> String {
+        use crate::texts as t;
+        match self {
+            Self::NotJoined => t::discussion_error_not_joined(lang).into(),
+            Self::NotLoggedIn => t::discussion_error_not_logged_in(lang).into(),
+            Self::NoAccess => t::discussion_error_no_access(lang).into(),
+            Self::SessionClosed => t::discussion_error_session_closed(lang).into(),
+            Self::DiscussionClosed => t::discussion_closed_note(lang).into(),
+            Self::Banned => t::discussion_error_banned(lang).into(),
+            Self::EmptyMessage => t::discussion_error_empty_message(lang).into(),
+            Self::MessageTooLong => t::discussion_error_message_too_long(lang).into(),
+            Self::InvalidMessage => t::discussion_error_invalid_message(lang).into(),
+            Self::NicknameNeeded => t::discussion_error_nickname_needed(lang).into(),
+            Self::InvalidNickname => t::discussion_error_invalid_nickname(lang).into(),
+            Self::Full => t::discussion_error_full(lang).into(),
+            Self::NoSuchMessage => t::discussion_error_no_such_message(lang).into(),
+            Self::NotYours => t::discussion_error_not_yours(lang).into(),
+            Self::NotApplicable => t::discussion_error_not_applicable(lang).into(),
+            Self::TooFast(seconds) => t::discussion_error_too_fast(lang, seconds),
+            Self::TooManyChanges(seconds) => t::discussion_error_too_many_changes(lang, seconds),
+            Self::Failed(failure) => failure.sentence(lang),
+        }
+    }
+}
+
 impl HttpStatus for DiscussionError {
     fn http_status(&self) -> u16 {
         match self {
@@ -283,6 +321,38 @@ impl HttpStatus for DiscussionError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_discussion_refusal_reads_in_each_language_the_english_one_as_displayed() {
+        use crate::rules::language::Lang;
+        let all = [
+            DiscussionError::NotJoined,
+            DiscussionError::NotLoggedIn,
+            DiscussionError::NoAccess,
+            DiscussionError::SessionClosed,
+            DiscussionError::DiscussionClosed,
+            DiscussionError::Banned,
+            DiscussionError::EmptyMessage,
+            DiscussionError::MessageTooLong,
+            DiscussionError::InvalidMessage,
+            DiscussionError::NicknameNeeded,
+            DiscussionError::InvalidNickname,
+            DiscussionError::Full,
+            DiscussionError::NoSuchMessage,
+            DiscussionError::NotYours,
+            DiscussionError::NotApplicable,
+            DiscussionError::TooFast(3),
+            DiscussionError::TooManyChanges(4),
+            DiscussionError::Failed(Failure::Internal),
+        ];
+        for error in all {
+            assert_eq!(error.sentence(Lang::En), error.to_string());
+            assert_ne!(error.sentence(Lang::Fr), error.to_string(), "{error:?} in French");
+        }
+        for state in [MessageState::Published, MessageState::Pending, MessageState::Refused, MessageState::Hidden] {
+            assert_eq!(state.label_in(Lang::En), state.label());
+        }
+    }
 
     #[test]
     fn messages_are_trimmed_text_of_1_to_500_characters() {
