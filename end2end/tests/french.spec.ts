@@ -1,10 +1,19 @@
-import { expect, test } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import { fakeClientIp, hostSession, hydrated, jsEnabled } from './helpers';
 
 // A browser asking for French gets the pages translated so far in French (the home page and its
 // join banner, a refused code, the top bar, the participant's page and its Discussion, the
 // closed screen), and the switch moves between the languages.
 test.use({ locale: 'fr-FR' });
+
+/** Fails when the page's visible text has an English word left: the words below appear in
+ * nearly every English sentence of Ruche and in no French one (user text here is French). */
+async function noEnglishLeft(page: Page) {
+  const text = await page.locator('body').innerText();
+  const english = /\b(the|and|your|you|with|this|has|have|not|yet|join|save|send|like|likes|delete|edit|session is|log in|sign up|my sessions|nickname|older|connection)\b/i;
+  const found = text.match(english);
+  expect(found, `English left on ${page.url()}: "${found?.[0]}" in\n${text}`).toBeNull();
+}
 
 test('a French browser joins in French, and the switch moves to English and back @nojs', async ({ page }) => {
   await page.context().setExtraHTTPHeaders({ 'X-Forwarded-For': fakeClientIp() });
@@ -14,11 +23,13 @@ test('a French browser joins in French, and the switch moves to English and back
   await expect(page.getByRole('heading', { name: 'Rejoindre une session' })).toBeVisible();
   await expect(page.getByRole('heading', { name: 'Des sessions en direct que votre public rejoint depuis son téléphone' })).toBeVisible();
   await expect(page.getByRole('link', { name: 'Se connecter' })).toBeVisible();
+  await noEnglishLeft(page);
 
   await page.getByLabel('Code de la session').fill('000 000');
   await page.getByRole('button', { name: 'Rejoindre' }).click();
   await expect(page.getByRole('alert')).toHaveText('Aucune session n’a ce code. Vérifiez le code et réessayez.');
   await expect(page).toHaveTitle('Rejoindre une session · Ruche');
+  await noEnglishLeft(page);
 
   const session = await hostSession('Séance en français');
   await page.getByLabel('Code de la session').fill(session.code);
@@ -36,6 +47,7 @@ test('a French browser joins in French, and the switch moves to English and back
   const mine = page.getByRole('listitem').filter({ hasText: 'Bonjour à tous' });
   await expect(mine).toContainText('0 j’aime');
   await expect(mine.getByRole('button', { name: 'J’aime' })).toBeVisible();
+  await noEnglishLeft(page);
 
   // The closed screen, live with JavaScript, on the next load without.
   await session.call('set_session_open', { id: session.id, open: 'false' });
@@ -43,6 +55,7 @@ test('a French browser joins in French, and the switch moves to English and back
   await expect(page.getByRole('heading', { name: 'Cette session est fermée.' })).toBeVisible();
   await expect(page.getByText('L’animateur a fermé cette session.')).toBeVisible();
   await expect(page).toHaveTitle('Session fermée · Ruche');
+  await noEnglishLeft(page);
 
   await page.goto('/');
   await page.getByRole('link', { name: 'English' }).click();
