@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { fakeClientIp, hostSession, hydrated, jsEnabled } from './helpers';
+import { fakeClientIp, hostSession, hydrated, jsEnabled, PASSWORD, uniqueEmail } from './helpers';
 
 // A browser asking for French gets the pages translated so far in French (the home page and its
 // join banner, a refused code, the top bar, the participant's page and its Discussion, the
@@ -63,4 +63,29 @@ test('a French browser joins in French, and the switch moves to English and back
   await expect(page.getByRole('heading', { name: 'Join a session' })).toBeVisible();
   await page.getByRole('link', { name: 'Français' }).click();
   await expect(page.getByRole('heading', { name: 'Rejoindre une session' })).toBeVisible();
+});
+
+test('signing up and logging in speak French, refusals included @nojs', async ({ page }) => {
+  await page.context().setExtraHTTPHeaders({ 'X-Forwarded-For': fakeClientIp() });
+  await page.goto('/');
+  await page.getByRole('link', { name: 'S’inscrire' }).click();
+  await expect(page.getByRole('heading', { name: 'Créer votre compte' })).toBeVisible();
+  await expect(page).toHaveTitle('Inscription · Ruche');
+  await hydrated(page);
+  await page.getByLabel('Adresse e-mail').fill('pas une adresse');
+  await page.getByLabel('Votre nom').fill('Zoé');
+  await page.getByLabel('Mot de passe').fill(PASSWORD);
+  await page.getByRole('button', { name: 'S’inscrire' }).click();
+  await expect(page.getByRole('alert')).toHaveText('Saisissez une adresse e-mail valide, comme nom@exemple.fr.');
+  await noEnglishLeft(page);
+
+  await page.goto('/login');
+  await expect(page).toHaveTitle('Connexion · Ruche');
+  await hydrated(page);
+  await page.getByLabel('Adresse e-mail').fill(uniqueEmail('nobody'));
+  await page.getByLabel('Mot de passe').fill('pas le bon mot de passe');
+  await page.getByRole('button', { name: 'Se connecter' }).click();
+  await expect(page.getByRole('alert')).toHaveText('L’adresse e-mail ou le mot de passe est incorrect.');
+  await expect(page.getByRole('link', { name: 'Mot de passe oublié ?' })).toBeVisible();
+  await noEnglishLeft(page);
 });

@@ -5,6 +5,8 @@ use crate::functions::accounts::{
     ResetPassword, SignUp, UpdateDisplayName, VerifyEmail, EMAIL_VERIFIED, OTHER_LOGINS_ENDED, RESET_MAIL_ON_ITS_WAY,
 };
 use crate::rules::accounts::{AccountError, TokenPurpose, DISPLAY_NAME_MAX_CHARS, PASSWORD_MIN_CHARS};
+use crate::rules::language::Sentence;
+use crate::texts;
 use leptos::prelude::*;
 use leptos_router::{
     components::A,
@@ -57,6 +59,7 @@ pub fn SignUpPage() -> impl IntoView {
         Some(n) => format!("/login?next={}", urlencode(n)),
         None => "/login".to_owned(),
     };
+    let lang = super::page_language();
     // Who may sign up (`SIGNUP`): the page is rendered on the server only.
     #[cfg(feature = "ssr")]
     let policy = crate::services::ServerContext::get().map(|ctx| ctx.signup).unwrap_or_default();
@@ -68,11 +71,11 @@ pub fn SignUpPage() -> impl IntoView {
             _ => AccountError::SignUpClosed,
         };
         return view! {
-            <leptos_meta::Title text="Sign up · Ruche"/>
+            <leptos_meta::Title text=texts::page_title(lang, texts::account_sign_up_tab(lang))/>
             <section class="card narrow">
-                <h1>"Create your account"</h1>
-                <p role="status">{why.to_string()}</p>
-                <p>"Already have an account? "<A href=login_href>"Log in"</A></p>
+                <h1>{texts::account_create_title(lang)}</h1>
+                <p role="status">{why.sentence(lang)}</p>
+                <p>{texts::account_already(lang)}<A href=login_href>{texts::nav_log_in(lang)}</A></p>
             </section>
         }
         .into_any();
@@ -82,20 +85,20 @@ pub fn SignUpPage() -> impl IntoView {
         _ => None,
     };
     view! {
-        <leptos_meta::Title text="Sign up · Ruche"/>
+        <leptos_meta::Title text=texts::page_title(lang, texts::account_sign_up_tab(lang))/>
         <section class="card narrow">
-            <h1>"Create your account"</h1>
+            <h1>{texts::account_create_title(lang)}</h1>
             <ActionForm action=action attr:novalidate=true>
                 <label>
-                    "E-mail"
+                    {texts::account_email(lang)}
                     <input type="email" name="email" autocomplete="email" required/>
-                    {domains.map(|d| view! { <small>{format!("An address at {d}.")}</small> })}
+                    {domains.map(|d| view! { <small>{texts::account_address_at(lang, d)}</small> })}
                 </label>
                 <NewAccountFields next/>
                 <FormError value=action.value()/>
-                <button type="submit" class="primary">"Sign up"</button>
+                <button type="submit" class="primary">{texts::nav_sign_up(lang)}</button>
             </ActionForm>
-            <p>"Already have an account? "<A href=login_href>"Log in"</A></p>
+            <p>{texts::account_already(lang)}<A href=login_href>{texts::nav_log_in(lang)}</A></p>
         </section>
     }
     .into_any()
@@ -104,12 +107,13 @@ pub fn SignUpPage() -> impl IntoView {
 /// What both sign-up forms ask after the address: a name, a password, and where to go next.
 #[component]
 fn NewAccountFields(next: Option<String>) -> impl IntoView {
+    let lang = super::page_language();
     view! {
-        <label>"Your name"<input type="text" name="display_name" autocomplete="name" maxlength="60" required/></label>
+        <label>{texts::account_your_name(lang)}<input type="text" name="display_name" autocomplete="name" maxlength="60" required/></label>
         <label>
-            "Password"
+            {texts::account_password(lang)}
             <input type="password" name="password" autocomplete="new-password" minlength=PASSWORD_MIN_CHARS required/>
-            <small>"At least 8 characters."</small>
+            <small>{texts::account_password_hint(lang)}</small>
         </label>
         {next.map(|n| view! { <input type="hidden" name="next" value=n/> })}
     }
@@ -123,6 +127,7 @@ pub fn InvitationPage() -> impl IntoView {
     let next = next_param();
     let login_href = "/login".to_owned();
     let action = ServerAction::<SignUp>::new();
+    let lang = super::page_language();
     let address = Resource::new_blocking(
         {
             let token = token.clone();
@@ -131,30 +136,30 @@ pub fn InvitationPage() -> impl IntoView {
         |token| Box::pin(invitation_address(token)),
     );
     view! {
-        <leptos_meta::Title text="Sign up · Ruche"/>
+        <leptos_meta::Title text=texts::page_title(lang, texts::account_sign_up_tab(lang))/>
         <section class="card narrow">
-            <h1>"Create your account"</h1>
+            <h1>{texts::account_create_title(lang)}</h1>
             <Suspense>
                 {move || {
                     let (token, next, login_href) = (token.clone(), next.clone(), login_href.clone());
                     Suspend::new(async move {
                         match address.await {
                             Ok(email) => view! {
-                                <p>"You were invited to create an account on this Ruche."</p>
+                                <p>{texts::account_invited(lang)}</p>
                                 <ActionForm action=action attr:novalidate=true>
-                                    <label>"E-mail"<input type="email" name="email" value=email readonly/></label>
+                                    <label>{texts::account_email(lang)}<input type="email" name="email" value=email readonly/></label>
                                     <NewAccountFields next/>
                                     <input type="hidden" name="invite" value=token/>
                                     <FormError value=action.value()/>
-                                    <button type="submit" class="primary">"Sign up"</button>
+                                    <button type="submit" class="primary">{texts::nav_sign_up(lang)}</button>
                                 </ActionForm>
                             }
                             .into_any(),
                             Err(error) => {
                                 super::set_error_status(&error);
                                 view! {
-                                    <p class="error" role="alert">{error.to_string()}</p>
-                                    <p>"Already have an account? "<A href=login_href>"Log in"</A></p>
+                                    <p class="error" role="alert">{error.sentence(lang)}</p>
+                                    <p>{texts::account_already(lang)}<A href=login_href>{texts::nav_log_in(lang)}</A></p>
                                 }
                                 .into_any()
                             }
@@ -174,19 +179,20 @@ pub fn LogInPage() -> impl IntoView {
         Some(n) => format!("/signup?next={}", urlencode(n)),
         None => "/signup".to_owned(),
     };
+    let lang = super::page_language();
     view! {
-        <leptos_meta::Title text="Log in · Ruche"/>
+        <leptos_meta::Title text=texts::page_title(lang, texts::account_log_in_tab(lang))/>
         <section class="card narrow">
-            <h1>"Log in"</h1>
+            <h1>{texts::nav_log_in(lang)}</h1>
             <ActionForm action=action attr:novalidate=true>
-                <label>"E-mail"<input type="email" name="email" autocomplete="email" required/></label>
-                <label>"Password"<input type="password" name="password" autocomplete="current-password" required/></label>
+                <label>{texts::account_email(lang)}<input type="email" name="email" autocomplete="email" required/></label>
+                <label>{texts::account_password(lang)}<input type="password" name="password" autocomplete="current-password" required/></label>
                 {next.map(|n| view! { <input type="hidden" name="next" value=n/> })}
                 <FormError value=action.value()/>
-                <button type="submit" class="primary">"Log in"</button>
+                <button type="submit" class="primary">{texts::nav_log_in(lang)}</button>
             </ActionForm>
-            <p><A href="/forgot-password">"Forgot your password?"</A></p>
-            <p>"New to Ruche? "<A href=signup_href>"Create an account"</A></p>
+            <p><A href="/forgot-password">{texts::account_forgot(lang)}</A></p>
+            <p>{texts::account_new_to_ruche(lang)}<A href=signup_href>{texts::account_create_link(lang)}</A></p>
         </section>
     }
 }

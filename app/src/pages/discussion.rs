@@ -14,7 +14,7 @@ use crate::rules::discussion::{
     SCREEN_MOST_LIKED,
 };
 use crate::rules::joining::NICKNAME_MAX_CHARS;
-use crate::rules::language::Lang;
+use crate::rules::language::{Lang, Sentence};
 use crate::states::MessageView;
 use crate::texts;
 use leptos::prelude::*;

@@ -12,6 +12,7 @@ use crate::ids::SessionId;
 use crate::live_protocol::{participant_path, DiscussionEvent, DiscussionList, DiscussionMessage, ParticipantMessage};
 use crate::rules::discussion::DiscussionError;
 use crate::rules::joining::{JoinError, NICKNAME_MAX_CHARS};
+use crate::rules::language::Sentence;
 use crate::states::MessageView;
 use crate::states::SlideView;
 use crate::states::{PublicState, PublicView};

@@ -181,16 +181,18 @@ fn set_error_status(error: &impl crate::rules::HttpStatus) {
     let _ = error;
 }
 
-/// A form's error, as the sentence its domain gives it; announced to screen readers.
+/// A form's error, as the sentence its domain gives it in the page's language; announced to
+/// screen readers.
 #[component]
 fn FormError<T, E, V>(value: V) -> impl IntoView
 where
     T: 'static,
-    E: std::fmt::Display + 'static,
+    E: crate::rules::language::Sentence + 'static,
     V: Get<Value = Option<Result<T, E>>> + Send + Sync + 'static,
 {
+    let lang = page_language();
     move || match value.get() {
-        Some(Err(e)) => Some(view! { <p class="error" role="alert">{e.to_string()}</p> }),
+        Some(Err(e)) => Some(view! { <p class="error" role="alert">{e.sentence(lang)}</p> }),
         _ => None,
     }
 }

@@ -192,6 +192,30 @@ pub enum AccountError {
     Failed(#[from] Failure),
 }
 
+impl super::language::Sentence for AccountError {
+    fn sentence(&self, lang: super::language::Lang) -> String {
+        use crate::texts as t;
+        match self {
+            Self::InvalidEmail => t::account_error_invalid_email(lang).into(),
+            Self::InvalidName => t::account_error_invalid_name(lang).into(),
+            Self::WeakPassword => t::account_error_weak_password(lang).into(),
+            Self::WrongCredentials => t::account_error_wrong_credentials(lang).into(),
+            Self::WrongOldPassword => t::account_error_wrong_old_password(lang).into(),
+            Self::LinkExpired => t::account_error_link_expired(lang).into(),
+            Self::NotLoggedIn => t::account_error_not_logged_in(lang).into(),
+            Self::TooManyMails(seconds) => t::account_error_too_many_mails(lang, seconds),
+            Self::TooManyLogIns(seconds) => t::account_error_too_many_log_ins(lang, seconds),
+            Self::SignUpClosed => t::account_error_sign_up_closed(lang).into(),
+            Self::SignUpByInvitation => t::account_error_sign_up_by_invitation(lang).into(),
+            Self::Disabled => t::account_error_disabled(lang).into(),
+            Self::SignUpDomain(domains) => t::account_error_sign_up_domain(lang, domains),
+            Self::TooManySignUps(seconds) => t::account_error_too_many_sign_ups(lang, seconds),
+            Self::Busy => t::account_error_busy(lang).into(),
+            Self::Failed(failure) => super::language::Sentence::sentence(failure, lang),
+        }
+    }
+}
+
 impl HttpStatus for AccountError {
     fn http_status(&self) -> u16 {
         match self {
@@ -321,6 +345,33 @@ mod tests {
         assert_eq!(refused.http_status(), 403);
         assert_eq!(school.check("ada@sub.school.example"), Err(refused), "listed domains only, not their subdomains");
         assert!(!SignUpPolicy::Closed.is_open() && school.is_open());
+    }
+
+    #[test]
+    fn each_account_refusal_reads_in_each_language_the_english_one_as_displayed() {
+        use crate::rules::language::{Lang, Sentence};
+        let all = [
+            AccountError::InvalidEmail,
+            AccountError::InvalidName,
+            AccountError::WeakPassword,
+            AccountError::WrongCredentials,
+            AccountError::WrongOldPassword,
+            AccountError::LinkExpired,
+            AccountError::NotLoggedIn,
+            AccountError::TooManyMails(1),
+            AccountError::TooManyLogIns(2),
+            AccountError::SignUpClosed,
+            AccountError::SignUpByInvitation,
+            AccountError::Disabled,
+            AccountError::SignUpDomain("school.example".into()),
+            AccountError::TooManySignUps(3),
+            AccountError::Busy,
+            AccountError::Failed(Failure::Unavailable),
+        ];
+        for error in all {
+            assert_eq!(error.sentence(Lang::En), error.to_string());
+            assert_ne!(error.sentence(Lang::Fr), error.to_string(), "{error:?} in French");
+        }
     }
 
     #[test]

@@ -62,6 +62,9 @@ pub enum AdminError {
     Failed(#[from] Failure),
 }
 
+/// Not translated yet: its English sentences (`Display`).
+impl super::language::Sentence for AdminError {}
+
 impl HttpStatus for AdminError {
     fn http_status(&self) -> u16 {
         match self {

@@ -267,9 +267,8 @@ pub enum DiscussionError {
     Failed(#[from] Failure),
 }
 
-impl DiscussionError {
-    /// The sentence in `lang`. `Display` is the English one (logs, the API's JSON).
-    pub fn sentence(&self, lang: super::language::Lang) -> String {
+impl super::language::Sentence for DiscussionError {
+    fn sentence(&self, lang: super::language::Lang) -> String {
         use crate::texts as t;
         match self {
             Self::NotJoined => t::discussion_error_not_joined(lang).into(),
@@ -324,7 +323,7 @@ mod tests {
 
     #[test]
     fn each_discussion_refusal_reads_in_each_language_the_english_one_as_displayed() {
-        use crate::rules::language::Lang;
+        use crate::rules::language::{Lang, Sentence};
         let all = [
             DiscussionError::NotJoined,
             DiscussionError::NotLoggedIn,

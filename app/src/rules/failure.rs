@@ -40,9 +40,8 @@ pub enum Failure {
     Unreachable(String),
 }
 
-impl Failure {
-    /// The sentence in `lang`. `Display` is the English one (logs, the API's JSON).
-    pub fn sentence(&self, lang: super::language::Lang) -> String {
+impl super::language::Sentence for Failure {
+    fn sentence(&self, lang: super::language::Lang) -> String {
         use crate::texts as t;
         match self {
             Self::Internal => t::failure_internal(lang),
@@ -80,7 +79,7 @@ mod tests {
 
     #[test]
     fn each_failure_reads_in_each_language() {
-        use super::super::language::Lang;
+        use super::super::language::{Lang, Sentence};
         for failure in [
             Failure::Internal,
             Failure::Unavailable,

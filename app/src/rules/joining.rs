@@ -1,7 +1,7 @@
 //! How participants get in: what each failed way in answers and the nickname rule. How many
 //! failures a visitor and an address may make is in `limits.rs`.
 use super::failure::{Failure, HttpStatus};
-use super::language::Lang;
+use super::language::{Lang, Sentence};
 use serde::{Deserialize, Serialize};
 
 pub const NICKNAME_MAX_CHARS: usize = 40;
@@ -43,9 +43,8 @@ pub enum JoinError {
     Failed(#[from] Failure),
 }
 
-impl JoinError {
-    /// The sentence in `lang`. `Display` is the English one (logs, the API's JSON).
-    pub fn sentence(&self, lang: Lang) -> String {
+impl Sentence for JoinError {
+    fn sentence(&self, lang: Lang) -> String {
         use crate::texts as t;
         match self {
             Self::MalformedCode => t::join_error_malformed_code(lang).into(),

@@ -50,6 +50,16 @@ impl Lang {
     }
 }
 
+/// A domain error as people read it, in their language. `Display` stays the English sentence
+/// (logs, the API's JSON); an error whose sentences are not translated yet keeps this default,
+/// its English one.
+pub trait Sentence: std::fmt::Display {
+    fn sentence(&self, lang: Lang) -> String {
+        let _ = lang;
+        self.to_string()
+    }
+}
+
 /// The language of a request: the cookie's if it names one Ruche speaks, else the first of
 /// `Accept-Language` by preference (`q`), else `default`. Bounded: a header is read up to its
 /// first 32 entries.

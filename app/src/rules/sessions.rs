@@ -270,6 +270,9 @@ pub enum SessionError {
     Failed(#[from] Failure),
 }
 
+/// Not translated yet: its English sentences (`Display`).
+impl super::language::Sentence for SessionError {}
+
 impl HttpStatus for SessionError {
     fn http_status(&self) -> u16 {
         match self {

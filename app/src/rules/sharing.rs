@@ -116,6 +116,9 @@ pub enum SharingError {
     Failed(#[from] Failure),
 }
 
+/// Not translated yet: its English sentences (`Display`).
+impl super::language::Sentence for SharingError {}
+
 impl HttpStatus for SharingError {
     fn http_status(&self) -> u16 {
         match self {
