@@ -79,6 +79,31 @@ test('signing up and logging in speak French, refusals included @nojs', async ({
   await expect(page.getByRole('alert')).toHaveText('Saisissez une adresse e-mail valide, comme nom@exemple.fr.');
   await noEnglishLeft(page);
 
+  // Signed up: My sessions and creating one, in French.
+  const email = uniqueEmail('zoe');
+  await page.getByLabel('Adresse e-mail').fill(email);
+  await page.getByLabel('Votre nom').fill('Zoé');
+  await page.getByLabel('Mot de passe').fill(PASSWORD);
+  await page.getByRole('button', { name: 'S’inscrire' }).click();
+  await expect(page.getByRole('heading', { name: 'Mes sessions' })).toBeVisible();
+  await expect(page.getByText('Vous n’avez pas encore de session')).toBeVisible();
+  await expect(page.getByRole('region', { name: 'Vérification de l’adresse e-mail' })).toBeVisible();
+  await noEnglishLeft(page);
+  await page.getByRole('link', { name: 'Créer une session' }).first().click();
+  await expect(page).toHaveTitle('Créer une session · Ruche');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Créer la session' }).click();
+  await expect(page.getByRole('alert')).toHaveText('Donnez à la session un titre de 1 à 120 caractères.');
+  await noEnglishLeft(page);
+  await page.getByLabel('Titre').fill('Cours de biologie');
+  await page.getByRole('button', { name: 'Créer la session' }).click();
+  await expect(page).toHaveURL(/\/s\/[0-9a-f-]{36}$/);
+  await page.goto('/sessions');
+  const line = page.getByRole('listitem').filter({ hasText: 'Cours de biologie' });
+  await expect(line).toContainText('Ouverte');
+  await noEnglishLeft(page);
+  await page.getByRole('link', { name: 'Se déconnecter' }).or(page.getByRole('button', { name: 'Se déconnecter' })).click();
+
   await page.goto('/login');
   await expect(page).toHaveTitle('Connexion · Ruche');
   await hydrated(page);

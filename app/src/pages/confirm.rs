@@ -24,16 +24,17 @@ pub fn Confirm(
     browser::manage_focus(dialog);
     let (title_id, text_id) = (format!("{id}-title"), format!("{id}-text"));
     let (labelled_by, described_by) = (title_id.clone(), text_id.clone());
+    let cancel_text = crate::texts::confirm_cancel(super::page_language());
     let cancel_button = match cancel_href {
         Some(href) => view! {
             <a href=href class="button confirm-cancel" role="button" on:click=move |ev| {
                 ev.prevent_default();
                 cancel.run(());
-            }>"Cancel"</a>
+            }>{cancel_text}</a>
         }
         .into_any(),
         None => {
-            view! { <button type="button" class="confirm-cancel" on:click=move |_| cancel.run(())>"Cancel"</button> }
+            view! { <button type="button" class="confirm-cancel" on:click=move |_| cancel.run(())>{cancel_text}</button> }
                 .into_any()
         }
     };

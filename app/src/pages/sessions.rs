@@ -5,7 +5,9 @@ use crate::functions::sessions::{
     my_sessions, CreateSession, DeleteSession, DuplicateSession, SessionSummary, SetSessionOpen,
 };
 use crate::ids::SessionId;
+use crate::rules::language::Sentence;
 use crate::rules::sessions::{Role, SessionError, DELETED_WAYS_IN_KEPT_DAYS, TITLE_MAX_CHARS};
+use crate::texts;
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_query_map};
 
@@ -26,12 +28,13 @@ pub fn MySessionsPage() -> impl IntoView {
     // Where a new account lands after signing up: the first place to say its address waits.
     let account = Resource::new_blocking(|| (), |_| Box::pin(crate::functions::accounts::me()));
     super::islands::preload_lazy_island("MySessionsIsland");
+    let lang = super::page_language();
     view! {
-        <leptos_meta::Title text="My sessions · Ruche"/>
+        <leptos_meta::Title text=texts::page_title(lang, texts::nav_my_sessions(lang))/>
         <section class="page">
             <div class="page-head">
-                <h1>"My sessions"</h1>
-                <A href="/sessions/new" attr:class="button primary">"Create a session"</A>
+                <h1>{texts::nav_my_sessions(lang)}</h1>
+                <A href="/sessions/new" attr:class="button primary">{texts::home_create(lang)}</A>
             </div>
             <Suspense>
                 {move || Suspend::new(async move {
@@ -72,7 +75,7 @@ fn MySessionsIsland(list: Vec<SessionSummary>, to_delete: Option<SessionId>) -> 
         <FormError value=actions.delete.value()/>
         {move || match sessions.get() {
             Ok(list) if list.is_empty() => view! {
-                <p class="empty">"You have no sessions yet: create one to get started."</p>
+                <p class="empty">{texts::sessions_empty(super::page_language())}</p>
             }.into_any(),
             Ok(list) => {
                 let titles: Vec<(SessionId, String)> = list.iter().filter(|s| s.role.may_delete()).map(|s| (s.id, s.title.clone())).collect();
@@ -98,8 +101,9 @@ fn MySessionsIsland(list: Vec<SessionSummary>, to_delete: Option<SessionId>) -> 
 #[component]
 fn SessionLine(session: SessionSummary, actions: ListActions, to_delete: RwSignal<Option<SessionId>>) -> impl IntoView {
     let SessionSummary { id, title, is_open, role } = session;
+    let lang = super::page_language();
     let menu = role.may_delete().then(|| {
-        let label = format!("Actions for {title}");
+        let label = texts::sessions_actions_for(lang, &title);
         let details = NodeRef::<leptos::html::Details>::new();
         // The list is redrawn in place after an action: the menu closes itself, or it would
         // stay open on the redrawn line.
@@ -110,21 +114,21 @@ fn SessionLine(session: SessionSummary, actions: ListActions, to_delete: RwSigna
         };
         view! {
             <details class="line-menu" node_ref=details on:submit=close_menu>
-                <summary role="button" aria-label=label title="Actions">"⋮"</summary>
+                <summary role="button" aria-label=label title=texts::sessions_actions(lang)>"⋮"</summary>
                 <div class="menu">
                     <ActionForm action=actions.set_open>
                         <input type="hidden" name="id" value=id.to_string()/>
                         <input type="hidden" name="open" value=(!is_open).to_string()/>
-                        <button type="submit">{if is_open { "Close the session" } else { "Open the session" }}</button>
+                        <button type="submit">{if is_open { texts::sessions_close(lang) } else { texts::sessions_open(lang) }}</button>
                     </ActionForm>
                     <ActionForm action=actions.duplicate>
                         <input type="hidden" name="id" value=id.to_string()/>
-                        <button type="submit">"Duplicate"</button>
+                        <button type="submit">{texts::sessions_duplicate(lang)}</button>
                     </ActionForm>
                     <a href=format!("/sessions?delete={id}") role="button" class="button danger-text" on:click=move |ev| {
                         ev.prevent_default();
                         to_delete.set(Some(id));
-                    }>"Delete"</a>
+                    }>{texts::sessions_delete(lang)}</a>
                 </div>
             </details>
         }
@@ -132,10 +136,10 @@ fn SessionLine(session: SessionSummary, actions: ListActions, to_delete: RwSigna
     view! {
         <li>
             <a href=format!("/s/{id}")>{title.clone()}</a>
-            {(role != Role::Owner).then(|| view! { <span class="badge">{role.label()}</span> })}
+            {(role != Role::Owner).then(|| view! { <span class="badge">{role.label_in(lang)}</span> })}
             <span class="status" class:closed=!is_open>
                 <super::widgets::PadlockIcon open=is_open/>
-                {if is_open { "Open" } else { "Closed" }}
+                {if is_open { texts::status_open(lang) } else { texts::status_closed(lang) }}
             </span>
             {menu}
         </li>
@@ -151,21 +155,18 @@ fn ConfirmDelete(
     actions: ListActions,
     to_delete: RwSignal<Option<SessionId>>,
 ) -> impl IntoView {
+    let lang = super::page_language();
     view! {
         <Confirm
             id="delete-session"
-            title=format!("Delete \u{201c}{title}\u{201d}?")
-            text=format!(
-                "Its slides, participants and co-facilitators go with it, and invitations not yet mailed are not sent. \
-                 Its code and link will answer \u{201c}This session no longer exists.\u{201d} for {DELETED_WAYS_IN_KEPT_DAYS} days. \
-                 This cannot be undone."
-            )
+            title=texts::sessions_delete_title(lang, &title)
+            text=texts::sessions_delete_text(lang, DELETED_WAYS_IN_KEPT_DAYS)
             cancel=Callback::new(move |_| to_delete.set(None))
             cancel_href="/sessions"
         >
             <ActionForm action=actions.delete attr:class="inline">
                 <input type="hidden" name="id" value=id.to_string()/>
-                <button type="submit" class="danger">"Delete the session"</button>
+                <button type="submit" class="danger">{texts::sessions_delete_button(lang)}</button>
             </ActionForm>
         </Confirm>
     }
@@ -176,27 +177,28 @@ pub fn CreateSessionPage() -> impl IntoView {
     let action = ServerAction::<CreateSession>::new();
     // Asking to log in up front beats losing a typed title to a refused submit.
     let me = Resource::new_blocking(|| (), |_| Box::pin(crate::functions::accounts::me()));
+    let lang = super::page_language();
     view! {
-        <leptos_meta::Title text="Create a session · Ruche"/>
+        <leptos_meta::Title text=texts::page_title(lang, texts::home_create(lang))/>
         <Suspense>
             {move || Suspend::new(async move {
                 match me.await {
                     Ok(Some(_)) => view! {
                         <section class="card narrow">
-                            <h1>"Create a session"</h1>
+                            <h1>{texts::home_create(lang)}</h1>
                             <ActionForm action=action attr:novalidate=true>
                                 <label>
-                                    "Title"
+                                    {texts::create_title_label(lang)}
                                     <input type="text" name="title" maxlength=TITLE_MAX_CHARS required autofocus
-                                        placeholder="Monday all-hands"/>
+                                        placeholder=texts::create_placeholder(lang)/>
                                 </label>
                                 <FormError value=action.value()/>
-                                <button type="submit" class="primary">"Create the session"</button>
+                                <button type="submit" class="primary">{texts::create_button(lang)}</button>
                             </ActionForm>
                         </section>
                     }.into_any(),
                     Ok(None) => view! { <LoginRedirect/> }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e.sentence(lang)}</p> }.into_any(),
                 }
             })}
         </Suspense>

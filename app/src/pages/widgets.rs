@@ -2,7 +2,9 @@
 //! verification banner, the padlock's icon. Pages import them from here, never from each other.
 use super::FormError;
 use crate::functions::accounts::ResendVerification;
+use crate::rules::language::Sentence;
 use crate::rules::sessions::SessionError;
+use crate::texts;
 use leptos::prelude::*;
 use leptos_router::{components::Redirect, hooks::use_location};
 
@@ -28,10 +30,11 @@ pub(super) fn SessionErrorView(error: SessionError) -> impl IntoView {
 #[component]
 pub(super) fn SessionRefused(error: SessionError) -> impl IntoView {
     super::set_error_status(&error);
+    let lang = super::page_language();
     view! {
         <section class="card narrow">
-            <p class="error" role="alert">{error.to_string()}</p>
-            <p><a href="/sessions">"Back to my sessions"</a></p>
+            <p class="error" role="alert">{error.sentence(lang)}</p>
+            <p><a href="/sessions">{texts::back_to_sessions(lang)}</a></p>
         </section>
     }
 }
@@ -40,12 +43,12 @@ pub(super) fn SessionRefused(error: SessionError) -> impl IntoView {
 /// My sessions (naming the address) and My account (where the address is just above it).
 #[component]
 pub(super) fn VerifyBanner(#[prop(optional)] email: Option<String>) -> impl IntoView {
+    let lang = super::page_language();
     view! {
-        <div class="banner" role="region" aria-label="E-mail verification">
+        <div class="banner" role="region" aria-label=texts::verify_region(lang)>
             <p>
-                "Your e-mail address "{email.map(|email| view! { <strong>{email}</strong>" " })}
-                "is waiting for verification: open the link in the mail we sent you. Until then, you cannot send "
-                "e-mail invitations or add co-facilitators."
+                {texts::verify_before(lang)}{email.map(|email| view! { <strong>{email}</strong>" " })}
+                {texts::verify_after(lang)}
             </p>
             <SendVerificationAgain/>
         </div>
@@ -58,7 +61,7 @@ pub(super) fn SendVerificationAgain() -> impl IntoView {
     let resend = ServerAction::<ResendVerification>::new();
     view! {
         <ActionForm action=resend attr:class="inline">
-            <button type="submit">"Send the verification mail again"</button>
+            <button type="submit">{texts::verify_resend(super::page_language())}</button>
         </ActionForm>
         <FormError value=resend.value()/>
         {move || resend.value().get().and_then(Result::ok).map(|done| view! { <p role="status">{done}</p> })}

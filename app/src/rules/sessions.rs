@@ -167,6 +167,14 @@ impl Role {
             Role::Facilitator => "Facilitator",
         }
     }
+
+    /// `label`, in `lang`.
+    pub fn label_in(self, lang: super::language::Lang) -> &'static str {
+        match self {
+            Role::Owner => crate::texts::role_owner(lang),
+            Role::Facilitator => crate::texts::role_facilitator(lang),
+        }
+    }
 }
 
 /// Checks a host-view action against the caller's role; `None` is anyone who is not a host.
@@ -270,8 +278,30 @@ pub enum SessionError {
     Failed(#[from] Failure),
 }
 
-/// Not translated yet: its English sentences (`Display`).
-impl super::language::Sentence for SessionError {}
+impl super::language::Sentence for SessionError {
+    fn sentence(&self, lang: super::language::Lang) -> String {
+        use crate::texts as t;
+        match self {
+            Self::NotLoggedIn => t::session_error_not_logged_in(lang).into(),
+            Self::NoAccess => t::session_error_no_access(lang).into(),
+            Self::OwnerOnly => t::session_error_owner_only(lang).into(),
+            Self::OwnerOnlyCode => t::session_error_owner_only_code(lang).into(),
+            Self::OwnerOnlyRename => t::session_error_owner_only_rename(lang).into(),
+            Self::OwnerOnlyDuplicate => t::session_error_owner_only_duplicate(lang).into(),
+            Self::OwnerOnlyDelete => t::session_error_owner_only_delete(lang).into(),
+            Self::Deleted => t::session_error_deleted(lang).into(),
+            Self::InvalidTitle => t::session_error_invalid_title(lang).into(),
+            Self::InvalidSlide => t::session_error_invalid_slide(lang).into(),
+            Self::NoSuchSlide => t::session_error_no_such_slide(lang).into(),
+            Self::TooManySessions => t::session_error_too_many_sessions(lang).into(),
+            Self::TooManySlides => t::session_error_too_many_slides(lang).into(),
+            Self::TooManyCodes => t::session_error_too_many_codes(lang, CODE_DRAWS_PER_ACCOUNT_PER_DAY),
+            Self::NoFreeCode => t::session_error_no_free_code(lang).into(),
+            Self::TooManyChanges(seconds) => t::session_error_too_many_changes(lang, seconds),
+            Self::Failed(failure) => super::language::Sentence::sentence(failure, lang),
+        }
+    }
+}
 
 impl HttpStatus for SessionError {
     fn http_status(&self) -> u16 {
@@ -301,6 +331,37 @@ impl HttpStatus for SessionError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_session_refusal_reads_in_each_language_the_english_one_as_displayed() {
+        use crate::rules::language::{Lang, Sentence};
+        let all = [
+            SessionError::NotLoggedIn,
+            SessionError::NoAccess,
+            SessionError::OwnerOnly,
+            SessionError::OwnerOnlyCode,
+            SessionError::OwnerOnlyRename,
+            SessionError::OwnerOnlyDuplicate,
+            SessionError::OwnerOnlyDelete,
+            SessionError::Deleted,
+            SessionError::InvalidTitle,
+            SessionError::InvalidSlide,
+            SessionError::NoSuchSlide,
+            SessionError::TooManySessions,
+            SessionError::TooManySlides,
+            SessionError::TooManyCodes,
+            SessionError::NoFreeCode,
+            SessionError::TooManyChanges(7),
+            SessionError::Failed(Failure::Malformed),
+        ];
+        for error in all {
+            assert_eq!(error.sentence(Lang::En), error.to_string());
+            assert_ne!(error.sentence(Lang::Fr), error.to_string(), "{error:?} in French");
+        }
+        for role in [Role::Owner, Role::Facilitator] {
+            assert_eq!(role.label_in(Lang::En), role.label());
+        }
+    }
 
     #[test]
     fn sessions_close_by_themselves_after_the_days_set_or_never() {
