@@ -20,9 +20,10 @@ pub struct HostState {
     pub slides: Vec<SlideView>,
     pub active_slide: Option<SlideId>,
     pub facilitators: Vec<FacilitatorView>,
-    /// The day an open session closes by itself if no host has it in hand by then ("31
-    /// December 2026"); `None` when closed or when sessions never close by themselves.
-    pub closes_by_itself_on: Option<String>,
+    /// When an open session closes by itself if no host has it in hand by then (µs since the
+    /// epoch: each page writes the day in its language); `None` when closed or when sessions
+    /// never close by themselves.
+    pub closes_by_itself_on: Option<i64>,
 }
 
 /// The part of a session every participant sees alike: the live channel sends this same value,

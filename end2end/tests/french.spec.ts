@@ -98,9 +98,24 @@ test('signing up and logging in speak French, refusals included @nojs', async ({
   await page.getByLabel('Titre').fill('Cours de biologie');
   await page.getByRole('button', { name: 'Créer la session' }).click();
   await expect(page).toHaveURL(/\/s\/[0-9a-f-]{36}$/);
+  // The host's page: sharing and the padlock, in French.
+  await expect(page.getByRole('heading', { name: 'Cours de biologie' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Diapositives' })).toBeVisible();
+  await noEnglishLeft(page);
+  if (jsEnabled()) {
+    await hydrated(page);
+    await page.getByRole('button', { name: 'Partager', exact: true }).click();
+    const share = page.getByRole('dialog', { name: 'Partager' });
+    await expect(share.getByRole('heading', { name: 'Lien public' })).toBeVisible();
+    await expect(share.getByRole('heading', { name: 'Code de la session' })).toBeVisible();
+    await noEnglishLeft(page);
+    await share.getByRole('button', { name: 'Terminé' }).click();
+  }
+  await page.getByRole('button', { name: 'Session ouverte' }).click();
+  await expect(page.getByRole('button', { name: 'Session fermée' })).toBeVisible();
   await page.goto('/sessions');
   const line = page.getByRole('listitem').filter({ hasText: 'Cours de biologie' });
-  await expect(line).toContainText('Ouverte');
+  await expect(line).toContainText('Fermée');
   await noEnglishLeft(page);
   await page.getByRole('link', { name: 'Se déconnecter' }).or(page.getByRole('button', { name: 'Se déconnecter' })).click();
 

@@ -279,38 +279,38 @@ pub(super) fn HostDiscussion(id: SessionId, list: RwSignal<DiscussionList>) -> i
     };
     view! {
         <section class="discussion-host" aria-labelledby="discussion-host-title">
-            <h2 id="discussion-host-title">"Discussion"</h2>
+            <h2 id="discussion-host-title">{texts::discussion_title(lang)}</h2>
             <p class="discussion-status" role="status">{move || {
                 let s = settings.get();
                 format!(
                     "{} · {} · {}",
-                    if s.open { "Open to messages" } else { "Closed: participants read only" },
-                    if s.review_first { "reviewed before they are published" } else { "published at once" },
-                    if s.anonymous { "anonymous" } else { "under nicknames" },
+                    if s.open { texts::host_discussion_open(lang) } else { texts::host_discussion_closed(lang) },
+                    if s.review_first { texts::host_discussion_reviewed(lang) } else { texts::host_discussion_at_once(lang) },
+                    if s.anonymous { texts::host_discussion_anonymous(lang) } else { texts::host_discussion_nicknames(lang) },
                 )
             }}</p>
             <div class="discussion-tools">
                 {move || {
                     let s = settings.get();
                     view! {
-                        {setting(if s.open { "Close the Discussion" } else { "Open the Discussion" }, DiscussionSettings { open: !s.open, ..s })}
-                        {setting(if s.review_first { "Publish messages at once" } else { "Review messages first" }, DiscussionSettings { review_first: !s.review_first, ..s })}
-                        {setting(if s.anonymous { "Show nicknames" } else { "Make messages anonymous" }, DiscussionSettings { anonymous: !s.anonymous, ..s })}
-                        <div role="group" aria-label="On the projection screen" class="screen-choice">
-                            {setting("No messages", DiscussionSettings { on_screen: OnScreen::Nothing, ..s })}
-                            {setting("Pinned messages", DiscussionSettings { on_screen: OnScreen::Pinned, ..s })}
-                            {setting("Most liked messages", DiscussionSettings { on_screen: OnScreen::MostLiked, ..s })}
+                        {setting(if s.open { texts::host_discussion_close(lang) } else { texts::host_discussion_reopen(lang) }, DiscussionSettings { open: !s.open, ..s })}
+                        {setting(if s.review_first { texts::host_discussion_publish_at_once(lang) } else { texts::host_discussion_review_first(lang) }, DiscussionSettings { review_first: !s.review_first, ..s })}
+                        {setting(if s.anonymous { texts::host_discussion_show_nicknames(lang) } else { texts::host_discussion_make_anonymous(lang) }, DiscussionSettings { anonymous: !s.anonymous, ..s })}
+                        <div role="group" aria-label=texts::host_discussion_on_screen(lang) class="screen-choice">
+                            {setting(texts::host_discussion_screen_nothing(lang), DiscussionSettings { on_screen: OnScreen::Nothing, ..s })}
+                            {setting(texts::host_discussion_screen_pinned(lang), DiscussionSettings { on_screen: OnScreen::Pinned, ..s })}
+                            {setting(texts::host_discussion_screen_most_liked(lang), DiscussionSettings { on_screen: OnScreen::MostLiked, ..s })}
                         </div>
                     }
                 }}
-                <a class="button" href=format!("/s/{id}/discussion.csv") download="discussion.csv">"Export as CSV"</a>
-                <button type="button" class="danger" on:click=move |_| confirm_clear.set(true)>"Clear the Discussion"</button>
+                <a class="button" href=format!("/s/{id}/discussion.csv") download="discussion.csv">{texts::host_discussion_export(lang)}</a>
+                <button type="button" class="danger" on:click=move |_| confirm_clear.set(true)>{texts::host_discussion_clear(lang)}</button>
             </div>
             <Show when=move || confirm_clear.get()>
                 <crate::pages::confirm::Confirm
                     id="clear-discussion"
-                    title="Clear the Discussion?"
-                    text="Every message goes, for every participant and host, and cannot be brought back. Export it as CSV first to keep it."
+                    title=texts::host_discussion_clear_title(lang)
+                    text=texts::host_discussion_clear_text(lang)
                     cancel=Callback::new(move |_| confirm_clear.set(false))
                 >
                     <form method="post" action=ClearDiscussion::PATH class="inline" on:submit={
@@ -321,12 +321,12 @@ pub(super) fn HostDiscussion(id: SessionId, list: RwSignal<DiscussionList>) -> i
                         })
                     }>
                         <input type="hidden" name="id" value=id.to_string()/>
-                        <button type="submit" class="primary">"Clear"</button>
+                        <button type="submit" class="primary">{texts::host_discussion_clear_button(lang)}</button>
                     </form>
                 </crate::pages::confirm::Confirm>
             </Show>
-            {move || error.get().map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
-            <ul class="messages" aria-label="Messages">
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e.sentence(lang)}</p> })}
+            <ul class="messages" aria-label=texts::discussion_messages(lang)>
                 {move || list.with(|l| l.messages.clone()).into_iter().map(|message| {
                     let mid = message.id.to_string();
                     let decide = |label: &'static str, decision: Moderation| view! {
@@ -338,15 +338,15 @@ pub(super) fn HostDiscussion(id: SessionId, list: RwSignal<DiscussionList>) -> i
                         </form>
                     };
                     let state_actions = match message.state {
-                        MessageState::Pending => view! { {decide("Approve", Moderation::Approve)}{decide("Refuse", Moderation::Refuse)} }.into_any(),
-                        MessageState::Published => decide("Hide", Moderation::Hide).into_any(),
-                        MessageState::Refused | MessageState::Hidden => decide("Publish", Moderation::Approve).into_any(),
+                        MessageState::Pending => view! { {decide(texts::moderate_approve(lang), Moderation::Approve)}{decide(texts::moderate_refuse(lang), Moderation::Refuse)} }.into_any(),
+                        MessageState::Published => decide(texts::moderate_hide(lang), Moderation::Hide).into_any(),
+                        MessageState::Refused | MessageState::Hidden => decide(texts::moderate_publish(lang), Moderation::Approve).into_any(),
                     };
-                    let pin = if message.pinned { decide("Unpin", Moderation::Unpin) } else { decide("Pin", Moderation::Pin) };
+                    let pin = if message.pinned { decide(texts::moderate_unpin(lang), Moderation::Unpin) } else { decide(texts::moderate_pin(lang), Moderation::Pin) };
                     let answer = if message.answered {
-                        decide("Mark as not answered", Moderation::MarkUnanswered)
+                        decide(texts::moderate_unanswered(lang), Moderation::MarkUnanswered)
                     } else {
-                        decide("Mark as answered", Moderation::MarkAnswered)
+                        decide(texts::moderate_answered(lang), Moderation::MarkAnswered)
                     };
                     view! {
                         <li class="message" class:pinned=message.pinned>
@@ -360,19 +360,19 @@ pub(super) fn HostDiscussion(id: SessionId, list: RwSignal<DiscussionList>) -> i
                                 <form method="post" action=DeleteMessage::PATH class="inline" on:submit=submit_in_place(done::<()>(error))>
                                     <input type="hidden" name="id" value=id.to_string()/>
                                     <input type="hidden" name="message" value=mid.clone()/>
-                                    <button type="submit">"Delete"</button>
+                                    <button type="submit">{texts::discussion_delete(lang)}</button>
                                 </form>
                                 <form method="post" action=BanAuthor::PATH class="inline" on:submit=submit_in_place(done::<usize>(error))>
                                     <input type="hidden" name="id" value=id.to_string()/>
                                     <input type="hidden" name="message" value=mid.clone()/>
-                                    <button type="submit" class="danger">"Ban the author"</button>
+                                    <button type="submit" class="danger">{texts::moderate_ban(lang)}</button>
                                 </form>
                             </div>
                         </li>
                     }
                 }).collect_view()}
             </ul>
-            {move || list.with(|l| l.messages.is_empty()).then(|| view! { <p class="empty">"No messages yet."</p> })}
+            {move || list.with(|l| l.messages.is_empty()).then(|| view! { <p class="empty">{texts::discussion_no_messages(lang)}</p> })}
             <Show when=move || hydrated.get()>
                 <ShowOlder action=HostPage::PATH id list error
                     older={|(_, older): (DiscussionSettings, Vec<MessageView>)| older}/>

@@ -20,11 +20,12 @@ pub fn SlideBody(slide: SlideView) -> impl IntoView {
 #[component]
 pub fn WaysInFigure(ways_in: WaysIn) -> impl IntoView {
     let WaysIn { code, link, qr_svg, .. } = ways_in;
+    let lang = super::page_language();
     view! {
         <figure class="ways-in">
-            <img src=qr_svg alt=format!("QR code to join this session: {link}") width="320" height="320"/>
+            <img src=qr_svg alt=crate::texts::qr_alt(lang, &link) width="320" height="320"/>
             <figcaption>
-                <p class="code">"Code "<strong>{code}</strong></p>
+                <p class="code">{crate::texts::host_code(lang)}<strong>{code}</strong></p>
                 <p class="link">{link}</p>
             </figcaption>
         </figure>

@@ -96,6 +96,32 @@ pub fn day_in_words(micros: i64) -> String {
     format!("{day} {} {year}", MONTHS[(month - 1) as usize])
 }
 
+/// `day_in_words`, in `lang`: "5 janvier 2027", "1er janvier 2027" in French.
+pub fn day_in_words_in(lang: super::language::Lang, micros: i64) -> String {
+    const MOIS: [&str; 12] = [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ];
+    match lang {
+        super::language::Lang::En => day_in_words(micros),
+        super::language::Lang::Fr => {
+            let (year, month, day) = civil_date(micros);
+            let day = if day == 1 { "1er".to_owned() } else { day.to_string() };
+            format!("{day} {} {year}", MOIS[(month - 1) as usize])
+        }
+    }
+}
+
 /// The UTC date of a time (µs since the epoch) as (year, month 1–12, day 1–31).
 pub fn civil_date(micros: i64) -> (i64, i64, i64) {
     // Howard Hinnant's days-to-civil: the proleptic Gregorian calendar without a date crate.
@@ -395,6 +421,11 @@ mod tests {
         assert_eq!(day_in_words(19_782 * day), "29 February 2024");
         assert_eq!(day_in_words(20_818 * day + 5), "31 December 2026");
         assert_eq!(day_in_words(20_819 * day), "1 January 2027");
+        use crate::rules::language::Lang;
+        assert_eq!(day_in_words_in(Lang::Fr, 20_819 * day), "1er janvier 2027");
+        assert_eq!(day_in_words_in(Lang::Fr, 20_823 * day), "5 janvier 2027");
+        assert_eq!(day_in_words_in(Lang::Fr, 19_782 * day), "29 février 2024");
+        assert_eq!(day_in_words_in(Lang::En, 20_819 * day), "1 January 2027");
     }
 
     #[test]

@@ -116,8 +116,32 @@ pub enum SharingError {
     Failed(#[from] Failure),
 }
 
-/// Not translated yet: its English sentences (`Display`).
-impl super::language::Sentence for SharingError {}
+impl super::language::Sentence for SharingError {
+    fn sentence(&self, lang: super::language::Lang) -> String {
+        use crate::texts as t;
+        match self {
+            Self::NotLoggedIn => t::sharing_error_not_logged_in(lang).into(),
+            Self::NoAccess => t::sharing_error_no_access(lang).into(),
+            Self::OwnerOnly => t::sharing_error_owner_only(lang).into(),
+            Self::NoAddress => t::sharing_error_no_address(lang).into(),
+            Self::TooManyAddresses(count) => t::sharing_error_too_many_addresses(lang, count),
+            Self::DailyLimit(count) => t::sharing_error_daily_limit(lang, count),
+            Self::TooManyFacilitators(count) => {
+                t::sharing_error_too_many_facilitators(lang, count, MAX_FACILITATORS_PER_SESSION)
+            }
+            Self::FacilitatorDailyLimit(count) => {
+                t::sharing_error_facilitator_daily_limit(lang, count, MAX_FACILITATOR_INVITATIONS_PER_DAY)
+            }
+            Self::NoSuchFacilitator => t::sharing_error_no_such_facilitator(lang).into(),
+            Self::InvitationInvalid => t::sharing_error_invitation_invalid(lang).into(),
+            Self::InvitationExpired => t::sharing_error_invitation_expired(lang).into(),
+            Self::WrongAccount => t::sharing_error_wrong_account(lang).into(),
+            Self::EmailUnverified => t::sharing_error_email_unverified(lang).into(),
+            Self::TooManyChanges(seconds) => t::sharing_error_too_many_changes(lang, seconds),
+            Self::Failed(failure) => super::language::Sentence::sentence(failure, lang),
+        }
+    }
+}
 
 impl HttpStatus for SharingError {
     fn http_status(&self) -> u16 {
@@ -188,6 +212,32 @@ pub fn check_facilitator_send(send: FacilitatorSend) -> Result<(), SharingError>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_sharing_refusal_reads_in_each_language_the_english_one_as_displayed() {
+        use crate::rules::language::{Lang, Sentence};
+        let all = [
+            SharingError::NotLoggedIn,
+            SharingError::NoAccess,
+            SharingError::OwnerOnly,
+            SharingError::NoAddress,
+            SharingError::TooManyAddresses(120),
+            SharingError::DailyLimit(3),
+            SharingError::TooManyFacilitators(2),
+            SharingError::FacilitatorDailyLimit(4),
+            SharingError::NoSuchFacilitator,
+            SharingError::InvitationInvalid,
+            SharingError::InvitationExpired,
+            SharingError::WrongAccount,
+            SharingError::EmailUnverified,
+            SharingError::TooManyChanges(5),
+            SharingError::Failed(Failure::Internal),
+        ];
+        for error in all {
+            assert_eq!(error.sentence(Lang::En), error.to_string());
+            assert_ne!(error.sentence(Lang::Fr), error.to_string(), "{error:?} in French");
+        }
+    }
 
     #[test]
     fn reads_lists_however_they_are_separated() {

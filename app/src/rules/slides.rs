@@ -38,6 +38,14 @@ impl SlideKind {
             Self::Text => "Title and text",
         }
     }
+
+    /// `label`, in `lang`.
+    pub fn label_in(self, lang: super::language::Lang) -> &'static str {
+        match self {
+            Self::LinkAndQr => crate::texts::slide_kind_link_and_qr(lang),
+            Self::Text => crate::texts::slide_kind_text(lang),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -49,11 +49,7 @@ impl HostState {
             active_slide: session.active_slide_id,
             slides: slides.into_iter().map(|s| SlideView::of(ctx, &session, s)).collect(),
             facilitators: facilitators.into_iter().map(FacilitatorView::from).collect(),
-            closes_by_itself_on: ctx
-                .auto_close
-                .closes_at(session.last_hosted_at)
-                .filter(|_| session.is_open)
-                .map(crate::rules::sessions::day_in_words),
+            closes_by_itself_on: ctx.auto_close.closes_at(session.last_hosted_at).filter(|_| session.is_open),
         };
         (state, hosts)
     }

@@ -20,9 +20,11 @@ use crate::pages::{
     widgets::{PadlockIcon, SessionErrorView, SessionRefused},
     FormError,
 };
+use crate::rules::language::Lang;
 use crate::rules::sessions::{SessionError, TITLE_MAX_CHARS};
 use crate::states::HostState;
 use crate::states::WaysIn;
+use crate::texts;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -175,12 +177,15 @@ pub(super) fn WhileHostsMayFollow(
                 view! {
                     <Show when=move || !matches!(live.get(), LiveStatus::Denied | LiveStatus::LoggedOut)
                         fallback=move || match live.get() {
-                            LiveStatus::LoggedOut => view! {
-                                <section class="card narrow">
-                                    <p class="error" role="alert">"You were logged out."</p>
-                                    <p><a href="/login">"Log in"</a></p>
-                                </section>
-                            }.into_any(),
+                            LiveStatus::LoggedOut => {
+                                let lang = crate::pages::page_language();
+                                view! {
+                                    <section class="card narrow">
+                                        <p class="error" role="alert">{texts::host_logged_out(lang)}</p>
+                                        <p><a href="/login">{texts::nav_log_in(lang)}</a></p>
+                                    </section>
+                                }.into_any()
+                            }
                             _ => view! { <SessionRefused error=SessionError::NoAccess/> }.into_any(),
                         }>
                         {children()}
@@ -192,10 +197,10 @@ pub(super) fn WhileHostsMayFollow(
 }
 
 /// The toolbar's live count, once the live channel has given one.
-fn presence_text(participants: u32) -> String {
+fn presence_text(participants: u32, lang: Lang) -> String {
     match participants {
-        1 => "1 participant connected".to_owned(),
-        n => format!("{n} participants connected"),
+        1 => texts::host_one_connected(lang).to_owned(),
+        count => texts::host_connected(lang, count),
     }
 }
 
@@ -217,10 +222,11 @@ fn HostView(
     let is_open = Memo::new(move |_| session.with(|s| s.is_open));
     let slides = Memo::new(move |_| session.with(|s| (s.slides.clone(), s.active_slide)));
     let facilitators = Memo::new(move |_| session.with(|s| s.facilitators.clone()));
-    let closes_on = Memo::new(move |_| session.with(|s| s.closes_by_itself_on.clone()));
+    let closes_on = Memo::new(move |_| session.with(|s| s.closes_by_itself_on));
     let parts = HostParts { id, role, ways_in, is_open, facilitators };
+    let lang = crate::pages::page_language();
     view! {
-        <TabTitle text=move || format!("{} · Ruche", title.get())/>
+        <TabTitle text=move || texts::page_title(lang, title.get())/>
         <section class="session-host">
             <div class="session-bar">
                 <div class="session-title">
@@ -228,24 +234,24 @@ fn HostView(
                     {role.may_rename().then(|| view! { <RenameTitle id title action=actions.rename/> })}
                 </div>
                 <div class="session-corner">
-                    <button type="button" class="primary" on:click=move |_| share_open.set(true)>"Share"</button>
+                    <button type="button" class="primary" on:click=move |_| share_open.set(true)>{texts::host_share(lang)}</button>
                     <Padlock id role is_open action=actions.set_open/>
                 </div>
             </div>
-            <div class="toolbar" role="toolbar" aria-label="Session tools">
-                <span class="code-chip">"Code "<strong>{move || ways_in.read().code.clone()}</strong></span>
-                <span class="presence" role="status">{move || presence.get().map(presence_text)}</span>
-                <button type="button" on:click=move |_| qr_open.set(true)>"QR code"</button>
+            <div class="toolbar" role="toolbar" aria-label=texts::host_tools(lang)>
+                <span class="code-chip">{texts::host_code(lang)}<strong>{move || ways_in.read().code.clone()}</strong></span>
+                <span class="presence" role="status">{move || presence.get().map(|n| presence_text(n, lang))}</span>
+                <button type="button" on:click=move |_| qr_open.set(true)>{texts::host_qr(lang)}</button>
                 // A window of its own, to drag onto the projector.
-                <a class="button" href=format!("/s/{id}/screen") target="_blank" rel="noopener">"Projection screen"</a>
+                <a class="button" href=format!("/s/{id}/screen") target="_blank" rel="noopener">{texts::host_screen(lang)}</a>
                 {role.may_generate_code().then(|| view! {
-                    <button type="button" on:click=move |_| confirm_new_code.set(true)>"Generate a new code"</button>
+                    <button type="button" on:click=move |_| confirm_new_code.set(true)>{texts::host_new_code(lang)}</button>
                 })}
             </div>
             <FormError value=actions.set_open.value()/>
             <FormError value=actions.generate.value()/>
             {move || closes_on.get().map(|day| view! {
-                <p class="auto-close-note">{format!("This session closes by itself on {day} if no host opens it before then.")}</p>
+                <p class="auto-close-note">{texts::host_closes_by_itself(lang, crate::rules::sessions::day_in_words_in(lang, day))}</p>
             })}
             <Show when=move || share_open.get()>
                 <crate::pages::host::share::ShareDialog session=parts actions confirm_new_code close=move || share_open.set(false)/>
@@ -254,15 +260,14 @@ fn HostView(
             <Show when=move || confirm_new_code.get()>
                 <Confirm
                     id="new-code"
-                    title="Generate a new code?"
-                    text="The current code, link and QR code will stop working at once: links already sent will no longer work. \
-                        Participants already inside stay inside, and invitations still waiting to be mailed go out with the new link."
+                    title=texts::host_new_code_title(lang)
+                    text=texts::host_new_code_text(lang)
                     cancel=Callback::new(move |_| confirm_new_code.set(false))
                 >
                     <button type="button" class="primary" on:click=move |_| {
                         actions.generate.dispatch(GenerateNewCode { id });
                         confirm_new_code.set(false);
-                    }>"Generate a new code"</button>
+                    }>{texts::host_new_code(lang)}</button>
                 </Confirm>
             </Show>
             <Show when=move || qr_open.get()>
@@ -296,19 +301,20 @@ fn RenameTitle(id: SessionId, title: Memo<String>, action: ServerAction<RenameSe
         }
         version
     });
+    let lang = crate::pages::page_language();
     view! {
         <button type="button" class="rename-toggle" aria-expanded=move || editing.get().to_string()
-            on:click=move |_| editing.update(|e| *e = !*e)>"Rename"</button>
+            on:click=move |_| editing.update(|e| *e = !*e)>{texts::host_rename(lang)}</button>
         <Show when=move || editing.get()>
             <ActionForm action attr:class="rename-form" attr:novalidate=true>
                 <input type="hidden" name="id" value=id.to_string()/>
                 <label>
-                    "Session title"
+                    {texts::host_session_title(lang)}
                     <input type="text" name="title" maxlength=TITLE_MAX_CHARS required node_ref=field
                         value=title.get_untracked()/>
                 </label>
-                <button type="submit" class="primary">"Save the title"</button>
-                <button type="button" on:click=move |_| editing.set(false)>"Cancel"</button>
+                <button type="submit" class="primary">{texts::host_save_title(lang)}</button>
+                <button type="button" on:click=move |_| editing.set(false)>{texts::confirm_cancel(lang)}</button>
             </ActionForm>
             <FormError value=action.value()/>
         </Show>
@@ -332,13 +338,14 @@ fn QrOverlay(ways_in: Memo<WaysIn>, close: impl Fn() + Copy + Send + Sync + 'sta
             let _ = button.focus();
         }
     });
+    let lang = crate::pages::page_language();
     view! {
-        <div class="qr-overlay" role="dialog" aria-modal="true" aria-label="QR code">
+        <div class="qr-overlay" role="dialog" aria-modal="true" aria-label=texts::host_qr(lang)>
             {move || view! { <WaysInFigure ways_in=ways_in.get()/> }}
             <p class="qr-actions">
-                <a href=move || ways_in.read().qr_svg.clone() download="ruche-qr-code.svg">"Download SVG"</a>
-                <a href=move || ways_in.read().qr_png.clone() download="ruche-qr-code.png">"Download PNG"</a>
-                <button type="button" node_ref=close_button on:click=move |_| close()>"Close"</button>
+                <a href=move || ways_in.read().qr_svg.clone() download="ruche-qr-code.svg">{texts::host_download_svg(lang)}</a>
+                <a href=move || ways_in.read().qr_png.clone() download="ruche-qr-code.png">{texts::host_download_png(lang)}</a>
+                <button type="button" node_ref=close_button on:click=move |_| close()>{texts::host_close(lang)}</button>
             </p>
         </div>
     }
@@ -354,10 +361,11 @@ pub(super) fn Padlock(
     action: ServerAction<SetSessionOpen>,
 ) -> impl IntoView {
     let may = role.may_open_or_close();
+    let lang = crate::pages::page_language();
     let hint = move || match (may, is_open.get()) {
-        (true, true) => "Session open: click to close it",
-        (true, false) => "Session closed: click to open it",
-        (false, _) => "Only the owner can open or close the session",
+        (true, true) => texts::padlock_open_hint(lang),
+        (true, false) => texts::padlock_closed_hint(lang),
+        (false, _) => texts::padlock_owner_only(lang),
     };
     view! {
         <ActionForm action=action attr:class="padlock-form">
@@ -367,12 +375,12 @@ pub(super) fn Padlock(
                 type="submit"
                 class="padlock"
                 class:closed=move || !is_open.get()
-                aria-label=move || if is_open.get() { "Session open" } else { "Session closed" }
+                aria-label=move || if is_open.get() { texts::padlock_open_label(lang) } else { texts::padlock_closed_label(lang) }
                 title=hint
                 disabled=move || !may || action.pending().get()
             >
                 {move || view! { <PadlockIcon open=is_open.get()/> }}
-                <span aria-hidden="true">{move || if is_open.get() { "Open" } else { "Closed" }}</span>
+                <span aria-hidden="true">{move || if is_open.get() { texts::status_open(lang) } else { texts::status_closed(lang) }}</span>
             </button>
         </ActionForm>
     }

@@ -79,19 +79,20 @@ fn Screen(state: Memo<HostState>, discussion: RwSignal<crate::live_protocol::Dis
         }
     });
     on_cleanup(move || handle.remove());
+    let lang = crate::pages::page_language();
     view! {
-        <TabTitle text=move || format!("Projection screen · {}", title.get())/>
-        <section class="projection" aria-label="Projection screen">
+        <TabTitle text=move || format!("{} · {}", crate::texts::host_screen(lang), title.get())/>
+        <section class="projection" aria-label=crate::texts::host_screen(lang)>
             {move || match shown.get() {
-                Shown::Closed => view! { <p class="projection-closed" role="status">"This session is closed."</p> }.into_any(),
+                Shown::Closed => view! { <p class="projection-closed" role="status">{crate::texts::join_error_closed(lang)}</p> }.into_any(),
                 Shown::Title(title) => view! { <h1 class="projection-title">{title}</h1> }.into_any(),
                 Shown::Slide(SlideView { content: SlideContent::LinkAndQr(ways_in), .. }) => view! { <RoomWaysIn ways_in/> }.into_any(),
                 Shown::Slide(slide) => view! { <div class="projection-slide"><SlideBody slide/></div> }.into_any(),
             }}
             <crate::pages::discussion::ScreenDiscussion list=discussion/>
             <button type="button" class="projection-full" on:click=move |_| fullscreen::toggle()
-                title="Full screen (F)" aria-keyshortcuts="F">
-                {move || if full.get() { "Exit full screen" } else { "Full screen" }}
+                title=crate::texts::screen_full_title(lang) aria-keyshortcuts="F">
+                {move || if full.get() { crate::texts::screen_exit_full(lang) } else { crate::texts::screen_full(lang) }}
             </button>
         </section>
     }
@@ -103,9 +104,10 @@ fn Screen(state: Memo<HostState>, discussion: RwSignal<crate::live_protocol::Dis
 #[component]
 fn RoomWaysIn(ways_in: WaysIn) -> impl IntoView {
     let WaysIn { code, link, qr_svg, .. } = ways_in;
+    let lang = crate::pages::page_language();
     view! {
         <figure class="projection-ways-in">
-            <img class="projection-qr" src=qr_svg alt=format!("QR code to join this session: {link}")/>
+            <img class="projection-qr" src=qr_svg alt=crate::texts::qr_alt(lang, &link)/>
             <p class="projection-code">{code}</p>
             <p class="projection-link">{link}</p>
         </figure>

@@ -6,6 +6,7 @@ use crate::pages::slides::SlideBody;
 use crate::pages::FormError;
 use crate::rules::slides::{Move, SlideKind, SLIDE_BODY_MAX_CHARS, SLIDE_TITLE_MAX_CHARS};
 use crate::states::{SlideContent, SlideView};
+use crate::texts;
 use leptos::prelude::*;
 
 #[component]
@@ -28,26 +29,27 @@ pub(super) fn SlidesPanel(
         })
     };
     let count = Memo::new(move |_| slides.with(|(slides, _)| slides.len()));
+    let lang = crate::pages::page_language();
     let add_button = move |kind: SlideKind| {
         view! {
             <ActionForm action=actions.add attr:class="inline">
                 <input type="hidden" name="id" value=id.to_string()/>
                 <input type="hidden" name="kind" value=format!("{kind:?}")/>
-                <button type="submit">{kind.label()}</button>
+                <button type="submit">{kind.label_in(lang)}</button>
             </ActionForm>
         }
     };
     view! {
         <section class="slides" aria-labelledby="slides-title">
-            <h2 id="slides-title">"Slides"</h2>
-            {move || slides.with(|(s, _)| s.is_empty()).then(|| view! { <p class="empty">"No slides yet. Participants see the session title until you add one."</p> })}
+            <h2 id="slides-title">{texts::slides_title(lang)}</h2>
+            {move || slides.with(|(s, _)| s.is_empty()).then(|| view! { <p class="empty">{texts::slides_empty(lang)}</p> })}
             <ol class="slide-list">
                 <For each=items key=|item| item.clone() let:item>
                     <SlideItem session_id=id slide=item.2 index=item.0 count is_active=item.1 actions/>
                 </For>
             </ol>
-            <div class="add-slide" role="group" aria-label="Add a slide">
-                <span>"Add a slide:"</span>
+            <div class="add-slide" role="group" aria-label=texts::slides_add_group(lang)>
+                <span>{texts::slides_add(lang)}</span>
                 {add_button(SlideKind::LinkAndQr)}
                 {add_button(SlideKind::Text)}
             </div>
@@ -71,21 +73,25 @@ fn SlideItem(
     actions: HostActions,
 ) -> impl IntoView {
     let slide_id = slide.id;
+    let lang = crate::pages::page_language();
     let label = match &slide.content {
-        SlideContent::LinkAndQr(_) => "Link and QR code".to_owned(),
-        SlideContent::Text { title, .. } => format!("Slide {}: {title}", index + 1),
+        SlideContent::LinkAndQr(_) => texts::slide_kind_link_and_qr(lang).to_owned(),
+        SlideContent::Text { title, .. } => texts::slide_label(lang, index + 1, title),
     };
-    let (up_label, down_label, delete_label) =
-        (format!("Move up: {label}"), format!("Move down: {label}"), format!("Delete: {label}"));
+    let (up_label, down_label, delete_label) = (
+        texts::slide_move_up(lang, &label),
+        texts::slide_move_down(lang, &label),
+        texts::slide_delete_label(lang, &label),
+    );
     let editor = match slide.content.clone() {
         SlideContent::Text { title, body } => Some(view! {
             <details class="slide-edit">
-                <summary>"Edit"</summary>
+                <summary>{texts::slide_edit(lang)}</summary>
                 <ActionForm action=actions.update attr:novalidate=true>
                     <SlideIds session_id slide_id/>
-                    <label>"Slide title"<input type="text" name="title" maxlength=SLIDE_TITLE_MAX_CHARS value=title/></label>
-                    <label>"Slide text"<textarea name="body" rows="4" maxlength=SLIDE_BODY_MAX_CHARS>{body}</textarea></label>
-                    <button type="submit" class="primary">"Save"</button>
+                    <label>{texts::slide_title(lang)}<input type="text" name="title" maxlength=SLIDE_TITLE_MAX_CHARS value=title/></label>
+                    <label>{texts::slide_text(lang)}<textarea name="body" rows="4" maxlength=SLIDE_BODY_MAX_CHARS>{body}</textarea></label>
+                    <button type="submit" class="primary">{texts::slide_save(lang)}</button>
                 </ActionForm>
             </details>
         }),
@@ -98,7 +104,7 @@ fn SlideItem(
                 <ActionForm action=actions.show attr:class="inline">
                     <SlideIds session_id slide_id/>
                     <button type="submit" disabled=is_active>
-                        {if is_active { "Shown to participants" } else { "Show to participants" }}
+                        {if is_active { texts::slide_shown(lang) } else { texts::slide_show(lang) }}
                     </button>
                 </ActionForm>
                 <ActionForm action=actions.reorder attr:class="inline">
@@ -113,7 +119,7 @@ fn SlideItem(
                 </ActionForm>
                 <ActionForm action=actions.delete attr:class="inline">
                     <SlideIds session_id slide_id/>
-                    <button type="submit" aria-label=delete_label>"Delete"</button>
+                    <button type="submit" aria-label=delete_label>{texts::slide_delete(lang)}</button>
                 </ActionForm>
             </div>
             {editor}
