@@ -1,6 +1,7 @@
 //! `GET /language?lang=fr&back=/p/…`: the language switch of the top bar and the participant
 //! page. A link, so it works without JavaScript: it sets the `ruche_lang` cookie (a year) and
 //! sends the browser back to the page it was on, which renders again in that language.
+use app::rules::accounts::is_local_path;
 use app::rules::language::{Lang, LANGUAGE_COOKIE, LANGUAGE_COOKIE_MAX_AGE_SECS};
 use app::services::ServerContext;
 use axum::extract::Query;
@@ -37,11 +38,6 @@ fn switch(lang: Option<&String>, back: Option<&String>, secure: bool) -> Respons
         headers.insert(header::LOCATION, location);
     }
     response
-}
-
-/// Only a path of this site: a crafted link cannot send anyone elsewhere.
-fn is_local_path(path: &str) -> bool {
-    path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') && !path.chars().any(char::is_control)
 }
 
 #[cfg(test)]

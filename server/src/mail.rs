@@ -131,7 +131,7 @@ async fn render(ctx: &ServerContext, mail: &OutboxMail) -> Result<Option<Mail>, 
         if ctx.db.invitation(&login_token_digest(token)).await?.is_none() {
             return Ok(None);
         }
-        let inviter = ctx.db.user(mail.sent_by).await?.map(|u| u.display_name).unwrap_or_else(|| "A Ruche user".into());
+        let inviter = inviter_name(ctx, mail).await?;
         return Ok(Some(compose(MailKind::AccountInvitation, &inviter, "", &ctx.account_invitation_link(token))));
     }
     if mail.kind == Some(MailKind::SignUpAttempt) {
@@ -144,7 +144,7 @@ async fn render(ctx: &ServerContext, mail: &OutboxMail) -> Result<Option<Mail>, 
             return Ok(None);
         }
     }
-    let inviter = ctx.db.user(mail.sent_by).await?.map(|u| u.display_name).unwrap_or_else(|| "A Ruche user".into());
+    let inviter = inviter_name(ctx, mail).await?;
     Ok(match (mail.kind, &mail.token) {
         (Some(MailKind::ParticipantInvitation), _) => Some(compose(
             MailKind::ParticipantInvitation,
@@ -157,6 +157,11 @@ async fn render(ctx: &ServerContext, mail: &OutboxMail) -> Result<Option<Mail>, 
         }
         _ => None,
     })
+}
+
+/// The name an invitation is sent in: its sender's, or a neutral one if the account is gone.
+async fn inviter_name(ctx: &ServerContext, mail: &OutboxMail) -> Result<String, app::storage::StorageError> {
+    Ok(ctx.db.user(mail.sent_by).await?.map(|u| u.display_name).unwrap_or_else(|| "A Ruche user".into()))
 }
 
 /// A mail to an account's own address; `None` once its link no longer works (used, replaced by

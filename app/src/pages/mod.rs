@@ -145,9 +145,7 @@ fn Header() -> impl IntoView {
 #[component]
 pub(crate) fn LanguageSwitch() -> impl IntoView {
     let other = page_language().other();
-    let location = leptos_router::hooks::use_location();
-    let here = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
-    let href = format!("/language?lang={}&back={}", other.as_str(), widgets::urlencode(&here));
+    let href = format!("/language?lang={}&back={}", other.as_str(), widgets::urlencode(&widgets::here()));
     view! {
         <a href=href class="language" lang=other.as_str() hreflang=other.as_str()>{other.own_name()}</a>
     }

@@ -11,9 +11,13 @@ use leptos_router::{components::Redirect, hooks::use_location};
 /// Sends an anonymous visitor to log in, and back here afterwards.
 #[component]
 pub(super) fn LoginRedirect() -> impl IntoView {
+    view! { <Redirect path=format!("/login?next={}", urlencode(&here()))/> }
+}
+
+/// This page's path and query, for a link that comes back to it.
+pub(super) fn here() -> String {
     let location = use_location();
-    let here = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
-    view! { <Redirect path=format!("/login?next={}", urlencode(&here))/> }
+    format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked())
 }
 
 /// A session error as a page loaded on the server shows it: logged out, the visitor is sent to

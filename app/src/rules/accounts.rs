@@ -133,17 +133,13 @@ pub fn check_password(password: &str) -> Result<(), AccountError> {
 /// Where to go after logging in: only a path on this site, so a crafted link cannot bounce a
 /// freshly logged-in person to another site.
 pub fn safe_next(next: Option<&str>) -> &str {
-    match next {
-        Some(path)
-            if path.starts_with('/')
-                && !path.starts_with("//")
-                && !path.contains('\\')
-                && !path.chars().any(char::is_control) =>
-        {
-            path
-        }
-        _ => "/sessions",
-    }
+    next.filter(|path| is_local_path(path)).unwrap_or("/sessions")
+}
+
+/// Whether `path` is a path on this site and nothing else (not `//elsewhere`, not `/\elsewhere`,
+/// which browsers read as another host): where Ruche may send a browser back to.
+pub fn is_local_path(path: &str) -> bool {
+    path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') && !path.chars().any(char::is_control)
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
