@@ -32,11 +32,16 @@ use leptos_router::{
     path, SsrMode,
 };
 
+/// The request's language, read once by `shell` for every component of the page.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Copy)]
+struct PageLanguage(Lang);
+
 /// The language the page is rendered in (`rules::language`): the request's, on the server; in
 /// the browser, the one the server wrote in `<html lang>`.
 pub(crate) fn page_language() -> Lang {
     #[cfg(feature = "ssr")]
-    return crate::services::ServerContext::request_language();
+    return use_context::<PageLanguage>().map_or_else(crate::services::ServerContext::request_language, |l| l.0);
     #[cfg(not(feature = "ssr"))]
     web_sys::window()
         .and_then(|w| w.document())
@@ -47,9 +52,13 @@ pub(crate) fn page_language() -> Lang {
 }
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let lang = page_language();
+    // Every component of the page asks for its language: negotiated once, here.
+    #[cfg(feature = "ssr")]
+    provide_context(PageLanguage(lang));
     view! {
         <!DOCTYPE html>
-        <html lang=page_language().as_str()>
+        <html lang=lang.as_str()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
