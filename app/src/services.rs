@@ -94,13 +94,10 @@ impl ServerContext {
     /// The language of the request being handled: the switch's cookie, else `Accept-Language`,
     /// else `DEFAULT_LANGUAGE`.
     pub fn request_language() -> crate::rules::language::Lang {
-        use crate::rules::language::{negotiate, LANGUAGE_COOKIE};
         let default =
             leptos::reactive::owner::with_context::<ServerContext, _>(|ctx| ctx.default_language).unwrap_or_default();
         leptos::reactive::owner::with_context::<axum::http::request::Parts, _>(|parts| {
-            let cookie = auth::cookie(&parts.headers, LANGUAGE_COOKIE);
-            let accept = parts.headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
-            negotiate(cookie.as_deref(), accept, default)
+            language_of(&parts.headers, default)
         })
         .unwrap_or(default)
     }
@@ -227,4 +224,17 @@ pub fn failure_of(error: leptos::server_fn::error::ServerFnErrorErr) -> Failure 
 
 pub fn status_code(error: &impl crate::rules::HttpStatus) -> axum::http::StatusCode {
     axum::http::StatusCode::from_u16(error.http_status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// The language a request's headers ask for (`rules::language::negotiate`): what
+/// `ServerContext::request_language` reads, for the axum handlers outside server functions (the
+/// guard, the QR code, the export) too.
+pub fn language_of(
+    headers: &axum::http::HeaderMap,
+    default: crate::rules::language::Lang,
+) -> crate::rules::language::Lang {
+    use crate::rules::language::{negotiate, LANGUAGE_COOKIE};
+    let cookie = auth::cookie(headers, LANGUAGE_COOKIE);
+    let accept = headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    negotiate(cookie.as_deref(), accept, default)
 }

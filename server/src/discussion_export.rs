@@ -3,9 +3,13 @@
 //! read a page at a time; cells that a spreadsheet would take for a formula are escaped
 //! (`rules::discussion::csv_cell`).
 use app::ids::SessionId;
-use app::rules::discussion::{csv_row, CSV_HEADER, MAX_MESSAGES_PER_SESSION};
+use app::rules::discussion::DiscussionError;
+use app::rules::discussion::{csv_row, MAX_MESSAGES_PER_SESSION};
+use app::rules::language::{Lang, Sentence};
+use app::services::language_of;
 use app::services::{auth, ServerContext};
 use app::storage::{Cursor, Seen};
+use app::texts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -13,7 +17,8 @@ use axum::response::{IntoResponse, Response};
 const PAGE: u64 = 500;
 
 pub async fn export(ctx: ServerContext, session: String, headers: HeaderMap) -> Response {
-    let Ok(session) = session.parse::<SessionId>() else { return refused() };
+    let lang = language_of(&headers, ctx.default_language);
+    let Ok(session) = session.parse::<SessionId>() else { return refused(lang) };
     let allowed = async {
         let Some(user) = auth::user_id_from_headers(&ctx.db, &headers, ctx.secure_cookies()).await? else {
             return Ok(false);
@@ -22,20 +27,20 @@ pub async fn export(ctx: ServerContext, session: String, headers: HeaderMap) -> 
     };
     match allowed.await {
         Ok(true) => {}
-        Ok(false) => return refused(),
-        Err(e) => return failed(&e),
+        Ok(false) => return refused(lang),
+        Err(e) => return failed(&e, lang),
     }
-    let mut csv = String::from(CSV_HEADER);
+    let mut csv = format!("{}\r\n", texts::discussion_csv_header(lang));
     let mut after = None;
     let mut read = 0;
     while read < MAX_MESSAGES_PER_SESSION {
         let page = match ctx.db.messages(session, Seen::All, after, PAGE).await {
             Ok(page) => page,
-            Err(e) => return failed(&e),
+            Err(e) => return failed(&e, lang),
         };
         for m in &page {
             let v = &m.view;
-            csv.push_str(&csv_row(&v.body, v.author.as_deref(), v.likes, v.state, v.posted_at));
+            csv.push_str(&csv_row(lang, &v.body, v.author.as_deref(), v.likes, v.state, v.posted_at));
         }
         read += page.len() as u64;
         match page.last() {
@@ -57,16 +62,15 @@ pub async fn export(ctx: ServerContext, session: String, headers: HeaderMap) -> 
 }
 
 /// Worded as for any session one may not see: it tells nothing of whether it exists.
-fn refused() -> Response {
-    (StatusCode::FORBIDDEN, "You don't have access to this session.").into_response()
+fn refused(lang: Lang) -> Response {
+    (StatusCode::FORBIDDEN, DiscussionError::NoAccess.sentence(lang)).into_response()
 }
 
-fn failed(e: &sea_orm::DbErr) -> Response {
+fn failed(e: &sea_orm::DbErr, lang: Lang) -> Response {
     if app::storage::is_unavailable(e) {
         app::storage::report_unavailable(e);
-        return (StatusCode::SERVICE_UNAVAILABLE, "Ruche cannot reach its database right now. Try again in a moment.")
-            .into_response();
+        return (StatusCode::SERVICE_UNAVAILABLE, texts::failure_unavailable(lang)).into_response();
     }
     tracing::error!(error = %e, "discussion export failed");
-    (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side. Please try again.").into_response()
+    (StatusCode::INTERNAL_SERVER_ERROR, texts::failure_internal(lang)).into_response()
 }

@@ -1,6 +1,8 @@
 //! What every request passes before it reaches the app: the origin rule (shared with the live
 //! sockets), the body limit of server functions, and the security headers of every response.
-use app::services::ServerContext;
+use app::rules::language::Lang;
+use app::services::{language_of, ServerContext};
+use app::texts;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -93,7 +95,11 @@ where
             content_security_policy,
         ))
         .layer(from_fn_with_state(
-            ApiGuard { public_url: ctx.public_url.clone(), body_within: ctx.deadlines.body },
+            ApiGuard {
+                public_url: ctx.public_url.clone(),
+                body_within: ctx.deadlines.body,
+                default_language: ctx.default_language,
+            },
             guard_api,
         ))
         .service(app)
@@ -103,6 +109,7 @@ where
 struct ApiGuard {
     public_url: Arc<str>,
     body_within: std::time::Duration,
+    default_language: Lang,
 }
 
 /// The server functions' guard: requests from other sites are refused before anything is read
@@ -112,40 +119,32 @@ async fn guard_api(State(guard): State<ApiGuard>, request: Request, next: Next) 
     if !request.uri().path().starts_with("/api/") {
         return next.run(request).await;
     }
+    let lang = language_of(request.headers(), guard.default_language);
     if !same_origin(&guard.public_url, request.headers()) {
-        return (
-            StatusCode::FORBIDDEN,
-            "Ruche refused this request because it was sent from another site. Open Ruche at its own address and try again.",
-        )
-            .into_response();
+        return (StatusCode::FORBIDDEN, texts::plain_other_site(lang)).into_response();
     }
     let limit = body_limit(request.uri().path());
     let declared =
         request.headers().get(header::CONTENT_LENGTH).and_then(|l| l.to_str().ok()).and_then(|l| l.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit as u64) {
-        return too_large(&request);
+        return too_large(&request, lang);
     }
     // Read here, bounded, so that no length (or a chunked body without one) gets more than the
     // limit buffered, and within the deadline, so that a client sending its body slowly holds
     // its connection no longer; the function then decodes what was read.
     let (parts, body) = request.into_parts();
     let Ok(read) = tokio::time::timeout(guard.body_within, Limited::new(body, limit).collect()).await else {
-        return (
-            StatusCode::REQUEST_TIMEOUT,
-            [(header::CONNECTION, "close")],
-            "Ruche stopped waiting for this request: it came too slowly. Check your connection and try again.",
-        )
+        return (StatusCode::REQUEST_TIMEOUT, [(header::CONNECTION, "close")], texts::plain_too_slow(lang))
             .into_response();
     };
     match read {
         Ok(collected) => next.run(Request::from_parts(parts, Body::from(collected.to_bytes()))).await,
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            too_large(&Request::from_parts(parts, Body::empty()))
+            too_large(&Request::from_parts(parts, Body::empty()), lang)
         }
         Err(e) => {
             tracing::debug!(error = %e, "a server function's request body could not be read");
-            (StatusCode::BAD_REQUEST, "Ruche could not read this request. Reload the page and try again.")
-                .into_response()
+            (StatusCode::BAD_REQUEST, texts::failure_malformed(lang)).into_response()
         }
     }
 }
@@ -153,12 +152,11 @@ async fn guard_api(State(guard): State<ApiGuard>, request: Request, next: Next) 
 /// Answers 413. The hydrated app gets what a server function answers with its error enum's
 /// `Failed(TooLarge)` (every domain enum has it, `rules::failure`), so it shows its sentence; a form posted
 /// without JavaScript gets the sentence itself.
-fn too_large<B>(request: &Request<B>) -> Response {
+fn too_large<B>(request: &Request<B>, lang: Lang) -> Response {
     let wants_page =
         request.headers().get(header::ACCEPT).and_then(|a| a.to_str().ok()).is_some_and(|a| a.contains("text/html"));
     if wants_page {
-        return (StatusCode::PAYLOAD_TOO_LARGE, "This is too much to send at once. Go back, shorten it and try again.")
-            .into_response();
+        return (StatusCode::PAYLOAD_TOO_LARGE, texts::plain_too_large(lang)).into_response();
     }
     let mut response =
         (StatusCode::PAYLOAD_TOO_LARGE, [(header::CONTENT_TYPE, "application/json")], r#"{"Failed":"TooLarge"}"#)

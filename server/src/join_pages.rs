@@ -52,11 +52,8 @@ pub fn routes<S: Clone + Send + Sync + 'static>(ctx: ServerContext, render: impl
 
 async fn come_in(ctx: &ServerContext, way: Way<'_>, request: Request, render: impl RenderPage) -> Response {
     if !is_a_visit(request.headers()) {
-        return (
-            StatusCode::FORBIDDEN,
-            [(header::CACHE_CONTROL, "no-store")],
-            "Open this address in your browser to join the session.",
-        )
+        let lang = app::services::language_of(request.headers(), ctx.default_language);
+        return (StatusCode::FORBIDDEN, [(header::CACHE_CONTROL, "no-store")], app::texts::plain_open_in_browser(lang))
             .into_response();
     }
     let (mut parts, body) = request.into_parts();

@@ -3,9 +3,9 @@
 //! sends the browser back to the page it was on, which renders again in that language.
 use app::rules::accounts::is_local_path;
 use app::rules::language::{Lang, LANGUAGE_COOKIE, LANGUAGE_COOKIE_MAX_AGE_SECS};
-use app::services::ServerContext;
+use app::services::{language_of, ServerContext};
 use axum::extract::Query;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -14,16 +14,18 @@ use std::collections::HashMap;
 pub fn routes<S: Clone + Send + Sync + 'static>(ctx: ServerContext) -> Router<S> {
     Router::new().route(
         "/language",
-        get(move |Query(query): Query<HashMap<String, String>>| {
+        get(move |Query(query): Query<HashMap<String, String>>, headers: HeaderMap| {
             let secure = ctx.secure_cookies();
-            async move { switch(query.get("lang"), query.get("back"), secure) }
+            let lang = language_of(&headers, ctx.default_language);
+            async move { switch(query.get("lang"), query.get("back"), secure, lang) }
         }),
     )
 }
 
-fn switch(lang: Option<&String>, back: Option<&String>, secure: bool) -> Response {
+/// `current` is the language the request is in, for the refusal of one Ruche does not speak.
+fn switch(lang: Option<&String>, back: Option<&String>, secure: bool, current: Lang) -> Response {
     let Some(lang) = lang.and_then(|l| Lang::parse(l)) else {
-        return (StatusCode::BAD_REQUEST, "Ruche speaks English (lang=en) and French (lang=fr).").into_response();
+        return (StatusCode::BAD_REQUEST, app::texts::plain_languages(current)).into_response();
     };
     let secure = if secure { "; Secure" } else { "" };
     let cookie = format!(
@@ -46,18 +48,21 @@ mod tests {
 
     #[test]
     fn it_sets_the_cookie_and_goes_back_only_to_a_page_of_this_site() {
-        let answer = switch(Some(&"fr".into()), Some(&"/p/abc?x=1".into()), false);
+        let answer = switch(Some(&"fr".into()), Some(&"/p/abc?x=1".into()), false, Lang::En);
         assert_eq!(answer.status(), StatusCode::SEE_OTHER);
         assert_eq!(answer.headers()[header::LOCATION], "/p/abc?x=1");
         assert_eq!(answer.headers()[header::SET_COOKIE], "ruche_lang=fr; Path=/; Max-Age=31536000; SameSite=Lax");
         for elsewhere in ["//evil.example", "https://evil.example", "/\\evil.example"] {
-            assert_eq!(switch(Some(&"en".into()), Some(&elsewhere.into()), true).headers()[header::LOCATION], "/");
+            assert_eq!(
+                switch(Some(&"en".into()), Some(&elsewhere.into()), true, Lang::En).headers()[header::LOCATION],
+                "/"
+            );
         }
-        assert!(switch(Some(&"en".into()), None, true).headers()[header::SET_COOKIE]
+        assert!(switch(Some(&"en".into()), None, true, Lang::En).headers()[header::SET_COOKIE]
             .to_str()
             .unwrap()
             .ends_with("; Secure"));
-        assert_eq!(switch(Some(&"de".into()), None, false).status(), StatusCode::BAD_REQUEST);
-        assert_eq!(switch(None, None, false).status(), StatusCode::BAD_REQUEST);
+        assert_eq!(switch(Some(&"de".into()), None, false, Lang::En).status(), StatusCode::BAD_REQUEST);
+        assert_eq!(switch(None, None, false, Lang::Fr).status(), StatusCode::BAD_REQUEST);
     }
 }

@@ -124,11 +124,15 @@ pub fn router(leptos_options: LeptosOptions, ctx: ServerContext) -> Router {
         .merge(join_pages::routes(ctx.clone(), render_page(ctx.clone(), leptos_options.clone())))
         .route(
             "/j/{token}/qr.svg",
-            get(move |Path(token): Path<String>| qr::download(svg_ctx.clone(), token, qr::Format::Svg)),
+            get(move |Path(token): Path<String>, headers: axum::http::HeaderMap| {
+                qr::download(svg_ctx.clone(), token, qr::Format::Svg, headers)
+            }),
         )
         .route(
             "/j/{token}/qr.png",
-            get(move |Path(token): Path<String>| qr::download(png_ctx.clone(), token, qr::Format::Png)),
+            get(move |Path(token): Path<String>, headers: axum::http::HeaderMap| {
+                qr::download(png_ctx.clone(), token, qr::Format::Png, headers)
+            }),
         )
         .route(
             "/s/{session}/discussion.csv",

@@ -5,7 +5,8 @@
 //! A mail SMTP refuses for good (5xx), one undelivered for `GIVE_UP_AFTER`, and one with nothing
 //! left to invite to (session deleted, co-facilitator removed) is given up, never sent.
 use app::rules::accounts::TokenPurpose;
-use app::rules::mail::{compose, compose_account, header_safe, Mail, MailKind};
+use app::rules::language::Lang;
+use app::rules::mail::{compose, compose_account, header_safe, mail_language, Mail, MailKind};
 use app::rules::secrets::login_token_digest;
 use app::services::ServerContext;
 use app::storage::{now_micros, OutboxMail};
@@ -119,7 +120,8 @@ enum Failure {
     Transient(String),
 }
 
-/// The mail as it goes out now; `None` when there is no one left to invite or nothing left to
+/// The mail as it goes out now, in its recipient's language (`rules::mail::mail_language`);
+/// `None` when there is no one left to invite or nothing left to
 /// invite to: its session was deleted, or the co-facilitator invitation it carries was
 /// withdrawn (the facilitator removed, or invited again with a newer link).
 async fn render(ctx: &ServerContext, mail: &OutboxMail) -> Result<Option<Mail>, app::storage::StorageError> {
@@ -131,12 +133,13 @@ async fn render(ctx: &ServerContext, mail: &OutboxMail) -> Result<Option<Mail>, 
         if ctx.db.invitation(&login_token_digest(token)).await?.is_none() {
             return Ok(None);
         }
-        let inviter = inviter_name(ctx, mail).await?;
-        return Ok(Some(compose(MailKind::AccountInvitation, &inviter, "", &ctx.account_invitation_link(token))));
+        let (inviter, lang) = sender(ctx, mail).await?;
+        return Ok(Some(compose(MailKind::AccountInvitation, lang, &inviter, "", &ctx.account_invitation_link(token))));
     }
     if mail.kind == Some(MailKind::SignUpAttempt) {
         let Some(user) = ctx.db.user(mail.sent_by).await? else { return Ok(None) };
-        return Ok(Some(compose_account(MailKind::SignUpAttempt, &user.display_name, &ctx.log_in_link())));
+        let lang = mail_language(user.language, None, ctx.default_language);
+        return Ok(Some(compose_account(MailKind::SignUpAttempt, lang, &user.display_name, &ctx.log_in_link())));
     }
     let Some(session) = ctx.db.session(mail.session_id).await? else { return Ok(None) };
     if let (Some(MailKind::FacilitatorInvitation), Some(token)) = (mail.kind, &mail.token) {
@@ -144,24 +147,35 @@ async fn render(ctx: &ServerContext, mail: &OutboxMail) -> Result<Option<Mail>, 
             return Ok(None);
         }
     }
-    let inviter = inviter_name(ctx, mail).await?;
+    let (inviter, lang) = sender(ctx, mail).await?;
     Ok(match (mail.kind, &mail.token) {
         (Some(MailKind::ParticipantInvitation), _) => Some(compose(
             MailKind::ParticipantInvitation,
+            lang,
             &inviter,
             &session.title,
             &ctx.join_link(&session.link_token),
         )),
-        (Some(MailKind::FacilitatorInvitation), Some(token)) => {
-            Some(compose(MailKind::FacilitatorInvitation, &inviter, &session.title, &ctx.facilitation_link(token)))
-        }
+        (Some(MailKind::FacilitatorInvitation), Some(token)) => Some(compose(
+            MailKind::FacilitatorInvitation,
+            lang,
+            &inviter,
+            &session.title,
+            &ctx.facilitation_link(token),
+        )),
         _ => None,
     })
 }
 
-/// The name an invitation is sent in: its sender's, or a neutral one if the account is gone.
-async fn inviter_name(ctx: &ServerContext, mail: &OutboxMail) -> Result<String, app::storage::StorageError> {
-    Ok(ctx.db.user(mail.sent_by).await?.map(|u| u.display_name).unwrap_or_else(|| "A Ruche user".into()))
+/// The name an invitation is sent in (its sender's, or a neutral one if the account is gone),
+/// and the language it is written in: its recipient's if they have an account, else its
+/// sender's.
+async fn sender(ctx: &ServerContext, mail: &OutboxMail) -> Result<(String, Lang), app::storage::StorageError> {
+    let sender = ctx.db.user(mail.sent_by).await?;
+    let recipient = ctx.db.user_by_email(&mail.recipient).await?.and_then(|r| r.user.language);
+    let lang = mail_language(recipient, sender.as_ref().and_then(|u| u.language), ctx.default_language);
+    let name = sender.map(|u| u.display_name).unwrap_or_else(|| app::texts::mail_someone(lang).into());
+    Ok((name, lang))
 }
 
 /// A mail to an account's own address; `None` once its link no longer works (used, replaced by
@@ -180,7 +194,8 @@ async fn render_account_mail(
         return Ok(None);
     }
     let Some(user) = ctx.db.user(mail.sent_by).await? else { return Ok(None) };
-    Ok(Some(compose_account(kind, &user.display_name, &link)))
+    let lang = mail_language(user.language, None, ctx.default_language);
+    Ok(Some(compose_account(kind, lang, &user.display_name, &link)))
 }
 
 async fn send(config: &MailConfig, recipient: &str, mail: &Mail) -> Result<(), Failure> {

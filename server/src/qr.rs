@@ -1,8 +1,10 @@
 //! The QR code of a session's public link, as downloads: `/j/<token>/qr.svg` and `.png`.
 //! Made to be projected: black on white, error correction M, a 4-module quiet zone.
-use app::services::ServerContext;
+use app::rules::language::Lang;
+use app::services::{language_of, ServerContext};
 use app::storage::{WayIn, WayInKind};
-use axum::http::{header, StatusCode};
+use app::texts;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use qrcode::{render::svg, Color, EcLevel, QrCode};
 
@@ -55,17 +57,14 @@ pub fn png(url: &str) -> Result<Vec<u8>, String> {
 
 /// Answers for the link token's current session only: once a new code is generated, the old
 /// QR code is gone with the old link.
-pub async fn download(ctx: ServerContext, token: String, format: Format) -> Response {
+pub async fn download(ctx: ServerContext, token: String, format: Format, headers: HeaderMap) -> Response {
+    let lang = language_of(&headers, ctx.default_language);
     let session = match ctx.db.find_way_in(WayInKind::Link, &token).await {
         Ok(WayIn::Current(session)) => session,
-        Ok(_) => {
-            return (StatusCode::NOT_FOUND, "This QR code is no longer valid. Ask the host for the new one.")
-                .into_response()
-        }
+        Ok(_) => return (StatusCode::NOT_FOUND, texts::plain_qr_gone(lang)).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "QR code lookup failed");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side. Please try again.")
-                .into_response();
+            return (StatusCode::INTERNAL_SERVER_ERROR, texts::failure_internal(lang)).into_response();
         }
     };
     let url = ctx.join_link(&session.link_token);
@@ -74,18 +73,18 @@ pub async fn download(ctx: ServerContext, token: String, format: Format) -> Resp
     match format {
         Format::Svg => match svg(&url) {
             Ok(body) => ([(header::CONTENT_TYPE, "image/svg+xml"), cache], body).into_response(),
-            Err(e) => failed(e.to_string()),
+            Err(e) => failed(e.to_string(), lang),
         },
         Format::Png => match png(&url) {
             Ok(body) => ([(header::CONTENT_TYPE, "image/png"), cache], body).into_response(),
-            Err(e) => failed(e),
+            Err(e) => failed(e, lang),
         },
     }
 }
 
-fn failed(error: String) -> Response {
+fn failed(error: String, lang: Lang) -> Response {
     tracing::error!(%error, "QR code rendering failed");
-    (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side. Please try again.").into_response()
+    (StatusCode::INTERNAL_SERVER_ERROR, texts::failure_internal(lang)).into_response()
 }
 
 #[cfg(test)]

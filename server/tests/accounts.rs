@@ -1,15 +1,17 @@
 //! Accounts on SQLite and PostgreSQL: the single-use links mailed to an account (password
 //! reset, address verification: only digests kept, single use, expiry, a new one replacing the
 //! old), changing the password ending the other logins, and verified addresses.
-use app::functions::accounts::{Account, OTHER_LOGINS_ENDED};
+use app::functions::accounts::Account;
 use app::ids::UserId;
 use app::rules::accounts::AccountError;
 use app::rules::accounts::{passwords, TokenPurpose};
+use app::rules::language::Lang;
 use app::rules::limits::LOGIN_FAILURES_PER_ACCOUNT;
 use app::rules::mail::MailKind;
 use app::rules::secrets::{login_token_digest, new_login_token};
 use app::storage::Db;
 use app::test_both_dbs;
+use app::texts;
 use axum::http::StatusCode;
 use common::{router, Client};
 
@@ -190,7 +192,7 @@ async fn changing_the_password_checks_the_old_one_and_logs_out_every_other_brows
     let reply =
         here.call("change_password", &[("old_password", "long enough"), ("new_password", "brand new one")]).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    assert_eq!(reply.json::<String>(), OTHER_LOGINS_ENDED);
+    assert_eq!(reply.json::<String>(), texts::account_other_logins_ended(Lang::En));
     assert_eq!(me(&mut here).await.map(|a| a.email).as_deref(), Some("ada@example.org"), "this browser stays");
     assert_eq!(me(&mut elsewhere).await, None, "the other browser is logged out");
 
@@ -248,14 +250,14 @@ fn token_in(mail: &app::storage::OutboxMail) -> String {
 
 test_both_dbs!(forgot_password_says_the_same_whatever_the_address_and_its_link_works_once);
 async fn forgot_password_says_the_same_whatever_the_address_and_its_link_works_once(db: Db) {
-    use app::functions::accounts::RESET_MAIL_ON_ITS_WAY;
+    let reset_mail_on_its_way = texts::account_reset_mail_on_its_way(Lang::En);
     let router = router(db.clone());
     let mut ada = Client::signed_up(&router, "ada@example.org").await;
     let mut visitor = Client::from(&router, [192, 0, 2, 20]);
     for email in ["Ada@Example.org", "nobody@example.org"] {
         let reply = visitor.call("request_password_reset", &[("email", email)]).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-        assert_eq!(reply.json::<String>(), RESET_MAIL_ON_ITS_WAY);
+        assert_eq!(reply.json::<String>(), reset_mail_on_its_way);
     }
     assert!(db.mail_to("nobody@example.org").await.unwrap().is_empty());
     let mails: Vec<_> = db
@@ -298,7 +300,7 @@ test_both_dbs!(reset_mails_are_limited_per_recipient_whether_or_not_it_has_an_ac
 /// keep them from resetting: past the budget, the owner is told to look for the mail already
 /// sent (its link still works), and nothing more is mailed.
 async fn reset_mails_are_limited_per_recipient_whether_or_not_it_has_an_account(db: Db) {
-    use app::functions::accounts::RESET_MAIL_ON_ITS_WAY;
+    let reset_mail_on_its_way = texts::account_reset_mail_on_its_way(Lang::En);
     use app::rules::limits::ACCOUNT_MAILS_PER_RECIPIENT;
     let router = router(db.clone());
     Client::signed_up(&router, "ada@example.org").await;
@@ -311,7 +313,7 @@ async fn reset_mails_are_limited_per_recipient_whether_or_not_it_has_an_account(
         let reply = owner.call("request_password_reset", &[("email", email)]).await;
         assert_eq!(
             (reply.status, reply.json::<String>()),
-            (StatusCode::OK, RESET_MAIL_ON_ITS_WAY.to_owned()),
+            (StatusCode::OK, reset_mail_on_its_way.to_owned()),
             "{email}"
         );
     }
@@ -342,7 +344,6 @@ async fn verification_token(db: &Db, email: &str) -> String {
 test_both_dbs!(sign_up_mails_a_verification_link_that_works_once_from_any_browser);
 /// The link's page shows a button; the button verifies; a used link says so at once.
 async fn sign_up_mails_a_verification_link_that_works_once_from_any_browser(db: Db) {
-    use app::functions::accounts::EMAIL_VERIFIED;
     let router = router(db.clone());
     let mut ada = Client::signed_up(&router, "ada@example.org").await;
     assert_eq!(me(&mut ada).await.map(|a| a.email_verified), Some(false));
@@ -377,7 +378,7 @@ async fn sign_up_mails_a_verification_link_that_works_once_from_any_browser(db: 
     let landed = pressed.headers[axum::http::header::LOCATION].to_str().unwrap().to_owned();
     assert_eq!(landed, format!("/account/verify/{token}?done=verified"));
     let page = visitor.page(&landed).await;
-    assert!(page.body.contains(EMAIL_VERIFIED), "{}", page.body);
+    assert!(page.body.contains(texts::account_email_verified(Lang::En)), "{}", page.body);
     assert_eq!(me(&mut ada).await.map(|a| a.email_verified), Some(true), "the account, whoever opened the link");
     assert_eq!(me(&mut visitor).await, None, "verifying logs no one in");
 
@@ -406,7 +407,6 @@ async fn a_verification_link_ends_after_a_week(db: Db) {
 
 test_both_dbs!(sending_the_verification_mail_again_is_limited_and_replaces_the_link);
 async fn sending_the_verification_mail_again_is_limited_and_replaces_the_link(db: Db) {
-    use app::functions::accounts::{verification_mail_on_its_way, ALREADY_VERIFIED};
     use app::rules::limits::ACCOUNT_MAILS_PER_RECIPIENT;
     let router = router(db.clone());
     let mut ada = Client::signed_up(&router, "ada@example.org").await;
@@ -414,7 +414,7 @@ async fn sending_the_verification_mail_again_is_limited_and_replaces_the_link(db
     for _ in 0..ACCOUNT_MAILS_PER_RECIPIENT.burst {
         let reply = ada.call("resend_verification", &[]).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-        assert_eq!(reply.json::<String>(), verification_mail_on_its_way("ada@example.org"));
+        assert_eq!(reply.json::<String>(), texts::account_verification_on_its_way(Lang::En, "ada@example.org"));
     }
     // Per account, wherever it asks from.
     ada.ip = [192, 0, 2, 80].into();
@@ -436,7 +436,7 @@ async fn sending_the_verification_mail_again_is_limited_and_replaces_the_link(db
     assert_eq!(ada.call("verify_email", &[("token", &last)]).await.status, StatusCode::OK);
     // Verified, it mails nothing more and says so.
     ada.ip = [192, 0, 2, 81].into();
-    assert_eq!(ada.call("resend_verification", &[]).await.json::<String>(), ALREADY_VERIFIED);
+    assert_eq!(ada.call("resend_verification", &[]).await.json::<String>(), texts::account_already_verified(Lang::En));
     let reply = Client::anonymous(&router).call("resend_verification", &[]).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
 }

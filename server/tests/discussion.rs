@@ -247,5 +247,15 @@ async fn hosts_export_the_discussion_as_csv(db: Db) {
     );
     let mut bob = Client::signed_up(&router, "bob@example.org").await;
     assert_eq!(bob.page(&format!("/s/{id}/discussion.csv")).await.status, StatusCode::FORBIDDEN, "nor other accounts");
+
+    // In the language of the host who downloads it, as is the refusal.
+    let french = ada.page_with(&format!("/s/{id}/discussion.csv"), &[("accept-language", "fr")]).await;
+    assert!(french.body.starts_with("Message,Auteur,J’aime,État,Publié le (UTC)\r\n"), "{}", french.body);
+    assert!(french.body.contains(",Anonyme,0,En attente de modération,"), "{}", french.body);
+    let refused = bob.page_with(&format!("/s/{id}/discussion.csv"), &[("accept-language", "fr")]).await;
+    assert_eq!(
+        (refused.status, refused.body.as_str()),
+        (StatusCode::FORBIDDEN, "Vous n’avez pas accès à cette session.")
+    );
 }
 test_both_dbs!(hosts_export_the_discussion_as_csv);

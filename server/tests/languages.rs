@@ -64,3 +64,65 @@ async fn pages_speak_the_visitors_language(db: Db) {
     assert!(page.body.contains(r#"<html lang="en""#));
 }
 test_both_dbs!(pages_speak_the_visitors_language);
+
+/// The account pages and the administration speak French to a French browser, their refusals
+/// (with their statuses) included, and so does a plain answer of the server.
+async fn account_and_administration_pages_speak_french(db: Db) {
+    let router = router(db, Lang::En);
+    // The instance's first account: its administrator.
+    let mut ada = Client::signed_up(&router, "ada@example.org").await;
+    let _zoe = Client::signed_up(&router, "zoe@example.org").await;
+    let fr = [("accept-language", "fr-FR")];
+
+    let admin = ada.page_with("/admin", &fr).await;
+    assert_eq!(admin.status, StatusCode::OK);
+    for text in [
+        "<title>Comptes · Ruche</title>",
+        "2 comptes.",
+        "Chercher par nom ou adresse e-mail",
+        "Administrateur",
+        "Vous",
+        "Désactiver",
+        "dernière connexion le",
+    ] {
+        assert!(admin.body.contains(text), "{text} is not on the French account list");
+    }
+    // The one account Ada may delete: Zoé's.
+    let zoe_id = admin.body.split("/admin/accounts/").nth(1).and_then(|rest| rest.split('/').next()).unwrap();
+    let delete = ada.page_with(&format!("/admin/accounts/{zoe_id}/delete"), &fr).await;
+    assert!(delete.body.contains("Supprimer le compte de Someone\u{202f}?"), "{}", delete.body);
+    assert!(delete.body.contains("Someone (zoe@example.org) ne peut plus se connecter"), "{}", delete.body);
+    let too_long = ada.page_with(&format!("/admin?q={}", "a".repeat(101)), &fr).await;
+    assert_eq!(too_long.status, StatusCode::BAD_REQUEST);
+    assert!(too_long.body.contains("Cherchez avec 100 caractères au plus."), "{}", too_long.body);
+
+    let account = ada.page_with("/account", &fr).await;
+    for text in [
+        "<title>Mon compte · Ruche</title>",
+        "Identifiant et mot de passe",
+        "Ancien mot de passe",
+        "Me déconnecter partout",
+    ] {
+        assert!(account.body.contains(text), "{text} is not on the French My account");
+    }
+    let mut visitor = Client::anonymous(&router);
+    let forgot = visitor.page_with("/forgot-password", &fr).await;
+    assert!(
+        forgot.body.contains("<title>Mot de passe oublié · Ruche</title>") && forgot.body.contains("M’envoyer un lien")
+    );
+    let reset = visitor.page_with("/account/reset/not-a-token", &fr).await;
+    assert_eq!(reset.status, StatusCode::GONE);
+    assert!(reset.body.contains("Ce lien a expiré ou a déjà servi. Demandez-en un nouveau."), "{}", reset.body);
+    let verify = visitor.page_with("/account/verify/not-a-token", &fr).await;
+    assert_eq!(verify.status, StatusCode::GONE);
+    assert!(verify.body.contains("pour recevoir un nouveau lien."), "{}", verify.body);
+    let reply = ada.call("request_password_reset", &[("email", "nobody@example.org")]).await;
+    assert_eq!(reply.json::<String>(), app::texts::account_reset_mail_on_its_way(Lang::En));
+
+    let unknown = visitor.page_with("/language?lang=de", &fr).await;
+    assert_eq!(
+        (unknown.status, unknown.body.as_str()),
+        (StatusCode::BAD_REQUEST, "Ruche parle anglais (lang=en) et français (lang=fr).")
+    );
+}
+test_both_dbs!(account_and_administration_pages_speak_french);

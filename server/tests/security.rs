@@ -73,6 +73,12 @@ async fn requests_from_other_sites_are_refused(db: Db) {
         assert!(reply.headers.get(header::SET_COOKIE).is_none(), "{headers:?}");
     }
 
+    // Said in the visitor's language, as every page is.
+    let french =
+        post(&stranger, "log_in", &credentials, &[("origin", "https://evil.example"), ("accept-language", "fr")]).await;
+    assert_eq!(french.status, StatusCode::FORBIDDEN);
+    assert!(french.body.contains("envoyée depuis un autre site"), "{}", french.body);
+
     // Nor may another site log a host out, or act in their name.
     let evil = [("origin", "https://evil.example")];
     assert_eq!(post(&ada, "log_out", &[], &evil).await.status, StatusCode::FORBIDDEN);

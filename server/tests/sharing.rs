@@ -5,6 +5,7 @@
 //! long, and never sending a mail twice.
 use app::functions::sessions::{SessionForHost, SessionSummary};
 use app::functions::sharing::InvitationReport;
+use app::rules::language::Lang;
 use app::rules::sessions::{Role, SessionError};
 use app::rules::sharing::{SharingError, MAX_FACILITATORS_PER_SESSION, MAX_REFUSED_SHOWN};
 use app::services::ServerContext;
@@ -109,9 +110,15 @@ impl Drop for Smtp {
     }
 }
 
+/// The text of a received mail, its quoted-printable folding and escapes undone where they
+/// stand in ASCII (enough to find sentences without accents).
+fn unfolded(message: &str) -> String {
+    message.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=")
+}
+
 /// The plain-text part's link: quoted-printable may fold lines, so unfold before searching.
 fn link_in(message: &str, path: &str) -> String {
-    let unfolded = message.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+    let unfolded = unfolded(message);
     let start = unfolded.find(&format!("http://127.0.0.1:3000/{path}/")).expect("a link in the mail");
     unfolded[start..].split(|c: char| c.is_whitespace() || c == '"' || c == '<').next().unwrap().to_owned()
 }
@@ -652,3 +659,37 @@ async fn accepting_an_invitation_through_its_link_verifies_the_address(db: Db) {
     assert_eq!(report.sent, 1);
 }
 test_both_dbs!(accepting_an_invitation_through_its_link_verifies_the_address);
+
+/// A mail is written in its recipient's language when their account knows it (the language they
+/// last read Ruche in), else in its sender's; an account mail in its account's.
+async fn mails_are_written_in_their_recipients_language(db: Db) {
+    let smtp = Smtp::start().await;
+    let router = app_with_mail(db.clone(), &smtp).await;
+    let mut ada = Client::signed_up_verified(&router, &db, "ada@example.org").await;
+    // Bob signed up in English (no language asked for: `DEFAULT_LANGUAGE`).
+    let _bob = Client::signed_up_verified(&router, &db, "bob@example.org").await;
+    let id = create_session(&mut ada, "Rentrée").await;
+    // Ada reads Ruche in French from now on: her account follows.
+    ada.page_with("/sessions", &[("accept-language", "fr-FR,fr;q=0.9")]).await;
+    assert_eq!(db.user_by_email("ada@example.org").await.unwrap().unwrap().user.language, Some(Lang::Fr));
+
+    let report: InvitationReport =
+        ada.call("send_invitations", &[("id", &id), ("addresses", "zoe@example.org, bob@example.org")]).await.json();
+    assert_eq!(report.sent, 2);
+    let messages: Vec<String> = smtp.wait_for(2).await.iter().map(|m| unfolded(m)).collect();
+    let to = |address: &str| messages.iter().find(|m| m.contains(&format!("To: {address}"))).unwrap().clone();
+    let (zoe, bob) = (to("zoe@example.org"), to("bob@example.org"));
+    assert!(
+        zoe.contains("<html lang=\"fr\">") && zoe.contains("Rejoindre la session"),
+        "no account: the sender's\n{zoe}"
+    );
+    assert!(bob.contains("<html lang=\"en\">") && bob.contains("Join the session"), "an account: its own\n{bob}");
+
+    // A password reset asked for from an English browser goes out in the account's French.
+    let mut visitor = Client::anonymous(&router);
+    visitor.call("request_password_reset", &[("email", "ada@example.org")]).await;
+    let messages = smtp.wait_for(3).await;
+    let reset = messages.iter().map(|m| unfolded(m)).find(|m| m.contains("/account/reset/")).unwrap();
+    assert!(reset.contains("<html lang=\"fr\">") && reset.contains("Choisir un nouveau mot de passe"), "{reset}");
+}
+test_both_dbs!(mails_are_written_in_their_recipients_language);

@@ -32,26 +32,6 @@ pub struct Account {
     pub is_admin: bool,
 }
 
-/// "Forgot your password?" answers this whatever the address, so it tells nobody which
-/// addresses have accounts.
-pub const RESET_MAIL_ON_ITS_WAY: &str = "If an account uses this address, a mail is on its way.";
-
-/// What the verification link says once it has done its work.
-pub const EMAIL_VERIFIED: &str =
-    "Your e-mail address is verified. You can now send e-mail invitations and add co-facilitators.";
-
-/// What "Send the verification mail again" says when the address needs no more proof.
-pub const ALREADY_VERIFIED: &str = "Your e-mail address is already verified.";
-
-/// What "Send the verification mail again" says when a mail is queued.
-pub fn verification_mail_on_its_way(email: &str) -> String {
-    format!("A new verification mail is on its way to {email}. The link in any earlier one no longer works.")
-}
-
-/// What "Change my password" and "Log out everywhere" say when done.
-pub const OTHER_LOGINS_ENDED: &str =
-    "Done. Every other browser logged in to your account is now logged out; this one stays logged in.";
-
 /// A form posted without JavaScript comes back to its page through the `Referer`, which cannot
 /// say that it worked: on success, the account forms send it back with `?done=<what>` instead,
 /// and the page says the sentence the hydrated app shows. The hydrated app, which has the
@@ -136,6 +116,8 @@ pub async fn sign_up(
             if user.is_admin {
                 tracing::info!(target: "ruche::admin", account = %user.email, "the first account is the administrator");
             }
+            // Before its first mail is queued: the mail is written in it.
+            ctx.db.set_account_language(user.id, ServerContext::request_language()).await?;
             // Not counted against the account-mail budgets: one per new account, and sign-ups have
             // their own. The account exists whatever happens here; if the mail cannot be queued,
             // "Send the verification mail again" (on the banner) makes another.
@@ -237,7 +219,16 @@ pub async fn me() -> Result<Option<Account>, AccountError> {
     reply(
         async move {
             let ctx = ServerContext::get()?;
-            Ok(auth::current_user(&ctx.db).await?.map(|u| Account {
+            let user = auth::current_user(&ctx.db).await?;
+            // Every page asks: the account's language follows the one its owner reads Ruche in
+            // (the switch's cookie, else the browser's), for the mails they will receive.
+            if let Some(user) = user.as_ref() {
+                let lang = ServerContext::request_language();
+                if user.language != Some(lang) {
+                    ctx.db.set_account_language(user.id, lang).await?;
+                }
+            }
+            Ok(user.map(|u| Account {
                 display_name: u.display_name,
                 email: u.email,
                 email_verified: u.email_verified,
@@ -300,7 +291,7 @@ pub async fn change_password(old_password: String, new_password: String) -> Resu
             let ended = ctx.db.change_password(user.id, &hash, &keep).await?;
             ctx.live.logins_ended(&ctx, ended).await;
             plain_form_done("/account", "password");
-            Ok(OTHER_LOGINS_ENDED.to_owned())
+            Ok(crate::texts::account_other_logins_ended(ServerContext::request_language()).to_owned())
         }
         .await,
     )
@@ -316,7 +307,7 @@ pub async fn log_out_everywhere() -> Result<String, AccountError> {
             let ended = ctx.db.end_other_logins(user.id, &keep).await?;
             ctx.live.logins_ended(&ctx, ended).await;
             plain_form_done("/account", "everywhere");
-            Ok(OTHER_LOGINS_ENDED.to_owned())
+            Ok(crate::texts::account_other_logins_ended(ServerContext::request_language()).to_owned())
         }
         .await,
     )
@@ -346,7 +337,8 @@ pub async fn request_password_reset(email: String) -> Result<String, AccountErro
                 Err(MailRefused::Recipient(_)) => {}
             }
             plain_form_done("/forgot-password", "sent");
-            Ok(RESET_MAIL_ON_ITS_WAY.to_owned())
+            // Whatever the address, so that it tells nobody which addresses have accounts.
+            Ok(crate::texts::account_reset_mail_on_its_way(ServerContext::request_language()).to_owned())
         }
         .await,
     )
@@ -408,7 +400,7 @@ pub async fn verify_email(token: String) -> Result<String, AccountError> {
             let digest = crate::rules::secrets::login_token_digest(token);
             ctx.db.verify_email_with_link(&digest).await?.ok_or(AccountError::LinkExpired)?;
             plain_form_done(&format!("/account/verify/{token}"), "verified");
-            Ok(EMAIL_VERIFIED.to_owned())
+            Ok(crate::texts::account_email_verified(ServerContext::request_language()).to_owned())
         }
         .await,
     )
@@ -438,7 +430,7 @@ pub async fn resend_verification() -> Result<String, AccountError> {
             let ctx = ServerContext::get()?;
             let user = auth::current_user(&ctx.db).await?.ok_or(AccountError::NotLoggedIn)?;
             if user.email_verified {
-                return Ok(ALREADY_VERIFIED.to_owned());
+                return Ok(crate::texts::account_already_verified(ServerContext::request_language()).to_owned());
             }
             ctx.limits.take_account_mail(&user.email, ctx.client_ip()).map_err(|refused| match refused {
                 MailRefused::Client(wait) | MailRefused::Recipient(wait) => {
@@ -446,7 +438,7 @@ pub async fn resend_verification() -> Result<String, AccountError> {
                 }
             })?;
             mail_account_link(&ctx, user.id, &user.email, TokenPurpose::EmailVerification).await?;
-            Ok(verification_mail_on_its_way(&user.email))
+            Ok(crate::texts::account_verification_on_its_way(ServerContext::request_language(), &user.email))
         }
         .await,
     )

@@ -42,11 +42,6 @@ pub struct AccountList {
     pub invitations: bool,
 }
 
-/// What "Invite" says once the invitation is queued.
-pub fn invitation_on_its_way(email: &str) -> String {
-    format!("An invitation is on its way to {email}. Its link works for 14 days.")
-}
-
 #[cfg(feature = "ssr")]
 impl From<crate::storage::AccountRecord> for AccountLine {
     fn from(r: crate::storage::AccountRecord) -> Self {
@@ -209,7 +204,7 @@ pub async fn invite_account(email: String) -> Result<String, AdminError> {
             if crate::services::accepts_html() {
                 crate::services::see_other("/admin?done=invited");
             }
-            Ok(invitation_on_its_way(&email))
+            Ok(crate::texts::admin_invitation_on_its_way(ServerContext::request_language(), &email))
         }
         .await,
     )

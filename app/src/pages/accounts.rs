@@ -2,7 +2,7 @@ use super::widgets::{urlencode, VerifyBanner};
 use super::FormError;
 use crate::functions::accounts::{
     account_link_works, invitation_address, me, Account, ChangePassword, LogIn, LogOutEverywhere, RequestPasswordReset,
-    ResetPassword, SignUp, UpdateDisplayName, VerifyEmail, EMAIL_VERIFIED, OTHER_LOGINS_ENDED, RESET_MAIL_ON_ITS_WAY,
+    ResetPassword, SignUp, UpdateDisplayName, VerifyEmail,
 };
 use crate::rules::accounts::{AccountError, TokenPurpose, DISPLAY_NAME_MAX_CHARS, PASSWORD_MIN_CHARS};
 use crate::rules::language::Sentence;
@@ -201,19 +201,21 @@ pub fn LogInPage() -> impl IntoView {
 pub fn ForgotPasswordPage() -> impl IntoView {
     let action = ServerAction::<RequestPasswordReset>::new();
     answer_with_error_status(action.value());
-    let sent = done_sentence(action.value(), done_param().as_deref() == Some("sent"), RESET_MAIL_ON_ITS_WAY);
+    let lang = super::page_language();
+    let landed = done_param().as_deref() == Some("sent");
+    let sent = done_sentence(action.value(), landed, texts::account_reset_mail_on_its_way(lang));
     view! {
-        <leptos_meta::Title text="Forgot your password · Ruche"/>
+        <leptos_meta::Title text=texts::page_title(lang, texts::account_forgot_tab(lang))/>
         <section class="card narrow">
-            <h1>"Forgot your password?"</h1>
-            <p>"Enter the e-mail address of your account: we mail you a link to choose a new password. It works once, for one hour."</p>
+            <h1>{texts::account_forgot(lang)}</h1>
+            <p>{texts::account_forgot_text(lang)}</p>
             <ActionForm action=action attr:novalidate=true>
-                <label>"E-mail"<input type="email" name="email" autocomplete="email" required/></label>
+                <label>{texts::account_email(lang)}<input type="email" name="email" autocomplete="email" required/></label>
                 <FormError value=action.value()/>
                 {sent}
-                <button type="submit" class="primary">"Send me a link"</button>
+                <button type="submit" class="primary">{texts::account_forgot_send(lang)}</button>
             </ActionForm>
-            <p><A href="/login">"Back to log in"</A></p>
+            <p><A href="/login">{texts::account_back_to_log_in(lang)}</A></p>
         </section>
     }
 }
@@ -228,7 +230,7 @@ fn link_check(purpose: TokenPurpose) -> (String, Resource<Result<(), AccountErro
 /// A mailed link that no longer works, said at once, with its status (410).
 fn link_refused(error: AccountError) -> AnyView {
     super::set_error_status(&error);
-    view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any()
+    view! { <p class="error" role="alert">{error.sentence(super::page_language())}</p> }.into_any()
 }
 
 /// Opened from the password-reset mail. A used or expired link says so at once; one used while
@@ -238,10 +240,11 @@ pub fn ResetPasswordPage() -> impl IntoView {
     let action = ServerAction::<ResetPassword>::new();
     answer_with_error_status(action.value());
     let (token, works) = link_check(TokenPurpose::PasswordReset);
+    let lang = super::page_language();
     view! {
-        <leptos_meta::Title text="Choose a new password · Ruche"/>
+        <leptos_meta::Title text=texts::page_title(lang, texts::account_reset_title(lang))/>
         <section class="card narrow">
-            <h1>"Choose a new password"</h1>
+            <h1>{texts::account_reset_title(lang)}</h1>
             <Suspense>
                 {move || {
                     let token = token.clone();
@@ -249,19 +252,19 @@ pub fn ResetPasswordPage() -> impl IntoView {
                         match works.await {
                             Err(error) if action.value().get_untracked().is_none() => link_refused(error),
                             _ => view! {
-                                <p>"Every other browser logged in to your account will be logged out."</p>
+                                <p>{texts::account_reset_others_logged_out(lang)}</p>
                                 <ActionForm action=action attr:novalidate=true>
                                     <input type="hidden" name="token" value=token/>
                                     <NewPasswordField/>
                                     <FormError value=action.value()/>
-                                    <button type="submit" class="primary">"Save and log in"</button>
+                                    <button type="submit" class="primary">{texts::account_reset_save(lang)}</button>
                                 </ActionForm>
                             }.into_any(),
                         }
                     })
                 }}
             </Suspense>
-            <p><A href="/forgot-password">"Ask for a new link"</A></p>
+            <p><A href="/forgot-password">{texts::account_reset_ask_again(lang)}</A></p>
         </section>
     }
 }
@@ -274,29 +277,30 @@ pub fn VerifyEmailPage() -> impl IntoView {
     answer_with_error_status(action.value());
     let landed = done_param().as_deref() == Some("verified");
     let (token, works) = link_check(TokenPurpose::EmailVerification);
+    let lang = super::page_language();
     view! {
-        <leptos_meta::Title text="Verify your e-mail address · Ruche"/>
+        <leptos_meta::Title text=texts::page_title(lang, texts::account_verify_title(lang))/>
         <section class="card narrow">
-            <h1>"Verify your e-mail address"</h1>
+            <h1>{texts::account_verify_title(lang)}</h1>
             <Suspense>
                 {move || {
                     let token = token.clone();
-                    let verified = done_sentence(action.value(), landed, EMAIL_VERIFIED);
+                    let verified = done_sentence(action.value(), landed, texts::account_email_verified(lang));
                     Suspend::new(async move {
                         if let Some(done) = verified() {
-                            return view! { {done} <p><A href="/sessions">"Go to my sessions"</A></p> }.into_any();
+                            return view! { {done} <p><A href="/sessions">{texts::account_go_to_sessions(lang)}</A></p> }.into_any();
                         }
                         match works.await {
                             Err(error) if action.value().get_untracked().is_none() => view! {
                                 {link_refused(error)}
-                                <p>"Log in and open "<A href="/account">"My account"</A>" to get a new link."</p>
+                                <p>{texts::account_new_link_before(lang)}<A href="/account">{texts::nav_my_account(lang)}</A>{texts::account_new_link_after(lang)}</p>
                             }.into_any(),
                             _ => view! {
-                                <p>"Confirm that this address is yours: you can then send e-mail invitations and add co-facilitators."</p>
+                                <p>{texts::account_verify_text(lang)}</p>
                                 <ActionForm action=action>
                                     <input type="hidden" name="token" value=token/>
                                     <FormError value=action.value()/>
-                                    <button type="submit" class="primary">"Verify my e-mail address"</button>
+                                    <button type="submit" class="primary">{texts::account_verify_button(lang)}</button>
                                 </ActionForm>
                             }.into_any(),
                         }
@@ -313,8 +317,9 @@ pub fn AccountPage() -> impl IntoView {
     let account = Resource::new_blocking(|| (), |_| Box::pin(me()));
     let done = done_param();
     super::islands::preload_lazy_island("AccountIsland");
+    let lang = super::page_language();
     view! {
-        <leptos_meta::Title text="My account · Ruche"/>
+        <leptos_meta::Title text=texts::page_title(lang, texts::nav_my_account(lang))/>
         <Suspense>
             {move || {
                 let done = done.clone();
@@ -322,7 +327,7 @@ pub fn AccountPage() -> impl IntoView {
                     match account.await {
                         Ok(Some(account)) => view! { <AccountIsland account done/> }.into_any(),
                         Ok(None) => view! { <super::widgets::LoginRedirect/> }.into_any(),
-                        Err(e) => view! { <section class="card narrow"><p class="error" role="alert">{e.to_string()}</p></section> }.into_any(),
+                        Err(e) => view! { <section class="card narrow"><p class="error" role="alert">{e.sentence(lang)}</p></section> }.into_any(),
                     }
                 })
             }}
@@ -343,6 +348,7 @@ fn AccountIsland(account: Account, done: Option<String>) -> impl IntoView {
     let landed = move |what: &str| done.as_deref() == Some(what);
     let (name_done, password_done, everywhere_done) = (landed("name"), landed("password"), landed("everywhere"));
     let account = RwSignal::new(account);
+    let lang = super::page_language();
     super::islands::read_again_after(
         move || rename.version().get(),
         move || async move {
@@ -356,33 +362,33 @@ fn AccountIsland(account: Account, done: Option<String>) -> impl IntoView {
         let account = account.get();
         view! {
             <section class="card narrow">
-                <h1>"My account"</h1>
+                <h1>{texts::nav_my_account(lang)}</h1>
                 <ActionForm action=rename attr:novalidate=true>
                     <label>
-                        "Your name"
+                        {texts::account_your_name(lang)}
                         <input type="text" name="display_name" autocomplete="name" maxlength=DISPLAY_NAME_MAX_CHARS
                             required value=account.display_name.clone()/>
                     </label>
                     <FormError value=rename.value()/>
-                    {done_sentence(rename.value(), name_done, "Your name is saved.")}
-                    <button type="submit">"Save my name"</button>
+                    {done_sentence(rename.value(), name_done, texts::account_name_saved(lang))}
+                    <button type="submit">{texts::account_save_name(lang)}</button>
                 </ActionForm>
-                <p>"E-mail: "<strong>{account.email.clone()}</strong></p>
+                <p>{texts::account_email_is(lang)}<strong>{account.email.clone()}</strong></p>
                 {(!account.email_verified).then(|| view! { <VerifyBanner/> })}
-                <h2>"Username and password"</h2>
+                <h2>{texts::account_password_heading(lang)}</h2>
                 <ActionForm action=change attr:novalidate=true>
-                    <label>"Old password"<input type="password" name="old_password" autocomplete="current-password" required/></label>
+                    <label>{texts::account_old_password(lang)}<input type="password" name="old_password" autocomplete="current-password" required/></label>
                     <NewPasswordField/>
                     <FormError value=change.value()/>
-                    {done_sentence(change.value(), password_done, OTHER_LOGINS_ENDED)}
-                    <button type="submit" class="primary">"Change my password"</button>
+                    {done_sentence(change.value(), password_done, texts::account_other_logins_ended(lang))}
+                    <button type="submit" class="primary">{texts::account_change_password(lang)}</button>
                 </ActionForm>
-                <h2>"Other browsers"</h2>
-                <p>"Logged in somewhere you no longer use? Log out every other browser; this one stays logged in."</p>
+                <h2>{texts::account_other_browsers(lang)}</h2>
+                <p>{texts::account_other_browsers_text(lang)}</p>
                 <ActionForm action=everywhere>
                     <FormError value=everywhere.value()/>
-                    {done_sentence(everywhere.value(), everywhere_done, OTHER_LOGINS_ENDED)}
-                    <button type="submit">"Log out everywhere"</button>
+                    {done_sentence(everywhere.value(), everywhere_done, texts::account_other_logins_ended(lang))}
+                    <button type="submit">{texts::account_log_out_everywhere(lang)}</button>
                 </ActionForm>
             </section>
         }
@@ -403,11 +409,12 @@ fn show_name_in_top_bar(name: &str) {
 /// The new password of a reset and of My account: named `new_password` for both functions.
 #[component]
 fn NewPasswordField() -> impl IntoView {
+    let lang = super::page_language();
     view! {
         <label>
-            "Your new password"
+            {texts::account_new_password(lang)}
             <input type="password" name="new_password" autocomplete="new-password" minlength=PASSWORD_MIN_CHARS required/>
-            <small>"At least 8 characters."</small>
+            <small>{texts::account_password_hint(lang)}</small>
         </label>
     }
 }

@@ -8,7 +8,9 @@ use crate::functions::administration::{
 };
 use crate::ids::UserId;
 use crate::rules::administration::{AdminError, ACCOUNTS_SHOWN, SEARCH_MAX_CHARS};
-use crate::rules::sessions::day_in_words;
+use crate::rules::language::Sentence;
+use crate::rules::sessions::day_in_words_in;
+use crate::texts;
 use leptos::prelude::*;
 use leptos_router::{
     components::A,
@@ -23,10 +25,11 @@ fn AdminRefused(error: AdminError) -> impl IntoView {
         return view! { <LoginRedirect/> }.into_any();
     }
     super::set_error_status(&error);
+    let lang = super::page_language();
     view! {
         <section class="card narrow">
-            <p class="error" role="alert">{error.to_string()}</p>
-            <p><A href="/">"Back to the home page"</A></p>
+            <p class="error" role="alert">{error.sentence(lang)}</p>
+            <p><A href="/">{texts::admin_back_home(lang)}</A></p>
         </section>
     }
     .into_any()
@@ -47,40 +50,42 @@ pub fn AdminPage() -> impl IntoView {
     let disable = ServerAction::<DisableAccount>::new();
     let enable = ServerAction::<EnableAccount>::new();
     let invite = ServerAction::<InviteAccount>::new();
+    let lang = super::page_language();
     let done = match done.as_deref() {
-        Some("deleted") => Some("The account and its sessions are deleted.".to_owned()),
-        Some("invited") => Some("The invitation is on its way.".to_owned()),
+        Some("deleted") => Some(texts::admin_deleted(lang)),
+        Some("invited") => Some(texts::admin_invited(lang)),
         _ => None,
     };
     view! {
-        <leptos_meta::Title text="Accounts · Ruche"/>
+        <leptos_meta::Title text=texts::page_title(lang, texts::admin_accounts_tab(lang))/>
         <Suspense>
             {move || {
                 let search = search.clone();
-                let done = done.clone();
                 Suspend::new(async move {
                     let list = match list.await {
                         Ok(list) => list,
                         Err(error) => return view! { <AdminRefused error/> }.into_any(),
                     };
                     let count = list.lines.len();
-                    let summary = match (search.trim().is_empty(), list.more) {
-                        (true, false) => format!("{count} accounts."),
-                        (true, true) => format!("The {ACCOUNTS_SHOWN} newest accounts: search to find others."),
-                        (false, false) => format!("{count} accounts match."),
-                        (false, true) => format!("The {ACCOUNTS_SHOWN} newest accounts that match: search more precisely to find others."),
+                    let summary = match (search.trim().is_empty(), list.more, count) {
+                        (true, false, 1) => texts::admin_count_one(lang).to_owned(),
+                        (true, false, _) => texts::admin_count(lang, count),
+                        (true, true, _) => texts::admin_newest(lang, ACCOUNTS_SHOWN),
+                        (false, false, 1) => texts::admin_count_match_one(lang).to_owned(),
+                        (false, false, _) => texts::admin_count_match(lang, count),
+                        (false, true, _) => texts::admin_newest_match(lang, ACCOUNTS_SHOWN),
                     };
                     let me = list.me;
                     view! {
                         <section class="page">
-                            <div class="page-head"><h1>"Accounts"</h1></div>
+                            <div class="page-head"><h1>{texts::admin_accounts_tab(lang)}</h1></div>
                             {done.map(|sentence| view! { <p role="status">{sentence}</p> })}
                             <form method="get" action="/admin" role="search" class="admin-search">
                                 <label>
-                                    "Search by name or e-mail"
+                                    {texts::admin_search_label(lang)}
                                     <input type="search" name="q" value=search maxlength=SEARCH_MAX_CHARS/>
                                 </label>
-                                <button type="submit">"Search"</button>
+                                <button type="submit">{texts::admin_search(lang)}</button>
                             </form>
                             <FormError value=disable.value()/>
                             <FormError value=enable.value()/>
@@ -89,16 +94,16 @@ pub fn AdminPage() -> impl IntoView {
                                 {list.lines.into_iter().map(|line| view! { <AccountItem line me disable enable/> }).collect_view()}
                             </ul>
                             {list.invitations.then(|| view! {
-                                <h2>"Invite someone"</h2>
-                                <p>"They receive a link to create their account with this address. It works once, for 14 days, whoever may sign up otherwise."</p>
+                                <h2>{texts::admin_invite_title(lang)}</h2>
+                                <p>{texts::admin_invite_text(lang)}</p>
                                 <ActionForm action=invite attr:novalidate=true attr:class="admin-invite">
-                                    <label>"E-mail"<input type="email" name="email" autocomplete="off" required/></label>
+                                    <label>{texts::account_email(lang)}<input type="email" name="email" autocomplete="off" required/></label>
                                     <FormError value=invite.value()/>
                                     {move || match invite.value().get() {
                                         Some(Ok(sentence)) => Some(view! { <p role="status">{sentence}</p> }),
                                         _ => None,
                                     }}
-                                    <button type="submit" class="primary">"Send the invitation"</button>
+                                    <button type="submit" class="primary">{texts::admin_invite_send(lang)}</button>
                                 </ActionForm>
                             })}
                         </section>
@@ -118,25 +123,27 @@ fn AccountItem(
     disable: ServerAction<DisableAccount>,
     enable: ServerAction<EnableAccount>,
 ) -> impl IntoView {
+    let lang = super::page_language();
     let last_login = match line.last_login_at {
-        Some(at) => format!("last log-in {}", day_in_words(at)),
-        None => "never logged in".to_owned(),
+        Some(at) => texts::admin_last_log_in(lang, day_in_words_in(lang, at)),
+        None => texts::admin_never_logged_in(lang).to_owned(),
     };
     let sessions = match line.sessions {
-        1 => "1 session".to_owned(),
-        n => format!("{n} sessions"),
+        1 => texts::admin_sessions_one(lang).to_owned(),
+        n => texts::admin_sessions(lang, n),
     };
-    let meta = format!("{sessions} · {last_login} · created {}", day_in_words(line.created_at));
+    let created = texts::admin_created(lang, day_in_words_in(lang, line.created_at));
+    let meta = format!("{sessions} · {last_login} · {created}");
     let id = line.id.to_string();
     let yourself = line.id == me;
     view! {
         <li>
             <p class="account-who">
                 <strong>{line.display_name.clone()}</strong>" "<span>{line.email.clone()}</span>
-                {line.is_admin.then(|| view! { " "<span class="badge">"Administrator"</span> })}
-                {line.disabled.then(|| view! { " "<span class="badge warn">"Disabled"</span> })}
-                {(!line.email_verified).then(|| view! { " "<span class="badge">"Address not verified"</span> })}
-                {yourself.then(|| view! { " "<span class="badge">"You"</span> })}
+                {line.is_admin.then(|| view! { " "<span class="badge">{texts::admin_badge_admin(lang)}</span> })}
+                {line.disabled.then(|| view! { " "<span class="badge warn">{texts::admin_badge_disabled(lang)}</span> })}
+                {(!line.email_verified).then(|| view! { " "<span class="badge">{texts::admin_badge_unverified(lang)}</span> })}
+                {yourself.then(|| view! { " "<span class="badge">{texts::admin_badge_you(lang)}</span> })}
             </p>
             <p class="meta">{meta}</p>
             {(!yourself).then(|| {
@@ -145,7 +152,7 @@ fn AccountItem(
                     view! {
                         <ActionForm action=enable attr:class="inline">
                             <input type="hidden" name="id" value=id/>
-                            <button type="submit">"Enable"</button>
+                            <button type="submit">{texts::admin_enable(lang)}</button>
                         </ActionForm>
                     }
                     .into_any()
@@ -153,7 +160,7 @@ fn AccountItem(
                     view! {
                         <ActionForm action=disable attr:class="inline">
                             <input type="hidden" name="id" value=id/>
-                            <button type="submit">"Disable"</button>
+                            <button type="submit">{texts::admin_disable(lang)}</button>
                         </ActionForm>
                     }
                     .into_any()
@@ -161,7 +168,7 @@ fn AccountItem(
                 view! {
                     <div class="actions">
                         {toggle}
-                        <A href=delete_href attr:class="button">"Delete…"</A>
+                        <A href=delete_href attr:class="button">{texts::admin_delete(lang)}</A>
                     </div>
                 }
             })}
@@ -185,8 +192,9 @@ pub fn DeleteAccountPage() -> impl IntoView {
             })
         },
     );
+    let lang = super::page_language();
     view! {
-        <leptos_meta::Title text="Delete an account · Ruche"/>
+        <leptos_meta::Title text=texts::page_title(lang, texts::admin_delete_tab(lang))/>
         <Suspense>
             {move || Suspend::new(async move {
                 let line = match account.await {
@@ -194,20 +202,20 @@ pub fn DeleteAccountPage() -> impl IntoView {
                     Err(error) => return view! { <AdminRefused error/> }.into_any(),
                 };
                 let sessions = match line.sessions {
-                    0 => "It owns no session.".to_owned(),
-                    1 => "Its session goes with it: its code and link stop working.".to_owned(),
-                    n => format!("Its {n} sessions go with it: their codes and links stop working."),
+                    0 => texts::admin_delete_no_session(lang).to_owned(),
+                    1 => texts::admin_delete_one_session(lang).to_owned(),
+                    n => texts::admin_delete_sessions(lang, n),
                 };
                 view! {
                     <section class="card narrow">
-                        <h1>{format!("Delete the account of {}?", line.display_name)}</h1>
-                        <p>{format!("{} ({}) can no longer log in, and the account is deleted for good. {sessions} This cannot be undone.", line.display_name, line.email)}</p>
+                        <h1>{texts::admin_delete_title(lang, &line.display_name)}</h1>
+                        <p>{texts::admin_delete_text(lang, &line.email, &line.display_name, sessions)}</p>
                         <ActionForm action=delete>
                             <input type="hidden" name="id" value=line.id.to_string()/>
                             <FormError value=delete.value()/>
                             <div class="actions">
-                                <A href="/admin" attr:class="button">"Cancel"</A>
-                                <button type="submit" class="danger">"Delete the account"</button>
+                                <A href="/admin" attr:class="button">{texts::confirm_cancel(lang)}</A>
+                                <button type="submit" class="danger">{texts::admin_delete_button(lang)}</button>
                             </div>
                         </ActionForm>
                     </section>

@@ -36,34 +36,41 @@ pub fn check_target(administrator: uuid::Uuid, target: uuid::Uuid) -> Result<(),
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AdminError {
-    #[error("Log in first.")]
     NotLoggedIn,
-    #[error("Only an administrator of this Ruche can do this.")]
     NotAdmin,
-    #[error("There is no such account. It may have been deleted.")]
     NoSuchAccount,
-    #[error("You cannot disable or delete your own account.")]
     OwnAccount,
-    #[error("Search with at most 100 characters.")]
     SearchTooLong,
-    #[error("Enter a valid e-mail address, like name@example.com.")]
     InvalidEmail,
-    #[error("An account already uses this address.")]
     AlreadyAnAccount,
     /// `SIGNUP=closed`: the accounts there are all there will be.
-    #[error("Sign-up is closed on this Ruche (SIGNUP=closed): nobody can be invited.")]
     InvitationsOff,
     /// `MAX_PENDING_INVITATIONS` are waiting.
-    #[error("1,000 invitations are waiting to be used. Wait until some are used or expire.")]
     TooManyInvitations,
-    #[error(transparent)]
-    Failed(#[from] Failure),
+    Failed(Failure),
 }
 
-/// Not translated yet: its English sentences (`Display`).
-impl super::language::Sentence for AdminError {}
+super::language::error_in_words!(AdminError, with Failed);
+
+impl super::language::Sentence for AdminError {
+    fn sentence(&self, lang: super::language::Lang) -> String {
+        use crate::texts as t;
+        match self {
+            Self::NotLoggedIn => t::admin_error_not_logged_in(lang).into(),
+            Self::NotAdmin => t::admin_error_not_admin(lang).into(),
+            Self::NoSuchAccount => t::admin_error_no_such_account(lang).into(),
+            Self::OwnAccount => t::admin_error_own_account(lang).into(),
+            Self::SearchTooLong => t::admin_error_search_too_long(lang, SEARCH_MAX_CHARS),
+            Self::InvalidEmail => t::admin_error_invalid_email(lang).into(),
+            Self::AlreadyAnAccount => t::admin_error_already_an_account(lang).into(),
+            Self::InvitationsOff => t::admin_error_invitations_off(lang).into(),
+            Self::TooManyInvitations => t::admin_error_too_many_invitations(lang, lang.number(MAX_PENDING_INVITATIONS)),
+            Self::Failed(failure) => super::language::Sentence::sentence(failure, lang),
+        }
+    }
+}
 
 impl HttpStatus for AdminError {
     fn http_status(&self) -> u16 {
@@ -105,6 +112,27 @@ mod tests {
         assert_eq!(check_target(me, other), Ok(()));
         assert_eq!(check_target(me, me), Err(AdminError::OwnAccount));
         assert_eq!(AdminError::OwnAccount.http_status(), 403);
+    }
+
+    #[test]
+    fn each_refusal_reads_in_each_language_the_english_one_as_displayed() {
+        use crate::rules::language::{Lang, Sentence};
+        let all = [
+            AdminError::NotLoggedIn,
+            AdminError::NotAdmin,
+            AdminError::NoSuchAccount,
+            AdminError::OwnAccount,
+            AdminError::SearchTooLong,
+            AdminError::InvalidEmail,
+            AdminError::AlreadyAnAccount,
+            AdminError::InvitationsOff,
+            AdminError::TooManyInvitations,
+            AdminError::Failed(Failure::Unavailable),
+        ];
+        for error in all {
+            assert_ne!(error.sentence(Lang::Fr), error.to_string(), "{error:?} in French");
+        }
+        assert!(AdminError::TooManyInvitations.sentence(Lang::Fr).starts_with("1\u{202f}000 "));
     }
 
     #[test]

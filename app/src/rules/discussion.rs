@@ -55,16 +55,6 @@ impl MessageState {
         }
     }
 
-    /// What the CSV export says (English, as its header).
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Published => "Published",
-            Self::Pending => "Waiting for moderation",
-            Self::Refused => "Refused",
-            Self::Hidden => "Hidden",
-        }
-    }
-
     /// The state a new message starts in.
     pub fn of_new(settings: &DiscussionSettings) -> Self {
         if settings.review_first {
@@ -204,68 +194,57 @@ pub fn csv_cell(text: &str) -> String {
     }
 }
 
-/// The first line of the CSV export.
-pub const CSV_HEADER: &str = "Message,Author,Likes,State,Posted (UTC)\r\n";
-
-/// A message as a line of the CSV export: its text, its author as shown, its likes, its state
-/// and when it was posted.
-pub fn csv_row(body: &str, author: Option<&str>, likes: u32, state: MessageState, posted_at: i64) -> String {
+/// A message as a line of the CSV export, in the language of the host who downloads it (its
+/// header is `texts::discussion_csv_header`): its text, its author as shown, its likes, its
+/// state and when it was posted.
+pub fn csv_row(
+    lang: super::language::Lang,
+    body: &str,
+    author: Option<&str>,
+    likes: u32,
+    state: MessageState,
+    posted_at: i64,
+) -> String {
     let (year, month, day) = super::sessions::civil_date(posted_at);
     let seconds = posted_at.div_euclid(1_000_000).rem_euclid(86_400);
     let time = format!("{year}-{month:02}-{day:02} {:02}:{:02}:{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60);
     format!(
         "{},{},{likes},{},{time}\r\n",
         csv_cell(body),
-        csv_cell(author.unwrap_or("Anonymous")),
-        csv_cell(state.label())
+        csv_cell(author.unwrap_or(crate::texts::discussion_anonymous(lang))),
+        csv_cell(state.label_in(lang))
     )
 }
 
 /// Everything that can go wrong in the Discussion, each with the sentence a person reads.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DiscussionError {
-    #[error("Join this session with its code or link first.")]
     NotJoined,
-    #[error("Log in to continue.")]
     NotLoggedIn,
-    #[error("You don't have access to this session.")]
     NoAccess,
-    #[error("This session is closed.")]
     SessionClosed,
-    #[error("The Discussion is closed: you can read it, but not post or like.")]
     DiscussionClosed,
     /// Enforced on every request of a banned participant, not only hidden in the page.
-    #[error("A host removed you from this Discussion.")]
     Banned,
-    #[error("Write a message first.")]
     EmptyMessage,
-    #[error("A message has at most 500 characters.")]
     MessageTooLong,
-    #[error("A message cannot hold control characters.")]
     InvalidMessage,
-    #[error("Choose a nickname before you post: this Discussion shows who wrote each message.")]
     NicknameNeeded,
-    #[error("A nickname has at most 40 characters.")]
     InvalidNickname,
     /// `MAX_MESSAGES_PER_SESSION`.
-    #[error("This Discussion is full: it holds the most messages Ruche allows.")]
     Full,
-    #[error("This message is no longer in the Discussion.")]
     NoSuchMessage,
-    #[error("You can only change your own messages.")]
     NotYours,
-    #[error("This can no longer be done to this message.")]
     NotApplicable,
     /// `limits::POSTS_PER_PARTICIPANT` or `LIKES_PER_PARTICIPANT` is used up.
-    #[error("You are going too fast. Try again in {0} seconds.")]
     TooFast(u64),
     /// `limits::CHANGES_PER_ACCOUNT` is used up.
-    #[error("You are making changes too fast. Try again in {0} seconds.")]
     TooManyChanges(u64),
     /// What can go wrong with any request (`rules::failure`).
-    #[error(transparent)]
-    Failed(#[from] Failure),
+    Failed(Failure),
 }
+
+super::language::error_in_words!(DiscussionError, with Failed);
 
 impl super::language::Sentence for DiscussionError {
     fn sentence(&self, lang: super::language::Lang) -> String {
@@ -320,10 +299,11 @@ impl HttpStatus for DiscussionError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::language::Lang;
 
     #[test]
     fn each_discussion_refusal_reads_in_each_language_the_english_one_as_displayed() {
-        use crate::rules::language::{Lang, Sentence};
+        use crate::rules::language::Sentence;
         let all = [
             DiscussionError::NotJoined,
             DiscussionError::NotLoggedIn,
@@ -345,11 +325,7 @@ mod tests {
             DiscussionError::Failed(Failure::Internal),
         ];
         for error in all {
-            assert_eq!(error.sentence(Lang::En), error.to_string());
             assert_ne!(error.sentence(Lang::Fr), error.to_string(), "{error:?} in French");
-        }
-        for state in [MessageState::Published, MessageState::Pending, MessageState::Refused, MessageState::Hidden] {
-            assert_eq!(state.label_in(Lang::En), state.label());
         }
     }
 
@@ -413,8 +389,12 @@ mod tests {
         // 2026-12-06 17:30:05 UTC.
         let at = 1_796_578_205_000_000;
         assert_eq!(
-            csv_row("Hello, all", None, 3, MessageState::Pending, at),
+            csv_row(Lang::En, "Hello, all", None, 3, MessageState::Pending, at),
             "\"Hello, all\",Anonymous,3,Waiting for moderation,2026-12-06 17:30:05\r\n"
+        );
+        assert_eq!(
+            csv_row(Lang::Fr, "Bonjour", Some("Zoé"), 1, MessageState::Published, at),
+            "Bonjour,Zoé,1,Publié,2026-12-06 17:30:05\r\n"
         );
     }
 

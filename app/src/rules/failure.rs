@@ -21,24 +21,21 @@ pub trait HttpStatus {
 /// each) drains within seconds, and the database pool retries its connections as often.
 pub const UNAVAILABLE_RETRY_SECS: u64 = 5;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Failure {
     /// Details are in the server log, never shown.
-    #[error("Something went wrong on our side. Please try again.")]
     Internal,
     /// The database cannot be reached (`storage::is_unavailable`): waiting is all one can do.
-    #[error("Ruche cannot reach its database right now. Try again in a moment.")]
     Unavailable,
     /// Arguments that do not decode: a hand-made or outdated request, never a page of this Ruche.
-    #[error("Ruche could not read this request. Reload the page and try again.")]
     Malformed,
     /// Past the request body limit (`guard::body_limit` in the server crate).
-    #[error("This is too much to send at once. Shorten it and try again.")]
     TooLarge,
     /// The browser could not reach Ruche, or read its answer (the detail is for the console).
-    #[error("Ruche could not be reached. Check your connection and try again.")]
     Unreachable(String),
 }
+
+super::language::error_in_words!(Failure);
 
 impl super::language::Sentence for Failure {
     fn sentence(&self, lang: super::language::Lang) -> String {

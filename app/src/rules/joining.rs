@@ -9,39 +9,29 @@ pub const NICKNAME_MAX_CHARS: usize = 40;
 /// 19,500 live sockets one process serves, so that only abuse meets it.
 pub const DEFAULT_MAX_PARTICIPANTS: u64 = 100_000;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum JoinError {
-    #[error("A session code has 6 digits, like 123 456.")]
     MalformedCode,
     /// Worded to reveal nothing about other sessions.
-    #[error("No session has this code. Check the code and try again.")]
     UnknownCode,
-    #[error("This link leads to no session. Check the link and try again.")]
     UnknownLink,
     /// A code or link replaced by "Generate a new code".
-    #[error("This code is no longer valid. Ask the host for the new one.")]
     Retired,
-    #[error("This session is closed.")]
     Closed,
     /// Its owner deleted it: its code and link say so for `sessions::DELETED_WAYS_IN_KEPT_DAYS`.
-    #[error("This session no longer exists.")]
     Deleted,
-    #[error("Too many attempts. Try again in {0} seconds.")]
     TooManyAttempts(u64),
     /// `MAX_PARTICIPANTS`: a session holds at most this many participants.
-    #[error("This session is full: it has the most participants Ruche allows.")]
     Full,
-    #[error("Join this session with its code or link first.")]
     NotJoined,
-    #[error("A nickname has at most 40 characters.")]
     InvalidNickname,
     /// A host banned this browser from the session's Discussion (`rules::discussion`).
-    #[error("A host removed you from this session.")]
     Banned,
     /// What can go wrong with any request (`rules::failure`).
-    #[error(transparent)]
-    Failed(#[from] Failure),
+    Failed(Failure),
 }
+
+super::language::error_in_words!(JoinError, with Failed);
 
 impl Sentence for JoinError {
     fn sentence(&self, lang: Lang) -> String {
@@ -117,7 +107,6 @@ mod tests {
             JoinError::Failed(Failure::Unavailable),
         ];
         for error in all {
-            assert_eq!(error.sentence(Lang::En), error.to_string());
             assert_ne!(error.sentence(Lang::Fr), error.to_string(), "{error:?} in French");
         }
         assert_eq!(

@@ -41,6 +41,24 @@ impl Lang {
         }
     }
 
+    /// A number as the language writes it: "10,000" in English, "10 000" in French (a narrow
+    /// no-break space, so that it never breaks across lines).
+    pub fn number(self, n: u64) -> String {
+        let separator = match self {
+            Self::En => ',',
+            Self::Fr => '\u{202f}',
+        };
+        let digits = n.to_string();
+        let mut out = String::with_capacity(digits.len() + digits.len() / 3 * 3);
+        for (i, digit) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                out.push(separator);
+            }
+            out.push(digit);
+        }
+        out
+    }
+
     /// The other language: what the switch offers.
     pub fn other(self) -> Self {
         match self {
@@ -50,15 +68,36 @@ impl Lang {
     }
 }
 
-/// A domain error as people read it, in their language. `Display` stays the English sentence
-/// (logs, the API's JSON); an error whose sentences are not translated yet keeps this default,
-/// its English one.
+/// A domain error as people read it, in their language, from the catalogues. Its `Display` is
+/// the English sentence (logs, the API's JSON), read from the same place (`error_in_words!`).
 pub trait Sentence: std::fmt::Display {
-    fn sentence(&self, lang: Lang) -> String {
-        let _ = lang;
-        self.to_string()
-    }
+    fn sentence(&self, lang: Lang) -> String;
 }
+
+/// Makes a domain error an error whose `Display` is its English `Sentence`, so that each
+/// sentence is written once, in the catalogues; `with Failed` adds `From<Failure>` for an enum
+/// whose `Failed` variant carries what can fail in any request.
+macro_rules! error_in_words {
+    ($error:ty) => {
+        impl std::fmt::Display for $error {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&$crate::rules::language::Sentence::sentence(self, $crate::rules::language::Lang::En))
+            }
+        }
+
+        impl std::error::Error for $error {}
+    };
+    ($error:ty, with Failed) => {
+        $crate::rules::language::error_in_words!($error);
+
+        impl From<$crate::rules::Failure> for $error {
+            fn from(failure: $crate::rules::Failure) -> Self {
+                Self::Failed(failure)
+            }
+        }
+    };
+}
+pub(crate) use error_in_words;
 
 /// The language of a request: the cookie's if it names one Ruche speaks, else the first of
 /// `Accept-Language` by preference (`q`), else `default`. Bounded: a header is read up to its
@@ -103,6 +142,15 @@ mod tests {
         assert_eq!(negotiate(None, Some("de, es"), Lang::Fr), Lang::Fr);
         assert_eq!(negotiate(None, None, Lang::Fr), Lang::Fr);
         assert_eq!(negotiate(None, Some("*"), Lang::En), Lang::En);
+    }
+
+    #[test]
+    fn numbers_are_grouped_by_thousands_as_each_language_writes_them() {
+        assert_eq!(Lang::En.number(1000), "1,000");
+        assert_eq!(Lang::En.number(999), "999");
+        assert_eq!(Lang::En.number(1_234_567), "1,234,567");
+        assert_eq!(Lang::Fr.number(10_000), "10\u{202f}000");
+        assert_eq!(Lang::Fr.number(0), "0");
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! The mails Ruche sends, as plain text and HTML. User text (titles, names) is escaped in the
 //! HTML part; header values never carry a line break, so no input can add a header.
+use super::language::Lang;
+use crate::texts as t;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,77 +73,62 @@ pub fn escape_html(s: &str) -> String {
     out
 }
 
+/// The language a mail is written in: its recipient's when they have an account that knows it,
+/// else its sender's (the language they read Ruche in), else the instance's `DEFAULT_LANGUAGE`.
+pub fn mail_language(recipient: Option<Lang>, sender: Option<Lang>, default: Lang) -> Lang {
+    recipient.or(sender).unwrap_or(default)
+}
+
 /// `link` is absolute and made by Ruche (never user text); `inviter` and `title` are user text.
-pub fn compose(kind: MailKind, inviter: &str, title: &str, link: &str) -> Mail {
+pub fn compose(kind: MailKind, lang: Lang, inviter: &str, title: &str, link: &str) -> Mail {
+    let (safe_inviter, safe_title) = (header_safe(inviter), header_safe(title));
     let (subject, lead, action) = match kind {
         MailKind::PasswordReset | MailKind::EmailVerification | MailKind::SignUpAttempt => {
-            return compose_account(kind, inviter, link)
+            return compose_account(kind, lang, inviter, link)
         }
         MailKind::AccountInvitation => (
-            format!("{} invites you to create a Ruche account", header_safe(inviter)),
-            format!(
-                "{inviter} invites you to create an account on Ruche, to host live sessions. \
-                 The link works once, for 14 days, for this e-mail address."
-            ),
-            "Create my account",
+            t::mail_account_invitation_subject(lang, safe_inviter),
+            t::mail_account_invitation_lead(lang, inviter),
+            t::mail_account_invitation_action(lang),
         ),
         MailKind::ParticipantInvitation => (
-            format!("{} invites you to join \u{201c}{}\u{201d}", header_safe(inviter), header_safe(title)),
-            format!("{inviter} invites you to join the session \u{201c}{title}\u{201d} on Ruche."),
-            "Join the session",
+            t::mail_participant_subject(lang, safe_inviter, safe_title),
+            t::mail_participant_lead(lang, inviter, title),
+            t::mail_participant_action(lang),
         ),
         MailKind::FacilitatorInvitation => (
-            format!("{} invites you to co-host \u{201c}{}\u{201d}", header_safe(inviter), header_safe(title)),
-            format!(
-                "{inviter} invites you to co-create and co-host the session \u{201c}{title}\u{201d} on Ruche as a facilitator. \
-                 Accept with an account using this e-mail address; the invitation is valid for 14 days."
-            ),
-            "Accept the invitation",
+            t::mail_facilitator_subject(lang, safe_inviter, safe_title),
+            t::mail_facilitator_lead(lang, inviter, title),
+            t::mail_facilitator_action(lang),
         ),
     };
-    layout(subject, &lead, action, link)
+    layout(lang, subject, &lead, action, link)
 }
 
 /// A mail to the account's own address; `name` is its display name (user text).
-pub fn compose_account(kind: MailKind, name: &str, link: &str) -> Mail {
+pub fn compose_account(kind: MailKind, lang: Lang, name: &str, link: &str) -> Mail {
     let (subject, lead, action) = match kind {
-        MailKind::PasswordReset => (
-            "Choose a new password for Ruche".to_owned(),
-            format!(
-                "Hello {name}, someone (hopefully you) asked to choose a new password for your Ruche account. \
-                 The link works once, for one hour. If you did not ask, ignore this mail: your password stays as it is."
-            ),
-            "Choose a new password",
-        ),
-        MailKind::SignUpAttempt => (
-            "Someone tried to sign up to Ruche with your address".to_owned(),
-            format!(
-                "Hello {name}, someone (perhaps you) tried to create a Ruche account with this address, which already \
-                 has one. If it was you, log in instead; if you forgot your password, the log-in page lets you choose \
-                 a new one. If it was not you, ignore this mail: nothing changed."
-            ),
-            "Log in",
-        ),
-        _ => (
-            "Confirm your e-mail address for Ruche".to_owned(),
-            format!(
-                "Hello {name}, confirm that this address is yours to send invitations and co-host sessions on Ruche. \
-                 The link works once, for 7 days."
-            ),
-            "Confirm my address",
-        ),
+        MailKind::PasswordReset => {
+            (t::mail_reset_subject(lang), t::mail_reset_lead(lang, name), t::mail_reset_action(lang))
+        }
+        MailKind::SignUpAttempt => {
+            (t::mail_attempt_subject(lang), t::mail_attempt_lead(lang, name), t::mail_attempt_action(lang))
+        }
+        _ => (t::mail_verify_subject(lang), t::mail_verify_lead(lang, name), t::mail_verify_action(lang)),
     };
-    layout(subject, &lead, action, link)
+    layout(lang, subject.to_owned(), &lead, action, link)
 }
 
-fn layout(subject: String, lead: &str, action: &str, link: &str) -> Mail {
-    let text = format!("{lead}\n\n{action}: {link}\n\n-- \nRuche\n");
+fn layout(lang: Lang, subject: String, lead: &str, action: &str, link: &str) -> Mail {
+    let text = format!("{lead}\n\n{}\n\n-- \nRuche\n", t::mail_link_line(lang, action, link));
     let html = format!(
-        "<!DOCTYPE html><html><body style=\"font-family:sans-serif\"><p>{}</p>\
-         <p><a href=\"{}\" style=\"display:inline-block;padding:12px 20px;background:#2b2250;color:#fff;text-decoration:none;border-radius:8px\">{action}</a></p>\
+        "<!DOCTYPE html><html lang=\"{}\"><body style=\"font-family:sans-serif\"><p>{}</p>\
+         <p><a href=\"{}\" style=\"display:inline-block;padding:12px 20px;background:#2b2250;color:#fff;text-decoration:none;border-radius:8px\">{}</a></p>\
          <p style=\"color:#5b5870\">{}</p></body></html>",
+        lang.as_str(),
         escape_html(lead),
         escape_html(link),
+        escape_html(action),
         escape_html(link)
     );
     Mail { subject, text, html }
@@ -155,6 +142,7 @@ mod tests {
     fn user_text_is_escaped_in_html_and_cannot_break_headers() {
         let mail = compose(
             MailKind::ParticipantInvitation,
+            Lang::En,
             "Eve\r\nBcc: all@example.org",
             "<script>x</script>",
             "http://127.0.0.1:3000/j/abc",
@@ -168,8 +156,13 @@ mod tests {
 
     #[test]
     fn an_account_invitation_names_its_administrator_and_carries_its_link() {
-        let mail =
-            compose(MailKind::AccountInvitation, "Ada\r\nBcc: x@y.z", "", "http://127.0.0.1:3000/invitation/abc");
+        let mail = compose(
+            MailKind::AccountInvitation,
+            Lang::En,
+            "Ada\r\nBcc: x@y.z",
+            "",
+            "http://127.0.0.1:3000/invitation/abc",
+        );
         assert!(!mail.subject.contains('\n') && mail.subject.contains("create a Ruche account"));
         assert!(mail.text.contains("http://127.0.0.1:3000/invitation/abc") && mail.text.contains("14 days"));
         assert!(mail.html.contains("href=\"http://127.0.0.1:3000/invitation/abc\""));
@@ -177,13 +170,28 @@ mod tests {
 
     #[test]
     fn account_mails_carry_their_link_and_escape_the_name() {
-        let mail = compose_account(MailKind::PasswordReset, "<b>Ada</b>", "http://127.0.0.1:3000/reset/abc");
+        let mail = compose_account(MailKind::PasswordReset, Lang::En, "<b>Ada</b>", "http://127.0.0.1:3000/reset/abc");
         assert!(mail.text.contains("http://127.0.0.1:3000/reset/abc") && mail.text.contains("one hour"));
         assert!(mail.html.contains("&lt;b&gt;Ada") && !mail.html.contains("<b>Ada"));
-        let mail = compose_account(MailKind::EmailVerification, "Ada", "http://127.0.0.1:3000/verify/abc");
+        let mail = compose_account(MailKind::EmailVerification, Lang::En, "Ada", "http://127.0.0.1:3000/verify/abc");
         assert!(mail.text.contains("/verify/abc") && mail.subject.contains("Confirm"));
-        let mail = compose_account(MailKind::SignUpAttempt, "Ada", "http://127.0.0.1:3000/login");
+        let mail = compose_account(MailKind::SignUpAttempt, Lang::En, "Ada", "http://127.0.0.1:3000/login");
         assert!(mail.text.contains("http://127.0.0.1:3000/login") && mail.subject.contains("tried to sign up"));
+    }
+
+    #[test]
+    fn a_mail_is_written_in_its_recipients_language_else_its_senders() {
+        assert_eq!(mail_language(Some(Lang::Fr), Some(Lang::En), Lang::En), Lang::Fr);
+        assert_eq!(mail_language(None, Some(Lang::Fr), Lang::En), Lang::Fr);
+        assert_eq!(mail_language(None, None, Lang::Fr), Lang::Fr);
+        let mail = compose(MailKind::FacilitatorInvitation, Lang::Fr, "Ada", "Rentrée", "http://127.0.0.1:3000/f/abc");
+        assert_eq!(mail.subject, "Ada vous invite à co-animer «\u{202f}Rentrée\u{202f}»");
+        assert!(mail.text.contains("Accepter l’invitation\u{202f}: http://127.0.0.1:3000/f/abc"), "{}", mail.text);
+        assert!(mail.html.starts_with("<!DOCTYPE html><html lang=\"fr\">"));
+        for kind in [MailKind::PasswordReset, MailKind::EmailVerification, MailKind::SignUpAttempt] {
+            let (en, fr) = (compose_account(kind, Lang::En, "Ada", "x"), compose_account(kind, Lang::Fr, "Ada", "x"));
+            assert!(fr.text.starts_with("Bonjour Ada") && en.text.starts_with("Hello Ada"), "{kind:?}");
+        }
     }
 
     #[test]

@@ -261,48 +261,33 @@ pub fn clean_title(input: &str) -> Result<String, SessionError> {
 }
 
 /// Everything that can go wrong with a session, each with the sentence a person reads.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SessionError {
-    #[error("Log in to continue.")]
     NotLoggedIn,
-    #[error("You don't have access to this session.")]
     NoAccess,
-    #[error("Only the owner of the session can open or close the session.")]
     OwnerOnly,
-    #[error("Only the owner of the session can generate a new code.")]
     OwnerOnlyCode,
-    #[error("Only the owner of the session can rename it.")]
     OwnerOnlyRename,
-    #[error("Only the owner of the session can duplicate it.")]
     OwnerOnlyDuplicate,
-    #[error("Only the owner of the session can delete it.")]
     OwnerOnlyDelete,
     /// Deleted by its owner (for `DELETED_WAYS_IN_KEPT_DAYS`, then it is simply unknown).
-    #[error("This session no longer exists.")]
     Deleted,
-    #[error("Give the session a title of 1 to 120 characters.")]
     InvalidTitle,
-    #[error("A slide title has at most 120 characters on one line, and its text at most 2000.")]
     InvalidSlide,
-    #[error("This slide is no longer in the session.")]
     NoSuchSlide,
-    #[error("You already have 200 sessions, the most one account may hold.")]
     TooManySessions,
-    #[error("A session holds at most 100 slides.")]
     TooManySlides,
     /// `CODE_DRAWS_PER_ACCOUNT_PER_DAY` codes drawn in the last 24 hours.
-    #[error("You drew {max} session codes in the last 24 hours (new sessions, copies and new codes), the most one account may. Try again later.", max = CODE_DRAWS_PER_ACCOUNT_PER_DAY)]
     TooManyCodes,
     /// Every code drawn belongs to a session: the million codes are (nearly) all in use.
-    #[error("Ruche has no free session code right now. Try again later.")]
     NoFreeCode,
     /// `limits::CHANGES_PER_ACCOUNT` is used up.
-    #[error("You are making changes too fast. Try again in {0} seconds.")]
     TooManyChanges(u64),
     /// What can go wrong with any request (`rules::failure`).
-    #[error(transparent)]
-    Failed(#[from] Failure),
+    Failed(Failure),
 }
+
+super::language::error_in_words!(SessionError, with Failed);
 
 impl super::language::Sentence for SessionError {
     fn sentence(&self, lang: super::language::Lang) -> String {
@@ -381,7 +366,6 @@ mod tests {
             SessionError::Failed(Failure::Malformed),
         ];
         for error in all {
-            assert_eq!(error.sentence(Lang::En), error.to_string());
             assert_ne!(error.sentence(Lang::Fr), error.to_string(), "{error:?} in French");
         }
         for role in [Role::Owner, Role::Facilitator] {

@@ -78,43 +78,30 @@ pub fn shown_refusals(mut refused: Vec<String>) -> (Vec<String>, usize) {
     (refused, more)
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SharingError {
-    #[error("Log in to continue.")]
     NotLoggedIn,
-    #[error("You don't have access to this session.")]
     NoAccess,
-    #[error("Only the owner of the session can add or remove co-facilitators.")]
     OwnerOnly,
-    #[error("Enter at least one e-mail address.")]
     NoAddress,
-    #[error("Send to at most 100 addresses at a time; you gave {0}.")]
     TooManyAddresses(usize),
-    #[error("You can send at most 500 invitations a day; {0} more can go out today.")]
     DailyLimit(u64),
-    #[error("A session can have at most {max} co-facilitators, invited or active; {0} more can be added.", max = MAX_FACILITATORS_PER_SESSION)]
     TooManyFacilitators(u64),
-    #[error("You can send at most {max} co-facilitator invitations a day; {0} more can go out today.", max = MAX_FACILITATOR_INVITATIONS_PER_DAY)]
     FacilitatorDailyLimit(u64),
-    #[error("This co-facilitator is no longer in the session.")]
     NoSuchFacilitator,
-    #[error("This invitation is no longer valid. Ask the session's owner for a new one.")]
     InvitationInvalid,
-    #[error("This invitation has expired. Ask the session's owner for a new one.")]
     InvitationExpired,
-    #[error("This invitation was sent to another e-mail address: log in with that address to accept it.")]
     WrongAccount,
     /// The account's address is not proven yet (`rules::accounts::may`): anyone can sign up with
     /// someone else's address, so Ruche mails no one in its name until it is.
-    #[error("Verify your e-mail address first: we sent you a link.")]
     EmailUnverified,
     /// `limits::CHANGES_PER_ACCOUNT` is used up.
-    #[error("You are making changes too fast. Try again in {0} seconds.")]
     TooManyChanges(u64),
     /// What can go wrong with any request (`rules::failure`).
-    #[error(transparent)]
-    Failed(#[from] Failure),
+    Failed(Failure),
 }
+
+super::language::error_in_words!(SharingError, with Failed);
 
 impl super::language::Sentence for SharingError {
     fn sentence(&self, lang: super::language::Lang) -> String {
@@ -234,7 +221,6 @@ mod tests {
             SharingError::Failed(Failure::Internal),
         ];
         for error in all {
-            assert_eq!(error.sentence(Lang::En), error.to_string());
             assert_ne!(error.sentence(Lang::Fr), error.to_string(), "{error:?} in French");
         }
     }

@@ -20,6 +20,9 @@ pub struct Model {
     pub disabled_at: Option<i64>,
     /// The account's latest log-in, as administrators see it.
     pub last_login_at: Option<i64>,
+    /// The language its owner reads Ruche in (migration m0013, `Lang::as_str`): its mails are
+    /// written in it. `None` until known.
+    pub language: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

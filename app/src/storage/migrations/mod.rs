@@ -12,6 +12,7 @@ mod m0009_code_draws;
 mod m0010_login_devices;
 mod m0011_discussion;
 mod m0012_administration;
+mod m0013_account_language;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_login_devices::Migration),
             Box::new(m0011_discussion::Migration),
             Box::new(m0012_administration::Migration),
+            Box::new(m0013_account_language::Migration),
         ]
     }
 }

@@ -1,5 +1,6 @@
 use super::is_unique_violation;
 use crate::ids::UserId;
+use crate::rules::language::Lang;
 use crate::storage::{entities::users, now_micros, Db};
 use sea_orm::sea_query::{Alias, Condition, Expr, Query};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
@@ -16,6 +17,8 @@ pub struct User {
     pub is_admin: bool,
     /// Disabled by an administrator: may not log in.
     pub disabled: bool,
+    /// The language its owner last read Ruche in: its mails are written in it.
+    pub language: Option<Lang>,
 }
 
 pub struct UserWithPassword {
@@ -38,6 +41,7 @@ impl From<users::Model> for User {
             email_verified: m.email_verified_at.is_some(),
             is_admin: m.is_admin,
             disabled: m.disabled_at.is_some(),
+            language: m.language.as_deref().and_then(Lang::parse),
         }
     }
 }
@@ -98,6 +102,16 @@ impl Db {
             .map(|m| UserWithPassword { password_hash: m.password_hash.clone(), user: m.into() }))
     }
 
+    /// Records the language `user` reads Ruche in, for the mails they will receive.
+    pub async fn set_account_language(&self, user: UserId, lang: Lang) -> Result<(), DbErr> {
+        users::Entity::update_many()
+            .col_expr(users::Column::Language, lang.as_str().into())
+            .filter(users::Column::Id.eq(user.0))
+            .exec(&self.conn)
+            .await?;
+        Ok(())
+    }
+
     pub async fn user(&self, id: UserId) -> Result<Option<User>, DbErr> {
         Ok(users::Entity::find_by_id(id.0).one(&self.read).await?.map(Into::into))
     }
@@ -136,6 +150,7 @@ pub(crate) async fn insert_user<C: ConnectionTrait>(
         is_admin: Set(false),
         disabled_at: Set(None),
         last_login_at: Set(None),
+        language: Set(None),
     };
     match users::Entity::insert(model).exec_with_returning(conn).await {
         Ok(m) => Ok(m.into()),
