@@ -1,9 +1,13 @@
 import { expect, test, type Page } from '@playwright/test';
-import { fakeClientIp, hostSession, hydrated, jsEnabled, PASSWORD, uniqueEmail } from './helpers';
+import {
+  fakeClientIp, hostSession, hydrated, jsEnabled, mailTo, noSeriousAccessibilityIssue, PASSWORD, uniqueEmail,
+} from './helpers';
 
-// A browser asking for French gets the pages translated so far in French (the home page and its
-// join banner, a refused code, the top bar, the participant's page and its Discussion, the
-// closed screen), and the switch moves between the languages.
+// A browser asking for French gets every page in French (the home page and its join banner, a
+// refused code, the top bar, the participant's page and its Discussion, the closed screen,
+// signing up and logging in, My sessions, the host's page, My account, a forgotten password) and
+// its mails too; the switch moves between the languages. On each page, no English word is left,
+// and axe finds nothing serious.
 test.use({ locale: 'fr-FR' });
 
 /** Fails when the page's visible text has an English word left: the words below appear in
@@ -13,6 +17,7 @@ async function noEnglishLeft(page: Page) {
   const english = /\b(the|and|your|you|with|this|has|have|not|yet|join|save|send|like|likes|delete|edit|session is|log in|sign up|my sessions|nickname|older|connection)\b/i;
   const found = text.match(english);
   expect(found, `English left on ${page.url()}: "${found?.[0]}" in\n${text}`).toBeNull();
+  await noSeriousAccessibilityIssue(page);
 }
 
 test('a French browser joins in French, and the switch moves to English and back @nojs', async ({ page }) => {
@@ -89,6 +94,18 @@ test('signing up and logging in speak French, refusals included @nojs', async ({
   await expect(page.getByText('Vous n’avez pas encore de session')).toBeVisible();
   await expect(page.getByRole('region', { name: 'Vérification de l’adresse e-mail' })).toBeVisible();
   await noEnglishLeft(page);
+  // Zoé signed up in French: her verification mail is in French.
+  await mailTo(email, 'Confirmer mon adresse');
+  await page.getByRole('link', { name: 'Zoé', exact: true }).click();
+  await expect(page).toHaveTitle('Mon compte · Ruche');
+  await expect(page.getByRole('heading', { name: 'Identifiant et mot de passe' })).toBeVisible();
+  await hydrated(page);
+  await page.getByLabel('Ancien mot de passe').fill('pas le bon mot de passe');
+  await page.getByLabel('Votre nouveau mot de passe').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Changer mon mot de passe' }).click();
+  await expect(page.getByRole('alert')).toHaveText('L’ancien mot de passe est incorrect.');
+  await noEnglishLeft(page);
+  await page.getByRole('link', { name: 'Mes sessions' }).click();
   await page.getByRole('link', { name: 'Créer une session' }).first().click();
   await expect(page).toHaveTitle('Créer une session · Ruche');
   await hydrated(page);
@@ -126,6 +143,14 @@ test('signing up and logging in speak French, refusals included @nojs', async ({
   await page.getByLabel('Mot de passe').fill('pas le bon mot de passe');
   await page.getByRole('button', { name: 'Se connecter' }).click();
   await expect(page.getByRole('alert')).toHaveText('L’adresse e-mail ou le mot de passe est incorrect.');
-  await expect(page.getByRole('link', { name: 'Mot de passe oublié ?' })).toBeVisible();
   await noEnglishLeft(page);
+
+  await page.getByRole('link', { name: 'Mot de passe oublié ?' }).click();
+  await expect(page).toHaveTitle('Mot de passe oublié · Ruche');
+  await hydrated(page);
+  await page.getByLabel('Adresse e-mail').fill(email);
+  await page.getByRole('button', { name: 'M’envoyer un lien' }).click();
+  await expect(page.getByRole('status')).toHaveText('Si un compte utilise cette adresse, un message est en route.');
+  await noEnglishLeft(page);
+  await mailTo(email, 'Choisir un nouveau mot de passe');
 });

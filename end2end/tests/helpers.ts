@@ -1,3 +1,4 @@
+import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Locator, type Page } from '@playwright/test';
 
 /** An address no other test (or earlier run on the same database) uses. */
@@ -13,6 +14,18 @@ export function watchConsole(page: Page): string[] {
   page.on('console', (msg) => { if (msg.type() === 'error') errors.push(msg.text()); });
   page.on('pageerror', (err) => errors.push(err.message));
   return errors;
+}
+
+/** Fails on any serious or critical violation axe finds on the page as it stands (WCAG 2 A and
+ * AA rules, contrast included), naming each rule and where. axe is a script: with JavaScript
+ * off it cannot run, and the same server-rendered page is checked by the projects with it on. */
+export async function noSeriousAccessibilityIssue(page: Page) {
+  if (!jsEnabled()) return;
+  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  const serious = results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  expect(serious, `axe on ${page.url()}`).toEqual([]);
 }
 
 export function jsEnabled(): boolean {
