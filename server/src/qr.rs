@@ -6,7 +6,8 @@ use app::storage::{WayIn, WayInKind};
 use app::texts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use qrcode::{render::svg, Color, EcLevel, QrCode};
+use qrcode::{Color, EcLevel, QrCode};
+use std::fmt::Write;
 
 const QUIET_ZONE: usize = 4;
 const PNG_MODULE_PX: usize = 16;
@@ -21,14 +22,31 @@ fn code(url: &str) -> Result<QrCode, qrcode::types::QrError> {
     QrCode::with_error_correction_level(url.as_bytes(), EcLevel::M)
 }
 
+/// Drawn in module units (`viewBox`), each row's dark modules as runs of one path: a third of
+/// the bytes of one square per module, for the phones and projectors that load it on every
+/// view of the "Link and QR code" slide. At least 512 pixels wide when saved.
 pub fn svg(url: &str) -> Result<String, qrcode::types::QrError> {
-    Ok(code(url)?
-        .render::<svg::Color>()
-        .min_dimensions(512, 512)
-        .dark_color(svg::Color("#000000"))
-        .light_color(svg::Color("#ffffff"))
-        .quiet_zone(true)
-        .build())
+    let code = code(url)?;
+    let modules = code.width();
+    let colors = code.to_colors();
+    let side = modules + 2 * QUIET_ZONE;
+    let pixels = side * 512usize.div_ceil(side);
+    let mut path = String::with_capacity(modules * modules * 3);
+    for (y, row) in colors.chunks(modules).enumerate() {
+        let mut x = 0;
+        while x < modules {
+            let run = row[x..].iter().take_while(|c| **c == Color::Dark).count();
+            if run > 0 {
+                let _ = write!(path, "M{} {}h{run}v1h-{run}z", x + QUIET_ZONE, y + QUIET_ZONE);
+            }
+            x += run.max(1);
+        }
+    }
+    Ok(format!(
+        "<?xml version=\"1.0\" standalone=\"yes\"?><svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" \
+         width=\"{pixels}\" height=\"{pixels}\" viewBox=\"0 0 {side} {side}\" shape-rendering=\"crispEdges\">\
+         <rect width=\"{side}\" height=\"{side}\" fill=\"#ffffff\"/><path fill=\"#000000\" d=\"{path}\"/></svg>"
+    ))
 }
 
 pub fn png(url: &str) -> Result<Vec<u8>, String> {
@@ -123,5 +141,39 @@ mod tests {
     fn svg_is_black_on_white() {
         let svg = super::svg("http://127.0.0.1:3000/j/abc").unwrap();
         assert!(svg.starts_with("<?xml") && svg.contains("#000000") && svg.contains("#ffffff"));
+    }
+
+    /// The runs of the path, read back, are exactly the code's dark modules, inside the quiet
+    /// zone.
+    #[test]
+    fn svg_draws_every_dark_module_and_nothing_else() {
+        let url = "https://ruche.example.org/j/0123456789abcdefghijklmnopqrstuvwxyzABCDEF";
+        let code = super::code(url).unwrap();
+        let (modules, side) = (code.width(), code.width() + 2 * super::QUIET_ZONE);
+        let svg = super::svg(url).unwrap();
+        assert!(svg.contains(&format!("viewBox=\"0 0 {side} {side}\"")));
+        let width: usize = svg.split("width=\"").nth(1).unwrap().split('"').next().unwrap().parse().unwrap();
+        assert!(width >= 512 && width.is_multiple_of(side), "{width}");
+        let mut drawn = vec![false; side * side];
+        let path = svg.split(" d=\"").nth(1).unwrap().split('"').next().unwrap();
+        for run in path.split('M').filter(|r| !r.is_empty()) {
+            let (at, rest) = run.split_once('h').unwrap();
+            let (x, y) = at.split_once(' ').unwrap();
+            let (x, y): (usize, usize) = (x.parse().unwrap(), y.parse().unwrap());
+            let length: usize = rest.split('v').next().unwrap().parse().unwrap();
+            assert!(rest.ends_with(&format!("v1h-{length}z")), "{run}");
+            for cell in &mut drawn[y * side + x..y * side + x + length] {
+                assert!(!*cell, "drawn twice");
+                *cell = true;
+            }
+        }
+        for (i, color) in code.to_colors().iter().enumerate() {
+            let (x, y) = (i % modules + super::QUIET_ZONE, i / modules + super::QUIET_ZONE);
+            assert_eq!(drawn[y * side + x], *color == qrcode::Color::Dark, "module {x},{y}");
+        }
+        assert_eq!(
+            drawn.iter().filter(|d| **d).count(),
+            code.to_colors().iter().filter(|c| **c == qrcode::Color::Dark).count()
+        );
     }
 }
