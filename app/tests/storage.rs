@@ -181,8 +181,8 @@ async fn a_new_code_retires_the_old_code_and_link_at_once(db: Db) {
     let new = db.rotate_ways_in(old.id).await.unwrap().unwrap();
     assert_ne!(new.code, old.code);
     assert_ne!(new.link_token, old.link_token);
-    assert_eq!(db.find_way_in(WayInKind::Code, old.code.as_str()).await.unwrap(), WayIn::Retired);
-    assert_eq!(db.find_way_in(WayInKind::Link, &old.link_token).await.unwrap(), WayIn::Retired);
+    assert_eq!(db.find_way_in(WayInKind::Code, old.code.as_str()).await.unwrap(), WayIn::Retired(old.id));
+    assert_eq!(db.find_way_in(WayInKind::Link, &old.link_token).await.unwrap(), WayIn::Retired(old.id));
     assert_eq!(db.find_way_in(WayInKind::Code, new.code.as_str()).await.unwrap(), WayIn::Current(new.clone()));
     assert_eq!(db.find_way_in(WayInKind::Link, &new.link_token).await.unwrap(), WayIn::Current(new.clone()));
     assert_eq!(db.find_way_in(WayInKind::Link, "unknown").await.unwrap(), WayIn::Unknown);

@@ -2,6 +2,9 @@ import { test, expect, type Page } from '@playwright/test';
 import { decodeQr, fakeClientIp, hostSession, hydrated, jsEnabled, newParticipant, refreshWaysIn, watchConsole } from './helpers';
 
 const participantPath = (id: string) => new RegExp(`/p/${id}$`);
+/** Where a page opened from the public link is: the link answers with the participant page
+ * itself, whose island then shows `/p/<id>`; without JavaScript the page stays at the link. */
+const pageOfLink = (session: { id: string }, link: string) => (jsEnabled() ? participantPath(session.id) : link);
 
 async function joinWithBanner(page: Page, code: string) {
   await page.goto('/');
@@ -51,7 +54,7 @@ test('joins by the public link, and by a code written with a dash @nojs', async 
   const page = await context.newPage();
   expect(session.link).toMatch(/^http:\/\/127\.0\.0\.1:3000\/j\/[0-9A-Za-z_-]{22}$/);
   await page.goto(session.link);
-  await expect(page).toHaveURL(participantPath(session.id));
+  await expect(page).toHaveURL(pageOfLink(session, session.link));
   await expect(page.getByRole('heading', { name: 'Team retro' })).toBeVisible();
 
   const other = await (await newParticipant(browser)).newPage();
@@ -73,7 +76,7 @@ test('joins by the QR code of the "Link and QR code" slide, decoded by a real re
 
   const second = await (await newParticipant(browser)).newPage();
   await second.goto(url);
-  await expect(second).toHaveURL(participantPath(session.id));
+  await expect(second).toHaveURL(pageOfLink(session, url));
   await expect(second.getByRole('heading', { name: 'Keynote' })).toBeVisible();
   // The PNG download decodes to the same link.
   const png = await (await second.request.get(session.qrPng)).body();
@@ -108,7 +111,14 @@ test('after a new code, the old code and link are refused, the new ones work, an
   await expect(late).toHaveURL(participantPath(session.id));
   const fresh = await (await newParticipant(browser)).newPage();
   await fresh.goto(session.link);
-  await expect(fresh).toHaveURL(participantPath(session.id));
+  await expect(fresh).toHaveURL(pageOfLink(session, session.link));
+
+  // Someone who came in by the old link stays in too: without JavaScript their page is at that
+  // link, which still brings them (and only them) back.
+  await session.call('generate_new_code', { id: session.id });
+  await refreshWaysIn(session);
+  await fresh.reload();
+  await expect(fresh.getByRole('heading', { name: 'Workshop' })).toBeVisible();
   await insideContext.close();
 });
 
@@ -116,7 +126,7 @@ test('a closed session lets nobody in; once reopened, joining works again @nojs'
   const session = await hostSession('Closed class');
   const inside = await (await newParticipant(browser)).newPage();
   await inside.goto(session.link);
-  await expect(inside).toHaveURL(participantPath(session.id));
+  await expect(inside).toHaveURL(pageOfLink(session, session.link));
   await session.call('set_session_open', { id: session.id, open: 'false' });
 
   const page = await (await newParticipant(browser)).newPage();
@@ -160,7 +170,7 @@ test('a browser that keeps getting codes wrong is slowed after 10, while the roo
   await expect(page.getByRole('alert')).toHaveText('A session code has 6 digits, like 123 456.');
   // The public link cannot be guessed: it always goes in.
   await page.goto(session.link);
-  await expect(page).toHaveURL(participantPath(session.id));
+  await expect(page).toHaveURL(pageOfLink(session, session.link));
 
   // Someone else behind the same address types the right code and gets in.
   const neighbour = await (await newParticipant(browser, room)).newPage();

@@ -1,9 +1,13 @@
 //! The two addresses people join by: `/join?code=…` (the home page's banner) and `/j/<token>`
-//! (the public link and its QR code), on plain axum routes in place of Leptos' own. A way in that
-//! lets the visitor in answers 303 to the participant page at once; only a refused one renders a
-//! page, the banner saying why (`app::pages::joining`). A whole room comes through here at once:
-//! rendering the app for a redirect nobody reads would make the server's work per participant
-//! several times what it is (`scripts/bench-instructions.sh` counts it).
+//! (the public link and its QR code), on plain axum routes in place of Leptos' own. A code that
+//! lets the visitor in answers 303 to the participant page at once: a whole room comes through
+//! here at once, and rendering the app for a redirect nobody reads would make the server's work
+//! per participant several times what it is (`scripts/bench-instructions.sh` counts it). A link
+//! that lets the visitor in answers with the participant page itself, saving a phone that
+//! scanned the QR code a round trip before its page; the page's island then shows `/p/<id>` in
+//! the address bar, and without JavaScript the page stays at the link, which brings its
+//! participant back even after a new code (`app::services::joining`). A refused way in renders
+//! the banner saying why (`app::pages::joining`).
 use app::services::joining::{enter, Refused, Way};
 use app::services::{visitor, ServerContext};
 use axum::extract::{Path, Query, Request};
@@ -66,6 +70,21 @@ async fn come_in(ctx: &ServerContext, way: Way<'_>, request: Request, render: im
     };
     let ip = ctx.client_ip_of(&parts);
     let mut response = match enter(ctx, way, &visitor, ip).await {
+        Ok(session) if matches!(way, Way::Link(_)) => {
+            // The participant page, as `/p/<id>` renders it for this visitor: a new one's cookie
+            // is on this response, and given to the page as if the browser had sent it.
+            if let Some(cookie) = new_cookie.as_ref().and_then(|c| c.to_str().ok()) {
+                let pair = cookie.split(';').next().unwrap_or_default();
+                if let Ok(pair) = header::HeaderValue::from_str(pair) {
+                    parts.headers.append(header::COOKIE, pair);
+                }
+            }
+            match format!("/p/{session}").parse() {
+                Ok(uri) => parts.uri = uri,
+                Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+            }
+            render(Request::from_parts(parts, body)).await
+        }
         Ok(session) => (StatusCode::SEE_OTHER, [(header::LOCATION, format!("/p/{session}"))]).into_response(),
         Err(error) => {
             parts.extensions.insert(Refused(error));

@@ -234,12 +234,13 @@ async fn the_join_pages_let_in_at_once_or_say_why(db: Db) {
     assert_eq!((reply.status, reply.headers.get(header::SET_COOKIE)), (StatusCode::SEE_OTHER, None));
     assert_eq!(zoe.visitor.as_ref(), Some(&visitor));
 
+    // The public link answers with the participant page itself: a phone that scanned the QR code
+    // saves a round trip before its page.
     let mut max = Client::from(&router, [198, 51, 100, 2]);
     let reply = max.page(&format!("/j/{token}")).await;
-    assert_eq!(
-        (reply.status, reply.headers[header::LOCATION].to_str().unwrap()),
-        (StatusCode::SEE_OTHER, format!("/p/{id}").as_str())
-    );
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(reply.body.contains("Class") && reply.body.contains("Nickname (optional)"), "{}", reply.body);
+    assert!(max.visitor.is_some(), "a participant is known by a cookie");
     assert_eq!(max.page(&format!("/p/{id}")).await.status, StatusCode::OK);
 
     // Refused: the page says why, with the status of the reason.
@@ -275,6 +276,39 @@ async fn the_join_pages_let_in_at_once_or_say_why(db: Db) {
     assert_eq!(late.page(&format!("/p/{id}")).await.status, StatusCode::FORBIDDEN, "refused, not let in");
 }
 test_both_dbs!(the_join_pages_let_in_at_once_or_say_why);
+
+/// After "Generate a new code", the old public link still brings back a participant who came in
+/// by it (their page is at that link without JavaScript), and nobody else.
+async fn an_old_link_brings_back_its_participants_only(db: Db) {
+    let router = router(db);
+    let mut ada = Client::signed_up(&router, "ada@example.org").await;
+    let id = create_session(&mut ada, "Class").await;
+    let old = host(&mut ada, &id).await.ways_in.clone();
+    let token = old.link.rsplit('/').next().unwrap().to_owned();
+    let mut zoe = Client::from(&router, [198, 51, 100, 1]);
+    assert_eq!(zoe.page(&format!("/j/{token}")).await.status, StatusCode::OK);
+    ada.call("generate_new_code", &[("id", &id)]).await.json::<String>();
+
+    let back = zoe.page(&format!("/j/{token}")).await;
+    assert_eq!(back.status, StatusCode::OK, "{}", back.body);
+    assert!(back.body.contains("Nickname (optional)"), "{}", back.body);
+    let mut eve = Client::from(&router, [198, 51, 100, 2]);
+    let refused = eve.page(&format!("/j/{token}")).await;
+    assert_eq!(refused.status, StatusCode::GONE, "{}", refused.body);
+    assert!(refused.body.contains(&JoinError::Retired.to_string()), "{}", refused.body);
+    assert_eq!(eve.page(&format!("/p/{id}")).await.status, StatusCode::FORBIDDEN, "not let in");
+    // An old code brings nobody back: the banner's page is never at it.
+    let by_code = zoe.page(&format!("/join?code={}", common::encode(&old.code))).await;
+    assert!(by_code.body.contains(&JoinError::Retired.to_string()), "{}", by_code.body);
+
+    // Closed, the link shows its participant their page saying so, and refuses everyone else.
+    ada.call("set_session_open", &[("id", &id), ("open", "false")]).await;
+    let closed = zoe.page(&format!("/j/{token}")).await;
+    assert_eq!(closed.status, zoe.page(&format!("/p/{id}")).await.status, "the page /p/<id> is");
+    assert!(closed.body.contains("The host has closed this session."), "{}", closed.body);
+    assert_eq!(eve.page(&format!("/j/{token}")).await.status, StatusCode::GONE);
+}
+test_both_dbs!(an_old_link_brings_back_its_participants_only);
 
 /// A room joining at once loads its pages at once. Each page is rendered with a reactive arena of
 /// its own, and leptos_axum writes the `<title>` after the page, outside that arena: a title read

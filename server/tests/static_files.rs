@@ -46,11 +46,11 @@ async fn static_files_never_carry_another_requests_redirect_or_cookies() {
 
     let mut tasks = Vec::new();
     for i in 0..2000u32 {
-        let token = session.link_token.clone();
+        let code = session.code.as_str().to_owned();
         tasks.push(tokio::spawn(async move {
             if i % 2 == 0 {
                 let response = http(addr, format!(
-                    "GET /j/{token} HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\nX-Forwarded-For: 10.{}.{}.1\r\nConnection: close\r\n\r\n",
+                    "GET /join?code={code} HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\nX-Forwarded-For: 10.{}.{}.1\r\nConnection: close\r\n\r\n",
                     i / 250, i % 250
                 )).await;
                 let (status, cookies) = head(&response);

@@ -24,6 +24,22 @@ pub(super) fn island_started() {
     browser::island_started();
 }
 
+/// Shows `path` in the address bar without loading anything. The public link answers with the
+/// participant page itself (the server crate's `join_pages`): its island shows the page's own
+/// address, `/p/<id>`, which a reload or a bookmark then opens.
+pub(super) fn show_address(path: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(window) = web_sys::window() {
+        if window.location().pathname().ok().as_deref() != Some(path) {
+            if let Ok(history) = window.history() {
+                let _ = history.replace_state_with_url(&web_sys::wasm_bindgen::JsValue::NULL, "", Some(path));
+            }
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = path;
+}
+
 /// Runs `read` each time `after` changes, never at first: an island starts from what its page
 /// loaded on the server, and reads it again only after its own actions (`read` sets the answer).
 pub(super) fn read_again_after<D: 'static, F: std::future::Future<Output = ()> + 'static>(

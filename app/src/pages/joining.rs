@@ -168,6 +168,7 @@ fn ParticipantIsland(
     super::islands::island_started();
     let lang = super::page_language();
     let ParticipantScreen { session_id, nickname, public: loaded, discussion } = loaded;
+    super::islands::show_address(&format!("/p/{session_id}"));
     let talk = Talk {
         list: RwSignal::new(DiscussionList {
             seq: discussion.seq,

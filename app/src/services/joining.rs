@@ -67,6 +67,10 @@ async fn try_entering(
                 ctx.limits.give_back_join(attempt);
             }
             if !session.is_open {
+                // Its participants see their page say so, as at `/p/<id>`.
+                if came_back(ctx, kind, session.id, visitor).await? {
+                    return Ok(session.id);
+                }
                 return Err(JoinError::Closed);
             }
             if !has_room_for(ctx, session.id, visitor).await? {
@@ -85,7 +89,8 @@ async fn try_entering(
             ctx.live.admit(session.id, visitor);
             return Ok(session.id);
         }
-        Ok(WayIn::Retired) => JoinError::Retired,
+        Ok(WayIn::Retired(session)) if came_back(ctx, kind, session, visitor).await? => return Ok(session),
+        Ok(WayIn::Retired(_)) => JoinError::Retired,
         Ok(WayIn::Deleted) => JoinError::Deleted,
         Ok(WayIn::Unknown) => match kind {
             WayInKind::Code => JoinError::UnknownCode,
@@ -108,6 +113,14 @@ async fn try_entering(
         tokio::time::sleep(delay).await;
     }
     Err(failure)
+}
+
+/// Whether `visitor`, already a participant of `session`, comes back by its public link: their
+/// page is at that link without JavaScript (the server crate's `join_pages`), so the link still
+/// brings them back to it once the session is closed (the page says so) or has a new code.
+/// Nobody else gets in by it. A code brings nobody back: the banner sends to `/p/<id>`.
+async fn came_back(ctx: &ServerContext, kind: WayInKind, session: SessionId, visitor: &str) -> Result<bool, JoinError> {
+    Ok(kind == WayInKind::Link && ctx.db.participant(session, visitor).await?.is_some())
 }
 
 /// `Db::find_way_in`, through the ways in held in memory (`ways_in.rs`): a room joining by

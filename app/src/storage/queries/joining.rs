@@ -32,8 +32,8 @@ impl WayInKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WayIn {
     Current(SessionRecord),
-    /// It belonged to a session before its owner generated a new code.
-    Retired,
+    /// It belonged to this session before its owner generated a new code.
+    Retired(SessionId),
     /// It belonged to a session deleted in the last `DELETED_WAYS_IN_KEPT_DAYS`.
     Deleted,
     Unknown,
@@ -77,7 +77,7 @@ impl Db {
             .order_by_desc(retired_ways_in::Column::RetiredAt)
             .one(&self.read)
             .await?;
-        Ok(if retired.is_some() { WayIn::Retired } else { WayIn::Unknown })
+        Ok(retired.map_or(WayIn::Unknown, |r| WayIn::Retired(SessionId(r.session_id))))
     }
 
     /// "Generate a new code": a new code and a new link token at once, the old ones retired in
