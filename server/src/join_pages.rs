@@ -83,7 +83,10 @@ async fn come_in(ctx: &ServerContext, way: Way<'_>, request: Request, render: im
                 Ok(uri) => parts.uri = uri,
                 Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
             }
-            render(Request::from_parts(parts, body)).await
+            let mut page = render(Request::from_parts(parts, body)).await;
+            // One visitor's page, with their new cookie: no cache keeps it for the next.
+            page.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+            page
         }
         Ok(session) => (StatusCode::SEE_OTHER, [(header::LOCATION, format!("/p/{session}"))]).into_response(),
         Err(error) => {

@@ -241,6 +241,7 @@ async fn the_join_pages_let_in_at_once_or_say_why(db: Db) {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert!(reply.body.contains("Class") && reply.body.contains("Nickname (optional)"), "{}", reply.body);
     assert!(max.visitor.is_some(), "a participant is known by a cookie");
+    assert_eq!(reply.headers[header::CACHE_CONTROL], "no-store", "one visitor's page and cookie");
     assert_eq!(max.page(&format!("/p/{id}")).await.status, StatusCode::OK);
 
     // Refused: the page says why, with the status of the reason.

@@ -116,8 +116,11 @@ pub async fn sign_up(
             if user.is_admin {
                 tracing::info!(target: "ruche::admin", account = %user.email, "the first account is the administrator");
             }
-            // Before its first mail is queued: the mail is written in it.
-            ctx.db.set_account_language(user.id, ServerContext::request_language()).await?;
+            // Before its first mail is queued: the mail is written in it. The account exists
+            // whatever happens here; the next page its owner opens records it again.
+            if let Err(e) = ctx.db.set_account_language(user.id, ServerContext::request_language()).await {
+                tracing::warn!(error = %e, "recording a new account's language failed");
+            }
             // Not counted against the account-mail budgets: one per new account, and sign-ups have
             // their own. The account exists whatever happens here; if the mail cannot be queued,
             // "Send the verification mail again" (on the banner) makes another.
@@ -224,8 +227,11 @@ pub async fn me() -> Result<Option<Account>, AccountError> {
             // (the switch's cookie, else the browser's), for the mails they will receive.
             if let Some(user) = user.as_ref() {
                 let lang = ServerContext::request_language();
+                // Never at the cost of the page: a write that fails is tried on the next one.
                 if user.language != Some(lang) {
-                    ctx.db.set_account_language(user.id, lang).await?;
+                    if let Err(e) = ctx.db.set_account_language(user.id, lang).await {
+                        tracing::warn!(error = %e, "recording an account's language failed");
+                    }
                 }
             }
             Ok(user.map(|u| Account {
