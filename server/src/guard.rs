@@ -119,32 +119,34 @@ async fn guard_api(State(guard): State<ApiGuard>, request: Request, next: Next) 
     if !request.uri().path().starts_with("/api/") {
         return next.run(request).await;
     }
-    let lang = language_of(request.headers(), guard.default_language);
+    // Negotiated only for a refusal: every server function call passes here.
+    let lang = |headers: &HeaderMap| language_of(headers, guard.default_language);
     if !same_origin(&guard.public_url, request.headers()) {
-        return (StatusCode::FORBIDDEN, texts::plain_other_site(lang)).into_response();
+        return (StatusCode::FORBIDDEN, texts::plain_other_site(lang(request.headers()))).into_response();
     }
     let limit = body_limit(request.uri().path());
     let declared =
         request.headers().get(header::CONTENT_LENGTH).and_then(|l| l.to_str().ok()).and_then(|l| l.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit as u64) {
-        return too_large(&request, lang);
+        return too_large(&request, lang(request.headers()));
     }
     // Read here, bounded, so that no length (or a chunked body without one) gets more than the
     // limit buffered, and within the deadline, so that a client sending its body slowly holds
     // its connection no longer; the function then decodes what was read.
     let (parts, body) = request.into_parts();
     let Ok(read) = tokio::time::timeout(guard.body_within, Limited::new(body, limit).collect()).await else {
-        return (StatusCode::REQUEST_TIMEOUT, [(header::CONNECTION, "close")], texts::plain_too_slow(lang))
-            .into_response();
+        let sentence = texts::plain_too_slow(lang(&parts.headers));
+        return (StatusCode::REQUEST_TIMEOUT, [(header::CONNECTION, "close")], sentence).into_response();
     };
     match read {
         Ok(collected) => next.run(Request::from_parts(parts, Body::from(collected.to_bytes()))).await,
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            let lang = lang(&parts.headers);
             too_large(&Request::from_parts(parts, Body::empty()), lang)
         }
         Err(e) => {
             tracing::debug!(error = %e, "a server function's request body could not be read");
-            (StatusCode::BAD_REQUEST, texts::failure_malformed(lang)).into_response()
+            (StatusCode::BAD_REQUEST, texts::failure_malformed(lang(&parts.headers))).into_response()
         }
     }
 }

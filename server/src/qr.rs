@@ -76,13 +76,14 @@ pub fn png(url: &str) -> Result<Vec<u8>, String> {
 /// Answers for the link token's current session only: once a new code is generated, the old
 /// QR code is gone with the old link.
 pub async fn download(ctx: ServerContext, token: String, format: Format, headers: HeaderMap) -> Response {
-    let lang = language_of(&headers, ctx.default_language);
+    // Negotiated only for a refusal: every phone showing the slide loads the picture.
+    let lang = || language_of(&headers, ctx.default_language);
     let session = match ctx.db.find_way_in(WayInKind::Link, &token).await {
         Ok(WayIn::Current(session)) => session,
-        Ok(_) => return (StatusCode::NOT_FOUND, texts::plain_qr_gone(lang)).into_response(),
+        Ok(_) => return (StatusCode::NOT_FOUND, texts::plain_qr_gone(lang())).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "QR code lookup failed");
-            return (StatusCode::INTERNAL_SERVER_ERROR, texts::failure_internal(lang)).into_response();
+            return (StatusCode::INTERNAL_SERVER_ERROR, texts::failure_internal(lang())).into_response();
         }
     };
     let url = ctx.join_link(&session.link_token);
@@ -91,11 +92,11 @@ pub async fn download(ctx: ServerContext, token: String, format: Format, headers
     match format {
         Format::Svg => match svg(&url) {
             Ok(body) => ([(header::CONTENT_TYPE, "image/svg+xml"), cache], body).into_response(),
-            Err(e) => failed(e.to_string(), lang),
+            Err(e) => failed(e.to_string(), lang()),
         },
         Format::Png => match png(&url) {
             Ok(body) => ([(header::CONTENT_TYPE, "image/png"), cache], body).into_response(),
-            Err(e) => failed(e, lang),
+            Err(e) => failed(e, lang()),
         },
     }
 }
