@@ -156,7 +156,7 @@ pub(super) fn ParticipantDiscussion(
                             <MessageHead message=message.clone() lang/>
                             <p class="message-body">{message.body.clone()}</p>
                             {(message.state != MessageState::Published).then(|| view! {
-                                <p class="message-state">{message.state.label_in(lang)}</p>
+                                <p class="message-state">{message.state.label(lang)}</p>
                             })}
                             <div class="message-actions">
                                 <span class="likes">{likes_text(likes, lang)}</span>
@@ -352,7 +352,7 @@ pub(super) fn HostDiscussion(id: SessionId, list: RwSignal<DiscussionList>) -> i
                         <li class="message" class:pinned=message.pinned>
                             <MessageHead message=message.clone() lang/>
                             <p class="message-body">{message.body.clone()}</p>
-                            <p class="message-state">{message.state.label_in(lang)}" · "{likes_text(message.likes, lang)}</p>
+                            <p class="message-state">{message.state.label(lang)}" · "{likes_text(message.likes, lang)}</p>
                             <div class="message-actions">
                                 {state_actions}
                                 {pin}

@@ -136,7 +136,7 @@ fn SessionLine(session: SessionSummary, actions: ListActions, to_delete: RwSigna
     view! {
         <li>
             <a href=format!("/s/{id}")>{title.clone()}</a>
-            {(role != Role::Owner).then(|| view! { <span class="badge">{role.label_in(lang)}</span> })}
+            {(role != Role::Owner).then(|| view! { <span class="badge">{role.label(lang)}</span> })}
             <span class="status" class:closed=!is_open>
                 <super::widgets::PadlockIcon open=is_open/>
                 {if is_open { texts::status_open(lang) } else { texts::status_closed(lang) }}

@@ -45,7 +45,7 @@ impl MessageState {
     }
 
     /// What the participant's and the host's lists say, in `lang`.
-    pub fn label_in(self, lang: super::language::Lang) -> &'static str {
+    pub fn label(self, lang: super::language::Lang) -> &'static str {
         use crate::texts as t;
         match self {
             Self::Published => t::message_state_published(lang),
@@ -212,7 +212,7 @@ pub fn csv_row(
         "{},{},{likes},{},{time}\r\n",
         csv_cell(body),
         csv_cell(author.unwrap_or(crate::texts::discussion_anonymous(lang))),
-        csv_cell(state.label_in(lang))
+        csv_cell(state.label(lang))
     )
 }
 

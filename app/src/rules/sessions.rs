@@ -186,16 +186,8 @@ impl Role {
         matches!(self, Role::Owner)
     }
 
-    /// The name shown in "My sessions".
-    pub fn label(self) -> &'static str {
-        match self {
-            Role::Owner => "Owner",
-            Role::Facilitator => "Facilitator",
-        }
-    }
-
-    /// `label`, in `lang`.
-    pub fn label_in(self, lang: super::language::Lang) -> &'static str {
+    /// The name shown in "My sessions", in `lang`.
+    pub fn label(self, lang: super::language::Lang) -> &'static str {
         match self {
             Role::Owner => crate::texts::role_owner(lang),
             Role::Facilitator => crate::texts::role_facilitator(lang),
@@ -367,9 +359,6 @@ mod tests {
         ];
         for error in all {
             assert_ne!(error.sentence(Lang::Fr), error.to_string(), "{error:?} in French");
-        }
-        for role in [Role::Owner, Role::Facilitator] {
-            assert_eq!(role.label_in(Lang::En), role.label());
         }
     }
 

@@ -31,16 +31,8 @@ impl SlideKind {
         }
     }
 
-    /// The name in the "Add a slide" menu.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::LinkAndQr => "Link and QR code",
-            Self::Text => "Title and text",
-        }
-    }
-
-    /// `label`, in `lang`.
-    pub fn label_in(self, lang: super::language::Lang) -> &'static str {
+    /// The name in the "Add a slide" menu, in `lang`.
+    pub fn label(self, lang: super::language::Lang) -> &'static str {
         match self {
             Self::LinkAndQr => crate::texts::slide_kind_link_and_qr(lang),
             Self::Text => crate::texts::slide_kind_text(lang),

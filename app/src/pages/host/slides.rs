@@ -35,7 +35,7 @@ pub(super) fn SlidesPanel(
             <ActionForm action=actions.add attr:class="inline">
                 <input type="hidden" name="id" value=id.to_string()/>
                 <input type="hidden" name="kind" value=format!("{kind:?}")/>
-                <button type="submit">{kind.label_in(lang)}</button>
+                <button type="submit">{kind.label(lang)}</button>
             </ActionForm>
         }
     };
