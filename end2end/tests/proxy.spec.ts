@@ -7,14 +7,14 @@ import { join, resolve } from 'node:path';
 import { hydrated, PASSWORD, uniqueEmail } from './helpers';
 import { caller, freePort, OwnServer } from './server';
 
-// Ruche behind Debian's nginx, configured with the server block the README gives (only its
-// `listen` and upstream port changed), on loopback: what a self-hoster copies is what is tested.
+// Ruche behind Debian's nginx, configured as the README gives it (only its `listen` and upstream
+// port changed), on loopback: what a self-hoster copies is what is tested.
 test.describe.configure({ timeout: 120_000 });
 
 const NGINX = '/usr/sbin/nginx';
 
-/** The README's nginx block, listening on `port` without TLS, passing to Ruche on `upstream`. */
-function readmeServerBlock(port: number, upstream: number): string {
+/** The README's nginx configuration, listening on `port` without TLS, passing to Ruche on `upstream`. */
+function readmeConfiguration(port: number, upstream: number): string {
   const readme = readFileSync(resolve(__dirname, '..', '..', 'README.md'), 'utf8');
   const block = readme.match(/```nginx\n([\s\S]*?)```/)?.[1];
   if (!block) throw new Error('README.md has no nginx block');
@@ -42,7 +42,7 @@ http {
     fastcgi_temp_path ${dir}/fastcgi;
     uwsgi_temp_path ${dir}/uwsgi;
     scgi_temp_path ${dir}/scgi;
-${readmeServerBlock(port, upstream)}
+${readmeConfiguration(port, upstream)}
 }
 `);
     const child = spawn(NGINX, ['-p', dir, '-c', conf, '-g', 'daemon off;'], { stdio: 'inherit' });
