@@ -11,6 +11,8 @@
 #   BENCH_LIKES_PER_SECOND  likes a second meanwhile                    (default 5000)
 #   BENCH_MESSAGES          messages in the session when memory is read (default 10000)
 #   BENCH_SPREAD            also two processes sharing PostgreSQL (1, default) or not (0)
+#   BENCH_CONNECTIONS       posts and likes on connections kept alive (kept, default), as a
+#                           browser sends them, or on a new connection each (fresh)
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 setup_build_tools
 setup_test_tools
@@ -24,7 +26,7 @@ source "$ROOT/scripts/bench-processes.sh"
 
 options=(--participants "${BENCH_PARTICIPANTS:-10000}" --probes "${BENCH_PROBES:-10}" --posts "${BENCH_POSTS:-1000}"
   --seconds "${BENCH_SECONDS:-10}" --likes-per-second "${BENCH_LIKES_PER_SECOND:-5000}"
-  --messages "${BENCH_MESSAGES:-10000}")
+  --messages "${BENCH_MESSAGES:-10000}" --connections "${BENCH_CONNECTIONS:-kept}")
 
 ruche 3911 "sqlite://$scratch/discussion.db?mode=rwc"; server=$started
 baseline 3950; raw=$started

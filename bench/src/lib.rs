@@ -1,7 +1,8 @@
-//! What Ruche's load generators share (`live-bench`, `login-flood`): plain HTTP/1.1 over one TCP
-//! connection per request, as a phone's first request would be, and the figures they print.
+//! What Ruche's load generators share (`live-bench`, `login-flood`): plain HTTP/1.1, over one TCP
+//! connection per request as a phone's first request would be, or over kept-alive connections
+//! (`KeptAlive`), and the figures they print.
 use std::net::{IpAddr, SocketAddr};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpSocket, TcpStream};
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -38,10 +39,21 @@ pub struct Reply {
 
 /// A server function call as a hydrated page makes it: form-encoded, JSON back.
 pub fn post_request(target: SocketAddr, path: &str, form: &[(&str, &str)], headers: &[(&str, &str)]) -> String {
+    post_request_on(target, path, form, headers, "close")
+}
+
+/// The same, its connection kept open (`Connection: keep-alive`) or not (`close`).
+fn post_request_on(
+    target: SocketAddr,
+    path: &str,
+    form: &[(&str, &str)],
+    headers: &[(&str, &str)],
+    connection: &str,
+) -> String {
     let body: String = form.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&");
     let headers: String = headers.iter().map(|(name, value)| format!("{name}: {value}\r\n")).collect();
     format!(
-        "POST {path} HTTP/1.1\r\nHost: {target}\r\nContent-Type: application/x-www-form-urlencoded\r\nAccept: application/json\r\nContent-Length: {}\r\nConnection: close\r\n{headers}\r\n{body}",
+        "POST {path} HTTP/1.1\r\nHost: {target}\r\nContent-Type: application/x-www-form-urlencoded\r\nAccept: application/json\r\nContent-Length: {}\r\nConnection: {connection}\r\n{headers}\r\n{body}",
         body.len()
     )
 }
@@ -52,45 +64,106 @@ pub fn get_request(target: SocketAddr, path: &str, headers: &[(&str, &str)]) -> 
 }
 
 /// Sends one request on a fresh connection and reads the whole answer.
-pub async fn exchange(mut stream: TcpStream, request: &str) -> Result<Reply, Error> {
-    stream.write_all(request.as_bytes()).await?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await?;
-    // Bytes until the body is whole: a compressed one is no text, and its chunk sizes count bytes.
-    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or("no HTTP header end")?;
-    let (head, body) = (String::from_utf8_lossy(&raw[..end]), &raw[end + 4..]);
+pub async fn exchange(stream: TcpStream, request: &str) -> Result<Reply, Error> {
+    let mut stream = BufReader::new(stream);
+    stream.get_mut().write_all(request.as_bytes()).await?;
+    Ok(read_reply(&mut stream).await?.0)
+}
+
+/// Reads one answer; also whether the server keeps the connection open after it.
+async fn read_reply(stream: &mut BufReader<TcpStream>) -> Result<(Reply, bool), Error> {
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        if stream.read_until(b'\n', &mut head).await? == 0 {
+            return Err("connection closed before the answer's header end".into());
+        }
+    }
+    let head = String::from_utf8_lossy(&head);
     let mut lines = head.lines();
     let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).ok_or("no status")?;
-    let mut cookies = Vec::new();
-    let mut chunked = false;
+    let (mut cookies, mut chunked, mut length, mut kept) = (Vec::new(), false, None, true);
     for line in lines {
         let Some((name, value)) = line.split_once(':') else { continue };
         match name.trim().to_ascii_lowercase().as_str() {
             "set-cookie" => cookies.push(value.trim().split(';').next().unwrap_or_default().to_owned()),
             "transfer-encoding" if value.contains("chunked") => chunked = true,
+            "content-length" => length = value.trim().parse::<usize>().ok(),
+            "connection" if value.trim().eq_ignore_ascii_case("close") => kept = false,
             _ => {}
         }
     }
-    let body = if chunked { dechunk(body) } else { body.to_vec() };
-    Ok(Reply { status, cookies, body: String::from_utf8_lossy(&body).into_owned() })
+    // Bytes until the body is whole: a compressed one is no text, and its chunk sizes count bytes.
+    let mut body = Vec::new();
+    if chunked {
+        loop {
+            let mut line = String::new();
+            stream.read_line(&mut line).await?;
+            let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or_default(), 16)?;
+            // The chunk and the line end after it.
+            let mut chunk = vec![0; size + 2];
+            stream.read_exact(&mut chunk).await?;
+            if size == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..size]);
+        }
+    } else if let Some(length) = length {
+        body.resize(length, 0);
+        stream.read_exact(&mut body).await?;
+    } else {
+        stream.read_to_end(&mut body).await?;
+        kept = false;
+    }
+    Ok((Reply { status, cookies, body: String::from_utf8_lossy(&body).into_owned() }, kept))
 }
 
-fn dechunk(mut body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(line_end) = body.windows(2).position(|w| w == b"\r\n") {
-        let Some(size) =
-            std::str::from_utf8(&body[..line_end]).ok().and_then(|s| usize::from_str_radix(s.trim(), 16).ok())
-        else {
-            break;
-        };
-        let rest = &body[line_end + 2..];
-        if size == 0 || rest.len() < size {
-            break;
-        }
-        out.extend_from_slice(&rest[..size]);
-        body = rest[size..].strip_prefix(b"\r\n").unwrap_or(&rest[size..]);
+/// Keep-alive connections to one server, each taken for one request at a time and put back, as a
+/// browser reuses its connection for a page's requests (and a proxy its upstream connections):
+/// requests then cost no new connection each.
+pub struct KeptAlive {
+    target: SocketAddr,
+    idle: std::sync::Mutex<Vec<BufReader<TcpStream>>>,
+}
+
+impl KeptAlive {
+    pub fn new(target: SocketAddr) -> Self {
+        Self { target, idle: std::sync::Mutex::new(Vec::new()) }
     }
-    out
+
+    /// A server function call (see `post_request`) on an idle connection, or on a new one from
+    /// `source` when none is idle. One the server closed while it was idle is replaced, once.
+    pub async fn post(
+        &self,
+        source: IpAddr,
+        path: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Result<Reply, Error> {
+        let request = post_request_on(self.target, path, form, headers, "keep-alive");
+        let reused = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let was_reused = reused.is_some();
+        let mut stream = match reused {
+            Some(stream) => stream,
+            None => BufReader::new(connect(self.target, source).await?),
+        };
+        let answer = match stream.get_mut().write_all(request.as_bytes()).await {
+            Ok(()) => read_reply(&mut stream).await,
+            Err(e) => Err(e.into()),
+        };
+        let (reply, kept) = match answer {
+            Ok(answer) => answer,
+            Err(_) if was_reused => {
+                stream = BufReader::new(connect(self.target, source).await?);
+                stream.get_mut().write_all(request.as_bytes()).await?;
+                read_reply(&mut stream).await?
+            }
+            Err(e) => return Err(e),
+        };
+        if kept {
+            self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(stream);
+        }
+        Ok(reply)
+    }
 }
 
 pub fn encode(s: &str) -> String {

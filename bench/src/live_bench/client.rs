@@ -1,7 +1,7 @@
 //! The client side of Ruche's protocol, as a phone and an owner speak it (and the baseline's
 //! socket): requests from many source addresses, the owner's server function calls, a
 //! participant's join, and each connection's arrival times, on one clock.
-use bench::{connect, encode, exchange, get_request, post_request, Error, Reply};
+use bench::{connect, encode, exchange, get_request, post_request, Error, KeptAlive, Reply};
 use futures_util::StreamExt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -36,6 +36,17 @@ pub(crate) async fn http_post(
     let headers: Vec<(&str, &str)> = cookie.map(|c| ("Cookie", c)).into_iter().collect();
     let request = post_request(target, path, form, &headers);
     exchange(connect(target, next_source()).await?, &request).await
+}
+
+/// The same on one of `kept`'s connections, a new one from the next source address if none is idle.
+pub(crate) async fn http_post_kept(
+    kept: &KeptAlive,
+    path: &str,
+    form: &[(&str, &str)],
+    cookie: Option<&str>,
+) -> Result<Reply, Error> {
+    let headers: Vec<(&str, &str)> = cookie.map(|c| ("Cookie", c)).into_iter().collect();
+    kept.post(next_source(), path, form, &headers).await
 }
 
 /// The owner, through the same server functions the pages call.

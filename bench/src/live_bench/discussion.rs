@@ -3,10 +3,10 @@
 //! broadcast of a message of the same size; then `--posts` participants post within `--seconds`
 //! while likes arrive at `--likes-per-second`: every answer is timed, a host's socket times each
 //! post's arrival, and the like counts the host sees at the end are compared with the likes sent.
-use crate::client::{http_post, join_baseline, now_nanos, open_socket, Owner};
+use crate::client::{http_post, http_post_kept, join_baseline, now_nanos, open_socket, Owner};
 use crate::figures::{settle_memory, EventFigures};
 use crate::waves::{join_all, measure, Wave};
-use bench::{arg, ms, percentile, Error};
+use bench::{arg, cpu_seconds, ms, percentile, Error, KeptAlive, Reply};
 use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -29,6 +29,39 @@ struct Options {
     likes_per_second: f64,
     /// Messages the session holds when memory is measured.
     messages: usize,
+    /// How posts and likes reach the servers.
+    calls: Calls,
+}
+
+/// How posts and likes reach the servers (`--connections`): `kept`, on connections kept alive
+/// and reused as a phone's browser does (or a proxy's upstream pool), or `fresh`, a new connection
+/// each, as behind a proxy that opens one per request.
+#[derive(Clone)]
+struct Calls(Option<Arc<HashMap<SocketAddr, KeptAlive>>>);
+
+impl Calls {
+    fn new(how: &str, targets: &[SocketAddr]) -> Result<Self, Error> {
+        match how {
+            "kept" => Ok(Self(Some(Arc::new(targets.iter().map(|t| (*t, KeptAlive::new(*t))).collect())))),
+            "fresh" => Ok(Self(None)),
+            other => Err(format!("--connections {other}: kept or fresh").into()),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        if self.0.is_some() {
+            "kept alive"
+        } else {
+            "a new one per request"
+        }
+    }
+
+    async fn call(&self, target: SocketAddr, path: &str, form: &[(&str, &str)], cookie: &str) -> Result<Reply, Error> {
+        match self.0.as_ref().and_then(|kept| kept.get(&target)) {
+            Some(kept) => http_post_kept(kept, path, form, Some(cookie)).await,
+            None => http_post(target, path, form, Some(cookie)).await,
+        }
+    }
 }
 
 /// What the host's socket saw: when each post (by its text) arrived, and the latest like counts.
@@ -42,8 +75,11 @@ pub(crate) async fn run(args: &[String]) -> Result<(), Error> {
     let number = |name: &str, default: f64| -> Result<f64, Error> {
         Ok(arg(args, name).ok().map(|v| v.parse()).transpose()?.unwrap_or(default))
     };
+    let targets: Vec<SocketAddr> = bench::list(&arg(args, "--ruche")?)?;
+    let calls = Calls::new(&arg(args, "--connections").unwrap_or_else(|_| "kept".into()), &targets)?;
     let o = Options {
-        targets: bench::list(&arg(args, "--ruche")?)?,
+        calls,
+        targets,
         pids: bench::list(&arg(args, "--ruche-pids")?)?,
         baseline: arg(args, "--baseline")?.parse()?,
         baseline_pid: arg(args, "--baseline-pid")?.parse()?,
@@ -56,7 +92,7 @@ pub(crate) async fn run(args: &[String]) -> Result<(), Error> {
     };
     let n = o.participants;
     let label = arg(args, "--label").unwrap_or_else(|_| format!("{} instance(s)", o.targets.len()));
-    println!("\n## {label}: the Discussion with {n} participants");
+    println!("\n## {label}: the Discussion with {n} participants (connections: {})", o.calls.name());
 
     let owner = Owner::sign_up(o.targets[0]).await?;
     let session = owner.create_session("Discussion benchmark").await?;
@@ -91,9 +127,9 @@ pub(crate) async fn run(args: &[String]) -> Result<(), Error> {
         let (target, cookie) = (o.targets[k % o.targets.len()], cookies[k % cookies.len()].clone());
         let id = Arc::new(Mutex::new(String::new()));
         let latencies = measure(&joined, &o.pids, {
-            let (text, id, session) = (text.clone(), id.clone(), session.clone());
+            let (text, id, session, calls) = (text.clone(), id.clone(), session.clone(), o.calls.clone());
             async move {
-                *id.lock().unwrap_or_else(|p| p.into_inner()) = post(target, &session, &cookie, &text).await?.1;
+                *id.lock().unwrap_or_else(|p| p.into_inner()) = post(&calls, target, &session, &cookie, &text).await?.1;
                 Ok(())
             }
         })
@@ -110,6 +146,8 @@ pub(crate) async fn run(args: &[String]) -> Result<(), Error> {
     let likes_total = (o.likes_per_second * o.seconds) as usize;
     let likes_total = likes_total.min(n * probe_ids.len().max(1));
     let gate = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
+    let me = [std::process::id()];
+    let (servers_before, me_before) = (cpu_seconds(&o.pids), cpu_seconds(&me));
     let started = tokio::time::Instant::now();
     let mut posts = Vec::new();
     let sent_at = Arc::new(Mutex::new(HashMap::<String, u64>::new()));
@@ -118,14 +156,14 @@ pub(crate) async fn run(args: &[String]) -> Result<(), Error> {
         let i = (o.probes + p) % n;
         let (target, cookie, gate, sent_at) =
             (o.targets[i % o.targets.len()], cookies[i].clone(), gate.clone(), sent_at.clone());
-        let session = session.clone();
+        let (session, calls) = (session.clone(), o.calls.clone());
         posts.push(tokio::spawn(async move {
             tokio::time::sleep_until(due).await;
             let _slot = gate.acquire_owned().await?;
             let text = format!("Post {p} from participant {i}");
             sent_at.lock().unwrap_or_else(|e| e.into_inner()).insert(text.clone(), now_nanos());
             let t0 = now_nanos();
-            post(target, &session, &cookie, &text).await?;
+            post(&calls, target, &session, &cookie, &text).await?;
             Ok::<_, Error>(now_nanos() - t0)
         }));
     }
@@ -136,18 +174,13 @@ pub(crate) async fn run(args: &[String]) -> Result<(), Error> {
             let i = k % n;
             let message = probe_ids[(k / n) % probe_ids.len()].clone();
             let (target, cookie, gate) = (o.targets[i % o.targets.len()], cookies[i].clone(), gate.clone());
-            let session = session.clone();
+            let (session, calls) = (session.clone(), o.calls.clone());
             likes.push(tokio::spawn(async move {
                 tokio::time::sleep_until(due).await;
                 let _slot = gate.acquire_owned().await?;
                 let t0 = now_nanos();
-                let reply = http_post(
-                    target,
-                    "/api/like_message",
-                    &[("id", &session), ("message", &message), ("like", "true")],
-                    Some(&cookie),
-                )
-                .await?;
+                let form = [("id", session.as_str()), ("message", &message), ("like", "true")];
+                let reply = calls.call(target, "/api/like_message", &form, &cookie).await?;
                 if reply.status != 200 {
                     return Err(format!("like: {} {}", reply.status, reply.body).into());
                 }
@@ -164,6 +197,10 @@ pub(crate) async fn run(args: &[String]) -> Result<(), Error> {
         like_answers.push(l.await??);
     }
     let load_seconds = started.elapsed().as_secs_f64();
+    // The cores busy meanwhile: when the servers and the load generator fill the machine between
+    // them, the answers' tail is the shared machine's (PostgreSQL's share is not counted).
+    let servers_cores = (cpu_seconds(&o.pids) - servers_before) / load_seconds;
+    let me_cores = (cpu_seconds(&me) - me_before) / load_seconds;
     // The last like counts go out within 250 ms; the host socket has them well within a second.
     tokio::time::sleep(Duration::from_secs(2)).await;
     host_reader.abort();
@@ -187,11 +224,17 @@ pub(crate) async fn run(args: &[String]) -> Result<(), Error> {
     for k in 0..o.messages.saturating_sub(held + 3) {
         let i = k % n;
         let (target, cookie, gate) = (o.targets[i % o.targets.len()], cookies[i].clone(), gate.clone());
-        let session = session.clone();
+        let (session, calls) = (session.clone(), o.calls.clone());
         fills.push(tokio::spawn(async move {
             let _slot = gate.acquire_owned().await?;
-            post(target, &session, &cookie, &format!("Filling, {k}: {}", "a comment of typical length, ".repeat(2)))
-                .await
+            post(
+                &calls,
+                target,
+                &session,
+                &cookie,
+                &format!("Filling, {k}: {}", "a comment of typical length, ".repeat(2)),
+            )
+            .await
         }));
     }
     for fill in fills {
@@ -212,7 +255,7 @@ pub(crate) async fn run(args: &[String]) -> Result<(), Error> {
         };
         drop(phone);
         for k in 0..3 {
-            post(o.targets[0], &session, &cookies[(k + 1) % n], &format!("Missed {k}")).await?;
+            post(&o.calls, o.targets[0], &session, &cookies[(k + 1) % n], &format!("Missed {k}")).await?;
         }
         let mut phone = open_socket(target, &format!("/live/p/{session}?since={seq}"), Some(cookie)).await?;
         let missed = loop {
@@ -271,6 +314,10 @@ pub(crate) async fn run(args: &[String]) -> Result<(), Error> {
         post_answers.len(), like_answers.len(), rate(post_answers.len()), rate(like_answers.len()),
         ms(percentile(&post_answers, 50.0)), ms(percentile(&post_answers, 99.0)));
     println!(
+        "| cores busy meanwhile, of {}: servers / load generator | {servers_cores:.2} / {me_cores:.2} | – | – |",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!(
         "| like answered p50 / p99 | {:.1} / {:.1} ms | – | – |",
         ms(percentile(&like_answers, 50.0)),
         ms(percentile(&like_answers, 99.0))
@@ -298,11 +345,17 @@ pub(crate) async fn run(args: &[String]) -> Result<(), Error> {
 }
 
 /// Posts `text` as the participant of `cookie`; the answer's time and the message's id.
-async fn post(target: SocketAddr, session: &str, cookie: &str, text: &str) -> Result<(u64, String), Error> {
+async fn post(
+    calls: &Calls,
+    target: SocketAddr,
+    session: &str,
+    cookie: &str,
+    text: &str,
+) -> Result<(u64, String), Error> {
     let t0 = now_nanos();
-    let reply =
-        http_post(target, "/api/post_message", &[("id", session), ("text", text), ("nickname", "Bench")], Some(cookie))
-            .await?;
+    let reply = calls
+        .call(target, "/api/post_message", &[("id", session), ("text", text), ("nickname", "Bench")], cookie)
+        .await?;
     if reply.status != 200 {
         return Err(format!("post: {} {}", reply.status, reply.body).into());
     }
