@@ -8,7 +8,7 @@ use crate::states::PublicView;
 use axum::extract::ws::Utf8Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -24,6 +24,23 @@ const REMOTE_PRESENCE_TTL: Duration = Duration::from_secs(16);
 /// Participants' sockets written by one task when a new state goes out. A task waking per socket
 /// (as hosts' sockets do) cost the fan-out a schedule, a poll and a waiter list per message.
 pub(super) const FAN_OUT_CHUNK: usize = 256;
+
+/// Where fan-outs run: threads of their own, as many as the cores. On the server's own threads,
+/// a request arriving during a fan-out (a post, a like, a join) waited behind every chunk queued
+/// before it, tens of milliseconds with 10,000 sockets; apart, the kernel shares the cores
+/// between both, and wakes a thread with a request to answer at once.
+fn fan_out_runtime() -> &'static tokio::runtime::Handle {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))
+                .thread_name("ruche-fan-out")
+                .build()
+                .expect("the fan-out threads start")
+        })
+        .handle()
+}
 
 /// A message as sent: serialized once, its bytes shared by every socket.
 #[derive(Clone, Debug)]
@@ -94,8 +111,9 @@ impl Topic {
         }
     }
 
-    /// Hands a new public state to every participant's socket, `FAN_OUT_CHUNK` sockets per task,
-    /// so that both cores write and the change's own request is answered without waiting.
+    /// Hands a new public state to every participant's socket, `FAN_OUT_CHUNK` sockets per task
+    /// on the fan-out threads, so that every core writes and the change's own request (and any
+    /// other) is answered without waiting.
     pub(super) fn fan_out(&self, frame: &Arc<PublicFrame>) {
         let frame = frame.clone();
         self.fan_out_with(move |outlet| outlet.offer(&frame.frame));
@@ -119,7 +137,7 @@ impl Topic {
             let offer = offer.clone();
             // Unconstrained: tokio's cooperative budget would have every socket write past the
             // 128th of a task's poll report "not ready", and hand it to that socket's task.
-            tokio::spawn(tokio::task::unconstrained(async move {
+            fan_out_runtime().spawn(tokio::task::unconstrained(async move {
                 for outlet in chunk {
                     offer(&*outlet);
                 }
