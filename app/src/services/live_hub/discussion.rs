@@ -92,6 +92,10 @@ struct Seqs {
     /// When participants' events last went out, and whether a flush is set.
     last_sent: Option<tokio::time::Instant>,
     flush_set: bool,
+    /// The last catch-up worked out: the position it was from, the log's position then, and
+    /// what it was. Sockets that fell behind together (every socket, after a flush too large to
+    /// send) ask for the same one.
+    last_catch_up: Option<(u64, u64, CatchUp)>,
 }
 
 /// What a participant socket at some position needs to be up to date.
@@ -117,6 +121,7 @@ impl Default for DiscussionLog {
                 unsent: Vec::new(),
                 last_sent: None,
                 flush_set: false,
+                last_catch_up: None,
             }),
             host_events: broadcast::Sender::new(HOST_EVENTS_BUFFER),
             public_snapshot: tokio::sync::Mutex::default(),
@@ -205,24 +210,28 @@ impl DiscussionLog {
     /// What a participant socket that is at `after` (the last event or snapshot it was sent)
     /// needs to be up to date.
     pub fn catch_up(&self, after: u64) -> CatchUp {
-        let seqs = super::lock(&self.seqs);
+        let mut seqs = super::lock(&self.seqs);
         let missed = seqs.public.wrapping_sub(after);
         if missed == 0 {
-            CatchUp::UpToDate
+            return CatchUp::UpToDate;
         } else if missed as usize > seqs.recent.len() {
-            CatchUp::Snapshot
-        } else {
-            let mut events: Vec<_> = seqs.recent.range(seqs.recent.len() - missed as usize..).cloned().collect();
-            let message = match events.len() {
-                1 => DiscussionMessage::Event { seq: seqs.public, event: events.pop().expect("one event") },
-                _ => DiscussionMessage::Since { seq: after, events },
-            };
-            let text = text(&ParticipantMessage::Discussion(message));
-            if text.len() > PUBLIC_MESSAGE_MAX_BYTES {
-                return CatchUp::Snapshot;
-            }
-            CatchUp::Events(seqs.public, text)
+            return CatchUp::Snapshot;
         }
+        if let Some((from, at, caught_up)) = &seqs.last_catch_up {
+            if (*from, *at) == (after, seqs.public) {
+                return caught_up.clone();
+            }
+        }
+        let mut events: Vec<_> = seqs.recent.range(seqs.recent.len() - missed as usize..).cloned().collect();
+        let message = match events.len() {
+            1 => DiscussionMessage::Event { seq: seqs.public, event: events.pop().expect("one event") },
+            _ => DiscussionMessage::Since { seq: after, events },
+        };
+        let text = text(&ParticipantMessage::Discussion(message));
+        let caught_up =
+            if text.len() > PUBLIC_MESSAGE_MAX_BYTES { CatchUp::Snapshot } else { CatchUp::Events(seqs.public, text) };
+        seqs.last_catch_up = Some((after, seqs.public, caught_up.clone()));
+        caught_up
     }
 
     /// The snapshot of a stream at its present position: read once per position, shared.
@@ -386,6 +395,13 @@ mod tests {
         assert!(matches!(log.flush(), Some(Flush::TooLarge)));
         assert_eq!(log.catch_up(start + 3), CatchUp::Snapshot);
         assert!(matches!(log.catch_up(start + 12), CatchUp::Events(..)), "one long message fits");
+        // Worked out once for every socket at the same place, until the log moves on.
+        let CatchUp::Events(at, two) = log.catch_up(start + 11) else { panic!("two long messages fit") };
+        assert_eq!((at, log.catch_up(start + 11)), (start + 13, CatchUp::Events(start + 13, two.clone())));
+        log.publish(&DiscussionEvent::Cleared, Some(&DiscussionEvent::Cleared));
+        let CatchUp::Events(at, three) = log.catch_up(start + 11) else { panic!("three events fit") };
+        assert_eq!(at, start + 14);
+        assert_ne!(three, two, "the event since is in it");
     }
 
     #[test]
