@@ -27,8 +27,8 @@ pub(super) const FAN_OUT_CHUNK: usize = 256;
 
 /// Where fan-outs run: threads of their own, as many as the cores. On the server's own threads,
 /// a request arriving during a fan-out (a post, a like, a join) waited behind every chunk queued
-/// before it, tens of milliseconds with 10,000 sockets; apart, the kernel shares the cores
-/// between both, and wakes a thread with a request to answer at once.
+/// before it; apart, the kernel shares the cores between both, and wakes a thread with a
+/// request to answer at once.
 fn fan_out_runtime() -> &'static tokio::runtime::Handle {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RUNTIME
