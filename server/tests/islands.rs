@@ -5,7 +5,7 @@ mod common;
 
 use app::services::ServerContext;
 use app::storage::testing::TestDb;
-use common::{create_session, Client};
+use common::{create_session, link_token, Client};
 use leptos::prelude::LeptosOptions;
 
 /// What `cargo leptos build --split` writes, in miniature: each lazy island's loader and the
@@ -47,7 +47,7 @@ async fn each_page_hydrates_its_own_islands_and_preloads_only_their_chunks() {
     // The participant view is in the main wasm: no chunk to preload.
     let mut phone = Client::from(&router, [10, 0, 0, 7]);
     let ways_in: serde_json::Value = owner.call("host_session", &[("id", &id)]).await.json();
-    let token = ways_in["state"]["ways_in"]["link"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+    let token = link_token(ways_in["state"]["ways_in"]["link"].as_str().unwrap());
     let joined = phone.call("join_by_link", &[("token", &token)]).await;
     assert!(joined.status.is_success(), "{} {}", joined.status, joined.body);
     let participant = phone.page(&format!("/p/{id}")).await;

@@ -12,7 +12,7 @@ use app::services::ServerContext;
 use app::storage::Db;
 use app::test_both_dbs;
 use axum::http::{header, StatusCode};
-use common::{create_session, router, router_with, Client};
+use common::{create_session, link_token, router, router_with, Client};
 use futures_util::future::join_all;
 use std::sync::Arc;
 
@@ -20,7 +20,7 @@ mod common;
 
 async fn ways_in(ada: &mut Client, id: &str) -> (String, String) {
     let host: SessionForHost = ada.call("host_session", &[("id", id)]).await.json();
-    let token = host.state.ways_in.link.rsplit('/').next().unwrap().to_owned();
+    let token = link_token(&host.state.ways_in.link);
     (host.state.ways_in.code.replace(' ', ""), token)
 }
 

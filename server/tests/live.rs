@@ -17,7 +17,7 @@ use app::states::SlideContent;
 use app::states::{PublicState, PublicView};
 use app::storage::Db;
 use app::test_both_dbs;
-use common::{create_session, router_with, Client};
+use common::{create_session, link_token, router_with, Client};
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -273,8 +273,7 @@ async fn a_session_full_of_people_lets_no_newcomer_in(db: Db) {
     let mut ada = Client::signed_up(&instance.router, "ada@example.org").await;
     let id = create_session(&mut ada, "Class").await;
     let host_view: SessionForHost = ada.call("host_session", &[("id", &id)]).await.json();
-    let (code, token) =
-        (host_view.ways_in.code.replace(' ', ""), host_view.ways_in.link.rsplit('/').next().unwrap().to_owned());
+    let (code, token) = (host_view.ways_in.code.replace(' ', ""), link_token(&host_view.ways_in.link));
     let mut host = instance.socket(&format!("/live/s/{id}"), ada.cookie.as_deref()).await;
     next_host_state(&mut host).await;
     let mut inside = Vec::new();
@@ -817,10 +816,6 @@ async fn two_instances_share_events_through_postgres() {
 async fn newcomer_joins(instance: &Instance, n: u8, way: &str, value: &str) -> common::Reply {
     let (name, field) = if way == "code" { ("join_by_code", "code") } else { ("join_by_link", "token") };
     Client::from(&instance.router, [203, 0, 113, n]).call(name, &[(field, value)]).await
-}
-
-fn link_token(link: &str) -> String {
-    link.rsplit('/').next().unwrap().to_owned()
 }
 
 /// Codes and links are held in memory once they led someone in (`app::services::ways_in`); the

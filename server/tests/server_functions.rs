@@ -7,7 +7,7 @@ use app::storage::Db;
 use app::test_both_dbs;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use common::{create_session, router, Client};
+use common::{create_session, link_token, router, Client};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
@@ -152,7 +152,7 @@ async fn joining_by_code_and_link_and_a_new_code(db: Db) {
     let id = create_session(&mut ada, "Class").await;
     let before = host(&mut ada, &id).await;
     let old_code = before.ways_in.code.clone();
-    let old_token = before.ways_in.link.rsplit('/').next().unwrap().to_owned();
+    let old_token = link_token(&before.ways_in.link);
     assert_eq!(before.ways_in.link, format!("http://127.0.0.1:3000/j/{old_token}"), "links are absolute");
 
     let mut zoe = Client::from(&router, [198, 51, 100, 1]);
@@ -199,7 +199,7 @@ async fn joining_by_code_and_link_and_a_new_code(db: Db) {
     assert_eq!((reply.status, reply.json::<JoinError>()), (StatusCode::FORBIDDEN, JoinError::NotJoined));
 
     // The QR downloads follow the link: the old one is gone with it.
-    let new_token = after.ways_in.link.rsplit('/').next().unwrap().to_owned();
+    let new_token = link_token(&after.ways_in.link);
     let (status, kind, png) = get(&router, &format!("/j/{new_token}/qr.png")).await;
     assert_eq!((status, kind.as_str()), (StatusCode::OK, "image/png"));
     assert!(png.starts_with(b"\x89PNG"));
@@ -218,7 +218,7 @@ async fn the_join_pages_let_in_at_once_or_say_why(db: Db) {
     let mut ada = Client::signed_up(&router, "ada@example.org").await;
     let id = create_session(&mut ada, "Class").await;
     let ways_in = host(&mut ada, &id).await.ways_in.clone();
-    let token = ways_in.link.rsplit('/').next().unwrap().to_owned();
+    let token = link_token(&ways_in.link);
 
     let mut zoe = Client::from(&router, [198, 51, 100, 1]);
     let reply = zoe.page(&format!("/join?code={}", common::encode(&ways_in.code))).await;
@@ -285,7 +285,7 @@ async fn an_old_link_brings_back_its_participants_only(db: Db) {
     let mut ada = Client::signed_up(&router, "ada@example.org").await;
     let id = create_session(&mut ada, "Class").await;
     let old = host(&mut ada, &id).await.ways_in.clone();
-    let token = old.link.rsplit('/').next().unwrap().to_owned();
+    let token = link_token(&old.link);
     let mut zoe = Client::from(&router, [198, 51, 100, 1]);
     assert_eq!(zoe.page(&format!("/j/{token}")).await.status, StatusCode::OK);
     ada.call("generate_new_code", &[("id", &id)]).await.json::<String>();
@@ -373,7 +373,7 @@ async fn old_hex_links_still_lead_in(db: Db) {
     let mut ada = Client::signed_up(&router, "ada@example.org").await;
     let id = create_session(&mut ada, "Class").await;
     let link = host(&mut ada, &id).await.ways_in.link.clone();
-    let token = link.rsplit('/').next().unwrap();
+    let token = link_token(&link);
     assert_eq!(token.len(), 22, "{link}");
     assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{link}");
 
@@ -387,7 +387,7 @@ async fn old_hex_links_still_lead_in(db: Db) {
 
     // A new code gives a short token and retires the hex one like any other.
     ada.call("generate_new_code", &[("id", &id)]).await;
-    assert_eq!(host(&mut ada, &id).await.ways_in.link.rsplit('/').next().unwrap().len(), 22);
+    assert_eq!(link_token(&host(&mut ada, &id).await.ways_in.link).len(), 22);
     let reply = Client::from(&router, [198, 51, 100, 2]).call("join_by_link", &[("token", hex)]).await;
     assert_eq!((reply.status, reply.json::<JoinError>()), (StatusCode::GONE, JoinError::Retired));
 }

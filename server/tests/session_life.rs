@@ -19,7 +19,7 @@ async fn host(client: &mut Client, id: &str) -> SessionForHost {
 }
 
 fn token(host: &SessionForHost) -> String {
-    host.ways_in.link.rsplit('/').next().unwrap().to_owned()
+    common::link_token(&host.ways_in.link)
 }
 
 /// A facilitator who accepted, through storage with the rule the mailed link uses.

@@ -13,7 +13,7 @@ use app::states::FacilitatorView;
 use app::storage::{Db, OutboxMail};
 use app::test_both_dbs;
 use axum::http::StatusCode;
-use common::{create_session, router_with, Client};
+use common::{create_session, link_token, router_with, Client};
 use server::mail::{spawn_mailer, MailConfig, GIVE_UP_AFTER};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -440,7 +440,7 @@ async fn a_facilitator_is_invited_accepts_and_can_be_removed(db: Db) {
         ada.call("add_facilitators", &[("id", &id), ("addresses", "carol@example.org")]).await.json();
     assert_eq!(report.sent, 1);
     let link = link_in(&smtp.wait_for(1).await[0], "facilitate");
-    let token = link.rsplit('/').next().unwrap().to_owned();
+    let token = link_token(&link);
 
     let listed: Vec<FacilitatorView> = ada.call("facilitators", &[("id", &id)]).await.json();
     assert_eq!((listed.len(), listed[0].active, listed[0].email.as_str()), (1, false, "carol@example.org"));
@@ -477,7 +477,7 @@ async fn a_facilitator_is_invited_accepts_and_can_be_removed(db: Db) {
     }
     assert_eq!(carol.call("host_session", &[("id", &id)]).await.json::<SessionError>(), SessionError::NoAccess);
     let mut dan = Client::signed_up(&router, "dan@example.org").await;
-    let reply = dan.call("accept_facilitation", &[("token", dan_link.rsplit('/').next().unwrap())]).await;
+    let reply = dan.call("accept_facilitation", &[("token", &link_token(&dan_link))]).await;
     assert_eq!(reply.json::<SharingError>(), SharingError::InvitationInvalid);
 }
 test_both_dbs!(a_facilitator_is_invited_accepts_and_can_be_removed);

@@ -164,6 +164,11 @@ pub fn encode(s: &str) -> String {
         .collect()
 }
 
+/// The token a link ends with: a session's public link (`…/j/<token>`), an invitation's.
+pub fn link_token(link: &str) -> String {
+    link.rsplit('/').next().unwrap().to_owned()
+}
+
 pub async fn create_session(client: &mut Client, title: &str) -> String {
     let reply = client.call("create_session", &[("title", title)]).await;
     assert!(reply.status.is_success(), "{} {}", reply.status, reply.body);
