@@ -65,9 +65,13 @@ pub fn get_request(target: SocketAddr, path: &str, headers: &[(&str, &str)]) -> 
 
 /// Sends one request on a fresh connection and reads the whole answer.
 pub async fn exchange(stream: TcpStream, request: &str) -> Result<Reply, Error> {
-    let mut stream = BufReader::new(stream);
+    Ok(send(&mut BufReader::new(stream), request).await?.0)
+}
+
+/// Sends one request and reads its answer; also whether the server keeps the connection open.
+async fn send(stream: &mut BufReader<TcpStream>, request: &str) -> Result<(Reply, bool), Error> {
     stream.get_mut().write_all(request.as_bytes()).await?;
-    Ok(read_reply(&mut stream).await?.0)
+    read_reply(stream).await
 }
 
 /// Reads one answer; also whether the server keeps the connection open after it.
@@ -140,22 +144,17 @@ impl KeptAlive {
         headers: &[(&str, &str)],
     ) -> Result<Reply, Error> {
         let request = post_request_on(self.target, path, form, headers, "keep-alive");
-        let reused = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let was_reused = reused.is_some();
-        let mut stream = match reused {
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let reused = idle.is_some();
+        let mut stream = match idle {
             Some(stream) => stream,
             None => BufReader::new(connect(self.target, source).await?),
         };
-        let answer = match stream.get_mut().write_all(request.as_bytes()).await {
-            Ok(()) => read_reply(&mut stream).await,
-            Err(e) => Err(e.into()),
-        };
-        let (reply, kept) = match answer {
+        let (reply, kept) = match send(&mut stream, &request).await {
             Ok(answer) => answer,
-            Err(_) if was_reused => {
+            Err(_) if reused => {
                 stream = BufReader::new(connect(self.target, source).await?);
-                stream.get_mut().write_all(request.as_bytes()).await?;
-                read_reply(&mut stream).await?
+                send(&mut stream, &request).await?
             }
             Err(e) => return Err(e),
         };
