@@ -13,6 +13,7 @@ pub mod peer_bridge;
 pub mod qr;
 pub mod serve;
 pub mod static_files;
+pub mod unbuffered_socket;
 
 use app::services::{client_ip::parse_trusted_proxies, ServerContext};
 use app::storage::DEFAULT_DATABASE_URL;

@@ -10,7 +10,9 @@
 //! buffer before each read attempt, and such a task attempts one for every state it writes, which
 //! multiplies the CPU of a delivery. A participant's writer is woken only for what the hub could
 //! not write itself (`ParticipantOutlet`): a ping, "restarting", or a state the socket could not
-//! take at once. Instances sharing PostgreSQL hear each other in `peer_bridge.rs`.
+//! take at once. A participant's socket keeps no copy of what it sends (`unbuffered_socket.rs`).
+//! Instances sharing PostgreSQL hear each other in `peer_bridge.rs`.
+use crate::unbuffered_socket::Upgrade;
 use app::ids::{SessionId, UserId};
 use app::live_protocol::{Keepalive, CLOSE_DENIED, CLOSE_LOGGED_OUT, CLOSE_RESTARTING};
 use app::services::live_hub::discussion::{EventFrame, HostEvent};
@@ -18,20 +20,21 @@ use app::services::live_hub::{Audience, Frame, HostFrame, Outlet, Subscription};
 use app::services::metrics as counted;
 use app::services::{auth, visitor, ServerContext};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query};
+use axum::extract::{Path, Query, Request};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::stream::SplitSink;
 use futures_util::task::AtomicWaker;
-use futures_util::{Sink, SinkExt, StreamExt};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 use tokio::sync::{broadcast, watch};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// How long a stopping server gives each socket to say "restarting".
 const SHUTDOWN_WRITE: Duration = Duration::from_secs(2);
@@ -55,11 +58,16 @@ pub fn routes<S: Clone + Send + Sync + 'static>(ctx: ServerContext) -> Router<S>
             get(
                 move |Path(session): Path<String>,
                       Query(query): Query<HashMap<String, String>>,
-                      headers: HeaderMap,
-                      ws: WebSocketUpgrade| {
+                      mut request: Request| {
                     // Where a reconnecting tab was in the Discussion's log (`participant_path`).
                     let since = query.get("since").and_then(|seq| seq.parse().ok());
-                    participant_socket(participant_ctx.clone(), session, since, headers, ws)
+                    let ctx = participant_ctx.clone();
+                    async move {
+                        match Upgrade::from_request(&mut request) {
+                            Ok(ws) => participant_socket(ctx, session, since, request.headers(), ws).await,
+                            Err(refused) => refused.into_response(),
+                        }
+                    }
                 },
             ),
         )
@@ -67,6 +75,14 @@ pub fn routes<S: Clone + Send + Sync + 'static>(ctx: ServerContext) -> Router<S>
 
 fn upgrade(ws: WebSocketUpgrade) -> WebSocketUpgrade {
     ws.read_buffer_size(READ_BUFFER).max_message_size(MAX_INCOMING).max_frame_size(MAX_INCOMING)
+}
+
+/// The same bounds for a participant's socket (`unbuffered_socket`).
+fn participant_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        .max_message_size(Some(MAX_INCOMING))
+        .max_frame_size(Some(MAX_INCOMING))
 }
 
 /// Only pages of this Ruche may open its sockets: the login cookie would otherwise let another
@@ -114,7 +130,9 @@ async fn host_socket(ctx: ServerContext, session: String, headers: HeaderMap, ws
                 };
                 let within = ctx.keepalive.write_within;
                 let _open = counted::socket_opened(Audience::Hosts);
-                serve(socket, move |sink, asides| write(sink, feed, asides, within), &ctx).await
+                let (sink, stream) = socket.split();
+                let heard = stream.map(|read| read.map(|message| matches!(message, Message::Close(_))));
+                serve(sink, heard, move |sink, asides| write(sink, feed, asides, within), &ctx).await
             })
         }
         (Ok(_), _) => upgrade(ws).on_upgrade(refuse),
@@ -126,16 +144,16 @@ async fn participant_socket(
     ctx: ServerContext,
     session: String,
     since: Option<u64>,
-    headers: HeaderMap,
-    ws: WebSocketUpgrade,
+    headers: &HeaderMap,
+    ws: Upgrade,
 ) -> Response {
-    if !same_origin(&ctx, &headers) {
+    if !same_origin(&ctx, headers) {
         return (StatusCode::FORBIDDEN, "This page may not follow Ruche sessions.").into_response();
     }
     let (Ok(session), Some(visitor)) =
-        (session.parse::<SessionId>(), visitor::visitor_digest_from_headers(&headers, ctx.secure_cookies()))
+        (session.parse::<SessionId>(), visitor::visitor_digest_from_headers(headers, ctx.secure_cookies()))
     else {
-        return upgrade(ws).on_upgrade(refuse);
+        return refuse_participant(ws);
     };
     // A ban takes the visitor out of the admitted ones (`Live::banned`): they are looked up.
     let joined = match ctx.live.is_admitted(session, &visitor) {
@@ -145,7 +163,7 @@ async fn participant_socket(
     match joined {
         Ok(true) => {
             let Some(slot) = ctx.limits.open_participant_socket(&visitor) else { return too_many_tabs() };
-            upgrade(ws).on_upgrade(move |socket| async move {
+            ws.on_upgrade(participant_config(), move |sink, incoming| async move {
                 let _slot = slot;
                 let _open = counted::socket_opened(Audience::Participants);
                 ctx.live.admit(session, &visitor);
@@ -160,10 +178,10 @@ async fn participant_socket(
                         Ended::Done
                     }
                 };
-                serve(socket, write, &ctx).await
+                serve(sink, incoming.map(|read| read.map(|message| message.is_close())), write, &ctx).await
             })
         }
-        Ok(false) => upgrade(ws).on_upgrade(refuse),
+        Ok(false) => refuse_participant(ws),
         Err(e) => storage_failed(&e, "live: could not check a participant socket"),
     }
 }
@@ -192,6 +210,12 @@ fn too_many_tabs() -> Response {
 /// Closed with `CLOSE_DENIED`, so that the tab stops trying.
 async fn refuse(mut socket: WebSocket) {
     let _ = socket.send(close(CLOSE_DENIED, "You don't have access to this session.")).await;
+}
+
+fn refuse_participant(ws: Upgrade) -> Response {
+    ws.on_upgrade(participant_config(), |mut sink, _| async move {
+        let _ = sink.send(close(CLOSE_DENIED, "You don't have access to this session.")).await;
+    })
 }
 
 fn close(code: u16, reason: &'static str) -> Message {
@@ -248,15 +272,16 @@ impl Asides {
 /// where the writer wakes for every message of the session and would poll both each time. Each
 /// poll of the shutdown wait takes a lock shared by every socket of the process (tokio's
 /// `Notified`), which perf over the fan-out showed, as it showed the ping timer.
-async fn serve<W, F>(socket: WebSocket, writer: W, ctx: &ServerContext)
+/// `heard` says of each message the tab sends whether it is a close frame.
+async fn serve<K, H, E, W, F>(sink: K, heard: H, writer: W, ctx: &ServerContext)
 where
-    W: FnOnce(SocketSink, Arc<Asides>) -> F,
+    H: Stream<Item = Result<bool, E>> + Unpin,
+    W: FnOnce(K, Arc<Asides>) -> F,
     F: std::future::Future<Output = Ended> + Send + 'static,
 {
-    let (sink, stream) = socket.split();
     let asides = Arc::new(Asides::default());
     let mut writer = tokio::spawn(writer(sink, asides.clone()));
-    let reading = read_until_gone(stream, ctx.keepalive, ctx.live.shutdown_signal(), &asides);
+    let reading = read_until_gone(heard, ctx.keepalive, ctx.live.shutdown_signal(), &asides);
     tokio::pin!(reading);
     // The writer's task wakes this one only when it ends.
     let mut written = false;
@@ -295,8 +320,8 @@ enum Read {
     ShuttingDown,
 }
 
-async fn read_until_gone(
-    mut stream: SplitStream<WebSocket>,
+async fn read_until_gone<E>(
+    mut heard: impl Stream<Item = Result<bool, E>> + Unpin,
     keepalive: Keepalive,
     mut shutdown: watch::Receiver<bool>,
     asides: &Asides,
@@ -308,9 +333,9 @@ async fn read_until_gone(
     tokio::pin!(silence, shutting_down);
     loop {
         tokio::select! {
-            message = stream.next() => match message {
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return Read::Gone,
-                Some(Ok(_)) => silence.as_mut().reset(tokio::time::Instant::now() + keepalive.silence_limit),
+            closing = heard.next() => match closing {
+                Some(Ok(true)) | Some(Err(_)) | None => return Read::Gone,
+                Some(Ok(false)) => silence.as_mut().reset(tokio::time::Instant::now() + keepalive.silence_limit),
             },
             _ = &mut silence => return Read::Gone,
             _ = ping.tick() => asides.ask(PING),

@@ -36,8 +36,8 @@ pub const RECENT_EVENTS: usize = 64;
 /// How often a session's participants are sent its events at most.
 pub const PUBLIC_EVENTS_INTERVAL: Duration = Duration::from_millis(200);
 /// The largest Discussion message a participant's socket is sent (events together, a catch-up,
-/// a snapshot): a socket's send buffer keeps the size of the largest message it ever sent, for
-/// as long as it lives, so this bounds what each phone costs. Events that would not fit are
+/// a snapshot): every socket of the room holds it in the kernel's send buffer until its phone
+/// has read it, and a phone on a slow network takes it in one go. Events that would not fit are
 /// replaced by a snapshot cut to fit (its oldest messages left for "Show older messages").
 pub const PUBLIC_MESSAGE_MAX_BYTES: usize = 2 * 1024;
 
