@@ -9,7 +9,9 @@
 //! The participants' events go out together at most every `PUBLIC_EVENTS_INTERVAL` per session:
 //! the first after a quiet spell at once, those that follow it closely in one frame when the
 //! interval is over, so that a room posting a hundred messages a second costs each phone a few
-//! frames a second, not a hundred (every frame goes to every phone).
+//! frames a second, not a hundred (every frame goes to every phone). While more come in an
+//! interval than one message holds, each flush is a snapshot, and they go every
+//! `SNAPSHOTS_INTERVAL` instead.
 //!
 //! The participants' last `RECENT_EVENTS` events are kept: a socket that missed a few (it could
 //! not take them in time, or its tab reconnected saying where it was) gets them in one message
@@ -35,6 +37,10 @@ const HOST_EVENTS_BUFFER: usize = 64;
 pub const RECENT_EVENTS: usize = 64;
 /// How often a session's participants are sent its events at most.
 pub const PUBLIC_EVENTS_INTERVAL: Duration = Duration::from_millis(200);
+/// How often at most while they come faster than one message holds, each flush then a snapshot
+/// for every phone: the newest messages twice a second are as many as a person reads, and every
+/// flush is a write to every socket of the room, on the cores that answer posts and likes.
+pub const SNAPSHOTS_INTERVAL: Duration = Duration::from_millis(500);
 /// The largest Discussion message a participant's socket is sent (events together, a catch-up,
 /// a snapshot): every socket of the room holds it in the kernel's send buffer until its phone
 /// has read it, and a phone on a slow network takes it in one go. Events that would not fit are
@@ -89,8 +95,10 @@ struct Seqs {
     recent: VecDeque<DiscussionEvent>,
     /// The participants' events not sent yet, numbered up to `public`.
     unsent: Vec<DiscussionEvent>,
-    /// When participants' events last went out, and whether a flush is set.
+    /// When participants' events last went out, how long until the next may, and whether a
+    /// flush is set.
     last_sent: Option<tokio::time::Instant>,
+    interval: Duration,
     flush_set: bool,
     /// The last catch-up worked out: the position it was from, the log's position then, and
     /// what it was. Sockets that fell behind together (every socket, after a flush too large to
@@ -120,6 +128,7 @@ impl Default for DiscussionLog {
                 recent: VecDeque::new(),
                 unsent: Vec::new(),
                 last_sent: None,
+                interval: PUBLIC_EVENTS_INTERVAL,
                 flush_set: false,
                 last_catch_up: None,
             }),
@@ -172,7 +181,7 @@ impl DiscussionLog {
             return Outgoing::Later;
         }
         let now = tokio::time::Instant::now();
-        match seqs.last_sent.map(|at| at + PUBLIC_EVENTS_INTERVAL).filter(|next| *next > now) {
+        match seqs.last_sent.map(|at| at + seqs.interval).filter(|next| *next > now) {
             Some(next) => {
                 seqs.flush_set = true;
                 Outgoing::At(next)
@@ -301,7 +310,7 @@ impl DiscussionLog {
 }
 
 /// The unsent events in one frame: one event as such, several as `Since`; too many for one
-/// message, a snapshot for each socket.
+/// message, a snapshot for each socket, and the next flush waits `SNAPSHOTS_INTERVAL`.
 fn take_unsent(seqs: &mut Seqs, now: tokio::time::Instant) -> Option<Flush> {
     let mut events = std::mem::take(&mut seqs.unsent);
     let seq = seqs.public;
@@ -314,8 +323,10 @@ fn take_unsent(seqs: &mut Seqs, now: tokio::time::Instant) -> Option<Flush> {
     seqs.last_sent = Some(now);
     let text = text(&ParticipantMessage::Discussion(message));
     if text.len() > PUBLIC_MESSAGE_MAX_BYTES {
+        seqs.interval = SNAPSHOTS_INTERVAL;
         return Some(Flush::TooLarge);
     }
+    seqs.interval = PUBLIC_EVENTS_INTERVAL;
     Some(Flush::Events(Arc::new(EventFrame { first, seq, text })))
 }
 
@@ -402,6 +413,20 @@ mod tests {
         let CatchUp::Events(at, three) = log.catch_up(start + 11) else { panic!("three events fit") };
         assert_eq!(at, start + 14);
         assert_ne!(three, two, "the event since is in it");
+        assert!(matches!(log.flush(), Some(Flush::Events(_))));
+
+        // While more come than one message holds, the snapshots go out less often than events:
+        // the flush after one too large waits `SNAPSHOTS_INTERVAL`, the one after it did not.
+        for _ in 0..10 {
+            log.publish(&long, Some(&long));
+        }
+        assert!(matches!(log.flush(), Some(Flush::TooLarge)));
+        let Outgoing::At(when) = log.publish(&long, Some(&long)) else { panic!("the next waits") };
+        let now = tokio::time::Instant::now();
+        assert!(when > now + PUBLIC_EVENTS_INTERVAL && when <= now + SNAPSHOTS_INTERVAL);
+        assert!(matches!(log.flush(), Some(Flush::Events(_))), "one long message fits");
+        let Outgoing::At(when) = log.publish(&long, Some(&long)) else { panic!("the next waits") };
+        assert!(when <= tokio::time::Instant::now() + PUBLIC_EVENTS_INTERVAL, "events again: the usual interval");
     }
 
     #[test]
