@@ -114,43 +114,13 @@ pub enum DiscussionWritten {
 impl Db {
     /// The participant `visitor_digest` is in `session`, with their ban, the session's padlock
     /// and the Discussion's settings: one query for what every Discussion call checks first.
+    /// The participant `visitor_digest` is in `session`, with their ban, the session's padlock
+    /// and the Discussion's settings: one query for what every Discussion call checks first.
     pub async fn speaker(&self, session: SessionId, visitor_digest: &str) -> Result<Option<SpeakerRecord>, DbErr> {
-        use discussion_bans::Column as B;
-        use discussion_settings::Column as D;
-        use participants::Column as P;
-        let stmt = Query::select()
-            .expr_as(Expr::col((participants::Entity, P::Id)), Alias::new("participant_id"))
-            .expr_as(Expr::col((participants::Entity, P::Nickname)), Alias::new("nickname"))
-            .expr_as(Expr::col((sessions::Entity, sessions::Column::IsOpen)), Alias::new("session_open"))
-            .expr_as(Expr::col((discussion_bans::Entity, B::BannedAt)), Alias::new("banned_at"))
-            .expr_as(Expr::col((discussion_settings::Entity, D::Open)), Alias::new("open"))
-            .expr_as(Expr::col((discussion_settings::Entity, D::ReviewFirst)), Alias::new("review_first"))
-            .expr_as(Expr::col((discussion_settings::Entity, D::Anonymous)), Alias::new("anonymous"))
-            .expr_as(Expr::col((discussion_settings::Entity, D::OnScreen)), Alias::new("on_screen"))
-            .from(participants::Entity)
-            .inner_join(
-                sessions::Entity,
-                Expr::col((sessions::Entity, sessions::Column::Id)).equals((participants::Entity, P::SessionId)),
-            )
-            .left_join(
-                discussion_settings::Entity,
-                Expr::col((discussion_settings::Entity, D::SessionId)).equals((participants::Entity, P::SessionId)),
-            )
-            .left_join(
-                discussion_bans::Entity,
-                Condition::all()
-                    .add(
-                        Expr::col((discussion_bans::Entity, B::SessionId)).equals((participants::Entity, P::SessionId)),
-                    )
-                    .add(
-                        Expr::col((discussion_bans::Entity, B::VisitorDigest))
-                            .equals((participants::Entity, P::VisitorDigest)),
-                    ),
-            )
-            .and_where(Expr::col((participants::Entity, P::SessionId)).eq(session.0))
-            .and_where(Expr::col((participants::Entity, P::VisitorDigest)).eq(visitor_digest))
-            .to_owned();
-        let Some(row) = self.read.query_one(self.read.get_database_backend().build(&stmt)).await? else {
+        let backend = self.read.get_database_backend();
+        let values: [sea_orm::Value; 2] = [session.0.into(), visitor_digest.into()];
+        let stmt = sea_orm::Statement::from_sql_and_values(backend, speaker_sql(backend), values);
+        let Some(row) = self.read.query_one(stmt).await? else {
             return Ok(None);
         };
         let defaults = DiscussionSettings::default();
@@ -570,6 +540,55 @@ struct Like {
     like: bool,
 }
 
+/// `Db::speaker`'s query as SQL, built once per backend: every post and every like asks it, and
+/// sea-query would otherwise build the same statement each time. Its two values, in order: the
+/// session and the visitor's digest.
+fn speaker_sql(backend: sea_orm::DbBackend) -> &'static str {
+    static BUILT: [std::sync::OnceLock<String>; 3] = [const { std::sync::OnceLock::new() }; 3];
+    let slot = match backend {
+        sea_orm::DbBackend::Sqlite => 0,
+        sea_orm::DbBackend::Postgres => 1,
+        _ => 2,
+    };
+    BUILT[slot].get_or_init(|| backend.build(&speaker_query(uuid::Uuid::nil(), "")).sql)
+}
+
+fn speaker_query(session: uuid::Uuid, visitor_digest: &str) -> sea_orm::sea_query::SelectStatement {
+    use discussion_bans::Column as B;
+    use discussion_settings::Column as D;
+    use participants::Column as P;
+    Query::select()
+        .expr_as(Expr::col((participants::Entity, P::Id)), Alias::new("participant_id"))
+        .expr_as(Expr::col((participants::Entity, P::Nickname)), Alias::new("nickname"))
+        .expr_as(Expr::col((sessions::Entity, sessions::Column::IsOpen)), Alias::new("session_open"))
+        .expr_as(Expr::col((discussion_bans::Entity, B::BannedAt)), Alias::new("banned_at"))
+        .expr_as(Expr::col((discussion_settings::Entity, D::Open)), Alias::new("open"))
+        .expr_as(Expr::col((discussion_settings::Entity, D::ReviewFirst)), Alias::new("review_first"))
+        .expr_as(Expr::col((discussion_settings::Entity, D::Anonymous)), Alias::new("anonymous"))
+        .expr_as(Expr::col((discussion_settings::Entity, D::OnScreen)), Alias::new("on_screen"))
+        .from(participants::Entity)
+        .inner_join(
+            sessions::Entity,
+            Expr::col((sessions::Entity, sessions::Column::Id)).equals((participants::Entity, P::SessionId)),
+        )
+        .left_join(
+            discussion_settings::Entity,
+            Expr::col((discussion_settings::Entity, D::SessionId)).equals((participants::Entity, P::SessionId)),
+        )
+        .left_join(
+            discussion_bans::Entity,
+            Condition::all()
+                .add(Expr::col((discussion_bans::Entity, B::SessionId)).equals((participants::Entity, P::SessionId)))
+                .add(
+                    Expr::col((discussion_bans::Entity, B::VisitorDigest))
+                        .equals((participants::Entity, P::VisitorDigest)),
+                ),
+        )
+        .and_where(Expr::col((participants::Entity, P::SessionId)).eq(session))
+        .and_where(Expr::col((participants::Entity, P::VisitorDigest)).eq(visitor_digest))
+        .to_owned()
+}
+
 /// Applies a group's likes and likes taken back, set by set: the likes' rows are inserted (or
 /// deleted) together, and each message's count then moves by the rows that really changed, as
 /// the database reports them (`RETURNING`), so that a like already there, or one written at the
@@ -660,4 +679,20 @@ async fn like_messages(txn: &DatabaseTransaction, likes: &[(usize, Like)]) -> Re
         .iter()
         .map(|(i, l)| (*i, valid(l).then(|| counts.get(&l.message.0).map(|n| (*n).max(0) as u32)).flatten()))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_speakers_query_takes_the_session_then_the_visitor() {
+        let session = uuid::Uuid::from_u128(7);
+        for backend in [sea_orm::DbBackend::Sqlite, sea_orm::DbBackend::Postgres] {
+            let built = backend.build(&speaker_query(session, "digest"));
+            assert_eq!(built.sql, speaker_sql(backend), "built once, the same SQL");
+            let values = built.values.expect("two values").0;
+            assert_eq!(values, [session.into(), "digest".into()]);
+        }
+    }
 }
