@@ -465,6 +465,23 @@ impl<S: Sink<Message> + Unpin + Send + 'static> Outlet for ParticipantOutlet<S> 
         }
     }
 
+    /// Writes the snapshot if the socket is behind it and takes it at once; otherwise its writer
+    /// catches up.
+    fn offer_snapshot(&self, snapshot: &EventFrame) {
+        let Ok(mut out) = self.out.try_lock() else { return self.asides.ask(DISCUSSION) };
+        if out.seq.is_some_and(|seq| seq >= snapshot.seq) {
+            return;
+        }
+        if out.unflushed {
+            return self.asides.ask(DISCUSSION);
+        }
+        match write_now(&mut out, &snapshot.text, &self.asides) {
+            Some(true) => out.seq = Some(snapshot.seq),
+            Some(false) => {}
+            None => self.asides.ask(DISCUSSION),
+        }
+    }
+
     fn ban(&self, visitor_digest: &str) {
         if self.visitor == visitor_digest {
             self.asides.ask(BANNED);
@@ -847,6 +864,23 @@ mod tests {
         change(&outlet, &newest, Frame { stamp: 7, text: "gone".into(), last: true });
         phone.receives(&["one", "two", "three", "five", "ping", "six", "gone", &format!("close {CLOSE_DENIED}")]).await;
         tokio::time::timeout(Duration::from_secs(1), writer).await.expect("the writer ends").unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_from_the_fan_out_goes_only_to_sockets_behind_it() {
+        let phone = Phone::default();
+        let (outlet, _, _writer) = participant(&phone, state(1, "one"));
+        phone.receives(&["one"]).await;
+        // Its writer has nothing of the Discussion to send (`Held`), and goes idle.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let snapshot = |seq: u64| EventFrame { first: seq, seq, text: format!("snapshot {seq}").into() };
+        outlet.offer_snapshot(&snapshot(10));
+        assert_eq!(phone.received(), ["one", "snapshot 10"], "written by the fan-out itself");
+        outlet.offer_snapshot(&snapshot(10));
+        outlet.offer_snapshot(&snapshot(9));
+        assert_eq!(phone.received(), ["one", "snapshot 10"], "a socket there already is sent nothing");
+        outlet.offer_event(&EventFrame { first: 11, seq: 11, text: "event 11".into() });
+        assert_eq!(phone.received(), ["one", "snapshot 10", "event 11"], "the events after it follow");
     }
 
     #[tokio::test]

@@ -18,9 +18,9 @@ use crate::live_protocol::{DiscussionEvent, HostMessage, ParticipantMessage};
 use crate::services::ServerContext;
 use crate::states::HostState;
 use crate::states::{PublicState, PublicView};
-use crate::storage::now_micros;
+use crate::storage::{now_micros, Db};
 use axum::extract::ws::Utf8Bytes;
-use discussion::{CatchUp, Flush, HostEvent, Outgoing, Stream, LIKES_INTERVAL};
+use discussion::{CatchUp, EventFrame, Flush, HostEvent, Outgoing, Stream, LIKES_INTERVAL};
 pub use notices::{Notice, NoticeKind};
 use notices::{LIKED_PER_NOTICE, LOGINS_PER_NOTICE, NOTICE_MAX_BYTES};
 use serde::Serialize;
@@ -362,7 +362,7 @@ impl Live {
             NoticeKind::LoginsEnded(digests) => {
                 let _ = self.inner.logins_ended.send(digests.into());
             }
-            NoticeKind::Discussion(host, public) => self.publish_discussion(notice.s, &host, public.as_ref()),
+            NoticeKind::Discussion(host, public) => self.publish_discussion(ctx, notice.s, &host, public.as_ref()),
             NoticeKind::Liked(messages) => {
                 self.count_likes(ctx, notice.s, &messages, false);
             }
@@ -415,7 +415,7 @@ impl Live {
         host: DiscussionEvent,
         public: Option<DiscussionEvent>,
     ) {
-        self.publish_discussion(session, &host, public.as_ref());
+        self.publish_discussion(ctx, session, &host, public.as_ref());
         if !ctx.db.is_shared() {
             return;
         }
@@ -428,16 +428,23 @@ impl Live {
         }
     }
 
-    fn publish_discussion(&self, session: SessionId, host: &DiscussionEvent, public: Option<&DiscussionEvent>) {
+    fn publish_discussion(
+        &self,
+        ctx: &ServerContext,
+        session: SessionId,
+        host: &DiscussionEvent,
+        public: Option<&DiscussionEvent>,
+    ) {
         let Some(topic) = self.topic(session) else { return };
         match topic.discussion.publish(host, public) {
-            Outgoing::Now(flush) => send_flush(&topic, flush),
+            Outgoing::Now(flush) => send_flush(&topic, &ctx.db, session, flush),
             Outgoing::At(when) => {
                 let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+                let db = ctx.db.clone();
                 runtime.spawn(async move {
                     tokio::time::sleep_until(when).await;
                     if let Some(flush) = topic.discussion.flush() {
-                        send_flush(&topic, flush);
+                        send_flush(&topic, &db, session, flush);
                     }
                 });
             }
@@ -494,7 +501,7 @@ impl Live {
             match ctx.db.like_counts(&changed).await {
                 Ok(counts) if !counts.is_empty() => {
                     let event = DiscussionEvent::Likes(counts);
-                    live.publish_discussion(session, &event, Some(&event));
+                    live.publish_discussion(&ctx, session, &event, Some(&event));
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, %session, "live: could not read like counts"),
@@ -528,11 +535,26 @@ impl Live {
     }
 }
 
-/// Hands participants' events to every socket of the topic, or has each catch up.
-fn send_flush(topic: &Topic, flush: Flush) {
+/// Hands participants' events to every socket of the topic, or the snapshot that replaces them.
+/// The snapshot is read once, then written by the fan-out as events are: each socket's own task
+/// catching up instead woke ten thousand tasks at once on the threads that answer requests, and a
+/// post or a like arriving then waited behind all of them.
+fn send_flush(topic: &Arc<Topic>, db: &Db, session: SessionId, flush: Flush) {
     match flush {
         Flush::Events(frame) => topic.fan_out_with(move |outlet| outlet.offer_event(&frame)),
-        Flush::TooLarge => topic.fan_out_with(|outlet| outlet.catch_up()),
+        Flush::TooLarge => {
+            let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+            let (topic, db) = (topic.clone(), db.clone());
+            runtime.spawn(async move {
+                match topic.discussion.snapshot(&db, session, Stream::Participants).await {
+                    Some((seq, text)) => {
+                        let snapshot = Arc::new(EventFrame { first: seq, seq, text });
+                        topic.fan_out_with(move |outlet| outlet.offer_snapshot(&snapshot));
+                    }
+                    None => topic.fan_out_with(|outlet| outlet.catch_up()),
+                }
+            });
+        }
     }
 }
 

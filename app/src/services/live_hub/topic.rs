@@ -73,6 +73,9 @@ pub trait Outlet: Send + Sync + 'static {
     /// The participants' next Discussion event. Must return at once, as `offer`: a socket that
     /// cannot take it now, or missed the one before, has its own task send a snapshot.
     fn offer_event(&self, event: &EventFrame);
+    /// The participants' snapshot at `snapshot.seq`, for a socket not there yet. Must return at
+    /// once, as `offer`: a socket that cannot take it now has its own task catch up.
+    fn offer_snapshot(&self, snapshot: &EventFrame);
     /// A host banned this visitor from the session: if the socket is theirs, it closes.
     fn ban(&self, visitor_digest: &str);
     /// Whatever this socket holds of the Discussion, it must start again from a snapshot.
@@ -193,6 +196,8 @@ mod tests {
         }
 
         fn offer_event(&self, _: &EventFrame) {}
+
+        fn offer_snapshot(&self, _: &EventFrame) {}
 
         fn ban(&self, _: &str) {}
 
