@@ -48,6 +48,14 @@ impl Calls {
         }
     }
 
+    /// Another pool of the same kind, for requests made on other threads (`devices`).
+    fn apart(&self, targets: &[SocketAddr]) -> Self {
+        match self.0 {
+            Some(_) => Self(Some(Arc::new(targets.iter().map(|t| (*t, KeptAlive::new(*t))).collect()))),
+            None => Self(None),
+        }
+    }
+
     fn name(&self) -> &'static str {
         if self.0.is_some() {
             "kept alive"
@@ -105,9 +113,16 @@ pub(crate) async fn run(args: &[String]) -> Result<(), Error> {
     .await?;
     let cookies: Vec<String> = wave.cookies.lock().unwrap_or_else(|p| p.into_inner()).clone();
 
+    // The host's laptop and the phones that post and like are other devices than the thousands
+    // that follow: the host's socket and the posts and likes run on threads of their own here.
+    // On the followers' threads, a post's answer waited unread behind the thousands of sockets
+    // each flush makes readable at once, and that wait was timed as the server's.
+    let devices =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("devices").enable_all().build()?;
     let seen = Arc::new(Mutex::new(HostSeen::default()));
-    let mut host = open_socket(o.targets[0], &format!("/live/s/{session}"), Some(owner.cookie())).await?;
-    let host_reader = tokio::spawn({
+    let (target, path, cookie) = (o.targets[0], format!("/live/s/{session}"), owner.cookie().to_owned());
+    let mut host = devices.spawn(async move { open_socket(target, &path, Some(&cookie)).await }).await??;
+    let host_reader = devices.spawn({
         let seen = seen.clone();
         async move {
             while let Some(Ok(message)) = host.next().await {
@@ -149,6 +164,7 @@ pub(crate) async fn run(args: &[String]) -> Result<(), Error> {
     let me = [std::process::id()];
     let (servers_before, me_before) = (cpu_seconds(&o.pids), cpu_seconds(&me));
     let started = tokio::time::Instant::now();
+    let calls = o.calls.apart(&o.targets);
     let mut posts = Vec::new();
     let sent_at = Arc::new(Mutex::new(HashMap::<String, u64>::new()));
     for p in 0..o.posts.min(n) {
@@ -156,8 +172,8 @@ pub(crate) async fn run(args: &[String]) -> Result<(), Error> {
         let i = (o.probes + p) % n;
         let (target, cookie, gate, sent_at) =
             (o.targets[i % o.targets.len()], cookies[i].clone(), gate.clone(), sent_at.clone());
-        let (session, calls) = (session.clone(), o.calls.clone());
-        posts.push(tokio::spawn(async move {
+        let (session, calls) = (session.clone(), calls.clone());
+        posts.push(devices.spawn(async move {
             tokio::time::sleep_until(due).await;
             let _slot = gate.acquire_owned().await?;
             let text = format!("Post {p} from participant {i}");
@@ -174,8 +190,8 @@ pub(crate) async fn run(args: &[String]) -> Result<(), Error> {
             let i = k % n;
             let message = probe_ids[(k / n) % probe_ids.len()].clone();
             let (target, cookie, gate) = (o.targets[i % o.targets.len()], cookies[i].clone(), gate.clone());
-            let (session, calls) = (session.clone(), o.calls.clone());
-            likes.push(tokio::spawn(async move {
+            let (session, calls) = (session.clone(), calls.clone());
+            likes.push(devices.spawn(async move {
                 tokio::time::sleep_until(due).await;
                 let _slot = gate.acquire_owned().await?;
                 let t0 = now_nanos();
@@ -204,6 +220,7 @@ pub(crate) async fn run(args: &[String]) -> Result<(), Error> {
     // The last like counts go out within 250 ms; the host socket has them well within a second.
     tokio::time::sleep(Duration::from_secs(2)).await;
     host_reader.abort();
+    devices.shutdown_background();
     let (mut host_latencies, host_missing, counted) = {
         let seen = seen.lock().unwrap_or_else(|p| p.into_inner());
         let sent_at = sent_at.lock().unwrap_or_else(|p| p.into_inner());
