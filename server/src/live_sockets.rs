@@ -209,13 +209,18 @@ fn too_many_tabs() -> Response {
 
 /// Closed with `CLOSE_DENIED`, so that the tab stops trying.
 async fn refuse(mut socket: WebSocket) {
-    let _ = socket.send(close(CLOSE_DENIED, "You don't have access to this session.")).await;
+    let _ = socket.send(denied()).await;
 }
 
 fn refuse_participant(ws: Upgrade) -> Response {
     ws.on_upgrade(participant_config(), |mut sink, _| async move {
-        let _ = sink.send(close(CLOSE_DENIED, "You don't have access to this session.")).await;
+        let _ = sink.send(denied()).await;
     })
+}
+
+/// The close frame of a tab that may not follow the session: it stops trying.
+fn denied() -> Message {
+    close(CLOSE_DENIED, "You don't have access to this session.")
 }
 
 fn close(code: u16, reason: &'static str) -> Message {
@@ -466,14 +471,14 @@ impl<S: Sink<Message> + Unpin + Send + 'static> Outlet for ParticipantOutlet<S> 
     }
 
     /// Writes the snapshot if the socket is behind it and takes it at once; otherwise its writer
-    /// catches up.
+    /// catches up. A socket whose writer has not started the Discussion yet (it sends the state
+    /// first) is left to it.
     fn offer_snapshot(&self, snapshot: &EventFrame) {
         let Ok(mut out) = self.out.try_lock() else { return self.asides.ask(DISCUSSION) };
-        if out.seq.is_some_and(|seq| seq >= snapshot.seq) {
-            return;
-        }
-        if out.unflushed {
-            return self.asides.ask(DISCUSSION);
+        match out.seq {
+            Some(seq) if seq >= snapshot.seq => return,
+            Some(_) if !out.unflushed => {}
+            _ => return self.asides.ask(DISCUSSION),
         }
         match write_now(&mut out, &snapshot.text, &self.asides) {
             Some(true) => out.seq = Some(snapshot.seq),
@@ -695,7 +700,7 @@ async fn send<S: Sink<Message> + Unpin>(sink: &mut S, next: Next, audience: Audi
     match next {
         Next::Send(text) => sink.send(Message::Text(text)).await.is_ok(),
         Next::Deny => {
-            let _ = sink.send(close(CLOSE_DENIED, "You don't have access to this session.")).await;
+            let _ = sink.send(denied()).await;
             false
         }
         Next::LoggedOut => {
@@ -869,7 +874,10 @@ mod tests {
     #[tokio::test]
     async fn a_snapshot_from_the_fan_out_goes_only_to_sockets_behind_it() {
         let phone = Phone::default();
-        let (outlet, _, _writer) = participant(&phone, state(1, "one"));
+        let outlet = ParticipantOutlet::new(phone.clone(), Arc::new(Asides::default())).since(Some(5));
+        let outlet = Arc::new(outlet);
+        let newest = Arc::new(Mutex::new(state(1, "one")));
+        let _writer = tokio::spawn(write_participant(outlet.clone(), Held(newest)));
         phone.receives(&["one"]).await;
         // Its writer has nothing of the Discussion to send (`Held`), and goes idle.
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -881,6 +889,13 @@ mod tests {
         assert_eq!(phone.received(), ["one", "snapshot 10"], "a socket there already is sent nothing");
         outlet.offer_event(&EventFrame { first: 11, seq: 11, text: "event 11".into() });
         assert_eq!(phone.received(), ["one", "snapshot 10", "event 11"], "the events after it follow");
+
+        // A socket whose writer has not started the Discussion yet (it sends the state first).
+        let other = Phone::default();
+        let fresh = ParticipantOutlet::new(other.clone(), Arc::new(Asides::default()));
+        fresh.offer_snapshot(&snapshot(10));
+        assert!(other.received().is_empty());
+        assert_eq!(fresh.asides.asked.load(Ordering::Acquire), DISCUSSION, "left to its writer");
     }
 
     #[tokio::test]

@@ -8,7 +8,7 @@
 //! Reading stays tungstenite's, on the read half: a tab sends only pongs and, when it goes, a close
 //! frame. What tungstenite would answer by itself on that half (a pong to a ping, the echo of a
 //! close) is dropped: browsers send no pings, and a tab closing its socket has stopped listening
-//! (`pages/live_socket.rs` detaches its handlers first).
+//! (`app/src/pages/live_socket.rs` detaches its handlers first).
 use axum::body::Bytes;
 use axum::extract::ws::Message;
 use axum::extract::Request;
