@@ -435,6 +435,25 @@ fn write_now<S: Sink<Message> + Unpin>(out: &mut Out<S>, text: &Utf8Bytes, aside
     Some(true)
 }
 
+impl<S: Sink<Message> + Unpin> ParticipantOutlet<S> {
+    /// Writes a Discussion frame that brings the socket to `frame.seq`, when the socket is behind
+    /// it at a position that `follows` (the frame may go on from there), writes nothing pending,
+    /// and takes the frame at once; otherwise, unless it is there already, its writer catches up.
+    fn offer_discussion(&self, frame: &EventFrame, follows: impl FnOnce(u64) -> bool) {
+        let Ok(mut out) = self.out.try_lock() else { return self.asides.ask(DISCUSSION) };
+        match out.seq {
+            Some(seq) if frame.seq <= seq => return,
+            Some(seq) if follows(seq) && !out.unflushed => {}
+            _ => return self.asides.ask(DISCUSSION),
+        }
+        match write_now(&mut out, &frame.text, &self.asides) {
+            Some(true) => out.seq = Some(frame.seq),
+            Some(false) => {}
+            None => self.asides.ask(DISCUSSION),
+        }
+    }
+}
+
 impl<S: Sink<Message> + Unpin + Send + 'static> Outlet for ParticipantOutlet<S> {
     /// Writes the state if the socket takes it at once; otherwise its writer catches up. No waker
     /// is left here: the writer polls the socket again with its own.
@@ -457,34 +476,14 @@ impl<S: Sink<Message> + Unpin + Send + 'static> Outlet for ParticipantOutlet<S> 
     /// Writes the events if they start right after the last the socket was sent and the socket
     /// takes them at once; otherwise its writer sends what it missed.
     fn offer_event(&self, event: &EventFrame) {
-        let Ok(mut out) = self.out.try_lock() else { return self.asides.ask(DISCUSSION) };
-        match out.seq {
-            Some(seq) if event.seq <= seq => return,
-            Some(seq) if event.first == seq + 1 && !out.unflushed => {}
-            _ => return self.asides.ask(DISCUSSION),
-        }
-        match write_now(&mut out, &event.text, &self.asides) {
-            Some(true) => out.seq = Some(event.seq),
-            Some(false) => {}
-            None => self.asides.ask(DISCUSSION),
-        }
+        self.offer_discussion(event, |seq| event.first == seq + 1);
     }
 
     /// Writes the snapshot if the socket is behind it and takes it at once; otherwise its writer
     /// catches up. A socket whose writer has not started the Discussion yet (it sends the state
     /// first) is left to it.
     fn offer_snapshot(&self, snapshot: &EventFrame) {
-        let Ok(mut out) = self.out.try_lock() else { return self.asides.ask(DISCUSSION) };
-        match out.seq {
-            Some(seq) if seq >= snapshot.seq => return,
-            Some(_) if !out.unflushed => {}
-            _ => return self.asides.ask(DISCUSSION),
-        }
-        match write_now(&mut out, &snapshot.text, &self.asides) {
-            Some(true) => out.seq = Some(snapshot.seq),
-            Some(false) => {}
-            None => self.asides.ask(DISCUSSION),
-        }
+        self.offer_discussion(snapshot, |_| true);
     }
 
     fn ban(&self, visitor_digest: &str) {

@@ -114,8 +114,6 @@ pub enum DiscussionWritten {
 impl Db {
     /// The participant `visitor_digest` is in `session`, with their ban, the session's padlock
     /// and the Discussion's settings: one query for what every Discussion call checks first.
-    /// The participant `visitor_digest` is in `session`, with their ban, the session's padlock
-    /// and the Discussion's settings: one query for what every Discussion call checks first.
     pub async fn speaker(&self, session: SessionId, visitor_digest: &str) -> Result<Option<SpeakerRecord>, DbErr> {
         let backend = self.read.get_database_backend();
         let values: [sea_orm::Value; 2] = [session.0.into(), visitor_digest.into()];
