@@ -42,7 +42,7 @@ struct Calls(Option<Arc<HashMap<SocketAddr, KeptAlive>>>);
 impl Calls {
     fn new(how: &str, targets: &[SocketAddr]) -> Result<Self, Error> {
         match how {
-            "kept" => Ok(Self(Some(Arc::new(targets.iter().map(|t| (*t, KeptAlive::new(*t))).collect())))),
+            "kept" => Ok(Self::kept(targets)),
             "fresh" => Ok(Self(None)),
             other => Err(format!("--connections {other}: kept or fresh").into()),
         }
@@ -51,9 +51,14 @@ impl Calls {
     /// Another pool of the same kind, for requests made on other threads (`devices`).
     fn apart(&self, targets: &[SocketAddr]) -> Self {
         match self.0 {
-            Some(_) => Self(Some(Arc::new(targets.iter().map(|t| (*t, KeptAlive::new(*t))).collect()))),
+            Some(_) => Self::kept(targets),
             None => Self(None),
         }
+    }
+
+    /// A pool of kept-alive connections to each server.
+    fn kept(targets: &[SocketAddr]) -> Self {
+        Self(Some(Arc::new(targets.iter().map(|t| (*t, KeptAlive::new(*t))).collect())))
     }
 
     fn name(&self) -> &'static str {
