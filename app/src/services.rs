@@ -9,6 +9,7 @@ pub mod joins;
 pub mod limits;
 pub mod live_hub;
 pub mod metrics;
+pub mod speakers;
 pub mod states_from_storage;
 pub mod visitor;
 pub mod ways_in;
@@ -49,6 +50,8 @@ pub struct ServerContext {
     pub joins: Arc<joins::Joins>,
     /// Posts and likes, grouped into one write while another is under way.
     pub discussion_writes: Arc<discussion_writes::DiscussionWriter>,
+    /// Who calls the Discussion, looked up in one query for the callers of the moment.
+    pub speakers: Arc<speakers::Speakers>,
     /// When live sockets are pinged, and let go once silent.
     pub keepalive: crate::live_protocol::Keepalive,
     /// How long a request's headers and body may take to arrive.
@@ -60,6 +63,7 @@ impl ServerContext {
         Self {
             joins: Arc::new(joins::Joins::new(db.clone())),
             discussion_writes: Arc::new(discussion_writes::DiscussionWriter::new(db.clone())),
+            speakers: Arc::new(speakers::Speakers::new(db.clone())),
             db,
             public_url: public_url.trim_end_matches('/').into(),
             trusted_proxies: trusted_proxies.into(),

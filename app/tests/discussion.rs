@@ -186,6 +186,21 @@ async fn a_speaker_is_read_with_ban_padlock_and_settings_at_once(db: Db) {
 }
 test_both_dbs!(a_speaker_is_read_with_ban_padlock_and_settings_at_once);
 
+async fn speakers_are_read_many_at_once_each_in_their_own_session(db: Db) {
+    let (s, other) = (session(&db).await, session_of_someone_else(&db).await);
+    let zoe = participant(&db, s, "zoe").await;
+    let tom = participant(&db, s, "tom").await;
+    let zoe_elsewhere = participant(&db, other, "zoe").await;
+    db.set_session_open(other, false).await.unwrap();
+    let asks = [(other, "zoe"), (s, "nobody"), (s, "zoe"), (other, "tom"), (s, "tom"), (s, "zoe")];
+    let found = db.speakers(&asks).await.unwrap();
+    let ids: Vec<Option<ParticipantId>> = found.iter().map(|f| f.as_ref().map(|f| f.participant.id)).collect();
+    assert_eq!(ids, [Some(zoe_elsewhere), None, Some(zoe), None, Some(tom), Some(zoe)], "answered in order");
+    assert!(!found[0].as_ref().unwrap().session_open && found[2].as_ref().unwrap().session_open);
+    assert_eq!(db.speakers(&[]).await.unwrap(), Vec::new());
+}
+test_both_dbs!(speakers_are_read_many_at_once_each_in_their_own_session);
+
 async fn a_group_of_posts_and_likes_is_one_write_answered_in_order(db: Db) {
     let s = session(&db).await;
     let other = session_of_someone_else(&db).await;

@@ -158,7 +158,7 @@ async fn participant_socket(
     // A ban takes the visitor out of the admitted ones (`Live::banned`): they are looked up.
     let joined = match ctx.live.is_admitted(session, &visitor) {
         true => Ok(true),
-        false => async { Ok(ctx.db.speaker(session, &visitor).await?.is_some_and(|found| !found.banned)) }.await,
+        false => async { Ok(ctx.speakers.find(session, &visitor).await?.is_some_and(|found| !found.banned)) }.await,
     };
     match joined {
         Ok(true) => {

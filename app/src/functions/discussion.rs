@@ -31,7 +31,7 @@ struct Speaker {
 async fn speaker(id: SessionId) -> Result<Speaker, DiscussionError> {
     let ctx = ServerContext::get()?;
     let visitor = visitor::visitor_digest().ok_or(DiscussionError::NotJoined)?;
-    let found = ctx.db.speaker(id, &visitor).await?.ok_or(DiscussionError::NotJoined)?;
+    let found = ctx.speakers.find(id, &visitor).await?.ok_or(DiscussionError::NotJoined)?;
     if found.banned {
         return Err(DiscussionError::Banned);
     }

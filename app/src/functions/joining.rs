@@ -73,8 +73,9 @@ pub async fn participant_page(id: SessionId) -> Result<ParticipantScreen, JoinEr
 async fn load_participant_screen(id: SessionId) -> Result<ParticipantScreen, JoinError> {
     let ctx = ServerContext::get()?;
     let visitor = visitor::visitor_digest().ok_or(JoinError::NotJoined)?;
-    // The participant, their ban and the Discussion's settings, in one query.
-    let Some(found) = ctx.db.speaker(id, &visitor).await? else {
+    // The participant, their ban and the Discussion's settings, in one query (with a room's other
+    // page loads of the moment).
+    let Some(found) = ctx.speakers.find(id, &visitor).await? else {
         // A deleted session took its participants with it: they are told why.
         return Err(if ctx.db.session_was_deleted(id).await? { JoinError::Deleted } else { JoinError::NotJoined });
     };

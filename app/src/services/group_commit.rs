@@ -4,6 +4,7 @@
 //! person. A write waits for the end of the write before it or `WRITES_APART` past its start,
 //! whichever is later, then for its own. Nothing waits when writes come further apart than that.
 //! Each caller is answered only once its group has committed, so nothing answered is ever lost.
+//! Reads that many make at once go the same way, one query per group (`speakers`).
 use crate::storage::Db;
 use sea_orm::DbErr;
 use std::future::Future;

@@ -113,31 +113,44 @@ pub enum DiscussionWritten {
 
 impl Db {
     /// The participant `visitor_digest` is in `session`, with their ban, the session's padlock
-    /// and the Discussion's settings: one query for what every Discussion call checks first.
+    /// and the Discussion's settings: what every Discussion call checks first.
     pub async fn speaker(&self, session: SessionId, visitor_digest: &str) -> Result<Option<SpeakerRecord>, DbErr> {
+        Ok(self.speakers(&[(session, visitor_digest)]).await?.pop().flatten())
+    }
+
+    /// `speaker` for many visitors at once, in one query (`services::speakers` groups the calls
+    /// of a busy room); answers each, in order.
+    pub async fn speakers(&self, asks: &[(SessionId, &str)]) -> Result<Vec<Option<SpeakerRecord>>, DbErr> {
+        if asks.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sessions: HashSet<uuid::Uuid> = asks.iter().map(|(session, _)| session.0).collect();
+        let digests: HashSet<&str> = asks.iter().map(|(_, digest)| *digest).collect();
         let backend = self.read.get_database_backend();
-        let values: [sea_orm::Value; 2] = [session.0.into(), visitor_digest.into()];
-        let stmt = sea_orm::Statement::from_sql_and_values(backend, speaker_sql(backend), values);
-        let Some(row) = self.read.query_one(stmt).await? else {
-            return Ok(None);
-        };
+        let rows = self.read.query_all(backend.build(&speakers_query(sessions, digests))).await?;
         let defaults = DiscussionSettings::default();
-        let on_screen: Option<String> = row.try_get("", "on_screen")?;
-        Ok(Some(SpeakerRecord {
-            participant: Participant {
-                id: ParticipantId(row.try_get("", "participant_id")?),
-                session_id: session,
-                nickname: row.try_get("", "nickname")?,
-            },
-            banned: row.try_get::<Option<i64>>("", "banned_at")?.is_some(),
-            session_open: row.try_get("", "session_open")?,
-            settings: DiscussionSettings {
-                open: row.try_get::<Option<bool>>("", "open")?.unwrap_or(defaults.open),
-                review_first: row.try_get::<Option<bool>>("", "review_first")?.unwrap_or(defaults.review_first),
-                anonymous: row.try_get::<Option<bool>>("", "anonymous")?.unwrap_or(defaults.anonymous),
-                on_screen: on_screen.as_deref().map(OnScreen::parse).unwrap_or(defaults.on_screen),
-            },
-        }))
+        let mut found: HashMap<(SessionId, String), SpeakerRecord> = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let session = SessionId(row.try_get("", "session_id")?);
+            let on_screen: Option<String> = row.try_get("", "on_screen")?;
+            let record = SpeakerRecord {
+                participant: Participant {
+                    id: ParticipantId(row.try_get("", "participant_id")?),
+                    session_id: session,
+                    nickname: row.try_get("", "nickname")?,
+                },
+                banned: row.try_get::<Option<i64>>("", "banned_at")?.is_some(),
+                session_open: row.try_get("", "session_open")?,
+                settings: DiscussionSettings {
+                    open: row.try_get::<Option<bool>>("", "open")?.unwrap_or(defaults.open),
+                    review_first: row.try_get::<Option<bool>>("", "review_first")?.unwrap_or(defaults.review_first),
+                    anonymous: row.try_get::<Option<bool>>("", "anonymous")?.unwrap_or(defaults.anonymous),
+                    on_screen: on_screen.as_deref().map(OnScreen::parse).unwrap_or(defaults.on_screen),
+                },
+            };
+            found.insert((session, row.try_get("", "visitor_digest")?), record);
+        }
+        Ok(asks.iter().map(|(session, digest)| found.get(&(*session, (*digest).to_owned())).cloned()).collect())
     }
 
     pub async fn discussion_settings(&self, session: SessionId) -> Result<DiscussionSettings, DbErr> {
@@ -538,25 +551,19 @@ struct Like {
     like: bool,
 }
 
-/// `Db::speaker`'s query as SQL, built once per backend: every post and every like asks it, and
-/// sea-query would otherwise build the same statement each time. Its two values, in order: the
-/// session and the visitor's digest.
-fn speaker_sql(backend: sea_orm::DbBackend) -> &'static str {
-    static BUILT: [std::sync::OnceLock<String>; 3] = [const { std::sync::OnceLock::new() }; 3];
-    let slot = match backend {
-        sea_orm::DbBackend::Sqlite => 0,
-        sea_orm::DbBackend::Postgres => 1,
-        _ => 2,
-    };
-    BUILT[slot].get_or_init(|| backend.build(&speaker_query(uuid::Uuid::nil(), "")).sql)
-}
-
-fn speaker_query(session: uuid::Uuid, visitor_digest: &str) -> sea_orm::sea_query::SelectStatement {
+/// `Db::speakers`' query: the participants among these sessions' and these visitors', with what
+/// decides what each may do. A visitor of another of the sessions is filtered out by the caller.
+fn speakers_query(
+    sessions: impl IntoIterator<Item = uuid::Uuid>,
+    visitor_digests: impl IntoIterator<Item = impl Into<sea_orm::Value>>,
+) -> sea_orm::sea_query::SelectStatement {
     use discussion_bans::Column as B;
     use discussion_settings::Column as D;
     use participants::Column as P;
     Query::select()
         .expr_as(Expr::col((participants::Entity, P::Id)), Alias::new("participant_id"))
+        .expr_as(Expr::col((participants::Entity, P::SessionId)), Alias::new("session_id"))
+        .expr_as(Expr::col((participants::Entity, P::VisitorDigest)), Alias::new("visitor_digest"))
         .expr_as(Expr::col((participants::Entity, P::Nickname)), Alias::new("nickname"))
         .expr_as(Expr::col((sessions::Entity, sessions::Column::IsOpen)), Alias::new("session_open"))
         .expr_as(Expr::col((discussion_bans::Entity, B::BannedAt)), Alias::new("banned_at"))
@@ -582,8 +589,8 @@ fn speaker_query(session: uuid::Uuid, visitor_digest: &str) -> sea_orm::sea_quer
                         .equals((participants::Entity, P::VisitorDigest)),
                 ),
         )
-        .and_where(Expr::col((participants::Entity, P::SessionId)).eq(session))
-        .and_where(Expr::col((participants::Entity, P::VisitorDigest)).eq(visitor_digest))
+        .and_where(Expr::col((participants::Entity, P::SessionId)).is_in(sessions))
+        .and_where(Expr::col((participants::Entity, P::VisitorDigest)).is_in(visitor_digests))
         .to_owned()
 }
 
@@ -677,20 +684,4 @@ async fn like_messages(txn: &DatabaseTransaction, likes: &[(usize, Like)]) -> Re
         .iter()
         .map(|(i, l)| (*i, valid(l).then(|| counts.get(&l.message.0).map(|n| (*n).max(0) as u32)).flatten()))
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_speakers_query_takes_the_session_then_the_visitor() {
-        let session = uuid::Uuid::from_u128(7);
-        for backend in [sea_orm::DbBackend::Sqlite, sea_orm::DbBackend::Postgres] {
-            let built = backend.build(&speaker_query(session, "digest"));
-            assert_eq!(built.sql, speaker_sql(backend), "built once, the same SQL");
-            let values = built.values.expect("two values").0;
-            assert_eq!(values, [session.into(), "digest".into()]);
-        }
-    }
 }
