@@ -255,3 +255,35 @@ async fn a_group_of_posts_and_likes_is_one_write_answered_in_order(db: Db) {
     assert_eq!(newest, ["second of the group", "first of the group"], "a group's posts read in the order they came");
 }
 test_both_dbs!(a_group_of_posts_and_likes_is_one_write_answered_in_order);
+
+async fn one_group_moves_each_message_by_its_own_likes(db: Db) {
+    let s = session(&db).await;
+    let (zoe, tom, ann) =
+        (participant(&db, s, "zoe").await, participant(&db, s, "tom").await, participant(&db, s, "ann").await);
+    let mut ids = Vec::new();
+    for body in ["up by two", "down by one", "back where it was", "untouched"] {
+        ids.push(db.post_message(s, zoe, None, body, MessageState::Published).await.unwrap().unwrap().view.id);
+    }
+    let (up, down, same, untouched) = (ids[0], ids[1], ids[2], ids[3]);
+    for (message, who) in [(down, tom), (down, ann), (untouched, ann)] {
+        db.like_message(s, message, who, true).await.unwrap();
+    }
+    let like = |message, participant, like| DiscussionWrite::Like { session: s, message, participant, like };
+    let written = db
+        .write_discussion(&[
+            like(up, tom, true),
+            like(down, tom, false),
+            like(same, ann, true),
+            like(up, ann, true),
+            like(same, ann, false),
+        ])
+        .await
+        .unwrap();
+    let counts: Vec<DiscussionWritten> =
+        [2, 1, 0, 2, 0].into_iter().map(|n| DiscussionWritten::Liked(Some(n))).collect();
+    assert_eq!(written, counts);
+    let stored = db.like_counts(&ids).await.unwrap();
+    let stored: std::collections::HashMap<_, _> = stored.into_iter().collect();
+    assert_eq!([stored[&up], stored[&down], stored[&same], stored[&untouched]], [2, 1, 0, 1]);
+}
+test_both_dbs!(one_group_moves_each_message_by_its_own_likes);

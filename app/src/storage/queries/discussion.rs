@@ -664,22 +664,39 @@ async fn like_messages(txn: &DatabaseTransaction, likes: &[(usize, Like)]) -> Re
             }
         }
     }
-    for (message, by) in moved.iter().filter(|(_, by)| **by != 0) {
-        discussion_messages::Entity::update_many()
-            .col_expr(C::Likes, Expr::col(C::Likes).add(*by))
-            .filter(C::Id.eq(*message))
-            .exec(txn)
-            .await?;
+    // Every message's count moves in one statement, `likes + CASE id WHEN … THEN n … END`, which
+    // answers the new counts; those of messages whose count did not move are read.
+    moved.retain(|_, by| *by != 0);
+    let mut counts: HashMap<uuid::Uuid, i32> = HashMap::with_capacity(likable.len());
+    if let Some((first, by)) = moved.iter().next() {
+        let by_message = moved
+            .iter()
+            .skip(1)
+            .fold(Expr::case(Expr::col(C::Id).eq(*first), *by as i32), |case, (message, by)| {
+                case.case(Expr::col(C::Id).eq(*message), *by as i32)
+            })
+            .finally(0);
+        let update = Query::update()
+            .table(discussion_messages::Entity)
+            .value(C::Likes, Expr::col(C::Likes).add(by_message))
+            .and_where(Expr::col(C::Id).is_in(moved.keys().copied()))
+            .returning(Query::returning().columns([C::Id, C::Likes]))
+            .to_owned();
+        for row in txn.query_all(backend.build(&update)).await? {
+            counts.insert(row.try_get("", "id")?, row.try_get("", "likes")?);
+        }
     }
-    let counts: HashMap<uuid::Uuid, i32> = discussion_messages::Entity::find()
-        .select_only()
-        .columns([C::Id, C::Likes])
-        .filter(C::Id.is_in(likable.keys().copied()))
-        .into_tuple::<(uuid::Uuid, i32)>()
-        .all(txn)
-        .await?
-        .into_iter()
-        .collect();
+    let unmoved: Vec<uuid::Uuid> = likable.keys().filter(|id| !counts.contains_key(*id)).copied().collect();
+    if !unmoved.is_empty() {
+        let read: Vec<(uuid::Uuid, i32)> = discussion_messages::Entity::find()
+            .select_only()
+            .columns([C::Id, C::Likes])
+            .filter(C::Id.is_in(unmoved))
+            .into_tuple()
+            .all(txn)
+            .await?;
+        counts.extend(read);
+    }
     Ok(likes
         .iter()
         .map(|(i, l)| (*i, valid(l).then(|| counts.get(&l.message.0).map(|n| (*n).max(0) as u32)).flatten()))
