@@ -229,15 +229,11 @@ impl Db {
         max: u64,
     ) -> Result<Vec<DiscussionWritten>, DbErr> {
         let mut answers: Vec<Option<DiscussionWritten>> = vec![None; writes.len()];
-        let txn = self.conn.begin().await?;
         let posts: Vec<(usize, &NewMessage)> = writes
             .iter()
             .enumerate()
             .filter_map(|(i, w)| if let DiscussionWrite::Post(new) = w { Some((i, new)) } else { None })
             .collect();
-        for (i, posted) in post_messages(&txn, &posts, max).await? {
-            answers[i] = Some(DiscussionWritten::Posted(posted));
-        }
         let likes: Vec<(usize, Like)> = writes
             .iter()
             .enumerate()
@@ -248,7 +244,15 @@ impl Db {
                 DiscussionWrite::Post(_) => None,
             })
             .collect();
-        for (i, liked) in like_messages(&txn, &likes).await? {
+        // The rows that other groups (another instance's) also change, the session's for the cap
+        // and the liked messages' counts, are changed last, just before the commit: they are held
+        // for as few round trips as can be.
+        let txn = self.conn.begin().await?;
+        let changed = change_likes(&txn, &likes).await?;
+        for (i, posted) in post_messages(&txn, &posts, max).await? {
+            answers[i] = Some(DiscussionWritten::Posted(posted));
+        }
+        for (i, liked) in count_likes(&txn, &likes, changed).await? {
             answers[i] = Some(DiscussionWritten::Liked(liked));
         }
         txn.commit().await?;
@@ -594,16 +598,24 @@ fn speakers_query(
         .to_owned()
 }
 
-/// Applies a group's likes and likes taken back, set by set: the likes' rows are inserted (or
-/// deleted) together, and each message's count then moves by the rows that really changed, as
-/// the database reports them (`RETURNING`), so that a like already there, or one written at the
-/// same moment by another instance, is never counted twice. A participant's second like of the
-/// same message in a group goes in a later round, so that they apply in the order they came.
-async fn like_messages(txn: &DatabaseTransaction, likes: &[(usize, Like)]) -> Result<Vec<(usize, Option<u32>)>, DbErr> {
+/// What a group's likes changed: the messages that can be liked (published, with their session)
+/// and by how much each one's count moves.
+struct LikesChanged {
+    likable: HashMap<uuid::Uuid, uuid::Uuid>,
+    moved: HashMap<uuid::Uuid, i64>,
+}
+
+/// Applies a group's likes and likes taken back to their rows, set by set: the likes' rows are
+/// inserted (or deleted) together, and each message's count is to move by the rows that really
+/// changed, as the database reports them (`RETURNING`), so that a like already there, or one
+/// written at the same moment by another instance, is never counted twice (`count_likes` moves
+/// them). A participant's second like of the same message in a group goes in a later round, so
+/// that they apply in the order they came.
+async fn change_likes(txn: &DatabaseTransaction, likes: &[(usize, Like)]) -> Result<LikesChanged, DbErr> {
     use discussion_likes::Column as L;
     use discussion_messages::Column as C;
     if likes.is_empty() {
-        return Ok(Vec::new());
+        return Ok(LikesChanged { likable: HashMap::new(), moved: HashMap::new() });
     }
     let ids: HashSet<uuid::Uuid> = likes.iter().map(|(_, l)| l.message.0).collect();
     let found: Vec<(uuid::Uuid, uuid::Uuid, String)> = discussion_messages::Entity::find()
@@ -664,9 +676,25 @@ async fn like_messages(txn: &DatabaseTransaction, likes: &[(usize, Like)]) -> Re
             }
         }
     }
-    // Every message's count moves in one statement, `likes + CASE id WHEN … THEN n … END`, which
-    // answers the new counts; those of messages whose count did not move are read.
     moved.retain(|_, by| *by != 0);
+    Ok(LikesChanged { likable, moved })
+}
+
+/// Moves the counts of a group's liked messages (`change_likes`) and answers each like with its
+/// message's count, `None` when it could not be liked. Every count moves in one statement,
+/// `likes + CASE id WHEN … THEN n … END`, which answers the new counts; those of messages whose
+/// count did not move are read.
+async fn count_likes(
+    txn: &DatabaseTransaction,
+    likes: &[(usize, Like)],
+    LikesChanged { likable, moved }: LikesChanged,
+) -> Result<Vec<(usize, Option<u32>)>, DbErr> {
+    use discussion_messages::Column as C;
+    if likes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let valid = |l: &Like| likable.get(&l.message.0) == Some(&l.session.0);
+    let backend = txn.get_database_backend();
     let mut counts: HashMap<uuid::Uuid, i32> = HashMap::with_capacity(likable.len());
     if let Some((first, by)) = moved.iter().next() {
         let by_message = moved
