@@ -605,6 +605,11 @@ struct LikesChanged {
     moved: HashMap<uuid::Uuid, i64>,
 }
 
+/// Whether a like is of a published message of its own session (`likable`).
+fn may_like(likable: &HashMap<uuid::Uuid, uuid::Uuid>, l: &Like) -> bool {
+    likable.get(&l.message.0) == Some(&l.session.0)
+}
+
 /// Applies a group's likes and likes taken back to their rows, set by set: the likes' rows are
 /// inserted (or deleted) together, and each message's count is to move by the rows that really
 /// changed, as the database reports them (`RETURNING`), so that a like already there, or one
@@ -628,7 +633,7 @@ async fn change_likes(txn: &DatabaseTransaction, likes: &[(usize, Like)]) -> Res
     let published = MessageState::Published.as_str();
     let likable: HashMap<uuid::Uuid, uuid::Uuid> =
         found.into_iter().filter(|(_, _, state)| state == published).map(|(id, session, _)| (id, session)).collect();
-    let valid = |l: &Like| likable.get(&l.message.0) == Some(&l.session.0);
+    let valid = |l: &Like| may_like(&likable, l);
 
     // Rounds: a pair's n-th occurrence in the group goes in round n.
     let mut rounds: Vec<Vec<Like>> = Vec::new();
@@ -693,7 +698,7 @@ async fn count_likes(
     if likes.is_empty() {
         return Ok(Vec::new());
     }
-    let valid = |l: &Like| likable.get(&l.message.0) == Some(&l.session.0);
+    let valid = |l: &Like| may_like(&likable, l);
     let backend = txn.get_database_backend();
     let mut counts: HashMap<uuid::Uuid, i32> = HashMap::with_capacity(likable.len());
     if let Some((first, by)) = moved.iter().next() {
