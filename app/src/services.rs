@@ -52,6 +52,8 @@ pub struct ServerContext {
     pub discussion_writes: Arc<discussion_writes::DiscussionWriter>,
     /// Who calls the Discussion, looked up in one query for the callers of the moment.
     pub speakers: Arc<speakers::Speakers>,
+    /// What this instance tells the others sharing the database, queued and sent in order.
+    pub notices: Arc<live_hub::NoticeSender>,
     /// When live sockets are pinged, and let go once silent.
     pub keepalive: crate::live_protocol::Keepalive,
     /// How long a request's headers and body may take to arrive.
@@ -64,6 +66,7 @@ impl ServerContext {
             joins: Arc::new(joins::Joins::new(db.clone())),
             discussion_writes: Arc::new(discussion_writes::DiscussionWriter::new(db.clone())),
             speakers: Arc::new(speakers::Speakers::new(db.clone())),
+            notices: Arc::new(live_hub::NoticeSender::new(db.clone())),
             db,
             public_url: public_url.trim_end_matches('/').into(),
             trusted_proxies: trusted_proxies.into(),

@@ -512,3 +512,37 @@ async fn a_backup_taken_under_writes_holds_what_was_acknowledged_before_it(db: D
     }
 }
 test_both_dbs!(a_backup_taken_under_writes_holds_what_was_acknowledged_before_it);
+
+/// Notices to the other instances arrive each once and in the order sent, a repeated one too:
+/// PostgreSQL folds a transaction's identical notifications into one. SQLite has none to send.
+async fn live_notices_arrive_in_order_each_once(db: Db) {
+    let Some(mut listener) = db.live_listener().await.unwrap() else {
+        db.notify_live(&["unheard".to_owned()]).await.unwrap();
+        return;
+    };
+    // Other tests may notify on the same channel at the same time: this one's carry its tag.
+    let tag = uuid::Uuid::new_v4().to_string();
+    let sent: Vec<String> = ["a", "b", "a", "a", "c"].iter().map(|k| format!("{tag}:{k}")).collect();
+    db.notify_live(&sent).await.unwrap();
+    let mut heard = Vec::new();
+    while heard.len() < sent.len() {
+        let notice = tokio::time::timeout(std::time::Duration::from_secs(10), listener.recv())
+            .await
+            .unwrap_or_else(|_| panic!("heard only {heard:?}"))
+            .unwrap();
+        if notice.payload().starts_with(&tag) {
+            heard.push(notice.payload().to_owned());
+        }
+    }
+    assert_eq!(heard, sent);
+    // Nothing more comes: no notice was sent twice.
+    db.notify_live(&[format!("{tag}:end")]).await.unwrap();
+    loop {
+        let next = tokio::time::timeout(std::time::Duration::from_secs(10), listener.recv()).await.unwrap().unwrap();
+        if next.payload().starts_with(&tag) {
+            assert_eq!(next.payload(), format!("{tag}:end"));
+            break;
+        }
+    }
+}
+test_both_dbs!(live_notices_arrive_in_order_each_once);

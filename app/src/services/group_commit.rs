@@ -4,7 +4,8 @@
 //! person. A write waits for the end of the write before it or `WRITES_APART` past its start,
 //! whichever is later, then for its own. Nothing waits when writes come further apart than that.
 //! Each caller is answered only once its group has committed, so nothing answered is ever lost.
-//! Reads that many make at once go the same way, one query per group (`speakers`).
+//! Reads that many make at once go the same way, one query per group (`speakers`), and so do
+//! the notices to the other instances, whose senders only queue them (`send`).
 use crate::storage::Db;
 use sea_orm::DbErr;
 use std::future::Future;
@@ -28,6 +29,8 @@ pub trait Grouped: Send + Sync + 'static {
     type Written: Send + 'static;
     /// Writes in one group at most.
     const PER_WRITE: usize;
+    /// The least time between the starts of two groups.
+    const APART: Duration = WRITES_APART;
     /// Writes a group in one transaction; answers each write, in order. When it fails, each write
     /// of the group is tried again alone, so that one bad write fails only its own caller.
     fn write(db: &Db, writes: &[Self::Write]) -> impl Future<Output = Result<Vec<Self::Written>, DbErr>> + Send;
@@ -80,15 +83,29 @@ impl<G: Grouped> GroupCommit<G> {
 
     /// Writes in the next group; returns once that group has committed.
     pub async fn write(&self, write: G::Write) -> Result<G::Written, DbErr> {
+        let (answer, answered) = oneshot::channel();
+        self.queue(write, answer).await?;
+        answered.await.map_err(|_| self.gone())?.map_err(DbErr::from)
+    }
+
+    /// Queues a write for the next group and returns at once: writes go in the order they were
+    /// queued, and a failed one is logged by the writer, not told to its caller.
+    pub async fn send(&self, write: G::Write) -> Result<(), DbErr> {
+        let (answer, _) = oneshot::channel();
+        self.queue(write, answer).await
+    }
+
+    async fn queue(&self, write: G::Write, answer: Answer<G::Written>) -> Result<(), DbErr> {
         let queue = self.queue.get_or_init(|| {
             let (sender, receiver) = mpsc::channel(QUEUED_MAX);
             tokio::spawn(write_groups::<G>(self.db.clone(), receiver));
             sender
         });
-        let (answer, answered) = oneshot::channel();
-        let gone = || DbErr::Custom(format!("the writer of {} has stopped", std::any::type_name::<G>()));
-        queue.send((write, answer)).await.map_err(|_| gone())?;
-        answered.await.map_err(|_| gone())?.map_err(DbErr::from)
+        queue.send((write, answer)).await.map_err(|_| self.gone())
+    }
+
+    fn gone(&self) -> DbErr {
+        DbErr::Custom(format!("the writer of {} has stopped", std::any::type_name::<G>()))
     }
 }
 
@@ -96,7 +113,7 @@ async fn write_groups<G: Grouped>(db: Db, mut receiver: mpsc::Receiver<Queued<G>
     let mut group = Vec::with_capacity(G::PER_WRITE);
     let mut last_write = None;
     while receiver.recv_many(&mut group, G::PER_WRITE).await > 0 {
-        let next = last_write.map(|at: Instant| at + WRITES_APART);
+        let next = last_write.map(|at: Instant| at + G::APART);
         if let Some(next) = next.filter(|next| *next > Instant::now() && group.len() < G::PER_WRITE) {
             tokio::time::sleep_until(next).await;
             while group.len() < G::PER_WRITE {
@@ -109,14 +126,14 @@ async fn write_groups<G: Grouped>(db: Db, mut receiver: mpsc::Receiver<Queued<G>
         match G::write(&db, &writes).await {
             Ok(written) if written.len() == writes.len() => {
                 for (answer, written) in answers.into_iter().zip(written) {
-                    let _ = answer.send(Ok(written));
+                    tell(answer, Ok(written));
                 }
             }
             Ok(written) => {
                 tracing::error!(writes = writes.len(), answers = written.len(), "a group write answered wrongly");
                 let failed = Failed { message: "a group write answered wrongly".into(), unavailable: false };
                 for answer in answers {
-                    let _ = answer.send(Err(failed.clone()));
+                    tell(answer, Err(failed.clone()));
                 }
             }
             // One write can break a whole group (its session deleted since it was looked up: a
@@ -128,7 +145,7 @@ async fn write_groups<G: Grouped>(db: Db, mut receiver: mpsc::Receiver<Queued<G>
                     let one = written.map_err(|e| Failed::from(&e)).and_then(|mut w| {
                         w.pop().ok_or(Failed { message: "a write was not answered".into(), unavailable: false })
                     });
-                    let _ = answer.send(one);
+                    tell(answer, one);
                 }
             }
             Err(e) => {
@@ -137,9 +154,16 @@ async fn write_groups<G: Grouped>(db: Db, mut receiver: mpsc::Receiver<Queued<G>
                 }
                 let failed = Failed::from(&e);
                 for answer in answers {
-                    let _ = answer.send(Err(failed.clone()));
+                    tell(answer, Err(failed.clone()));
                 }
             }
         }
+    }
+}
+
+/// Answers a write's caller. A write only queued (`send`) has none waiting: its failure is logged.
+fn tell<T>(answer: Answer<T>, result: Result<T, Failed>) {
+    if let Err(Err(failed)) = answer.send(result) {
+        tracing::warn!(error = %failed.message, "a queued write failed");
     }
 }

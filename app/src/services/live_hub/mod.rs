@@ -21,7 +21,7 @@ use crate::states::{PublicState, PublicView};
 use crate::storage::{now_micros, Db};
 use axum::extract::ws::Utf8Bytes;
 use discussion::{CatchUp, EventFrame, Flush, HostEvent, Outgoing, Stream, LIKES_INTERVAL};
-pub use notices::{Notice, NoticeKind};
+pub use notices::{Notice, NoticeKind, NoticeSender};
 use notices::{LIKED_PER_NOTICE, LOGINS_PER_NOTICE, NOTICE_MAX_BYTES};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -223,10 +223,10 @@ impl Live {
     /// and (through the database) in the others, gets the new state.
     pub async fn changed(&self, ctx: &ServerContext, session: SessionId) {
         ctx.ways_in.forget_session(session);
-        // The other instances are told while this one reads the session: they read it beside
-        // it, and the notice is mostly acknowledged before this instance's fan-out takes its
-        // cores. Told after the fan-out, the host's change was answered only once about half the
-        // room had been written to.
+        // The other instances are told while this one reads the session: the notice is queued
+        // first and goes out beside the read, before this instance's fan-out takes its cores.
+        // Told after the fan-out, the host's change was answered only once about half the room
+        // had been written to.
         tokio::join!(self.notify(ctx, session, NoticeKind::Changed), self.refresh(ctx, session));
     }
 
@@ -334,13 +334,7 @@ impl Live {
         }
         let notice = Notice { i: self.inner.instance, s: session, k: kind };
         let payload = serde_json::to_string(&notice).expect("serializable");
-        self.send_notice(ctx, &payload).await;
-    }
-
-    async fn send_notice(&self, ctx: &ServerContext, payload: &str) {
-        if let Err(e) = ctx.db.notify_live(payload).await {
-            tracing::warn!(error = %e, "live: could not tell the other instances");
-        }
+        ctx.notices.send(payload).await;
     }
 
     /// A notice from another instance (see `server/src/live_sockets.rs`, which listens).
@@ -422,7 +416,7 @@ impl Live {
         let notice = Notice { i: self.inner.instance, s: session, k: NoticeKind::Discussion(host, public) };
         let payload = serde_json::to_string(&notice).expect("serializable");
         if payload.len() <= NOTICE_MAX_BYTES {
-            self.send_notice(ctx, &payload).await;
+            ctx.notices.send(payload).await;
         } else {
             self.notify(ctx, session, NoticeKind::DiscussionReset).await;
         }

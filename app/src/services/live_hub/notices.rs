@@ -2,7 +2,11 @@
 //! changed, counts of participants, logins that ended, the Discussion's events and bans.
 use crate::ids::{MessageId, SessionId};
 use crate::live_protocol::DiscussionEvent;
+use crate::services::group_commit::{GroupCommit, Grouped};
+use crate::storage::Db;
+use sea_orm::DbErr;
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 use uuid::Uuid;
 
 /// What instances sharing a database tell each other (the NOTIFY payload).
@@ -51,6 +55,46 @@ pub(super) const NOTICE_MAX_BYTES: usize = 7_900;
 
 /// Digests per `LoginsEnded` notice: PostgreSQL's NOTIFY payload stays under its 8,000 bytes.
 pub(super) const LOGINS_PER_NOTICE: usize = 64;
+
+/// Notices sent together at most.
+const NOTICES_PER_SEND: usize = 256;
+
+/// Notices waiting for the database, sent in the order they came, those of the moment in one
+/// statement (`group_commit`). Whoever tells the other instances only queues: a participant's
+/// post is answered once it is stored, not once the notice is, which on PostgreSQL is a commit of
+/// its own (NOTIFY's commits take one lock, one after the other, for the whole database).
+#[derive(Debug)]
+pub struct NoticeSender(GroupCommit<Notices>);
+
+struct Notices;
+
+impl Grouped for Notices {
+    type Write = String;
+    type Written = ();
+    const PER_WRITE: usize = NOTICES_PER_SEND;
+    /// Sent as soon as the previous ones are: a notice is one small statement, and the other
+    /// instances' sockets wait for it.
+    const APART: Duration = Duration::ZERO;
+
+    async fn write(db: &Db, payloads: &[String]) -> Result<Vec<()>, DbErr> {
+        db.notify_live(payloads).await?;
+        Ok(vec![(); payloads.len()])
+    }
+}
+
+impl NoticeSender {
+    pub fn new(db: Db) -> Self {
+        Self(GroupCommit::new(db))
+    }
+
+    /// Queues a notice (a serialized `Notice`) for the other instances.
+    pub async fn send(&self, payload: String) {
+        if let Err(e) = self.0.send(payload).await {
+            tracing::warn!(error = %e, "live: could not tell the other instances");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,18 +14,30 @@ impl Db {
         self.backend() == DbBackend::Postgres
     }
 
-    /// Tells every instance listening on the database. A no-op on SQLite.
-    pub async fn notify_live(&self, payload: &str) -> Result<(), DbErr> {
+    /// Tells every instance listening on the database, in order: one statement for the lot,
+    /// except that PostgreSQL folds a transaction's identical notifications into one, so a payload
+    /// repeated in `payloads` starts another statement. A no-op on SQLite.
+    pub async fn notify_live(&self, payloads: &[String]) -> Result<(), DbErr> {
         if !self.is_shared() {
             return Ok(());
         }
-        self.conn
-            .execute(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT pg_notify($1, $2)",
-                [LIVE_CHANNEL.into(), payload.into()],
-            ))
-            .await?;
+        let mut rest = payloads;
+        while !rest.is_empty() {
+            let mut distinct = std::collections::HashSet::new();
+            let run = rest.iter().take_while(|payload| distinct.insert(payload.as_str())).count();
+            let (now, later) = rest.split_at(run);
+            // Evaluated left to right: `SELECT pg_notify($1, $2), pg_notify($1, $3), …`.
+            let calls: Vec<String> = (0..now.len()).map(|n| format!("pg_notify($1, ${})", n + 2)).collect();
+            let values = std::iter::once(LIVE_CHANNEL.into()).chain(now.iter().map(|p| p.as_str().into()));
+            self.conn
+                .execute(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    format!("SELECT {}", calls.join(", ")),
+                    values.collect::<Vec<sea_orm::Value>>(),
+                ))
+                .await?;
+            rest = later;
+        }
         Ok(())
     }
 
