@@ -8,10 +8,10 @@ use crate::storage::entities::{
     discussion_bans, discussion_likes, discussion_messages, discussion_settings, participants, sessions,
 };
 use crate::storage::{now_micros, Db, Participant};
-use sea_orm::sea_query::{Alias, Expr, OnConflict, Query};
+use sea_orm::sea_query::{Alias, CaseStatement, Expr, OnConflict, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
 use std::collections::{HashMap, HashSet};
 
@@ -124,10 +124,7 @@ impl Db {
         if asks.is_empty() {
             return Ok(Vec::new());
         }
-        let sessions: HashSet<uuid::Uuid> = asks.iter().map(|(session, _)| session.0).collect();
-        let digests: HashSet<&str> = asks.iter().map(|(_, digest)| *digest).collect();
-        let backend = self.read.get_database_backend();
-        let rows = self.read.query_all(backend.build(&speakers_query(sessions, digests))).await?;
+        let rows = self.read.query_all(speakers_query(self.read.get_database_backend(), asks)).await?;
         let defaults = DiscussionSettings::default();
         let mut found: HashMap<(SessionId, String), SpeakerRecord> = HashMap::with_capacity(rows.len());
         for row in rows {
@@ -555,47 +552,92 @@ struct Like {
     like: bool,
 }
 
-/// `Db::speakers`' query: the participants among these sessions' and these visitors', with what
-/// decides what each may do. A visitor of another of the sessions is filtered out by the caller.
-fn speakers_query(
-    sessions: impl IntoIterator<Item = uuid::Uuid>,
-    visitor_digests: impl IntoIterator<Item = impl Into<sea_orm::Value>>,
-) -> sea_orm::sea_query::SelectStatement {
+/// `Db::speakers`' query: the participants asked for, each a visitor of a session, with what
+/// decides what each may do.
+///
+/// On PostgreSQL each pair is looked up alone, by the unique index on both (`unnest` of the pairs,
+/// each joined `LATERAL`): right after a room has joined, before autovacuum has analyzed the
+/// table, PostgreSQL believes a session holds a few dozen participants, and given lists of
+/// sessions and of visitors, or the pairs joined plainly, it read every participant of the
+/// session to keep the visitors asked for, thousands of rows for each group of likes. SQLite,
+/// which takes an index for selective, keeps the two lists (a visitor of another of the sessions
+/// is filtered out by the caller).
+fn speakers_query(backend: DbBackend, asks: &[(SessionId, &str)]) -> Statement {
     use discussion_bans::Column as B;
     use discussion_settings::Column as D;
     use participants::Column as P;
-    Query::select()
-        .expr_as(Expr::col((participants::Entity, P::Id)), Alias::new("participant_id"))
-        .expr_as(Expr::col((participants::Entity, P::SessionId)), Alias::new("session_id"))
-        .expr_as(Expr::col((participants::Entity, P::VisitorDigest)), Alias::new("visitor_digest"))
-        .expr_as(Expr::col((participants::Entity, P::Nickname)), Alias::new("nickname"))
-        .expr_as(Expr::col((sessions::Entity, sessions::Column::IsOpen)), Alias::new("session_open"))
-        .expr_as(Expr::col((discussion_bans::Entity, B::BannedAt)), Alias::new("banned_at"))
-        .expr_as(Expr::col((discussion_settings::Entity, D::Open)), Alias::new("open"))
-        .expr_as(Expr::col((discussion_settings::Entity, D::ReviewFirst)), Alias::new("review_first"))
-        .expr_as(Expr::col((discussion_settings::Entity, D::Anonymous)), Alias::new("anonymous"))
-        .expr_as(Expr::col((discussion_settings::Entity, D::OnScreen)), Alias::new("on_screen"))
-        .from(participants::Entity)
-        .inner_join(
-            sessions::Entity,
-            Expr::col((sessions::Entity, sessions::Column::Id)).equals((participants::Entity, P::SessionId)),
-        )
-        .left_join(
-            discussion_settings::Entity,
-            Expr::col((discussion_settings::Entity, D::SessionId)).equals((participants::Entity, P::SessionId)),
-        )
-        .left_join(
-            discussion_bans::Entity,
-            Condition::all()
-                .add(Expr::col((discussion_bans::Entity, B::SessionId)).equals((participants::Entity, P::SessionId)))
-                .add(
-                    Expr::col((discussion_bans::Entity, B::VisitorDigest))
-                        .equals((participants::Entity, P::VisitorDigest)),
-                ),
-        )
-        .and_where(Expr::col((participants::Entity, P::SessionId)).is_in(sessions))
-        .and_where(Expr::col((participants::Entity, P::VisitorDigest)).is_in(visitor_digests))
-        .to_owned()
+    if backend == DbBackend::Postgres {
+        let pairs: HashSet<(SessionId, &str)> = asks.iter().copied().collect();
+        return Statement::from_sql_and_values(
+            backend,
+            r#"SELECT p.id AS participant_id, p.session_id, p.visitor_digest, p.nickname, s.is_open AS session_open,
+                 b.banned_at, d."open", d.review_first, d.anonymous, d.on_screen
+               FROM unnest(string_to_array($1, ',')::uuid[], string_to_array($2, ',')) AS a(session_id, visitor_digest)
+               CROSS JOIN LATERAL (
+                 SELECT id, session_id, visitor_digest, nickname FROM participants
+                 WHERE session_id = a.session_id AND visitor_digest = a.visitor_digest LIMIT 1
+               ) p
+               JOIN sessions s ON s.id = p.session_id
+               LEFT JOIN discussion_settings d ON d.session_id = p.session_id
+               LEFT JOIN discussion_bans b ON b.session_id = p.session_id AND b.visitor_digest = p.visitor_digest"#,
+            [
+                joined(pairs.iter().map(|(session, _)| session.0)).into(),
+                joined(pairs.iter().map(|(_, digest)| digest)).into(),
+            ],
+        );
+    }
+    let sessions: HashSet<uuid::Uuid> = asks.iter().map(|(session, _)| session.0).collect();
+    let digests: HashSet<&str> = asks.iter().map(|(_, digest)| *digest).collect();
+    backend.build(
+        Query::select()
+            .expr_as(Expr::col((participants::Entity, P::Id)), Alias::new("participant_id"))
+            .expr_as(Expr::col((participants::Entity, P::SessionId)), Alias::new("session_id"))
+            .expr_as(Expr::col((participants::Entity, P::VisitorDigest)), Alias::new("visitor_digest"))
+            .expr_as(Expr::col((participants::Entity, P::Nickname)), Alias::new("nickname"))
+            .expr_as(Expr::col((sessions::Entity, sessions::Column::IsOpen)), Alias::new("session_open"))
+            .expr_as(Expr::col((discussion_bans::Entity, B::BannedAt)), Alias::new("banned_at"))
+            .expr_as(Expr::col((discussion_settings::Entity, D::Open)), Alias::new("open"))
+            .expr_as(Expr::col((discussion_settings::Entity, D::ReviewFirst)), Alias::new("review_first"))
+            .expr_as(Expr::col((discussion_settings::Entity, D::Anonymous)), Alias::new("anonymous"))
+            .expr_as(Expr::col((discussion_settings::Entity, D::OnScreen)), Alias::new("on_screen"))
+            .from(participants::Entity)
+            .inner_join(
+                sessions::Entity,
+                Expr::col((sessions::Entity, sessions::Column::Id)).equals((participants::Entity, P::SessionId)),
+            )
+            .left_join(
+                discussion_settings::Entity,
+                Expr::col((discussion_settings::Entity, D::SessionId)).equals((participants::Entity, P::SessionId)),
+            )
+            .left_join(
+                discussion_bans::Entity,
+                Condition::all()
+                    .add(
+                        Expr::col((discussion_bans::Entity, B::SessionId)).equals((participants::Entity, P::SessionId)),
+                    )
+                    .add(
+                        Expr::col((discussion_bans::Entity, B::VisitorDigest))
+                            .equals((participants::Entity, P::VisitorDigest)),
+                    ),
+            )
+            .and_where(Expr::col((participants::Entity, P::SessionId)).is_in(sessions))
+            .and_where(Expr::col((participants::Entity, P::VisitorDigest)).is_in(digests)),
+    )
+}
+
+/// Values joined by commas, one parameter that `string_to_array($1, ',')` splits again (uuids and
+/// hex digests hold no comma): a statement then has one SQL text whatever the number of values.
+fn joined<V: std::fmt::Display>(values: impl IntoIterator<Item = V>) -> String {
+    let mut list = String::new();
+    for (n, value) in values.into_iter().enumerate() {
+        if n > 0 {
+            list.push(',');
+        }
+        let value = value.to_string();
+        debug_assert!(!value.contains(','), "a value to join holds a comma: {value}");
+        list.push_str(&value);
+    }
+    list
 }
 
 /// What a group's likes changed: the messages that can be liked (published, with their session)
@@ -633,12 +675,10 @@ async fn change_likes(txn: &DatabaseTransaction, likes: &[(usize, Like)]) -> Res
     let published = MessageState::Published.as_str();
     let likable: HashMap<uuid::Uuid, uuid::Uuid> =
         found.into_iter().filter(|(_, _, state)| state == published).map(|(id, session, _)| (id, session)).collect();
-    let valid = |l: &Like| may_like(&likable, l);
-
     // Rounds: a pair's n-th occurrence in the group goes in round n.
     let mut rounds: Vec<Vec<Like>> = Vec::new();
     let mut seen: HashMap<(MessageId, ParticipantId), usize> = HashMap::new();
-    for (_, l) in likes.iter().filter(|(_, l)| valid(l)) {
+    for (_, l) in likes.iter().filter(|(_, l)| may_like(&likable, l)) {
         let round = seen.entry((l.message, l.participant)).or_default();
         if rounds.len() <= *round {
             rounds.push(Vec::new());
@@ -698,16 +738,12 @@ async fn count_likes(
     if likes.is_empty() {
         return Ok(Vec::new());
     }
-    let valid = |l: &Like| may_like(&likable, l);
     let backend = txn.get_database_backend();
     let mut counts: HashMap<uuid::Uuid, i32> = HashMap::with_capacity(likable.len());
-    if let Some((first, by)) = moved.iter().next() {
+    if !moved.is_empty() {
         let by_message = moved
             .iter()
-            .skip(1)
-            .fold(Expr::case(Expr::col(C::Id).eq(*first), *by as i32), |case, (message, by)| {
-                case.case(Expr::col(C::Id).eq(*message), *by as i32)
-            })
+            .fold(CaseStatement::new(), |case, (message, by)| case.case(Expr::col(C::Id).eq(*message), *by as i32))
             .finally(0);
         let update = Query::update()
             .table(discussion_messages::Entity)
@@ -732,6 +768,8 @@ async fn count_likes(
     }
     Ok(likes
         .iter()
-        .map(|(i, l)| (*i, valid(l).then(|| counts.get(&l.message.0).map(|n| (*n).max(0) as u32)).flatten()))
+        .map(|(i, l)| {
+            (*i, may_like(&likable, l).then(|| counts.get(&l.message.0).map(|n| (*n).max(0) as u32)).flatten())
+        })
         .collect())
 }
