@@ -10,22 +10,9 @@ use sea_orm::DbErr;
 /// Posts, or likes, written together at most.
 pub const DISCUSSION_WRITES_PER_GROUP: usize = 512;
 
-/// Groups of posts.
-struct Posts;
-/// Groups of likes and likes taken back.
-struct Likes;
+struct DiscussionWrites;
 
-impl Grouped for Posts {
-    type Write = DiscussionWrite;
-    type Written = DiscussionWritten;
-    const PER_WRITE: usize = DISCUSSION_WRITES_PER_GROUP;
-
-    async fn write(db: &Db, writes: &[DiscussionWrite]) -> Result<Vec<DiscussionWritten>, DbErr> {
-        db.write_discussion(writes).await
-    }
-}
-
-impl Grouped for Likes {
+impl Grouped for DiscussionWrites {
     type Write = DiscussionWrite;
     type Written = DiscussionWritten;
     const PER_WRITE: usize = DISCUSSION_WRITES_PER_GROUP;
@@ -37,8 +24,10 @@ impl Grouped for Likes {
 
 #[derive(Debug)]
 pub struct DiscussionWriter {
-    posts: GroupCommit<Posts>,
-    likes: GroupCommit<Likes>,
+    /// Posts, in groups of their own.
+    posts: GroupCommit<DiscussionWrites>,
+    /// Likes and likes taken back, in groups of their own.
+    likes: GroupCommit<DiscussionWrites>,
 }
 
 fn unexpected() -> DbErr {
