@@ -134,6 +134,12 @@ pub async fn within_deadline(name: &str, body: impl std::future::Future<Output =
 }
 
 impl Db {
+    /// A transaction left open, as another instance's write under way: what it holds, others
+    /// wait for until it is dropped.
+    pub async fn begin_for_tests(&self) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+        sea_orm::TransactionTrait::begin(&self.conn).await
+    }
+
     /// Runs SQL no query of the facade would: rows as an earlier version of Ruche wrote them.
     pub async fn execute_for_tests(&self, sql: &str) -> Result<u64, sea_orm::DbErr> {
         Ok(self.conn.execute_unprepared(sql).await?.rows_affected())

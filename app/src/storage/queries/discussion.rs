@@ -8,7 +8,7 @@ use crate::storage::entities::{
     discussion_bans, discussion_likes, discussion_messages, discussion_settings, participants, sessions,
 };
 use crate::storage::{now_micros, Db, Participant};
-use sea_orm::sea_query::{Alias, CaseStatement, Expr, OnConflict, Query};
+use sea_orm::sea_query::{Alias, CaseStatement, Expr, LockType, OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
@@ -480,9 +480,9 @@ impl Db {
     }
 }
 
-/// Posts a group's messages, session by session: each session's row is locked (on PostgreSQL; on
-/// SQLite the one writer does it) while its messages are counted, so that parallel posts cannot
-/// pass the cap together.
+/// Posts a group's messages, session by session: each session's row is locked against other
+/// posts (on PostgreSQL; on SQLite the one writer does it) while its messages are counted, so that
+/// parallel posts cannot pass the cap together. Joins into the session go on meanwhile.
 async fn post_messages(
     txn: &DatabaseTransaction,
     posts: &[(usize, &NewMessage)],
@@ -496,7 +496,9 @@ async fn post_messages(
         let locked = sessions::Entity::find_by_id(session.0)
             .select_only()
             .column(sessions::Column::Id)
-            .lock_exclusive()
+            // Not `FOR UPDATE`, which would also hold up every row being written that points at the
+            // session (a participant joining, a message), whose key checks lock it for key share.
+            .lock(LockType::NoKeyUpdate)
             .into_tuple::<uuid::Uuid>()
             .one(txn)
             .await?;
