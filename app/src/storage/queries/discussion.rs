@@ -630,16 +630,9 @@ fn speakers_query(backend: DbBackend, asks: &[(SessionId, &str)]) -> Statement {
 /// Values joined by commas, one parameter that `string_to_array($1, ',')` splits again (uuids and
 /// hex digests hold no comma): a statement then has one SQL text whatever the number of values.
 fn joined<V: std::fmt::Display>(values: impl IntoIterator<Item = V>) -> String {
-    let mut list = String::new();
-    for (n, value) in values.into_iter().enumerate() {
-        if n > 0 {
-            list.push(',');
-        }
-        let value = value.to_string();
-        debug_assert!(!value.contains(','), "a value to join holds a comma: {value}");
-        list.push_str(&value);
-    }
-    list
+    let values: Vec<String> = values.into_iter().map(|value| value.to_string()).collect();
+    debug_assert!(values.iter().all(|value| !value.contains(',')), "a value to join holds a comma: {values:?}");
+    values.join(",")
 }
 
 /// What a group's likes changed: the messages that can be liked (published, with their session)
