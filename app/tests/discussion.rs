@@ -82,13 +82,7 @@ async fn a_post_does_not_wait_for_a_join_under_way(db: Db) {
     }
     let s = session(&db).await;
     let zoe = participant(&db, s, "zoe").await;
-    let joining = db.begin_for_tests().await.unwrap();
-    let late = format!(
-        "INSERT INTO participants (id, session_id, visitor_digest, joined_at) VALUES ('{}', '{}', 'late', 0)",
-        uuid::Uuid::new_v4(),
-        s.0
-    );
-    sea_orm::ConnectionTrait::execute_unprepared(&joining, &late).await.unwrap();
+    let joining = db.join_under_way_for_tests(s, "late").await.unwrap();
     let posted = tokio::time::timeout(
         std::time::Duration::from_secs(5),
         db.post_message(s, zoe, None, "Hello", MessageState::Published),

@@ -351,6 +351,23 @@ async fn slides_keep_their_order_and_the_active_one(db: Db) {
 }
 test_both_dbs!(slides_keep_their_order_and_the_active_one);
 
+/// Adding a slide locks the session against other slides being added (the cap counts them), not
+/// against participants joining it meanwhile. SQLite has one writer, so there every write waits
+/// for the one under way: nothing to check.
+async fn a_slide_is_added_while_a_join_is_under_way(db: Db) {
+    if !db.is_shared() {
+        return;
+    }
+    let ada = user(&db, "ada@example.org").await;
+    let s = db.create_session(ada, "Talk").await.unwrap().unwrap();
+    let joining = db.join_under_way_for_tests(s.id, "late").await.unwrap();
+    let added =
+        tokio::time::timeout(std::time::Duration::from_secs(5), db.add_slide(s.id, SlideKind::Text, "Intro", "")).await;
+    joining.rollback().await.unwrap();
+    assert!(matches!(added, Ok(Ok(Some(_)))), "the slide waited for the join: {added:?}");
+}
+test_both_dbs!(a_slide_is_added_while_a_join_is_under_way);
+
 use app::storage::{AcceptError, NewFacilitator};
 
 async fn facilitator_invitations_expire_and_are_single_use(db: Db) {

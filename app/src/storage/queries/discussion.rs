@@ -8,7 +8,7 @@ use crate::storage::entities::{
     discussion_bans, discussion_likes, discussion_messages, discussion_settings, participants, sessions,
 };
 use crate::storage::{now_micros, Db, Participant};
-use sea_orm::sea_query::{Alias, CaseStatement, Expr, LockType, OnConflict, Query};
+use sea_orm::sea_query::{Alias, CaseStatement, Expr, OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
@@ -481,8 +481,8 @@ impl Db {
 }
 
 /// Posts a group's messages, session by session: each session's row is locked against other
-/// posts (on PostgreSQL; on SQLite the one writer does it) while its messages are counted, so that
-/// parallel posts cannot pass the cap together. Joins into the session go on meanwhile.
+/// posts (`Db::lock_session`) while its messages are counted, so that parallel posts cannot pass
+/// the cap together. Joins into the session go on meanwhile.
 async fn post_messages(
     txn: &DatabaseTransaction,
     posts: &[(usize, &NewMessage)],
@@ -493,29 +493,20 @@ async fn post_messages(
     sessions.sort_unstable();
     sessions.dedup();
     for session in sessions {
-        let locked = sessions::Entity::find_by_id(session.0)
-            .select_only()
-            .column(sessions::Column::Id)
-            // Not `FOR UPDATE`, which would also hold up every row being written that points at the
-            // session (a participant joining, a message), whose key checks lock it for key share.
-            .lock(LockType::NoKeyUpdate)
-            .into_tuple::<uuid::Uuid>()
-            .one(txn)
-            .await?;
-        let mut room = match locked {
-            None => 0,
-            Some(_) => {
-                let count = discussion_messages::Entity::find()
-                    .filter(discussion_messages::Column::SessionId.eq(session.0))
-                    .count(txn)
-                    .await?;
-                max.saturating_sub(count)
-            }
+        let exists = Db::lock_session(txn, session).await?;
+        let mut room = if exists {
+            let count = discussion_messages::Entity::find()
+                .filter(discussion_messages::Column::SessionId.eq(session.0))
+                .count(txn)
+                .await?;
+            max.saturating_sub(count)
+        } else {
+            0
         };
         let now = now_micros();
         let mut rows = Vec::new();
         for (i, new) in posts.iter().filter(|(_, new)| new.session == session) {
-            if locked.is_none() {
+            if !exists {
                 answers.push((*i, Err(PostRefused::NoSuchSession)));
             } else if room == 0 {
                 answers.push((*i, Err(PostRefused::Full)));

@@ -8,6 +8,7 @@ use crate::rules::sessions::{
 };
 use crate::storage::entities::{code_draws, deleted_ways_in, retired_ways_in, sessions, slides};
 use crate::storage::{now_micros, Db, WayInKind};
+use sea_orm::sea_query::LockType;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, TransactionTrait,
@@ -303,6 +304,23 @@ impl Db {
             .exec(&self.conn)
             .await?;
         Ok(())
+    }
+
+    /// Locks a session's row until the end of the transaction against the others that lock it
+    /// here (posts and slides counted against their caps, one request at a time) and against its
+    /// own changes (the padlock, deleting it); false when there is no such session. PostgreSQL
+    /// locks the row `FOR NO KEY UPDATE`, not `FOR UPDATE`: the latter would also hold up every
+    /// row being written that points at the session (a participant joining), whose key check
+    /// locks it for key share. SQLite has one writer, whose transactions already run one at a time.
+    pub(crate) async fn lock_session<C: ConnectionTrait>(conn: &C, session: SessionId) -> Result<bool, DbErr> {
+        Ok(sessions::Entity::find_by_id(session.0)
+            .select_only()
+            .column(sessions::Column::Id)
+            .lock(LockType::NoKeyUpdate)
+            .into_tuple::<uuid::Uuid>()
+            .one(conn)
+            .await?
+            .is_some())
     }
 
     /// Deletes a session with its slides, participants, facilitators (pending invitations

@@ -40,11 +40,9 @@ impl Db {
             .collect())
     }
 
-    /// Adds a slide at the end. The first slide of a session becomes the active one, so that
-    /// participants see something from the start.
     /// Adds a slide at the end; `None` when the session already has `MAX_SLIDES_PER_SESSION`
-    /// (counted in the same transaction, which runs on the one writer of SQLite, or with the
-    /// session's row locked on PostgreSQL).
+    /// (counted with the session's row locked, `Db::lock_session`). The first slide of a session
+    /// becomes the active one, so that participants see something from the start.
     pub async fn add_slide(
         &self,
         session: SessionId,
@@ -53,13 +51,7 @@ impl Db {
         body: &str,
     ) -> Result<Option<SlideRecord>, DbErr> {
         let txn = self.conn.begin().await?;
-        sessions::Entity::find_by_id(session.0)
-            .select_only()
-            .column(sessions::Column::Id)
-            .lock_exclusive()
-            .into_tuple::<uuid::Uuid>()
-            .one(&txn)
-            .await?;
+        Db::lock_session(&txn, session).await?;
         let count = slides::Entity::find().filter(slides::Column::SessionId.eq(session.0)).count(&txn).await?;
         if count >= MAX_SLIDES_PER_SESSION {
             return Ok(None);
