@@ -29,9 +29,24 @@ struct Speaker {
 
 #[cfg(feature = "ssr")]
 async fn speaker(id: SessionId) -> Result<Speaker, DiscussionError> {
+    speaker_found(id, false).await
+}
+
+/// `speaker`, for someone posting: looked up with the others posting (`Speakers::find_poster`).
+#[cfg(feature = "ssr")]
+async fn poster(id: SessionId) -> Result<Speaker, DiscussionError> {
+    speaker_found(id, true).await
+}
+
+#[cfg(feature = "ssr")]
+async fn speaker_found(id: SessionId, posting: bool) -> Result<Speaker, DiscussionError> {
     let ctx = ServerContext::get()?;
     let visitor = visitor::visitor_digest().ok_or(DiscussionError::NotJoined)?;
-    let found = ctx.speakers.find(id, &visitor).await?.ok_or(DiscussionError::NotJoined)?;
+    let found = match posting {
+        true => ctx.speakers.find_poster(id, &visitor).await?,
+        false => ctx.speakers.find(id, &visitor).await?,
+    };
+    let found = found.ok_or(DiscussionError::NotJoined)?;
     if found.banned {
         return Err(DiscussionError::Banned);
     }
@@ -169,7 +184,7 @@ pub async fn post_message(
 ) -> Result<MessageView, DiscussionError> {
     reply(
         async move {
-            let mut speaker = speaker(id).await?;
+            let mut speaker = poster(id).await?;
             speaker.may_speak()?;
             let text = clean_message(&text)?;
             let given = crate::rules::joining::clean_nickname(nickname.as_deref().unwrap_or_default())
