@@ -8,7 +8,7 @@
 //! answered: a participant posts at most every few seconds, so a room's posts come a few at a
 //! time, and the 5 ms between the groups of the likes' lookups (and the wait behind a group of
 //! them) would be most of a post's answer. A flood of posts still costs one query per group.
-use super::group_commit::{GroupCommit, Grouped};
+use super::group_commit::{GroupCommit, Grouped, WRITES_APART};
 use crate::ids::SessionId;
 use crate::storage::{Db, SpeakerRecord};
 use sea_orm::DbErr;
@@ -17,42 +17,27 @@ use std::time::Duration;
 /// Callers looked up together at most.
 pub const SPEAKERS_PER_LOOKUP: usize = 512;
 
-async fn look_up(db: &Db, asks: &[(SessionId, String)]) -> Result<Vec<Option<SpeakerRecord>>, DbErr> {
-    let asks: Vec<(SessionId, &str)> = asks.iter().map(|(session, visitor)| (*session, visitor.as_str())).collect();
-    db.speakers(&asks).await
-}
+/// Callers looked up together, each group at least `APART_MS` milliseconds after the one before.
+struct Lookups<const APART_MS: u64>;
 
-/// Everyone but those posting: likes, reads, sockets following the session.
-struct SpeakerLookups;
-
-impl Grouped for SpeakerLookups {
+impl<const APART_MS: u64> Grouped for Lookups<APART_MS> {
     type Write = (SessionId, String);
     type Written = Option<SpeakerRecord>;
     const PER_WRITE: usize = SPEAKERS_PER_LOOKUP;
+    const APART: Duration = Duration::from_millis(APART_MS);
 
     async fn write(db: &Db, asks: &[Self::Write]) -> Result<Vec<Option<SpeakerRecord>>, DbErr> {
-        look_up(db, asks).await
-    }
-}
-
-/// Those posting.
-struct PosterLookups;
-
-impl Grouped for PosterLookups {
-    type Write = (SessionId, String);
-    type Written = Option<SpeakerRecord>;
-    const PER_WRITE: usize = SPEAKERS_PER_LOOKUP;
-    const APART: Duration = Duration::ZERO;
-
-    async fn write(db: &Db, asks: &[Self::Write]) -> Result<Vec<Option<SpeakerRecord>>, DbErr> {
-        look_up(db, asks).await
+        let asks: Vec<(SessionId, &str)> = asks.iter().map(|(session, visitor)| (*session, visitor.as_str())).collect();
+        db.speakers(&asks).await
     }
 }
 
 #[derive(Debug)]
 pub struct Speakers {
-    others: GroupCommit<SpeakerLookups>,
-    posters: GroupCommit<PosterLookups>,
+    /// Everyone but those posting: likes, reads, sockets following the session.
+    others: GroupCommit<Lookups<{ WRITES_APART.as_millis() as u64 }>>,
+    /// Those posting.
+    posters: GroupCommit<Lookups<0>>,
 }
 
 impl Speakers {
