@@ -134,25 +134,17 @@ pub async fn within_deadline(name: &str, body: impl std::future::Future<Output =
 }
 
 impl Db {
-    /// A participant joining `session` as another instance writes it, its transaction left open:
-    /// what it holds (on PostgreSQL, the session's row for key share), others wait for until the
-    /// transaction is dropped or rolled back.
+    /// A participant joining `session`, written as `join_sessions` writes it, its transaction left
+    /// open: what it holds (on PostgreSQL, the session's row for key share), others wait for until
+    /// the transaction is dropped or rolled back.
     pub async fn join_under_way_for_tests(
         &self,
         session: crate::ids::SessionId,
         visitor_digest: &str,
     ) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
-        use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
+        use sea_orm::TransactionTrait;
         let txn = self.conn.begin().await?;
-        super::entities::participants::ActiveModel {
-            id: Set(crate::ids::ParticipantId::new_random().0),
-            session_id: Set(session.0),
-            visitor_digest: Set(visitor_digest.to_owned()),
-            nickname: Set(None),
-            joined_at: Set(0),
-        }
-        .insert(&txn)
-        .await?;
+        Db::join_sessions_on(&txn, &[(session, visitor_digest)]).await?;
         Ok(txn)
     }
 

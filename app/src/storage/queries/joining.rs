@@ -9,8 +9,8 @@ use crate::storage::entities::{deleted_ways_in, participants, retired_ways_in, s
 use crate::storage::{now_micros, Db, SessionRecord};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,6 +162,14 @@ impl Db {
     /// Several joins in one write (`services::joins` groups them): each (session, visitor) is a
     /// participant afterwards, once, whether they joined before or appear twice.
     pub async fn join_sessions(&self, joins: &[(SessionId, &str)]) -> Result<(), DbErr> {
+        Db::join_sessions_on(&self.conn, joins).await
+    }
+
+    /// `join_sessions` on a connection or within a transaction of the caller's.
+    pub(crate) async fn join_sessions_on<C: ConnectionTrait>(
+        conn: &C,
+        joins: &[(SessionId, &str)],
+    ) -> Result<(), DbErr> {
         if joins.is_empty() {
             return Ok(());
         }
@@ -176,7 +184,7 @@ impl Db {
         let on_conflict = OnConflict::columns([participants::Column::SessionId, participants::Column::VisitorDigest])
             .do_nothing()
             .to_owned();
-        participants::Entity::insert_many(rows).on_conflict(on_conflict).exec_without_returning(&self.conn).await?;
+        participants::Entity::insert_many(rows).on_conflict(on_conflict).exec_without_returning(conn).await?;
         Ok(())
     }
 
