@@ -17,6 +17,10 @@ const WRITING_MS = 2_000;
 // about durability, so it stays clear of any per-account cap on sessions or slides.
 const SESSIONS_PER_LANE = 2;
 const SLIDES_PER_SESSION = 3;
+// And it stays within an account's budget of changes (CHANGES_PER_ACCOUNT in
+// app/src/rules/limits.rs: a burst of 300), so that a refusal is still a fault of the test
+// however fast the machine: past it, a writer's lanes stop, and the joins bring the kill.
+const CHANGES_PER_WRITER = 300;
 // Phones joining one session by its code meanwhile, this many at once: joins are written in
 // groups (app/src/server/joins.rs), and one acknowledged must survive the kill like any write.
 const JOINING_AT_ONCE = 16;
@@ -86,17 +90,25 @@ interface Writer {
   index: number;
   client: WriterClient;
   acked: number;
+  /** Changes sent, acknowledged or not (sign-ups aside). */
+  sent: number;
   cutOff: number;
   sessions: Map<string, { title: string; slides: Map<string, SlideWrites> }>;
 }
 
-/** Thrown by a call the kill cut off. */
+/** Thrown by a call the kill cut off, and by one not sent (after the kill, or past the writer's
+ * budget of changes). */
 class Gone extends Error {}
 
 /** Calls a server function for a writer and counts what the server acknowledged; a call the
- * kill cut off throws `Gone`, and so does any call after it (never sent). */
+ * kill cut off throws `Gone`, and so does any call after it, or past the writer's budget of
+ * changes (never sent). */
 async function attempt(writer: Writer, crash: Crash, name: string, form: Record<string, string>) {
   if (crash.killing) throw new Gone('after the kill');
+  if (name !== 'sign_up') {
+    if (writer.sent >= CHANGES_PER_WRITER) throw new Gone('the account\'s budget of changes is spent');
+    writer.sent += 1;
+  }
   let response: { status: number; body: string };
   try {
     response = await writer.client.post(name, form, () => crash.armed?.());
@@ -215,7 +227,7 @@ test('killed with SIGKILL while 8 clients write, the server keeps every acknowle
     const crash: Crash = { killing: false, armed: null };
     const writers: Writer[] = [];
     for (let index = 0; index < WRITERS; index++) {
-      writers.push({ index, client: new WriterClient(server.base, fakeClientIp()), acked: 0, cutOff: 0, sessions: new Map() });
+      writers.push({ index, client: new WriterClient(server.base, fakeClientIp()), acked: 0, sent: 0, cutOff: 0, sessions: new Map() });
     }
     await Promise.all(writers.map((writer) => attempt(writer, crash, 'sign_up',
       { email: uniqueEmail(`writer${writer.index}`), display_name: `Writer ${writer.index}`, password: PASSWORD })));
